@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Set up the project and run it: `python3 dev.py serve` or `python3 dev.py test`.
+
+Needs only a python3 (3.11 or 3.12) with venv, plus gcc and the Python headers,
+because durable-rules is published as a C-extension source package only.
+Everything else is installed into .venv, pinned by constraints.txt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+SUPPORTED = ((3, 11), (3, 12))
+
+
+def find_python() -> str:
+    """Return a Python interpreter durable-rules builds on, or exit with advice."""
+    if sys.version_info[:2] in SUPPORTED:
+        return sys.executable
+    for minor in (12, 11):
+        candidate = shutil.which(f"python3.{minor}")
+        if candidate:
+            return candidate
+    sys.exit(
+        "matcher needs Python 3.11 or 3.12 (durable-rules does not build on "
+        f"{sys.version_info.major}.{sys.version_info.minor}); install python3.12 and rerun."
+    )
+
+
+def venv_python() -> Path:
+    """Return the interpreter inside the project's virtual environment."""
+    return VENV / "bin" / "python"
+
+
+def ensure_installed(extras: str) -> None:
+    """Create .venv and install the project with `extras`, unless already up to date."""
+    inputs = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+    digest = hashlib.sha256(extras.encode())
+    for path in inputs:
+        digest.update(path.read_bytes())
+    stamp = VENV / f".installed-{extras or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    if not venv_python().exists():
+        subprocess.run([find_python(), "-m", "venv", str(VENV)], check=True)
+    pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    target = f".[{extras}]" if extras else "."
+    subprocess.run([*pip, "install", "-c", "constraints.txt", "-e", target], check=True, cwd=ROOT)
+    stamp.write_text(digest.hexdigest())
+
+
+def serve(args: list[str]) -> None:
+    """Check the bundled rules and roster, then serve the API with gunicorn."""
+    ensure_installed("")
+    bin_dir = VENV / "bin"
+    subprocess.run([str(bin_dir / "matcher"), "check"], check=True, cwd=ROOT)
+    os.chdir(ROOT)
+    os.execv(
+        str(bin_dir / "gunicorn"),
+        [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", *args, "wsgi:app"],
+    )
+
+
+def test(args: list[str]) -> None:
+    """Install the test dependencies and run the whole test suite."""
+    ensure_installed("test")
+    os.chdir(ROOT)
+    os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *args])
+
+
+def main() -> None:
+    """Dispatch `serve` or `test`; extra arguments go to gunicorn or pytest."""
+    commands = {"serve": serve, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit("usage: python3 dev.py serve|test [extra arguments]")
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The JSON API blueprint: views parse the request, call the Matcher, return JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from matcher.matching import Matcher
+
+bp = Blueprint("api", __name__)
+
+
+def _matcher() -> Matcher:
+    matcher: Matcher = current_app.extensions["matcher"]
+    return matcher
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequest(f"Malformed JSON: the key {key!r} appears twice in one object.")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"Malformed JSON: {name} is not a JSON number.")
+
+
+def json_body() -> Any:
+    """Parse the request body as strict JSON, or raise a 4xx that says what is wrong."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {request.mimetype or 'missing'!r}."
+        )
+    raw = request.get_data(cache=False)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("Malformed JSON: the body is not UTF-8.") from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"Malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from None
+    except RecursionError:
+        raise BadRequest("Malformed JSON: nested too deeply.") from None
+
+
+@bp.post("/api/v1/match")
+def match() -> Response:
+    """Match an intake to recommended modalities and ranked, explained therapists."""
+    return jsonify(_matcher().match(json_body()))
+
+
+@bp.post("/api/v1/therapists/<therapist_id>/why")
+def why(therapist_id: str) -> Response:
+    """Explain why a therapist is or is not a match for an intake."""
+    matcher = _matcher()
+    matcher.therapist(therapist_id)  # 404 before 422: the path is checked first
+    return jsonify(matcher.why(therapist_id, json_body()))
+
+
+@bp.get("/api/v1/therapists")
+def therapists() -> Response:
+    """List the roster, filtered and paged."""
+    return jsonify(_matcher().list_therapists(request.args.to_dict()))
+
+
+@bp.get("/api/v1/therapists/<therapist_id>")
+def therapist(therapist_id: str) -> Response:
+    """One therapist's public profile."""
+    return jsonify(_matcher().therapist(therapist_id).profile)
+
+
+@bp.get("/api/v1/modalities")
+def modalities() -> Response:
+    """Every modality with the rules that recommend it."""
+    return jsonify({"modalities": _matcher().modalities()})
+
+
+@bp.get("/api/v1/vocabulary")
+def vocabulary() -> Response:
+    """The closed vocabulary of ids the API accepts."""
+    return jsonify(_matcher().knowledge.vocabulary.as_json())
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI document generated from the schemas."""
+    return jsonify(current_app.extensions["openapi"])
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness, with the version of the rules and roster being served."""
+    matcher = _matcher()
+    return jsonify(
+        {
+            "status": "ok",
+            "rules_version": matcher.rules_version,
+            "therapists": len(matcher.roster.therapists),
+            "rules": len(matcher.knowledge.rules),
+        }
+    )

@@ -1,0 +1,56 @@
+"""Every failure becomes the same JSON error: code, status, message, and errors by field path."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from matcher.errors import IntakeError, UnknownTherapist
+
+log = logging.getLogger(__name__)
+
+
+def error_response(code: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
+    """Build the one JSON error shape the API uses."""
+    body: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install handlers so that no failure reaches a client as HTML or a stack trace."""
+
+    @app.errorhandler(IntakeError)
+    def _invalid(exc: IntakeError) -> Response:
+        return error_response(422, "The request is not valid; see errors by field.", exc.errors)
+
+    @app.errorhandler(UnknownTherapist)
+    def _unknown_therapist(exc: UnknownTherapist) -> Response:
+        return error_response(404, f"No therapist with id {exc.args[0]!r}.")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        messages = {
+            404: "No such endpoint.",
+            405: "Method not allowed on this endpoint.",
+            413: f"The body is over the limit of {app.config['MAX_CONTENT_LENGTH']} bytes.",
+        }
+        response = error_response(
+            code, messages.get(code, exc.description or HTTPStatus(code).phrase)
+        )
+        if code == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "Something went wrong on our side; it has been logged.")

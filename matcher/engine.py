@@ -1,0 +1,151 @@
+"""The one place that talks to durable_rules: one fresh session per evaluation, state deleted.
+
+Facts measured in ../shared/durable_rules.md shape this module: the stock Host starts timer threads
+that corrupt sessions under concurrency, so ours starts none and one lock serialises evaluations;
+exceptions inside actions are swallowed by the engine, so actions record them and we raise them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from durable import engine as durable_engine
+
+from matcher.errors import EngineError
+
+FactKey = tuple[tuple[str, Any], ...]
+
+_ruleset_numbers = itertools.count(1)
+
+
+class _QuietHost(durable_engine.Host):  # type: ignore[misc]
+    """A durable_rules host that starts no background timer threads."""
+
+    def _run(self) -> None:
+        """Start nothing: every action runs synchronously inside assert_facts or update_state."""
+
+
+def fact_key(fact: Mapping[str, Any]) -> FactKey:
+    """Return a hashable identity for a fact (without the engine's session id)."""
+    return tuple(sorted((k, v) for k, v in fact.items() if k != "sid"))
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: the rule and the facts its patterns matched, in `when` order."""
+
+    rule_id: str
+    facts: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class _Collector:
+    """What one evaluation's actions report: firings, derived facts already asserted, errors."""
+
+    sid: str
+    firings: list[Firing] = field(default_factory=list)
+    asserted: set[FactKey] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What the engine needs of a rule: its compiled patterns and the facts it derives."""
+
+    rule_id: str
+    definition: dict[str, Any]
+    pattern_names: tuple[str, ...]
+    derives: tuple[dict[str, Any], ...]
+
+
+class RulesEngine:
+    """Runs one durable_rules ruleset, one isolated session per evaluation."""
+
+    def __init__(self, specs: Iterable[RuleSpec], name_hint: str = "matcher") -> None:
+        self._specs = list(specs)
+        self._order = {spec.rule_id: i for i, spec in enumerate(self._specs)}
+        # A ruleset name can be registered only once per process; a reload gets a new one.
+        self.ruleset_name = f"{name_hint}_{next(_ruleset_numbers)}"
+        self._host = _QuietHost()
+        self._lock = threading.Lock()
+        self._sessions = itertools.count(1)
+        self._collector: _Collector | None = None
+        definitions = {}
+        for spec in self._specs:
+            # The host mutates what it is given: hand it a copy.
+            definition = copy.deepcopy(spec.definition)
+            definition["run"] = self._action(spec)
+            definitions[spec.rule_id] = definition
+        try:
+            self._host.register_rulesets({self.ruleset_name: definitions})
+        except Exception as exc:  # the C engine reports only an error code
+            raise EngineError(f"durable_rules rejected the ruleset: {exc}") from exc
+
+    def _action(self, spec: RuleSpec) -> Callable[[Any], None]:
+        def run(closure: Any) -> None:
+            collector = self._collector
+            if collector is None:  # pragma: no cover - only if the engine ran an action on its own
+                return
+            try:
+                matched = closure._m  # the matched facts by pattern name
+                facts = tuple(
+                    {k: v for k, v in dict(matched[name]).items() if k != "sid"}
+                    for name in spec.pattern_names
+                )
+                collector.firings.append(Firing(spec.rule_id, facts))
+                for derived in spec.derives:
+                    key = fact_key(derived)
+                    if key in collector.asserted:
+                        continue
+                    collector.asserted.add(key)
+                    try:
+                        closure.assert_fact(dict(derived, sid=collector.sid))
+                    except durable_engine.MessageNotHandledException:
+                        pass  # no rule chains on this derived fact: nothing to do
+            except Exception as exc:  # the engine would swallow it: record it and raise later
+                collector.errors.append(f"rule {spec.rule_id!r}: {exc!r}")
+
+        return run
+
+    def evaluate(self, facts: Iterable[Mapping[str, Any]]) -> list[Firing]:
+        """Assert `facts` in a fresh session and return every firing, in rule order."""
+        unique: dict[FactKey, dict[str, Any]] = {}
+        for fact in facts:
+            unique.setdefault(fact_key(fact), dict(fact))
+        with self._lock:
+            sid = str(next(self._sessions))
+            collector = _Collector(sid)
+            for key in unique:
+                collector.asserted.add(key)
+            self._collector = collector
+            try:
+                batch = [dict(fact, sid=sid) for fact in unique.values()]
+                if batch:
+                    try:
+                        self._host.assert_facts(self.ruleset_name, batch)
+                    except durable_engine.MessageNotHandledException:
+                        # Some fact matched no rule: the engine raised before running the actions
+                        # the other facts triggered, and left them pending. Run them now.
+                        self._host.update_state(self.ruleset_name, {"sid": sid})
+                    state = self._host.get_state(self.ruleset_name, sid)
+                    if isinstance(state, dict) and state.get("exception"):
+                        collector.errors.append(str(state["exception"]))
+            except Exception as exc:
+                raise EngineError(f"durable_rules failed: {exc!r}") from exc
+            finally:
+                self._collector = None
+                try:
+                    self._host.delete_state(self.ruleset_name, sid)
+                except Exception:  # noqa: S110 - a session that never started has no state
+                    pass
+        if collector.errors:
+            raise EngineError("; ".join(collector.errors))
+        return sorted(
+            collector.firings,
+            key=lambda f: (self._order[f.rule_id], repr(f.facts)),
+        )

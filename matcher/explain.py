@@ -1,0 +1,305 @@
+"""Turn firings, checks and scores into explanation objects and sentences read aloud.
+
+Every sentence comes from a template in rules/ filled with values rendered here: deterministic,
+and true of the rules and the roster by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matcher.engine import Firing, fact_key
+from matcher.ranking import Check, ScoreLine
+from matcher.rules import ClinicalRule, Knowledge, Term
+
+DISCLAIMER = (
+    "These suggestions come from your answers and from published guidance. They are not a "
+    "diagnosis: a therapist will talk with you about what fits you best."
+)
+
+
+def join(words: Sequence[str], last: str = "and") -> str:
+    """Join words as people write them: 'a', 'a and b', 'a, b and c'."""
+    words = list(words)
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def capitalise(text: str) -> str:
+    """Upper-case the first letter only."""
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Renders ids and values in plain words, from the vocabulary."""
+
+    knowledge: Knowledge
+    currency: str
+
+    def _phrase(self, group: dict[str, Term], value: str) -> str:
+        term = group.get(value)
+        return (term.phrase or term.label) if term else value
+
+    def difficulty(self, value: str) -> str:
+        """A difficulty as a noun phrase: 'low mood'."""
+        return self._phrase(self.knowledge.vocabulary.difficulties, value)
+
+    def modality(self, value: str) -> str:
+        """A modality's name mid-sentence: 'cognitive behavioural therapy (CBT)', 'EMDR'."""
+        term = self.knowledge.vocabulary.modalities.get(value)
+        name = term.label if term else value
+        return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+    def money(self, amount: int) -> str:
+        """An amount in the roster's currency."""
+        return f"{amount} {self.currency}"
+
+    def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
+        """Render one value of a given field kind in words."""
+        vocabulary = self.knowledge.vocabulary
+        if value is None:
+            return {"city": "online only"}.get(kind, "none")
+        if kind == "languages":
+            return join([vocabulary.language_name(code) for code in value], conjunction)
+        if kind == "formats":
+            return (
+                self._phrase(vocabulary.formats, value)
+                if isinstance(value, str)
+                else join([self._phrase(vocabulary.formats, v) for v in value], conjunction)
+            )
+        if kind == "settings":
+            return (
+                self._phrase(vocabulary.settings, value)
+                if isinstance(value, str)
+                else join([self._phrase(vocabulary.settings, v) for v in value], conjunction)
+            )
+        if kind == "ages":
+            return f"{value['min']} to {value['max']}" if isinstance(value, dict) else str(value)
+        if kind == "fee":
+            if isinstance(value, dict):
+                text = self.money(value["fee"])
+                if value.get("sliding_scale_min") is not None:
+                    text += f" (sliding scale from {self.money(value['sliding_scale_min'])})"
+                return text
+            return self.money(value)
+        if kind == "modalities":
+            return join([self.modality(m) for m in value], conjunction)
+        if kind == "difficulties":
+            return join([self.difficulty(d) for d in value], conjunction)
+        if kind == "times":
+            return join([self._phrase(vocabulary.times, t) for t in value], conjunction)
+        if kind == "gender":
+            return self._phrase(vocabulary.genders, value)
+        if kind == "instruments":
+            return join([self._phrase(vocabulary.instruments, i) for i in value], conjunction)
+        if kind == "accepting_new_clients":
+            return "yes" if value else "no"
+        return str(value)
+
+
+# Which value kind each check's `wanted` and `offered` are, for rendering.
+HARD_KINDS = {
+    "is_true": "accepting_new_clients",
+    "shares_any": None,
+    "offers": None,
+    "same_city": "city",
+    "within_range": "ages",
+    "fee_within": "fee",
+}
+SOFT_KINDS = {
+    "practises_recommended": ("modalities", "modalities"),
+    "treats_difficulties": ("difficulties", "difficulties"),
+    "offers_advised_setting": ("settings", "settings"),
+    "gender_is": ("gender", "gender"),
+    "available_at": ("times", "times"),
+    "standard_fee_within": ("fee", "fee"),
+    "measures_outcomes": ("instruments", "instruments"),
+    "in_city_when_any_format": ("city", "city"),
+}
+
+
+def check_sentence(check: Check, renderer: Renderer) -> str:
+    """The sentence for one hard-constraint check, passed or failed."""
+    constraint = check.constraint
+    kind = HARD_KINDS[constraint.check] or constraint.therapist_field
+    template = constraint.passed if check.passed else constraint.failed
+    wanted = renderer.value(kind, check.expected, "or")
+    offered = renderer.value(kind, check.actual, "and")
+    return template.format(wanted=wanted, offered=offered)
+
+
+def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
+    """The sentence for one soft preference: what it meets, or what it misses."""
+    wanted_kind, offered_kind = SOFT_KINDS[line.preference.check]
+    template = line.preference.met if met else line.preference.missed
+    return template.format(
+        wanted=renderer.value(wanted_kind, line.wanted, "or" if met else "and"),
+        offered=renderer.value(offered_kind, line.offered, "and"),
+    )
+
+
+@dataclass(frozen=True)
+class ClinicalExplanation:
+    """Modalities, advice and alerts from the firings, with where each came from."""
+
+    modalities: list[dict[str, Any]]
+    modality_rules: dict[str, list[str]]
+    advice: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+
+
+def _sources(rule: ClinicalRule, knowledge: Knowledge) -> list[dict[str, str]]:
+    refs = []
+    for evidence in rule.evidence:
+        source = knowledge.sources[evidence.source]
+        ref = {"id": source.id, "cite": source.cite, "title": source.title}
+        if source.url:
+            ref["url"] = source.url
+        refs.append(ref)
+    return refs
+
+
+def _evidence(rule: ClinicalRule, knowledge: Knowledge) -> str:
+    return "; ".join(f"{knowledge.sources[e.source].cite}: {e.says}" for e in rule.evidence)
+
+
+def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, list[str]]:
+    """Map each firing's rule to the person's answers behind it, following derived facts back."""
+    origin: dict[Any, list[str]] = {}
+    answers_by_rule: dict[str, list[str]] = {}
+    for firing in firings:  # in rule order; a derived fact's origin is recorded before its use
+        answers: list[str] = []
+        for fact in firing.facts:
+            if fact["type"] == "difficulty":
+                found = [f"difficulties:{fact['value']}"]
+            elif fact["type"] == "preference":
+                found = [f"preferences.{fact['name']}:{fact['value']}"]
+            else:
+                found = origin.get(fact_key(fact), [])
+            answers.extend(a for a in found if a not in answers)
+        merged = answers_by_rule.setdefault(firing.rule_id, [])
+        merged.extend(a for a in answers if a not in merged)
+        for derived in knowledge.rules_by_id[firing.rule_id].derived_facts():
+            known = origin.setdefault(fact_key(derived), [])
+            known.extend(a for a in answers if a not in known)
+    return answers_by_rule
+
+
+def _because(answers: Sequence[str], renderer: Renderer) -> str:
+    difficulties = [a.split(":", 1)[1] for a in answers if a.startswith("difficulties:")]
+    asked = [a.split(":", 1) for a in answers if a.startswith("preferences.")]
+    parts = []
+    if difficulties:
+        parts.append("you mentioned " + renderer.value("difficulties", difficulties))
+    for name, value in asked:
+        kind = name.removeprefix("preferences.") + "s"
+        parts.append("you asked for " + renderer.value(kind, value))
+    return join(parts)
+
+
+def explain_clinical(
+    firings: Sequence[Firing], knowledge: Knowledge, renderer: Renderer
+) -> ClinicalExplanation:
+    """Build ranked modalities, advice and alerts from the engine's firings."""
+    answers = _answers_of(firings, knowledge)
+    points = knowledge.matching.strength_points
+    vocabulary_order = list(knowledge.vocabulary.modalities)
+    scores: dict[str, int] = {}
+    reasons: dict[str, list[dict[str, Any]]] = {}
+    advice: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    for rule_id in answers:  # each rule once, in rule order
+        rule = knowledge.rules_by_id[rule_id]
+        because = _because(answers[rule_id], renderer)
+        text = f"Because {because}: {rule.rationale}" if because else rule.rationale
+        cited = {"evidence": _evidence(rule, knowledge), "sources": _sources(rule, knowledge)}
+        if rule.recommend and rule.strength:
+            earned = points[rule.strength]
+            scores[rule.recommend] = scores.get(rule.recommend, 0) + earned
+            reasons.setdefault(rule.recommend, []).append(
+                {
+                    "rule": rule.id,
+                    "text": text,
+                    "answers": answers[rule_id],
+                    "points": earned,
+                    **cited,
+                }
+            )
+        if rule.advise_setting:
+            advice.append({"rule": rule.id, "setting": rule.advise_setting, "text": text, **cited})
+        if rule.alert:
+            alerts.append({"level": rule.alert, "rule": rule.id, "text": text, **cited})
+    ranked = sorted(scores, key=lambda m: (-scores[m], vocabulary_order.index(m)))
+    modalities = []
+    for modality in ranked:
+        term = knowledge.vocabulary.modalities[modality]
+        modalities.append(
+            {
+                "id": modality,
+                "name": term.label,
+                "description": term.description,
+                "score": scores[modality],
+                "reasons": reasons[modality],
+            }
+        )
+    modality_rules = {m: [r["rule"] for r in reasons[m]] for m in ranked}
+    return ClinicalExplanation(modalities, modality_rules, advice, alerts)
+
+
+def explain_match(
+    checks: Sequence[Check],
+    lines: Sequence[ScoreLine],
+    clinical: ClinicalExplanation,
+    renderer: Renderer,
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Reasons and caveats for one therapist: constraints met, preferences met and missed."""
+    reasons: list[dict[str, str]] = []
+    caveats: list[dict[str, str]] = []
+    for item in checks:
+        target = reasons if item.passed else caveats
+        target.append(
+            {"rule": f"constraint.{item.constraint.id}", "text": check_sentence(item, renderer)}
+        )
+    for line in lines:
+        rule = f"preference.{line.preference.id}"
+        if line.preference.check == "practises_recommended" and line.offered:
+            for modality in line.offered:
+                because = next(
+                    (r for m in clinical.modalities if m["id"] == modality for r in m["reasons"]),
+                    None,
+                )
+                text = line.preference.met.format(offered=renderer.modality(modality))
+                if because:
+                    text += f" ({_because(because['answers'], renderer)})"
+                reasons.append({"rule": clinical.modality_rules[modality][0], "text": text})
+            continue
+        if line.preference.check == "treats_difficulties":
+            if line.offered:
+                reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
+            if line.wanted:
+                caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+            continue
+        if line.status == "missed":
+            caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+        else:
+            reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
+    return reasons, caveats
+
+
+def score_breakdown(lines: Sequence[ScoreLine]) -> list[dict[str, Any]]:
+    """Points per soft preference, for a bar chart."""
+    return [
+        {
+            "id": line.preference.id,
+            "label": line.preference.label,
+            "points": line.points,
+            "max": line.preference.points,
+        }
+        for line in lines
+    ]

@@ -1,0 +1,448 @@
+"""The Matcher: intake in, explained modalities and ranked therapists out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from matcher import explain, ranking
+from matcher.engine import RulesEngine, RuleSpec
+from matcher.errors import IntakeError, UnknownTherapist
+from matcher.explain import ClinicalExplanation, Renderer
+from matcher.ranking import ClinicalPicture, Preferences
+from matcher.roster import Roster, Therapist, load_roster, normalise_city
+from matcher.rules import HardConstraint, Knowledge, compile_rule, load_knowledge, pattern_names
+from matcher.schemas import TherapistQuerySchema, build_intake_schema, flatten_errors
+
+RELAXED_ENTRIES = 3
+RELAXED_MATCHES = 3
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A validated intake: what the person struggles with and what they need."""
+
+    difficulties: tuple[str, ...]
+    preferences: Preferences
+    limit: int
+
+    def facts(self) -> list[dict[str, Any]]:
+        """The facts the clinical rules reason over."""
+        facts: list[dict[str, Any]] = [
+            {"type": "difficulty", "value": d} for d in self.difficulties
+        ]
+        for name in ("setting", "format"):
+            value = getattr(self.preferences, name)
+            if value != "any":
+                facts.append({"type": "preference", "name": name, "value": value})
+        return facts
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One therapist who meets every active hard constraint, with their score."""
+
+    therapist: Therapist
+    lines: list[ranking.ScoreLine]
+    score: float
+
+
+class Matcher:
+    """Holds the validated rules, the indexed roster and the compiled rules engine."""
+
+    def __init__(self, knowledge: Knowledge, roster: Roster) -> None:
+        self.knowledge = knowledge
+        self.roster = roster
+        self.rules_version = hashlib.sha256(
+            (knowledge.digest + roster.digest).encode()
+        ).hexdigest()[:12]
+        self.renderer = Renderer(knowledge, roster.currency)
+        vocabulary = knowledge.vocabulary
+        self.intake_schema: Schema = build_intake_schema(
+            difficulty_ids=vocabulary.difficulties,
+            setting_ids=vocabulary.settings,
+            format_ids=vocabulary.formats,
+            time_ids=vocabulary.times,
+            gender_ids=vocabulary.genders,
+            is_language=vocabulary.is_language,
+        )
+        self.engine = RulesEngine(
+            (
+                RuleSpec(
+                    rule_id=rule.id,
+                    definition=compile_rule(rule),
+                    pattern_names=tuple(pattern_names(rule)),
+                    derives=tuple(rule.derived_facts()),
+                )
+                for rule in knowledge.rules
+            ),
+            name_hint=f"matcher_{self.rules_version}",
+        )
+
+    @classmethod
+    def from_files(cls, rules_dir: Path, roster_path: Path) -> Matcher:
+        """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
+        knowledge = load_knowledge(rules_dir)
+        roster = load_roster(roster_path, knowledge.vocabulary)
+        return cls(knowledge, roster)
+
+    # --- intake -----------------------------------------------------------------------------
+
+    def parse_intake(self, payload: Any) -> Intake:
+        """Validate a JSON intake; raise IntakeError with field paths on any problem."""
+        try:
+            data = self.intake_schema.load(payload if isinstance(payload, dict) else payload)
+        except ValidationError as exc:
+            raise IntakeError(flatten_errors(exc.messages)) from None
+        prefs = data.get("preferences") or {}
+        preferences = Preferences(
+            languages=tuple(prefs.get("languages") or ()),
+            format=prefs.get("format", "any"),
+            setting=prefs.get("setting", "any"),
+            city=(prefs.get("city") or "").strip() or None,
+            age=prefs.get("age"),
+            max_fee=prefs.get("max_fee"),
+            therapist_gender=prefs.get("therapist_gender"),
+            times=tuple(prefs.get("times") or ()),
+        )
+        return Intake(tuple(data["difficulties"]), preferences, data["limit"])
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def clinical(self, intake: Intake) -> ClinicalExplanation:
+        """Run the clinical rules on the intake's facts and explain what they concluded."""
+        firings = self.engine.evaluate(intake.facts())
+        return explain.explain_clinical(firings, self.knowledge, self.renderer)
+
+    def _picture(self, intake: Intake, clinical: ClinicalExplanation) -> ClinicalPicture:
+        advised: list[str] = []
+        for item in clinical.advice:
+            if item["setting"] not in advised:
+                advised.append(item["setting"])
+        by_difficulty: dict[str, dict[str, int]] = {}
+        for modality in clinical.modalities:
+            for reason in modality["reasons"]:
+                for answer in reason["answers"]:
+                    field, _, value = answer.partition(":")
+                    if field == "difficulties":
+                        scores = by_difficulty.setdefault(value, {})
+                        scores[modality["id"]] = scores.get(modality["id"], 0) + reason["points"]
+        return ClinicalPicture(
+            difficulties=intake.difficulties,
+            modality_scores={m["id"]: m["score"] for m in clinical.modalities},
+            advised_settings=tuple(advised),
+            scores_by_difficulty={
+                d: by_difficulty[d] for d in intake.difficulties if d in by_difficulty
+            },
+        )
+
+    def _active(
+        self, preferences: Preferences, dropped: Sequence[str] = ()
+    ) -> list[HardConstraint]:
+        return [
+            c
+            for c in self.knowledge.matching.hard_constraints
+            if c.id not in dropped and ranking.is_active(c, preferences)
+        ]
+
+    def _rank(
+        self, positions: frozenset[int], preferences: Preferences, picture: ClinicalPicture
+    ) -> list[Ranked]:
+        soft = self.knowledge.matching.soft_preferences
+        ranked = []
+        for position in positions:
+            therapist = self.roster.therapists[position]
+            lines = ranking.score(therapist, soft, preferences, picture)
+            ranked.append(Ranked(therapist, lines, ranking.total(lines)))
+        ranked.sort(key=lambda r: (-r.score, r.therapist.id))
+        return ranked
+
+    def _match_json(
+        self,
+        item: Ranked,
+        constraints: Sequence[HardConstraint],
+        preferences: Preferences,
+        clinical: ClinicalExplanation,
+    ) -> dict[str, Any]:
+        checks = [ranking.check(c, item.therapist, preferences) for c in constraints]
+        reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
+        return {
+            "therapist": item.therapist.profile,
+            "score": item.score,
+            "max_score": sum(line.preference.points for line in item.lines),
+            "score_breakdown": explain.score_breakdown(item.lines),
+            "reasons": reasons,
+            "caveats": caveats,
+        }
+
+    def _no_match(
+        self, counts: list[tuple[HardConstraint, int]], preferences: Preferences
+    ) -> dict[str, Any]:
+        before = len(self.roster.therapists)
+        funnel = []
+        blocking: tuple[HardConstraint, int] | None = None
+        for constraint, remaining in counts:
+            requirement = self._requirement(constraint, preferences)
+            funnel.append(
+                {
+                    "constraint": constraint.id,
+                    "text": f"Therapists who also {requirement}",
+                    "remaining": remaining,
+                }
+            )
+            if remaining == 0 and blocking is None:
+                blocking = (constraint, before)
+            if blocking is None:
+                before = remaining
+        assert blocking is not None
+        constraint, left = blocking
+        requirement = self._requirement(constraint, preferences)
+        scope = (
+            f"of the {left} therapists in the roster"
+            if left == len(self.roster.therapists)
+            else f"of the {left} therapists who meet your earlier requirements"
+        )
+        return {
+            "constraint": constraint.id,
+            "text": f"No therapist matched everything you asked for: {scope}, none {requirement}.",
+            "funnel": funnel,
+        }
+
+    def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
+        kind = explain.HARD_KINDS[constraint.check] or constraint.therapist_field
+        wanted = preferences.value(constraint.intake_field)
+        return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
+
+    def _relaxed(
+        self,
+        preferences: Preferences,
+        picture: ClinicalPicture,
+        clinical: ClinicalExplanation,
+    ) -> list[dict[str, Any]]:
+        active_ids = [c.id for c in self._active(preferences)]
+        options = []
+        for relaxation in self.knowledge.matching.relaxations:
+            if relaxation.only_when_format and preferences.format != relaxation.only_when_format:
+                continue
+            dropped = [c for c in active_ids if c in relaxation.drops]
+            if dropped:
+                options.append((relaxation, dropped))
+        entries = []
+        for relaxation, dropped in options:
+            entry = self._try_relaxation(
+                [relaxation.id], dropped, relaxation.text, preferences, picture, clinical
+            )
+            if entry:
+                entries.append(entry)
+            if len(entries) == RELAXED_ENTRIES:
+                return entries
+        if entries or len(options) < 2:
+            return entries
+        # No single relaxation helps: relax cumulatively, nearest first, until someone is left.
+        ids: list[str] = []
+        dropped_all: list[str] = []
+        texts: list[str] = []
+        for relaxation, dropped in options:
+            ids.append(relaxation.id)
+            dropped_all.extend(d for d in dropped if d not in dropped_all)
+            texts.append(relaxation.text)
+            entry = self._try_relaxation(
+                ids, dropped_all, "; ".join(texts), preferences, picture, clinical
+            )
+            if entry:
+                return [entry]
+        return []
+
+    def _try_relaxation(
+        self,
+        ids: list[str],
+        dropped: list[str],
+        text: str,
+        preferences: Preferences,
+        picture: ClinicalPicture,
+        clinical: ClinicalExplanation,
+    ) -> dict[str, Any] | None:
+        kept = self._active(preferences, dropped)
+        survivors, _ = ranking.funnel(self.roster, kept, preferences)
+        if not survivors:
+            return None
+        ranked = self._rank(survivors, preferences, picture)[:RELAXED_MATCHES]
+        all_active = self._active(preferences)
+        return {
+            "relaxation": "+".join(ids),
+            "relaxed": list(dropped),
+            "text": text.format(
+                setting=self.renderer.value("settings", preferences.setting),
+                format=self.renderer.value("formats", preferences.format),
+            ),
+            "matches": [self._match_json(r, all_active, preferences, clinical) for r in ranked],
+        }
+
+    def match(self, payload: Any) -> dict[str, Any]:
+        """Validate an intake and return recommended modalities and ranked, explained therapists."""
+        intake = self.parse_intake(payload)
+        clinical = self.clinical(intake)
+        picture = self._picture(intake, clinical)
+        preferences = intake.preferences
+        active = self._active(preferences)
+        survivors, counts = ranking.funnel(self.roster, active, preferences)
+        ranked = self._rank(survivors, preferences, picture)[: intake.limit]
+        no_match = None
+        relaxed: list[dict[str, Any]] = []
+        if not ranked:
+            no_match = self._no_match(counts, preferences)
+            relaxed = self._relaxed(preferences, picture, clinical)
+        return {
+            "modalities": clinical.modalities,
+            "advice": clinical.advice,
+            "matches": [self._match_json(r, active, preferences, clinical) for r in ranked],
+            "no_match": no_match,
+            "relaxed": relaxed,
+            "alerts": clinical.alerts,
+            "disclaimer": explain.DISCLAIMER,
+            "rules_version": self.rules_version,
+        }
+
+    def why(self, therapist_id: str, payload: Any) -> dict[str, Any]:
+        """Explain one therapist for an intake: each constraint failed, or their rank and why."""
+        therapist = self.therapist(therapist_id)
+        intake = self.parse_intake(payload)
+        clinical = self.clinical(intake)
+        picture = self._picture(intake, clinical)
+        preferences = intake.preferences
+        active = self._active(preferences)
+        checks = [ranking.check(c, therapist, preferences) for c in active]
+        failed = [
+            {
+                "rule": f"constraint.{c.constraint.id}",
+                "text": explain.check_sentence(c, self.renderer),
+            }
+            for c in checks
+            if not c.passed
+        ]
+        survivors, _ = ranking.funnel(self.roster, active, preferences)
+        lines = ranking.score(
+            therapist, self.knowledge.matching.soft_preferences, preferences, picture
+        )
+        reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
+        rank = None
+        name = therapist["name"]
+        if failed:
+            summary = (
+                f"{name} is not a match: "
+                + "; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed)
+                + "."
+            )
+        else:
+            order = [r.therapist.id for r in self._rank(survivors, preferences, picture)]
+            rank = order.index(therapist.id) + 1
+            most = sum(line.preference.points for line in lines)
+            summary = (
+                f"{name} meets every requirement and ranks {rank} of {len(order)} "
+                f"with {ranking.total(lines)} of {most} points."
+            )
+        return {
+            "therapist": therapist.profile,
+            "eligible": not failed,
+            "summary": summary,
+            "checks": [
+                {
+                    "constraint": c.constraint.id,
+                    "passed": c.passed,
+                    "expected": c.expected,
+                    "actual": c.actual,
+                    "text": explain.check_sentence(c, self.renderer),
+                }
+                for c in checks
+            ],
+            "failed": failed,
+            "rank": rank,
+            "of": len(survivors),
+            "score": ranking.total(lines) if not failed else None,
+            "score_breakdown": explain.score_breakdown(lines),
+            "reasons": reasons,
+            "caveats": caveats,
+            "rules_version": self.rules_version,
+        }
+
+    # --- roster and vocabulary --------------------------------------------------------------
+
+    def therapist(self, therapist_id: str) -> Therapist:
+        """Return one therapist by id, or raise UnknownTherapist."""
+        try:
+            return self.roster.by_id[therapist_id]
+        except KeyError:
+            raise UnknownTherapist(therapist_id) from None
+
+    def list_therapists(self, query: Mapping[str, Any]) -> dict[str, Any]:
+        """List the roster, filtered by the query's fields and paged."""
+        try:
+            params = TherapistQuerySchema().load(dict(query))
+        except ValidationError as exc:
+            raise IntakeError(flatten_errors(exc.messages)) from None
+        vocabulary = self.knowledge.vocabulary
+        allowed = {
+            "format": vocabulary.formats,
+            "setting": vocabulary.settings,
+            "modality": vocabulary.modalities,
+            "difficulty": vocabulary.difficulties,
+        }
+        errors: dict[str, list[str]] = {}
+        for name, group in allowed.items():
+            if name in params and params[name] not in group:
+                errors[name] = [f"Must be one of: {', '.join(group)}."]
+        if "language" in params and not vocabulary.is_language(params["language"]):
+            errors["language"] = [f"{params['language']!r} is not an ISO 639-1 language code."]
+        if errors:
+            raise IntakeError(errors)
+        index_of = {
+            "language": ("languages", lambda v: v),
+            "format": ("formats", lambda v: v),
+            "setting": ("settings", lambda v: v),
+            "modality": ("modalities", lambda v: v),
+            "difficulty": ("difficulties", lambda v: v),
+            "city": ("city", normalise_city),
+            "accepting_new_clients": ("accepting_new_clients", lambda v: v),
+        }
+        positions = self.roster.everyone
+        for name, (field, key) in index_of.items():
+            if name in params:
+                positions = positions & self.roster.with_value(field, key(params[name]))
+        ordered = sorted(positions)
+        page, per_page = params["page"], params["per_page"]
+        chosen = ordered[(page - 1) * per_page : page * per_page]
+        return {
+            "therapists": [self.roster.therapists[p].profile for p in chosen],
+            "total": len(ordered),
+            "page": page,
+            "per_page": per_page,
+        }
+
+    def modalities(self) -> list[dict[str, Any]]:
+        """Every modality, with the rules that can recommend it and the sources they cite."""
+        result = []
+        for term in self.knowledge.vocabulary.modalities.values():
+            rules = [r for r in self.knowledge.rules if r.recommend == term.id]
+            result.append(
+                {
+                    "id": term.id,
+                    "name": term.label,
+                    "description": term.description,
+                    "recommended_by": [
+                        {
+                            "rule": r.id,
+                            "when": [{"key": c.key, "values": list(c.values)} for c in r.when],
+                            "strength": r.strength,
+                            "rationale": r.rationale,
+                        }
+                        for r in rules
+                    ],
+                    "therapists": len(self.roster.with_value("modalities", term.id)),
+                }
+            )
+        return result

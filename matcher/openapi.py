@@ -1,0 +1,127 @@
+"""The OpenAPI document, generated from the marshmallow schemas by apispec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from matcher import schemas
+from matcher.matching import Matcher
+
+
+def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed JSON or query",
+        404: "Not found",
+        413: "Body over the size limit",
+        415: "Content-Type is not application/json",
+        422: "Invalid intake or query: `errors` maps field paths to messages",
+    }
+    return {str(code): {"description": text[code], **_json("Error")} for code in codes}
+
+
+def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
+    """Build the OpenAPI 3 document for the API, with the intake's vocabulary as enums."""
+    spec = APISpec(
+        title="matcher",
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Therapist matching: intake in, explained modalities and "
+            "therapists out. Suggestions, never a diagnosis."
+        },
+    )
+    spec.components.schema("Intake", schema=matcher.intake_schema)
+    # Nested schemas register themselves under their class name: name the shared ones first.
+    for name, schema in {
+        "Therapist": schemas.TherapistSchema,
+        "Error": schemas.ErrorSchema,
+        "MatchResponse": schemas.MatchResponseSchema,
+        "WhyResponse": schemas.WhyResponseSchema,
+        "TherapistList": schemas.TherapistListSchema,
+    }.items():
+        spec.components.schema(name, schema=schema)
+    intake_body = {"required": True, **_json("Intake")}
+    therapist_id = {
+        "name": "therapist_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    any_object: dict[str, Any] = {"type": "object", "additionalProperties": True}
+    spec.path(
+        path="/api/v1/match",
+        operations={
+            "post": {
+                "summary": "Match an intake to kinds of therapy and therapists, with explanations",
+                "requestBody": intake_body,
+                "responses": {
+                    "200": {"description": "Matches", **_json("MatchResponse")},
+                    **_errors(400, 413, 415, 422),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/therapists/{therapist_id}/why",
+        operations={
+            "post": {
+                "summary": "Why (not) this therapist for this intake",
+                "parameters": [therapist_id],
+                "requestBody": intake_body,
+                "responses": {
+                    "200": {"description": "Explanation", **_json("WhyResponse")},
+                    **_errors(400, 404, 413, 415, 422),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/therapists",
+        operations={
+            "get": {
+                "summary": "List and filter the roster",
+                "parameters": [{"in": "query", "schema": schemas.TherapistQuerySchema}],
+                "responses": {
+                    "200": {"description": "A page of therapists", **_json("TherapistList")},
+                    **_errors(422),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/therapists/{therapist_id}",
+        operations={
+            "get": {
+                "summary": "One therapist's public profile",
+                "parameters": [therapist_id],
+                "responses": {
+                    "200": {"description": "Profile", **_json("Therapist")},
+                    **_errors(404),
+                },
+            }
+        },
+    )
+    for path, summary in {
+        "/api/v1/modalities": "Every modality and the rules that recommend it",
+        "/api/v1/vocabulary": "The closed vocabulary of ids",
+        "/api/v1/openapi.json": "This document",
+        "/healthz": "Liveness, with the rules version",
+    }.items():
+        spec.path(
+            path=path,
+            operations={
+                "get": {
+                    "summary": summary,
+                    "responses": {"200": {"description": "OK", **_json(any_object)}},
+                }
+            },
+        )
+    return spec.to_dict()

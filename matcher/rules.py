@@ -1,0 +1,500 @@
+"""Read rules/*.yaml, validate them against the vocabulary, and compile them for durable_rules."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pycountry
+from marshmallow import Schema, ValidationError
+
+from matcher.errors import ConfigError
+from matcher.schemas import (
+    ClinicalFileSchema,
+    MatchingFileSchema,
+    SourcesFileSchema,
+    VocabularyFileSchema,
+    flatten_errors,
+)
+from matcher.yamlfile import load_yaml
+
+VOCABULARY_FILE = "vocabulary.yaml"
+SOURCES_FILE = "sources.yaml"
+MATCHING_FILE = "matching.yaml"
+CLINICAL_DIR = "clinical"
+KNOWN_FILES = {VOCABULARY_FILE, SOURCES_FILE, MATCHING_FILE}
+
+# What each condition key tests: the fact type, and the fact's own discriminating fields.
+FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
+    "difficulty": ("difficulty", {}),
+    "setting": ("preference", {"name": "setting"}),
+    "format": ("preference", {"name": "format"}),
+    "flag": ("flag", {}),
+    "recommended": ("recommendation", {}),
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One vocabulary entry: a stable id and the words people read."""
+
+    id: str
+    label: str
+    description: str = ""
+    phrase: str = ""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The closed set of ids that rules, roster and intakes may use."""
+
+    difficulties: dict[str, Term]
+    modalities: dict[str, Term]
+    settings: dict[str, Term]
+    formats: dict[str, Term]
+    times: dict[str, Term]
+    genders: dict[str, Term]
+    licence_types: dict[str, Term]
+    instruments: dict[str, Term]
+
+    @staticmethod
+    def is_language(code: str) -> bool:
+        """Say whether `code` is a lowercase ISO 639-1 language code."""
+        return (
+            len(code) == 2 and code.islower() and pycountry.languages.get(alpha_2=code) is not None
+        )
+
+    @staticmethod
+    def language_name(code: str) -> str:
+        """Return the English name of an ISO 639-1 language code."""
+        language = pycountry.languages.get(alpha_2=code)
+        if language is None:
+            return code
+        # 'Swahili (macrolanguage)', 'Modern Greek (1453-)': the qualifier is noise in a sentence.
+        return str(language.name).split(" (")[0]
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the vocabulary as served at /api/v1/vocabulary."""
+
+        def terms(group: dict[str, Term]) -> list[dict[str, str]]:
+            return [
+                {k: v for k, v in vars(term).items() if v and k != "phrase"}
+                for term in group.values()
+            ]
+
+        return {
+            "difficulties": terms(self.difficulties),
+            "modalities": [
+                {"id": t.id, "name": t.label, "description": t.description}
+                for t in self.modalities.values()
+            ],
+            "settings": terms(self.settings),
+            "formats": terms(self.formats),
+            "times": terms(self.times),
+            "genders": terms(self.genders),
+            "licence_types": terms(self.licence_types),
+            "instruments": terms(self.instruments),
+            "languages": "ISO 639-1 two-letter codes, lowercase (for example en, es, nl, ar)",
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited source: a seed page or a published guideline."""
+
+    id: str
+    cite: str
+    title: str
+    kind: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on one kind of fact: its id must be one of `values`."""
+
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one source says in support of a rule."""
+
+    source: str
+    says: str
+
+
+@dataclass(frozen=True)
+class ClinicalRule:
+    """A clinical rule as written in rules/clinical/*.yaml."""
+
+    id: str
+    file: str
+    when: tuple[Condition, ...]
+    unless: tuple[Condition, ...]
+    rationale: str
+    evidence: tuple[Evidence, ...]
+    recommend: str | None = None
+    strength: str | None = None
+    advise_setting: str | None = None
+    derive: str | None = None
+    alert: str | None = None
+
+    def derived_facts(self) -> list[dict[str, str]]:
+        """Return the facts this rule asserts when it fires, for other rules to chain on."""
+        facts = []
+        if self.recommend:
+            facts.append({"type": "recommendation", "value": self.recommend})
+        if self.derive:
+            facts.append({"type": "flag", "value": self.derive})
+        return facts
+
+
+@dataclass(frozen=True)
+class HardConstraint:
+    """A requirement a therapist must meet to be matched at all."""
+
+    id: str
+    requirement: str
+    check: str
+    therapist_field: str
+    passed: str
+    failed: str
+    intake_field: str | None = None
+    only_when_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """A way to set hard constraints aside to find the nearest alternatives."""
+
+    id: str
+    drops: tuple[str, ...]
+    text: str
+    only_when_format: str | None = None
+
+
+@dataclass(frozen=True)
+class SoftPreference:
+    """A weighted criterion that ranks the therapists who meet every hard constraint."""
+
+    id: str
+    check: str
+    points: int
+    label: str
+    met: str
+    missed: str
+    intake_field: str | None = None
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    """Hard constraints, relaxations, soft preferences and strength points from matching.yaml."""
+
+    strength_points: dict[str, int]
+    hard_constraints: tuple[HardConstraint, ...]
+    relaxations: tuple[Relaxation, ...]
+    soft_preferences: tuple[SoftPreference, ...]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything in rules/: vocabulary, sources, clinical rules and matching configuration."""
+
+    vocabulary: Vocabulary
+    sources: dict[str, Source]
+    rules: tuple[ClinicalRule, ...]
+    matching: MatchingConfig
+    digest: str = field(repr=False)
+
+    @cached_property
+    def rules_by_id(self) -> dict[str, ClinicalRule]:
+        """Index the clinical rules by id."""
+        return {rule.id: rule for rule in self.rules}
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _validate(schema: Schema, data: Any, file: str, list_key: str | None, noun: str) -> Any:
+    """Load `data` with `schema`; on failure raise a ConfigError naming file, entry, problem."""
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        flat = flatten_errors(exc.messages)
+        path, messages = next(iter(flat.items()))
+        entry = None
+        parts = path.split(".")
+        if list_key and len(parts) >= 2 and parts[0] == list_key and parts[1].isdigit():
+            index = int(parts[1])
+            raw = data.get(list_key) if isinstance(data, dict) else None
+            item = raw[index] if isinstance(raw, list) and index < len(raw) else None
+            item_id = item.get("id") if isinstance(item, dict) else None
+            entry = f"{noun} {item_id!r}" if isinstance(item_id, str) else f"{noun} #{index + 1}"
+            parts = parts[2:]
+        where = f"field {'.'.join(parts)!r}: " if parts and parts != ["_schema"] else ""
+        more = f" (and {len(flat) - 1} more problem(s))" if len(flat) > 1 else ""
+        raise ConfigError(file, f"{where}{'; '.join(messages)}{more}", entry) from None
+
+
+def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[str, Term]:
+    terms: dict[str, Term] = {}
+    for entry in entries:
+        if entry["id"] in terms:
+            raise ConfigError(file, f"{group}: id {entry['id']!r} is listed twice")
+        terms[entry["id"]] = Term(
+            id=entry["id"],
+            label=entry.get("label") or entry.get("name", ""),
+            description=entry.get("description", ""),
+            phrase=entry.get("phrase", ""),
+        )
+    return terms
+
+
+def load_vocabulary(path: Path, name: str) -> Vocabulary:
+    """Load and validate rules/vocabulary.yaml."""
+    data = _validate(VocabularyFileSchema(), load_yaml(path, name), name, None, "entry")
+    return Vocabulary(**{group: _terms(data[group], name, group) for group in data})
+
+
+def load_sources(path: Path, name: str) -> dict[str, Source]:
+    """Load and validate rules/sources.yaml."""
+    data = _validate(SourcesFileSchema(), load_yaml(path, name), name, "sources", "source")
+    sources: dict[str, Source] = {}
+    for entry in data["sources"]:
+        if entry["id"] in sources:
+            raise ConfigError(name, "id is listed twice", f"source {entry['id']!r}")
+        sources[entry["id"]] = Source(**entry)
+    return sources
+
+
+def _check_ids(
+    name: str, entry: str, what: str, ids: Iterable[str], allowed: Mapping[str, Any]
+) -> None:
+    for value in ids:
+        if value not in allowed:
+            raise ConfigError(
+                name, f"{what}: {value!r} is not in the vocabulary ({', '.join(allowed)})", entry
+            )
+
+
+def load_clinical_rules(
+    path: Path, name: str, vocabulary: Vocabulary, sources: Mapping[str, Source]
+) -> list[ClinicalRule]:
+    """Load one rules/clinical/*.yaml file and cross-check every id it uses."""
+    data = _validate(ClinicalFileSchema(), load_yaml(path, name), name, "rules", "rule")
+    condition_vocab = {
+        "difficulty": vocabulary.difficulties,
+        "setting": vocabulary.settings,
+        "format": vocabulary.formats,
+        "recommended": vocabulary.modalities,
+    }
+    rules = []
+    for raw in data["rules"]:
+        entry = f"rule {raw['id']!r}"
+        when = tuple(Condition(c["key"], tuple(c["values"])) for c in raw["when"])
+        unless = tuple(Condition(c["key"], tuple(c["values"])) for c in raw["unless"])
+        for condition in when + unless:
+            if condition.key in condition_vocab:
+                _check_ids(
+                    name, entry, condition.key, condition.values, condition_vocab[condition.key]
+                )
+        if "recommend" in raw:
+            _check_ids(name, entry, "recommend", [raw["recommend"]], vocabulary.modalities)
+        if "advise_setting" in raw:
+            _check_ids(name, entry, "advise_setting", [raw["advise_setting"]], vocabulary.settings)
+        for evidence in raw["evidence"]:
+            if evidence["source"] not in sources:
+                raise ConfigError(
+                    name,
+                    f"evidence: unknown source {evidence['source']!r} (add it to {SOURCES_FILE})",
+                    entry,
+                )
+        rules.append(
+            ClinicalRule(
+                id=raw["id"],
+                file=name,
+                when=when,
+                unless=unless,
+                rationale=raw["rationale"].strip(),
+                evidence=tuple(Evidence(e["source"], e["says"]) for e in raw["evidence"]),
+                recommend=raw.get("recommend"),
+                strength=raw.get("strength"),
+                advise_setting=raw.get("advise_setting"),
+                derive=raw.get("derive"),
+                alert=raw.get("alert"),
+            )
+        )
+    return rules
+
+
+def _check_flags(rules: list[ClinicalRule]) -> None:
+    derived = {rule.derive for rule in rules if rule.derive}
+    for rule in rules:
+        for condition in rule.when:
+            if condition.key == "flag":
+                for flag in condition.values:
+                    if flag not in derived:
+                        raise ConfigError(
+                            rule.file,
+                            f"flag: {flag!r} is never derived by any rule",
+                            f"rule {rule.id!r}",
+                        )
+
+
+INTAKE_FIELDS = {
+    "preferences.languages",
+    "preferences.format",
+    "preferences.setting",
+    "preferences.city",
+    "preferences.age",
+    "preferences.max_fee",
+    "preferences.therapist_gender",
+    "preferences.times",
+}
+THERAPIST_FIELDS = {
+    "accepting_new_clients",
+    "languages",
+    "formats",
+    "settings",
+    "city",
+    "ages",
+    "fee",
+    "modalities",
+    "difficulties",
+}
+
+
+def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConfig:
+    """Load and validate rules/matching.yaml."""
+    data = _validate(MatchingFileSchema(), load_yaml(path, name), name, None, "entry")
+    missing = {"strong", "moderate", "supporting"} - set(data["strength_points"])
+    if missing:
+        raise ConfigError(name, f"strength_points: missing {', '.join(sorted(missing))}")
+    constraints = []
+    for raw in data["hard_constraints"]:
+        entry = f"hard constraint {raw['id']!r}"
+        if raw.get("intake_field") and raw["intake_field"] not in INTAKE_FIELDS:
+            raise ConfigError(name, f"unknown intake_field {raw['intake_field']!r}", entry)
+        if raw["check"] != "is_true" and not raw.get("intake_field"):
+            raise ConfigError(name, f"check {raw['check']!r} needs an intake_field", entry)
+        if raw["therapist_field"] not in THERAPIST_FIELDS:
+            raise ConfigError(name, f"unknown therapist_field {raw['therapist_field']!r}", entry)
+        if raw.get("only_when_format") and raw["only_when_format"] not in vocabulary.formats:
+            raise ConfigError(name, f"unknown format {raw['only_when_format']!r}", entry)
+        constraints.append(HardConstraint(**raw))
+    ids = [c.id for c in constraints]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(name, "hard_constraints: an id is listed twice")
+    relaxations = []
+    for raw in data["relaxations"]:
+        for dropped in raw["drops"]:
+            if dropped not in ids:
+                raise ConfigError(
+                    name, f"drops unknown hard constraint {dropped!r}", f"relaxation {raw['id']!r}"
+                )
+        relaxations.append(Relaxation(**{**raw, "drops": tuple(raw["drops"])}))
+    preferences = []
+    for raw in data["soft_preferences"]:
+        if raw.get("intake_field") and raw["intake_field"] not in INTAKE_FIELDS:
+            raise ConfigError(
+                name,
+                f"unknown intake_field {raw['intake_field']!r}",
+                f"soft preference {raw['id']!r}",
+            )
+        preferences.append(SoftPreference(**raw))
+    return MatchingConfig(
+        strength_points=dict(data["strength_points"]),
+        hard_constraints=tuple(constraints),
+        relaxations=tuple(relaxations),
+        soft_preferences=tuple(preferences),
+    )
+
+
+def load_knowledge(rules_dir: Path) -> Knowledge:
+    """Load, validate and cross-check every file in `rules_dir`; raise on the first problem."""
+    base = rules_dir.name or str(rules_dir)
+
+    def display(path: Path) -> str:
+        return f"{base}/{path.relative_to(rules_dir).as_posix()}"
+
+    if not rules_dir.is_dir():
+        raise ConfigError(str(rules_dir), "rules directory not found")
+    files = sorted(p for p in rules_dir.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
+    for path in files:
+        relative = path.relative_to(rules_dir)
+        in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
+        if str(relative) not in KNOWN_FILES and not in_clinical:
+            raise ConfigError(
+                display(path),
+                f"not a known rules file (expected {', '.join(sorted(KNOWN_FILES))} "
+                f"or {CLINICAL_DIR}/*.yaml)",
+            )
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+
+    vocabulary = load_vocabulary(rules_dir / VOCABULARY_FILE, f"{base}/{VOCABULARY_FILE}")
+    sources = load_sources(rules_dir / SOURCES_FILE, f"{base}/{SOURCES_FILE}")
+    clinical_files = [p for p in files if p.relative_to(rules_dir).parts[0] == CLINICAL_DIR]
+    if not clinical_files:
+        raise ConfigError(f"{base}/{CLINICAL_DIR}", "no clinical rule files found")
+    rules: list[ClinicalRule] = []
+    seen: dict[str, str] = {}
+    for path in clinical_files:
+        for rule in load_clinical_rules(path, display(path), vocabulary, sources):
+            if rule.id in seen:
+                raise ConfigError(
+                    rule.file, f"duplicate rule id (also in {seen[rule.id]})", f"rule {rule.id!r}"
+                )
+            seen[rule.id] = rule.file
+            rules.append(rule)
+    _check_flags(rules)
+    matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
+    return Knowledge(
+        vocabulary=vocabulary,
+        sources=sources,
+        rules=tuple(rules),
+        matching=matching,
+        digest=digest.hexdigest(),
+    )
+
+
+# --- compiling --------------------------------------------------------------------------------
+
+
+def pattern_names(rule: ClinicalRule) -> list[str]:
+    """Return the names of the positive patterns of a compiled rule, in `when` order."""
+    return [f"c{i}" for i in range(len(rule.when))]
+
+
+def _pattern(condition: Condition) -> dict[str, Any]:
+    fact_type, extra = FACT_OF_CONDITION[condition.key]
+    tests: list[dict[str, Any]] = [{"type": fact_type}]
+    tests.extend({k: v} for k, v in extra.items())
+    if len(condition.values) == 1:
+        tests.append({"value": condition.values[0]})
+    else:
+        tests.append({"$or": [{"value": v} for v in condition.values]})
+    return {"$and": tests}
+
+
+def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
+    """Compile one rule to durable_rules' JSON form (without its action)."""
+    patterns: list[dict[str, Any]] = [
+        {name: _pattern(condition)}
+        for name, condition in zip(pattern_names(rule), rule.when, strict=True)
+    ]
+    patterns.extend({f"n{i}$not": _pattern(condition)} for i, condition in enumerate(rule.unless))
+    return {"all": patterns}
+
+
+def compile_rules(rules: Iterable[ClinicalRule]) -> dict[str, dict[str, Any]]:
+    """Compile all clinical rules to one durable_rules ruleset definition, keyed by rule id."""
+    return {rule.id: compile_rule(rule) for rule in rules}

@@ -1,0 +1,498 @@
+"""marshmallow schemas: the rule and roster files, the intake, and the API's responses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested error dict into {"dotted.field.path": [messages]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = str(key)
+            path = name if not prefix else (prefix if name == "_schema" else f"{prefix}.{name}")
+            for sub_path, sub_messages in flatten_errors(value, path).items():
+                flat.setdefault(sub_path, []).extend(sub_messages)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for value in messages:
+            for sub_path, sub_messages in flatten_errors(value, prefix).items():
+                flat.setdefault(sub_path, []).extend(sub_messages)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def unique_items(value: list[Any]) -> None:
+    """Reject a list that names the same item twice."""
+    seen: set[Any] = set()
+    for item in value:
+        if item in seen:
+            raise ValidationError(f"{item!r} is listed twice.")
+        seen.add(item)
+
+
+class StrictSchema(Schema):
+    """A schema that rejects unknown fields."""
+
+    class Meta:
+        unknown = RAISE
+
+
+StrictBoolean = fields.Boolean(truthy={True}, falsy={False})
+
+
+# --- rule files -------------------------------------------------------------------------------
+
+
+class VocabularyEntrySchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    label = fields.String(required=True, validate=validate.Length(min=1))
+    description = fields.String(validate=validate.Length(min=1))
+    phrase = fields.String(validate=validate.Length(min=1))
+
+
+class ModalityEntrySchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    description = fields.String(required=True, validate=validate.Length(min=1))
+
+
+def _entries(schema: type[Schema]) -> fields.List:
+    return fields.List(fields.Nested(schema), required=True, validate=validate.Length(min=1))
+
+
+class VocabularyFileSchema(StrictSchema):
+    difficulties = _entries(VocabularyEntrySchema)
+    modalities = _entries(ModalityEntrySchema)
+    settings = _entries(VocabularyEntrySchema)
+    formats = _entries(VocabularyEntrySchema)
+    times = _entries(VocabularyEntrySchema)
+    genders = _entries(VocabularyEntrySchema)
+    licence_types = _entries(VocabularyEntrySchema)
+    instruments = _entries(VocabularyEntrySchema)
+
+
+class SourceSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$"))
+    cite = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    title = fields.String(required=True, validate=validate.Length(min=1))
+    url = fields.Url(schemes={"https", "http"})
+    kind = fields.String(required=True, validate=validate.OneOf(["seed", "guideline", "study"]))
+
+
+class SourcesFileSchema(StrictSchema):
+    sources = _entries(SourceSchema)
+
+
+# Which fact each condition key tests, and whether it may appear under `unless`.
+# Derived facts (flags, recommendations) are never retracted by the engine, so a rule that waits
+# for their absence could fire before they appear: `unless` only takes the person's own answers.
+CONDITION_KEYS = {
+    "difficulty": "input",
+    "setting": "input",
+    "format": "input",
+    "flag": "derived",
+    "recommended": "derived",
+}
+
+
+class ConditionField(fields.Field):
+    """One condition: a mapping with one key (what to test) and an id or a list of ids."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ValidationError(
+                "a condition is one 'key: id' pair, with key one of "
+                + ", ".join(sorted(CONDITION_KEYS))
+            )
+        ((key, ids),) = value.items()
+        if key not in CONDITION_KEYS:
+            raise ValidationError(
+                f"unknown condition {key!r}; use one of {', '.join(sorted(CONDITION_KEYS))}"
+            )
+        id_list = ids if isinstance(ids, list) else [ids]
+        if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
+            raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
+        if len(set(id_list)) != len(id_list):
+            raise ValidationError(f"condition {key!r} lists an id twice")
+        return {"key": key, "values": id_list}
+
+
+class EvidenceSchema(StrictSchema):
+    source = fields.String(required=True, validate=validate.Length(min=1))
+    says = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class ClinicalRuleSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(RULE_ID_PATTERN))
+    when = fields.List(ConditionField(), required=True, validate=validate.Length(min=1, max=8))
+    unless = fields.List(ConditionField(), load_default=list, validate=validate.Length(max=8))
+    recommend = fields.String(validate=validate.Regexp(ID_PATTERN))
+    strength = fields.String(validate=validate.OneOf(["strong", "moderate", "supporting"]))
+    advise_setting = fields.String(validate=validate.Regexp(ID_PATTERN))
+    derive = fields.String(validate=validate.Regexp(ID_PATTERN))
+    # `urgent` is reserved for the built-in safety path, which no rule can switch on or off.
+    alert = fields.String(validate=validate.OneOf(["info", "caution"]))
+    rationale = fields.String(required=True, validate=validate.Length(min=10))
+    evidence = fields.List(
+        fields.Nested(EvidenceSchema), required=True, validate=validate.Length(min=1)
+    )
+
+    @validates_schema
+    def _outcomes(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not any(k in data for k in ("recommend", "advise_setting", "derive", "alert")):
+            raise ValidationError(
+                "a rule needs an outcome: recommend, advise_setting, derive or alert"
+            )
+        if ("recommend" in data) != ("strength" in data):
+            raise ValidationError("recommend and strength go together", "strength")
+        for condition in data.get("unless", []):
+            if CONDITION_KEYS[condition["key"]] != "input":
+                raise ValidationError(
+                    f"'unless' can only test the person's answers, not {condition['key']!r}",
+                    "unless",
+                )
+
+
+class ClinicalFileSchema(StrictSchema):
+    rules = fields.List(fields.Nested(ClinicalRuleSchema), required=True)
+
+
+HARD_CHECKS = ["is_true", "shares_any", "offers", "same_city", "within_range", "fee_within"]
+SOFT_CHECKS = [
+    "practises_recommended",
+    "treats_difficulties",
+    "offers_advised_setting",
+    "gender_is",
+    "available_at",
+    "standard_fee_within",
+    "measures_outcomes",
+    "in_city_when_any_format",
+]
+
+
+class HardConstraintSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    requirement = fields.String(required=True, validate=validate.Length(min=1))
+    check = fields.String(required=True, validate=validate.OneOf(HARD_CHECKS))
+    intake_field = fields.String()
+    therapist_field = fields.String(required=True)
+    only_when_format = fields.String()
+    passed = fields.String(required=True, validate=validate.Length(min=1))
+    failed = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class RelaxationSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    drops = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    only_when_format = fields.String()
+    text = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class SoftPreferenceSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    check = fields.String(required=True, validate=validate.OneOf(SOFT_CHECKS))
+    intake_field = fields.String()
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+    label = fields.String(required=True, validate=validate.Length(min=1))
+    met = fields.String(required=True, validate=validate.Length(min=1))
+    missed = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class MatchingFileSchema(StrictSchema):
+    strength_points = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(["strong", "moderate", "supporting"])),
+        values=fields.Integer(strict=True, validate=validate.Range(min=1, max=100)),
+        required=True,
+    )
+    hard_constraints = fields.List(fields.Nested(HardConstraintSchema), required=True)
+    relaxations = fields.List(fields.Nested(RelaxationSchema), required=True)
+    soft_preferences = fields.List(fields.Nested(SoftPreferenceSchema), required=True)
+
+
+# --- the roster -------------------------------------------------------------------------------
+
+
+class AgeRangeSchema(StrictSchema):
+    min = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=120))
+    max = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=120))
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["min"] > data["max"]:
+            raise ValidationError(f"min {data['min']} is above max {data['max']}")
+
+
+class GroupSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    topic = fields.String(required=True)
+    modality = fields.String(required=True)
+    format = fields.String(required=True)
+    schedule = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class TherapistSchema(StrictSchema):
+    """A therapist's public profile: the roster entry as clients see it."""
+
+    id = fields.String(required=True, validate=validate.Regexp(THERAPIST_ID_PATTERN))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    pronouns = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    gender = fields.String(required=True)
+    licence_type = fields.String(required=True)
+    credentials = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    modalities = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    difficulties = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    languages = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    formats = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    settings = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    groups = fields.List(fields.Nested(GroupSchema), required=True)
+    city = fields.String(required=True, allow_none=True)
+    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    ages = fields.Nested(AgeRangeSchema, required=True)
+    fee = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    sliding_scale_min = fields.Integer(
+        required=True, strict=True, allow_none=True, validate=validate.Range(min=0)
+    )
+    accepting_new_clients = fields.Boolean(required=True, truthy={True}, falsy={False})
+    availability = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    measures_outcomes = fields.List(fields.String(), required=True)
+    bio = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RosterFileSchema(StrictSchema):
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    therapists = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+
+
+# --- the intake -------------------------------------------------------------------------------
+
+MAX_DIFFICULTIES = 10
+MAX_LANGUAGES = 10
+
+
+def build_intake_schema(
+    difficulty_ids: Iterable[str],
+    setting_ids: Iterable[str],
+    format_ids: Iterable[str],
+    time_ids: Iterable[str],
+    gender_ids: Iterable[str],
+    is_language: Callable[[str], bool],
+) -> Schema:
+    """Build the intake schema for one vocabulary (ids are data, so the schema is built at load)."""
+
+    def language_code(value: str) -> None:
+        if not is_language(value):
+            hint = f" (did you mean {value.lower()!r}?)" if is_language(value.lower()) else ""
+            raise ValidationError(f"{value!r} is not an ISO 639-1 language code{hint}.")
+
+    class PreferencesSchema(StrictSchema):
+        languages = fields.List(
+            fields.String(validate=language_code),
+            validate=[validate.Length(min=1, max=MAX_LANGUAGES), unique_items],
+            metadata={"description": "ISO 639-1 codes; the therapist speaks at least one."},
+        )
+        format = fields.String(load_default="any", validate=validate.OneOf([*format_ids, "any"]))
+        setting = fields.String(load_default="any", validate=validate.OneOf([*setting_ids, "any"]))
+        city = fields.String(
+            validate=validate.Length(min=1, max=100),
+            metadata={"description": "Required when format is in_person."},
+        )
+        age = fields.Integer(strict=True, validate=validate.Range(min=0, max=120))
+        max_fee = fields.Integer(
+            strict=True,
+            validate=validate.Range(min=0, max=100_000),
+            metadata={"description": "Per session, in the roster's currency."},
+        )
+        therapist_gender = fields.String(validate=validate.OneOf([*gender_ids, "any"]))
+        times = fields.List(
+            fields.String(validate=validate.OneOf(list(time_ids))),
+            validate=[validate.Length(min=1, max=10), unique_items],
+        )
+
+        @validates_schema
+        def _city_for_in_person(self, data: dict[str, Any], **kwargs: Any) -> None:
+            if data.get("format") == "in_person" and not (data.get("city") or "").strip():
+                raise ValidationError("Required when format is in_person.", "city")
+
+    class IntakeSchema(StrictSchema):
+        difficulties = fields.List(
+            fields.String(validate=validate.OneOf(list(difficulty_ids))),
+            required=True,
+            validate=[validate.Length(min=1, max=MAX_DIFFICULTIES), unique_items],
+        )
+        preferences = fields.Nested(
+            PreferencesSchema, load_default=lambda: {"format": "any", "setting": "any"}
+        )
+        limit = fields.Integer(strict=True, load_default=5, validate=validate.Range(min=1, max=50))
+
+    return IntakeSchema()
+
+
+# --- responses (documented in OpenAPI and checked by the tests) -------------------------------
+
+
+class SourceRefSchema(StrictSchema):
+    id = fields.String(required=True)
+    cite = fields.String(required=True)
+    title = fields.String(required=True)
+    url = fields.String()
+
+
+class ModalityReasonSchema(StrictSchema):
+    rule = fields.String(required=True)
+    text = fields.String(required=True)
+    evidence = fields.String(required=True)
+    sources = fields.List(fields.Nested(SourceRefSchema), required=True)
+    answers = fields.List(fields.String(), required=True)
+    points = fields.Integer(required=True)
+
+
+class ModalityResultSchema(StrictSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    score = fields.Integer(required=True)
+    reasons = fields.List(fields.Nested(ModalityReasonSchema), required=True)
+
+
+class AdviceSchema(StrictSchema):
+    rule = fields.String(required=True)
+    setting = fields.String(required=True)
+    text = fields.String(required=True)
+    evidence = fields.String(required=True)
+    sources = fields.List(fields.Nested(SourceRefSchema), required=True)
+
+
+class AlertSchema(StrictSchema):
+    level = fields.String(required=True, validate=validate.OneOf(["info", "caution", "urgent"]))
+    rule = fields.String(required=True)
+    text = fields.String(required=True)
+    evidence = fields.String()
+    sources = fields.List(fields.Nested(SourceRefSchema))
+
+
+class LineSchema(StrictSchema):
+    rule = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class ScoreItemSchema(StrictSchema):
+    id = fields.String(required=True)
+    label = fields.String(required=True)
+    points = fields.Float(required=True)
+    max = fields.Integer(required=True)
+
+
+class MatchSchema(StrictSchema):
+    therapist = fields.Nested(TherapistSchema, required=True)
+    score = fields.Float(required=True)
+    max_score = fields.Integer(required=True)
+    score_breakdown = fields.List(fields.Nested(ScoreItemSchema), required=True)
+    reasons = fields.List(fields.Nested(LineSchema), required=True)
+    caveats = fields.List(fields.Nested(LineSchema), required=True)
+
+
+class ConstraintCountSchema(StrictSchema):
+    constraint = fields.String(required=True)
+    text = fields.String(required=True)
+    remaining = fields.Integer(required=True)
+
+
+class NoMatchSchema(StrictSchema):
+    constraint = fields.String(required=True)
+    text = fields.String(required=True)
+    funnel = fields.List(fields.Nested(ConstraintCountSchema), required=True)
+
+
+class RelaxedSchema(StrictSchema):
+    relaxation = fields.String(required=True)
+    relaxed = fields.List(fields.String(), required=True)
+    text = fields.String(required=True)
+    matches = fields.List(fields.Nested(MatchSchema), required=True)
+
+
+class MatchResponseSchema(StrictSchema):
+    modalities = fields.List(fields.Nested(ModalityResultSchema), required=True)
+    advice = fields.List(fields.Nested(AdviceSchema), required=True)
+    matches = fields.List(fields.Nested(MatchSchema), required=True)
+    no_match = fields.Nested(NoMatchSchema, required=True, allow_none=True)
+    relaxed = fields.List(fields.Nested(RelaxedSchema), required=True)
+    alerts = fields.List(fields.Nested(AlertSchema), required=True)
+    disclaimer = fields.String(required=True)
+    rules_version = fields.String(required=True)
+
+
+class CheckSchema(StrictSchema):
+    constraint = fields.String(required=True)
+    passed = fields.Boolean(required=True)
+    expected = fields.Raw(required=True, allow_none=True)
+    actual = fields.Raw(required=True, allow_none=True)
+    text = fields.String(required=True)
+
+
+class WhyResponseSchema(StrictSchema):
+    therapist = fields.Nested(TherapistSchema, required=True)
+    eligible = fields.Boolean(required=True)
+    summary = fields.String(required=True)
+    checks = fields.List(fields.Nested(CheckSchema), required=True)
+    failed = fields.List(fields.Nested(LineSchema), required=True)
+    rank = fields.Integer(required=True, allow_none=True)
+    of = fields.Integer(required=True)
+    score = fields.Float(required=True, allow_none=True)
+    score_breakdown = fields.List(fields.Nested(ScoreItemSchema), required=True)
+    reasons = fields.List(fields.Nested(LineSchema), required=True)
+    caveats = fields.List(fields.Nested(LineSchema), required=True)
+    rules_version = fields.String(required=True)
+
+
+class TherapistListSchema(StrictSchema):
+    therapists = fields.List(fields.Nested(TherapistSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class TherapistQuerySchema(Schema):
+    """Filters for the roster listing; every one optional."""
+
+    class Meta:
+        unknown = RAISE
+
+    language = fields.String()
+    format = fields.String()
+    setting = fields.String()
+    city = fields.String(validate=validate.Length(min=1, max=100))
+    modality = fields.String()
+    difficulty = fields.String()
+    accepting_new_clients = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ErrorSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
