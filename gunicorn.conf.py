@@ -13,3 +13,17 @@ graceful_timeout = 10
 preload_app = False
 accesslog = "-"
 errorlog = "-"
+
+
+def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
+    """Validate rules and roster once in the master, so a bad file stops start-up with one message."""
+    import sys
+
+    from matcher import create_app
+    from matcher.errors import ConfigError
+
+    try:
+        create_app()
+    except ConfigError as exc:
+        print(f"matcher: cannot start: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)

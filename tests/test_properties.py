@@ -1,0 +1,73 @@
+"""Property-based: for any valid intake, no hard constraint is broken and the answer is stable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher import PROJECT_ROOT
+from matcher.rules import load_knowledge
+from tests.invariants import assert_valid_match_response
+
+VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
+CITIES = ["Madrid", "madrid", "Amsterdam", "London", "Berlin", "Paris", "New York", "Lisbon", "Málaga"]
+LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja"]
+
+
+@st.composite
+def intakes(draw: st.DrawFn) -> dict[str, Any]:
+    difficulties = draw(st.lists(st.sampled_from(list(VOCABULARY.difficulties)), min_size=1,
+                                 max_size=10, unique=True))
+    preferences: dict[str, Any] = {}
+    if draw(st.booleans()):
+        preferences["languages"] = draw(st.lists(st.sampled_from(LANGUAGES), min_size=1, max_size=3,
+                                                 unique=True))
+    fmt = draw(st.sampled_from(["any", "online", "in_person", None]))
+    if fmt:
+        preferences["format"] = fmt
+    if fmt == "in_person" or draw(st.booleans()):
+        preferences["city"] = draw(st.sampled_from(CITIES))
+    setting = draw(st.sampled_from(["any", *VOCABULARY.settings, None]))
+    if setting:
+        preferences["setting"] = setting
+    for name, strategy in {
+        "age": st.integers(0, 120),
+        "max_fee": st.integers(0, 200),
+        "therapist_gender": st.sampled_from(["any", *VOCABULARY.genders]),
+        "times": st.lists(st.sampled_from(list(VOCABULARY.times)), min_size=1, max_size=4, unique=True),
+    }.items():
+        if draw(st.booleans()):
+            preferences[name] = draw(strategy)
+    intake: dict[str, Any] = {"difficulties": difficulties}
+    if preferences or draw(st.booleans()):
+        intake["preferences"] = preferences
+    if draw(st.booleans()):
+        intake["limit"] = draw(st.integers(1, 50))
+    return intake
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(intake=intakes())
+def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(client: FlaskClient, intake: dict[str, Any]) -> None:
+    response = client.post("/api/v1/match", json=intake)
+    assert response.status_code == 200, response.get_json()
+    assert_valid_match_response(intake, response.get_json())
+    assert client.post("/api/v1/match", json=intake).data == response.data
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(intake=intakes(), therapist=st.integers(1, 48))
+def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], therapist: int) -> None:
+    therapist_id = f"t-{therapist:03d}"
+    matched = client.post("/api/v1/match", json={**intake, "limit": 50}).get_json()
+    why = client.post(f"/api/v1/therapists/{therapist_id}/why", json=intake).get_json()
+    ids = [m["therapist"]["id"] for m in matched["matches"]]
+    if why["eligible"]:
+        assert why["rank"] is not None
+        if why["rank"] <= 50:
+            assert ids[why["rank"] - 1] == therapist_id
+    else:
+        assert therapist_id not in ids and why["failed"]
