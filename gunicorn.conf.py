@@ -16,7 +16,7 @@ errorlog = "-"
 
 
 def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
-    """Validate rules and roster once in the master, so a bad file stops start-up with one message."""
+    """Validate rules and roster in the master: a bad file stops start-up with one message."""
     import sys
 
     from matcher import create_app
