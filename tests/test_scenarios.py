@@ -1,0 +1,85 @@
+"""Clinician-readable scenarios (tests/scenarios/*.yaml): intake in, expected outcome out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask.testing import FlaskClient
+
+from tests.invariants import assert_valid_match_response
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SCENARIOS = sorted(SCENARIO_DIR.glob("*.yaml"))
+EXPECT_KEYS = {
+    "top_modalities",
+    "modalities_include",
+    "modalities_exclude",
+    "first_match",
+    "matches_include",
+    "matches_exclude",
+    "match_count",
+    "advice_settings",
+    "alerts",
+    "no_match_because",
+    "relaxed_include",
+    "reasons_mention",
+    "caveats_mention",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert set(data) == {"name", "intake", "expect"}, f"{path.name}: keys {sorted(data)}"
+    unknown = set(data["expect"]) - EXPECT_KEYS
+    assert not unknown, f"{path.name}: unknown expectations {sorted(unknown)}"
+    return data
+
+
+def test_there_are_enough_scenarios_to_cover_every_difficulty(client: FlaskClient) -> None:
+    vocabulary = client.get("/api/v1/vocabulary").get_json()
+    covered = {d for path in SCENARIOS for d in load(path)["intake"].get("difficulties", [])}
+    assert len(SCENARIOS) >= 25
+    assert {d["id"] for d in vocabulary["difficulties"]} <= covered
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path: Path, client: FlaskClient) -> None:
+    scenario = load(path)
+    intake, expect = scenario["intake"], scenario["expect"]
+    response = client.post("/api/v1/match", json=intake)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert_valid_match_response(intake, body)
+    modalities = [m["id"] for m in body["modalities"]]
+    matches = [m["therapist"]["id"] for m in body["matches"]]
+    if "top_modalities" in expect:
+        top = expect["top_modalities"]
+        assert set(modalities[: len(top)]) == set(top), modalities
+    for modality in expect.get("modalities_include", []):
+        assert modality in modalities
+    for modality in expect.get("modalities_exclude", []):
+        assert modality not in modalities
+    if "first_match" in expect:
+        assert matches[:1] == [expect["first_match"]], matches
+    for therapist in expect.get("matches_include", []):
+        assert therapist in matches, matches
+    for therapist in expect.get("matches_exclude", []):
+        assert therapist not in matches
+    if "match_count" in expect:
+        assert len(matches) == expect["match_count"], matches
+    if "advice_settings" in expect:
+        assert sorted({a["setting"] for a in body["advice"]}) == sorted(expect["advice_settings"])
+    if "alerts" in expect:
+        assert sorted(a["rule"] for a in body["alerts"]) == sorted(expect["alerts"])
+    if "no_match_because" in expect:
+        assert matches == []
+        assert body["no_match"]["constraint"] == expect["no_match_because"]
+    for relaxation in expect.get("relaxed_include", []):
+        assert relaxation in [r["relaxation"] for r in body["relaxed"]]
+    for text in expect.get("reasons_mention", []):
+        assert any(text in r["text"] for m in body["matches"][:1] for r in m["reasons"]), text
+    for text in expect.get("caveats_mention", []):
+        assert any(text in c["text"] for m in body["matches"][:1] for c in m["caveats"]), text
