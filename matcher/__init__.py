@@ -24,13 +24,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RULES_DIR=str(PROJECT_ROOT / "rules"),
         ROSTER_PATH=str(PROJECT_ROOT / "therapists.yaml"),
         MAX_CONTENT_LENGTH=64 * 1024,
+        # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
+        LOCALE=None,
     )
     app.config.from_prefixed_env("MATCHER")
     if test_config:
         app.config.from_mapping(test_config)
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
 
-    matcher = Matcher.from_files(Path(app.config["RULES_DIR"]), Path(app.config["ROSTER_PATH"]))
+    matcher = Matcher.from_files(
+        Path(app.config["RULES_DIR"]), Path(app.config["ROSTER_PATH"]), app.config["LOCALE"]
+    )
     app.extensions["matcher"] = matcher
     app.extensions["openapi"] = build_spec(matcher, __version__)
     register_error_handlers(app)

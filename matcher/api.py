@@ -8,9 +8,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from matcher.fhir import intake_from_query, read_screening
 from matcher.matching import Matcher
+from matcher.safety import record_urgent_event
 
 bp = Blueprint("api", __name__)
+JSON = "application/json"
+FHIR_JSON = "application/fhir+json"
 
 
 def _matcher() -> Matcher:
@@ -31,11 +35,11 @@ def _reject_constant(name: str) -> Any:
     raise BadRequest(f"Malformed JSON: {name} is not a JSON number.")
 
 
-def json_body() -> Any:
+def json_body(accepted: tuple[str, ...] = (JSON,)) -> Any:
     """Parse the request body as strict JSON, or raise a 4xx that says what is wrong."""
-    if request.mimetype != "application/json":
+    if request.mimetype not in accepted:
         raise UnsupportedMediaType(
-            f"Content-Type must be application/json, not {request.mimetype or 'missing'!r}."
+            f"Content-Type must be {' or '.join(accepted)}, not {request.mimetype or 'missing'!r}."
         )
     raw = request.get_data(cache=False)
     try:
@@ -52,10 +56,31 @@ def json_body() -> Any:
         raise BadRequest("Malformed JSON: nested too deeply.") from None
 
 
+def _private(response: Response) -> Response:
+    # Answers about someone's health must not be kept by browsers or proxies.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/api/v1/match")
 def match() -> Response:
-    """Match an intake to recommended modalities and ranked, explained therapists."""
-    return jsonify(_matcher().match(json_body()))
+    """Match an intake (JSON, or a FHIR QuestionnaireResponse) to modalities and therapists."""
+    matcher = _matcher()
+    body = json_body((JSON, FHIR_JSON))
+    if request.mimetype == FHIR_JSON:
+        read = read_screening(body, matcher.knowledge.screening)
+        result = matcher.match(
+            {**intake_from_query(request.args), "screening": read.answers}, read.declared_totals
+        )
+    else:
+        result = matcher.match(body)
+    response = _private(jsonify(result))
+    if result["safety"]["urgent"]:
+        # The body stays the same for the same intake; each urgent request is its own event.
+        response.headers["X-Safety-Event-Id"] = record_urgent_event(
+            matcher.rules_version, request.path
+        )
+    return response
 
 
 @bp.post("/api/v1/therapists/<therapist_id>/why")
@@ -63,7 +88,7 @@ def why(therapist_id: str) -> Response:
     """Explain why a therapist is or is not a match for an intake."""
     matcher = _matcher()
     matcher.therapist(therapist_id)  # 404 before 422: the path is checked first
-    return jsonify(matcher.why(therapist_id, json_body()))
+    return _private(jsonify(matcher.why(therapist_id, json_body())))
 
 
 @bp.get("/api/v1/therapists")

@@ -56,6 +56,13 @@ class Renderer:
         name = term.label if term else value
         return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
+    def score(self, instrument_id: str, total: int) -> str:
+        """A screening total in words: 'your PHQ-9 total was 17 (moderately severe)'."""
+        screening = self.knowledge.screening
+        instrument = screening.instruments[instrument_id]
+        label = screening.severity_labels[instrument.severity(total)]
+        return f"your {instrument.name} total was {total} ({label})"
+
     def money(self, amount: int) -> str:
         """An amount in the roster's currency."""
         return f"{amount} {self.currency}"
@@ -180,6 +187,10 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
                 found = [f"difficulties:{fact['value']}"]
             elif fact["type"] == "preference":
                 found = [f"preferences.{fact['name']}:{fact['value']}"]
+            elif fact["type"] == "screening":
+                found = [f"screening.{fact['instrument']}:{fact['total']}"]
+            elif fact["type"] == "risk":
+                found = [f"risk:{fact['value']}"]
             else:
                 found = origin.get(fact_key(fact), [])
             answers.extend(a for a in found if a not in answers)
@@ -194,12 +205,18 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
 def _because(answers: Sequence[str], renderer: Renderer) -> str:
     difficulties = [a.split(":", 1)[1] for a in answers if a.startswith("difficulties:")]
     asked = [a.split(":", 1) for a in answers if a.startswith("preferences.")]
+    scored = [a.split(":", 1) for a in answers if a.startswith("screening.")]
+    risks = [a.split(":", 1)[1] for a in answers if a.startswith("risk:")]
     parts = []
     if difficulties:
         parts.append("you mentioned " + renderer.value("difficulties", difficulties))
     for name, value in asked:
         kind = name.removeprefix("preferences.") + "s"
         parts.append("you asked for " + renderer.value(kind, value))
+    for name, total in scored:
+        parts.append(renderer.score(name.removeprefix("screening."), int(total)))
+    if risks:
+        parts.append("you mentioned thoughts of harming yourself")
     return join(parts)
 
 

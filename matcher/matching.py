@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from matcher import explain, ranking
+from matcher import explain, ranking, safety, screening
 from matcher.engine import RulesEngine, RuleSpec
 from matcher.errors import IntakeError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
@@ -21,15 +21,18 @@ from matcher.schemas import TherapistQuerySchema, build_intake_schema, flatten_e
 
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
+REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
 
 
 @dataclass(frozen=True)
 class Intake:
-    """A validated intake: what the person struggles with and what they need."""
+    """A validated intake: what the person struggles with, their scores and what they need."""
 
     difficulties: tuple[str, ...]
     preferences: Preferences
     limit: int
+    scores: dict[str, screening.Score]
+    risk_signals: tuple[str, ...]
 
     def facts(self) -> list[dict[str, Any]]:
         """The facts the clinical rules reason over."""
@@ -40,6 +43,8 @@ class Intake:
             value = getattr(self.preferences, name)
             if value != "any":
                 facts.append({"type": "preference", "name": name, "value": value})
+        facts.extend(screening.facts(self.scores))
+        facts.extend({"type": "risk", "value": signal} for signal in self.risk_signals)
         return facts
 
 
@@ -55,9 +60,10 @@ class Ranked:
 class Matcher:
     """Holds the validated rules, the indexed roster and the compiled rules engine."""
 
-    def __init__(self, knowledge: Knowledge, roster: Roster) -> None:
+    def __init__(self, knowledge: Knowledge, roster: Roster, locale: str | None = None) -> None:
         self.knowledge = knowledge
         self.roster = roster
+        self.locale = locale
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -70,6 +76,10 @@ class Matcher:
             time_ids=vocabulary.times,
             gender_ids=vocabulary.genders,
             is_language=vocabulary.is_language,
+            instruments=[
+                (i.id, i.name, len(i.items), i.difficulty_field)
+                for i in knowledge.screening.instruments.values()
+            ],
         )
         self.engine = RulesEngine(
             (
@@ -85,15 +95,17 @@ class Matcher:
         )
 
     @classmethod
-    def from_files(cls, rules_dir: Path, roster_path: Path) -> Matcher:
+    def from_files(cls, rules_dir: Path, roster_path: Path, locale: str | None = None) -> Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
         roster = load_roster(roster_path, knowledge.vocabulary)
-        return cls(knowledge, roster)
+        return cls(knowledge, roster, locale)
 
     # --- intake -----------------------------------------------------------------------------
 
-    def parse_intake(self, payload: Any) -> Intake:
+    def parse_intake(
+        self, payload: Any, declared_totals: Mapping[str, int] | None = None
+    ) -> Intake:
         """Validate a JSON intake; raise IntakeError with field paths on any problem."""
         try:
             data = self.intake_schema.load(payload if isinstance(payload, dict) else payload)
@@ -110,7 +122,17 @@ class Matcher:
             therapist_gender=prefs.get("therapist_gender"),
             times=tuple(prefs.get("times") or ()),
         )
-        return Intake(tuple(data["difficulties"]), preferences, data["limit"])
+        scores = screening.score_all(
+            self.knowledge.screening, data.get("screening") or {}, declared_totals
+        )
+        self_harm = (data.get("risk") or {}).get("self_harm_thoughts")
+        return Intake(
+            difficulties=tuple(data["difficulties"]),
+            preferences=preferences,
+            limit=data["limit"],
+            scores=scores,
+            risk_signals=tuple(screening.risk_signals(scores, self_harm)),
+        )
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -166,13 +188,16 @@ class Matcher:
         self,
         item: Ranked,
         constraints: Sequence[HardConstraint],
-        preferences: Preferences,
+        intake: Intake,
         clinical: ClinicalExplanation,
     ) -> dict[str, Any]:
-        checks = [ranking.check(c, item.therapist, preferences) for c in constraints]
+        checks = [ranking.check(c, item.therapist, intake.preferences) for c in constraints]
         reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
+        if intake.risk_signals:
+            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
         return {
             "therapist": item.therapist.profile,
+            "review_required": bool(intake.risk_signals),
             "score": item.score,
             "max_score": sum(line.preference.points for line in item.lines),
             "score_breakdown": explain.score_breakdown(item.lines),
@@ -220,10 +245,11 @@ class Matcher:
 
     def _relaxed(
         self,
-        preferences: Preferences,
+        intake: Intake,
         picture: ClinicalPicture,
         clinical: ClinicalExplanation,
     ) -> list[dict[str, Any]]:
+        preferences = intake.preferences
         active_ids = [c.id for c in self._active(preferences)]
         options = []
         for relaxation in self.knowledge.matching.relaxations:
@@ -235,7 +261,7 @@ class Matcher:
         entries = []
         for relaxation, dropped in options:
             entry = self._try_relaxation(
-                [relaxation.id], dropped, relaxation.text, preferences, picture, clinical
+                [relaxation.id], dropped, relaxation.text, intake, picture, clinical
             )
             if entry:
                 entries.append(entry)
@@ -252,7 +278,7 @@ class Matcher:
             dropped_all.extend(d for d in dropped if d not in dropped_all)
             texts.append(relaxation.text)
             entry = self._try_relaxation(
-                ids, dropped_all, "; ".join(texts), preferences, picture, clinical
+                ids, dropped_all, "; ".join(texts), intake, picture, clinical
             )
             if entry:
                 return [entry]
@@ -263,10 +289,11 @@ class Matcher:
         ids: list[str],
         dropped: list[str],
         text: str,
-        preferences: Preferences,
+        intake: Intake,
         picture: ClinicalPicture,
         clinical: ClinicalExplanation,
     ) -> dict[str, Any] | None:
+        preferences = intake.preferences
         kept = self._active(preferences, dropped)
         survivors, _ = ranking.funnel(self.roster, kept, preferences)
         if not survivors:
@@ -280,12 +307,17 @@ class Matcher:
                 setting=self.renderer.value("settings", preferences.setting),
                 format=self.renderer.value("formats", preferences.format),
             ),
-            "matches": [self._match_json(r, all_active, preferences, clinical) for r in ranked],
+            "matches": [self._match_json(r, all_active, intake, clinical) for r in ranked],
         }
 
-    def match(self, payload: Any) -> dict[str, Any]:
-        """Validate an intake and return recommended modalities and ranked, explained therapists."""
-        intake = self.parse_intake(payload)
+    def match(
+        self, payload: Any, declared_totals: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Validate an intake and return recommended modalities and ranked, explained therapists.
+
+        `declared_totals` are totals a FHIR sender stated; they are compared, never used.
+        """
+        intake = self.parse_intake(payload, declared_totals)
         clinical = self.clinical(intake)
         picture = self._picture(intake, clinical)
         preferences = intake.preferences
@@ -296,17 +328,33 @@ class Matcher:
         relaxed: list[dict[str, Any]] = []
         if not ranked:
             no_match = self._no_match(counts, preferences)
-            relaxed = self._relaxed(preferences, picture, clinical)
+            relaxed = self._relaxed(intake, picture, clinical)
+        safety_part = safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale)
+        # The safety path is built in: no rule can remove it, and it always comes first.
+        alerts = ([safety.urgent_alert(safety_part)] if safety_part["urgent"] else []) + [
+            *clinical.alerts,
+            *self._score_notes(intake),
+        ]
         return {
+            "safety": safety_part,
+            "screening": screening.as_json(intake.scores, self.knowledge.screening),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
-            "matches": [self._match_json(r, active, preferences, clinical) for r in ranked],
+            "matches": [self._match_json(r, active, intake, clinical) for r in ranked],
             "no_match": no_match,
             "relaxed": relaxed,
-            "alerts": clinical.alerts,
+            "alerts": alerts,
             "disclaimer": explain.DISCLAIMER,
             "rules_version": self.rules_version,
         }
+
+    def _score_notes(self, intake: Intake) -> list[dict[str, Any]]:
+        notes = screening.as_json(intake.scores, self.knowledge.screening)
+        return [
+            {"level": "caution", "rule": f"screening.{name}.declared_total", "text": entry["note"]}
+            for name, entry in notes.items()
+            if "note" in entry
+        ]
 
     def why(self, therapist_id: str, payload: Any) -> dict[str, Any]:
         """Explain one therapist for an intake: each constraint failed, or their rank and why."""

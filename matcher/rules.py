@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,8 +15,11 @@ from marshmallow import Schema, ValidationError
 
 from matcher.errors import ConfigError
 from matcher.schemas import (
+    SCREENING_CONDITION,
     ClinicalFileSchema,
+    CrisisFileSchema,
     MatchingFileSchema,
+    ScreeningFileSchema,
     SourcesFileSchema,
     VocabularyFileSchema,
     flatten_errors,
@@ -25,17 +29,22 @@ from matcher.yamlfile import load_yaml
 VOCABULARY_FILE = "vocabulary.yaml"
 SOURCES_FILE = "sources.yaml"
 MATCHING_FILE = "matching.yaml"
+SCREENING_FILE = "screening.yaml"
+CRISIS_FILE = "crisis.yaml"
 CLINICAL_DIR = "clinical"
-KNOWN_FILES = {VOCABULARY_FILE, SOURCES_FILE, MATCHING_FILE}
+KNOWN_FILES = {VOCABULARY_FILE, SOURCES_FILE, MATCHING_FILE, SCREENING_FILE, CRISIS_FILE}
 
 # What each condition key tests: the fact type, and the fact's own discriminating fields.
 FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
     "difficulty": ("difficulty", {}),
     "setting": ("preference", {"name": "setting"}),
     "format": ("preference", {"name": "format"}),
+    "risk": ("risk", {}),
     "flag": ("flag", {}),
     "recommended": ("recommendation", {}),
 }
+# What the person's answers can signal about risk; each is a `risk` fact for the rules.
+RISK_SIGNALS = {"phq9_item9": "PHQ-9 item 9 above 0", "self_harm_thoughts": "thoughts of self-harm"}
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,7 @@ class Condition:
     """One test on one kind of fact: its id must be one of `values`."""
 
     key: str
-    values: tuple[str, ...]
+    values: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,57 @@ class MatchingConfig:
 
 
 @dataclass(frozen=True)
+class Instrument:
+    """A screening questionnaire: its items, LOINC codes and severity bands."""
+
+    id: str
+    name: str
+    source: str
+    loinc_panel: str
+    loinc_total: str
+    stem: str
+    items: tuple[tuple[str, str], ...]  # (LOINC code, wording), in order
+    bands: tuple[tuple[int, str], ...]  # (highest total in band, severity), ascending
+    risk_item: int | None = None
+    difficulty_field: str | None = None
+    difficulty_loinc: str | None = None
+    difficulty_text: str | None = None
+
+    @property
+    def max_total(self) -> int:
+        """The highest possible total."""
+        return 3 * len(self.items)
+
+    def severity(self, total: int) -> str:
+        """The severity band of a total."""
+        return next(severity for highest, severity in self.bands if total <= highest)
+
+
+@dataclass(frozen=True)
+class ScreeningConfig:
+    """The screening instruments and their shared answer scale, from screening.yaml."""
+
+    instruments: dict[str, Instrument]
+    answer_codes: dict[str, int]
+    difficulty_answer_codes: dict[str, int]
+    answers: tuple[str, ...]
+    difficulty_answers: tuple[str, ...]
+    severity_labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CrisisConfig:
+    """Crisis resources per locale and the words of the safety message, from crisis.yaml."""
+
+    message: str
+    emergency_template: str
+    review_notice: str
+    fallback_emergency: str
+    fallback_text: str
+    locales: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Knowledge:
     """Everything in rules/: vocabulary, sources, clinical rules and matching configuration."""
 
@@ -210,6 +270,8 @@ class Knowledge:
     sources: dict[str, Source]
     rules: tuple[ClinicalRule, ...]
     matching: MatchingConfig
+    screening: ScreeningConfig
+    crisis: CrisisConfig
     digest: str = field(repr=False)
 
     @cached_property
@@ -284,15 +346,20 @@ def _check_ids(
 
 
 def load_clinical_rules(
-    path: Path, name: str, vocabulary: Vocabulary, sources: Mapping[str, Source]
+    path: Path,
+    name: str,
+    vocabulary: Vocabulary,
+    sources: Mapping[str, Source],
+    screening: ScreeningConfig,
 ) -> list[ClinicalRule]:
     """Load one rules/clinical/*.yaml file and cross-check every id it uses."""
     data = _validate(ClinicalFileSchema(), load_yaml(path, name), name, "rules", "rule")
-    condition_vocab = {
+    condition_vocab: dict[str, Mapping[str, Any]] = {
         "difficulty": vocabulary.difficulties,
         "setting": vocabulary.settings,
         "format": vocabulary.formats,
         "recommended": vocabulary.modalities,
+        "risk": RISK_SIGNALS,
     }
     rules = []
     for raw in data["rules"]:
@@ -304,6 +371,9 @@ def load_clinical_rules(
                 _check_ids(
                     name, entry, condition.key, condition.values, condition_vocab[condition.key]
                 )
+            screening_test = SCREENING_CONDITION.match(condition.key)
+            if screening_test and condition.key not in condition_vocab:
+                _check_screening_condition(name, entry, condition, screening_test, screening)
         if "recommend" in raw:
             _check_ids(name, entry, "recommend", [raw["recommend"]], vocabulary.modalities)
         if "advise_setting" in raw:
@@ -331,6 +401,29 @@ def load_clinical_rules(
             )
         )
     return rules
+
+
+def _check_screening_condition(
+    name: str, entry: str, condition: Condition, test: re.Match[str], screening: ScreeningConfig
+) -> None:
+    instrument = screening.instruments.get(test["instrument"])
+    if instrument is None:
+        raise ConfigError(
+            name,
+            f"{condition.key}: no instrument {test['instrument']!r} in {SCREENING_FILE} "
+            f"({', '.join(screening.instruments)})",
+            entry,
+        )
+    if test["test"] == "severity":
+        bands = {severity: None for _, severity in instrument.bands}
+        _check_ids(name, entry, condition.key, condition.values, bands)
+    elif int(condition.values[0]) > instrument.max_total:
+        raise ConfigError(
+            name,
+            f"{condition.key}: {condition.values[0]} is above the highest total, "
+            f"{instrument.max_total}",
+            entry,
+        )
 
 
 def _check_flags(rules: list[ClinicalRule]) -> None:
@@ -416,6 +509,75 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
     )
 
 
+def load_screening(path: Path, name: str, sources: Mapping[str, Source]) -> ScreeningConfig:
+    """Load and validate rules/screening.yaml."""
+    data = _validate(
+        ScreeningFileSchema(), load_yaml(path, name), name, "instruments", "instrument"
+    )
+    instruments: dict[str, Instrument] = {}
+    for raw in data["instruments"]:
+        entry = f"instrument {raw['id']!r}"
+        if raw["id"] in instruments:
+            raise ConfigError(name, "id is listed twice", entry)
+        if raw["source"] not in sources:
+            raise ConfigError(name, f"unknown source {raw['source']!r}", entry)
+        bands = [(band["max"], band["severity"]) for band in raw["bands"]]
+        highest = [b[0] for b in bands]
+        if highest != sorted(set(highest)) or highest[-1] != 3 * len(raw["items"]):
+            raise ConfigError(
+                name,
+                f"bands must rise and end at the highest total, {3 * len(raw['items'])}",
+                entry,
+            )
+        for _, severity in bands:
+            if severity not in data["severity_labels"]:
+                raise ConfigError(name, f"severity {severity!r} has no label", entry)
+        risk_item = raw.get("risk_item")
+        if risk_item is not None and risk_item > len(raw["items"]):
+            raise ConfigError(name, f"risk_item {risk_item} is beyond the items", entry)
+        difficulty = raw.get("difficulty_item") or {}
+        instruments[raw["id"]] = Instrument(
+            id=raw["id"],
+            name=raw["name"],
+            source=raw["source"],
+            loinc_panel=raw["loinc_panel"],
+            loinc_total=raw["loinc_total"],
+            stem=raw["stem"],
+            items=tuple((item["loinc"], item["text"]) for item in raw["items"]),
+            bands=tuple(bands),
+            risk_item=risk_item,
+            difficulty_field=difficulty.get("field"),
+            difficulty_loinc=difficulty.get("loinc"),
+            difficulty_text=difficulty.get("text"),
+        )
+    codes = [loinc for i in instruments.values() for loinc, _ in i.items]
+    if len(set(codes)) != len(codes):
+        raise ConfigError(name, "a LOINC item code is used twice")
+    return ScreeningConfig(
+        instruments=instruments,
+        answer_codes=dict(data["answer_codes"]),
+        difficulty_answer_codes=dict(data["difficulty_answer_codes"]),
+        answers=tuple(data["answers"]),
+        difficulty_answers=tuple(data["difficulty_answers"]),
+        severity_labels=dict(data["severity_labels"]),
+    )
+
+
+def load_crisis(path: Path, name: str) -> CrisisConfig:
+    """Load and validate rules/crisis.yaml."""
+    data = _validate(CrisisFileSchema(), load_yaml(path, name), name, None, "entry")
+    if "{emergency}" not in data["emergency_template"]:
+        raise ConfigError(name, "emergency_template must contain {emergency}")
+    return CrisisConfig(
+        message=data["message"],
+        emergency_template=data["emergency_template"],
+        review_notice=data["review_notice"],
+        fallback_emergency=data["fallback"]["emergency"],
+        fallback_text=data["fallback"]["text"],
+        locales=dict(data["locales"]),
+    )
+
+
 def load_knowledge(rules_dir: Path) -> Knowledge:
     """Load, validate and cross-check every file in `rules_dir`; raise on the first problem."""
     base = rules_dir.name or str(rules_dir)
@@ -442,13 +604,14 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
 
     vocabulary = load_vocabulary(rules_dir / VOCABULARY_FILE, f"{base}/{VOCABULARY_FILE}")
     sources = load_sources(rules_dir / SOURCES_FILE, f"{base}/{SOURCES_FILE}")
+    screening = load_screening(rules_dir / SCREENING_FILE, f"{base}/{SCREENING_FILE}", sources)
     clinical_files = [p for p in files if p.relative_to(rules_dir).parts[0] == CLINICAL_DIR]
     if not clinical_files:
         raise ConfigError(f"{base}/{CLINICAL_DIR}", "no clinical rule files found")
     rules: list[ClinicalRule] = []
     seen: dict[str, str] = {}
     for path in clinical_files:
-        for rule in load_clinical_rules(path, display(path), vocabulary, sources):
+        for rule in load_clinical_rules(path, display(path), vocabulary, sources, screening):
             if rule.id in seen:
                 raise ConfigError(
                     rule.file, f"duplicate rule id (also in {seen[rule.id]})", f"rule {rule.id!r}"
@@ -457,11 +620,14 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
             rules.append(rule)
     _check_flags(rules)
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
+    crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
     return Knowledge(
         vocabulary=vocabulary,
         sources=sources,
         rules=tuple(rules),
         matching=matching,
+        screening=screening,
+        crisis=crisis,
         digest=digest.hexdigest(),
     )
 
@@ -475,9 +641,19 @@ def pattern_names(rule: ClinicalRule) -> list[str]:
 
 
 def _pattern(condition: Condition) -> dict[str, Any]:
-    fact_type, extra = FACT_OF_CONDITION[condition.key]
-    tests: list[dict[str, Any]] = [{"type": fact_type}]
-    tests.extend({k: v} for k, v in extra.items())
+    screening_test = SCREENING_CONDITION.match(condition.key)
+    if screening_test and condition.key not in FACT_OF_CONDITION:
+        tests: list[dict[str, Any]] = [
+            {"type": "screening"},
+            {"instrument": screening_test["instrument"]},
+        ]
+        if screening_test["test"] == "total_at_least":
+            tests.append({"$gte": {"total": condition.values[0]}})
+            return {"$and": tests}
+    else:
+        fact_type, extra = FACT_OF_CONDITION[condition.key]
+        tests = [{"type": fact_type}]
+        tests.extend({k: v} for k, v in extra.items())
     if len(condition.values) == 1:
         tests.append({"value": condition.values[0]})
     else:

@@ -57,7 +57,13 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-StrictBoolean = fields.Boolean(truthy={True}, falsy={False})
+class StrictBoolean(fields.Boolean):
+    """A JSON or YAML boolean only: not 1, "yes" or "on" (1 == True would pass a truthy set)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 # --- rule files -------------------------------------------------------------------------------
@@ -110,25 +116,39 @@ CONDITION_KEYS = {
     "difficulty": "input",
     "setting": "input",
     "format": "input",
+    "risk": "input",
     "flag": "derived",
     "recommended": "derived",
 }
+# Screening conditions name their instrument: phq9_severity, gad7_total_at_least...
+SCREENING_CONDITION = re.compile(
+    r"^(?P<instrument>[a-z][a-z0-9]*)_(?P<test>severity|total_at_least)$"
+)
+
+
+def condition_kind(key: str) -> str | None:
+    """Return 'input' or 'derived' for a known condition key, None for an unknown one."""
+    if key in CONDITION_KEYS:
+        return CONDITION_KEYS[key]
+    return "input" if SCREENING_CONDITION.match(key) else None
 
 
 class ConditionField(fields.Field):
-    """One condition: a mapping with one key (what to test) and an id or a list of ids."""
+    """One condition: one key (what to test) with an id, a list of ids, or a number."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        known = ", ".join(
+            [*sorted(CONDITION_KEYS), "<instrument>_severity", "<instrument>_total_at_least"]
+        )
         if not isinstance(value, dict) or len(value) != 1:
-            raise ValidationError(
-                "a condition is one 'key: id' pair, with key one of "
-                + ", ".join(sorted(CONDITION_KEYS))
-            )
+            raise ValidationError(f"a condition is one 'key: value' pair, with key one of {known}")
         ((key, ids),) = value.items()
-        if key not in CONDITION_KEYS:
-            raise ValidationError(
-                f"unknown condition {key!r}; use one of {', '.join(sorted(CONDITION_KEYS))}"
-            )
+        if not isinstance(key, str) or condition_kind(key) is None:
+            raise ValidationError(f"unknown condition {key!r}; use one of {known}")
+        if key.endswith("_total_at_least"):
+            if isinstance(ids, bool) or not isinstance(ids, int) or ids < 0:
+                raise ValidationError(f"condition {key!r} needs a whole number, 0 or more")
+            return {"key": key, "values": [ids]}
         id_list = ids if isinstance(ids, list) else [ids]
         if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
             raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
@@ -166,7 +186,7 @@ class ClinicalRuleSchema(StrictSchema):
         if ("recommend" in data) != ("strength" in data):
             raise ValidationError("recommend and strength go together", "strength")
         for condition in data.get("unless", []):
-            if CONDITION_KEYS[condition["key"]] != "input":
+            if condition_kind(condition["key"]) != "input":
                 raise ValidationError(
                     f"'unless' can only test the person's answers, not {condition['key']!r}",
                     "unless",
@@ -229,6 +249,90 @@ class MatchingFileSchema(StrictSchema):
     soft_preferences = fields.List(fields.Nested(SoftPreferenceSchema), required=True)
 
 
+class InstrumentItemSchema(StrictSchema):
+    loinc = fields.String(required=True, validate=validate.Regexp(r"^\d{4,5}-\d$"))
+    text = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class DifficultyItemSchema(InstrumentItemSchema):
+    field = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+
+
+class BandSchema(StrictSchema):
+    max = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    severity = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+
+
+class InstrumentSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    source = fields.String(required=True)
+    loinc_panel = fields.String(required=True, validate=validate.Regexp(r"^\d{4,5}-\d$"))
+    loinc_total = fields.String(required=True, validate=validate.Regexp(r"^\d{4,5}-\d$"))
+    stem = fields.String(required=True, validate=validate.Length(min=1))
+    items = fields.List(
+        fields.Nested(InstrumentItemSchema), required=True, validate=validate.Length(min=1)
+    )
+    risk_item = fields.Integer(strict=True, validate=validate.Range(min=1))
+    difficulty_item = fields.Nested(DifficultyItemSchema)
+    bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(min=1))
+
+
+AnswerCodes = fields.Dict(
+    keys=fields.String(validate=validate.Regexp(r"^LA\d{4,5}-\d$")),
+    values=fields.Integer(strict=True, validate=validate.Range(min=0, max=3)),
+    required=True,
+)
+
+
+class ScreeningFileSchema(StrictSchema):
+    answer_codes = AnswerCodes
+    difficulty_answer_codes = AnswerCodes
+    answers = fields.List(fields.String(), required=True, validate=validate.Length(equal=4))
+    difficulty_answers = fields.List(
+        fields.String(), required=True, validate=validate.Length(equal=4)
+    )
+    instruments = fields.List(
+        fields.Nested(InstrumentSchema), required=True, validate=validate.Length(min=1)
+    )
+    severity_labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class CrisisResourceSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["phone", "text", "chat", "emergency"])
+    )
+    contact = fields.String(required=True, validate=validate.Length(min=1))
+    hours = fields.String(validate=validate.Length(min=1))
+    note = fields.String(validate=validate.Length(min=1))
+
+
+class CrisisLocaleSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    emergency = fields.String(required=True, validate=validate.Length(min=1))
+    resources = fields.List(
+        fields.Nested(CrisisResourceSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class CrisisFallbackSchema(StrictSchema):
+    emergency = fields.String(required=True, validate=validate.Length(min=1))
+    text = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CrisisFileSchema(StrictSchema):
+    message = fields.String(required=True, validate=validate.Length(min=1))
+    emergency_template = fields.String(required=True, validate=validate.Length(min=1))
+    review_notice = fields.String(required=True, validate=validate.Length(min=1))
+    fallback = fields.Nested(CrisisFallbackSchema, required=True)
+    locales = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
+        values=fields.Nested(CrisisLocaleSchema),
+        required=True,
+    )
+
+
 # --- the roster -------------------------------------------------------------------------------
 
 
@@ -272,7 +376,7 @@ class TherapistSchema(StrictSchema):
     sliding_scale_min = fields.Integer(
         required=True, strict=True, allow_none=True, validate=validate.Range(min=0)
     )
-    accepting_new_clients = fields.Boolean(required=True, truthy={True}, falsy={False})
+    accepting_new_clients = StrictBoolean(required=True)
     availability = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     measures_outcomes = fields.List(fields.String(), required=True)
     bio = fields.String(required=True, validate=validate.Length(min=1, max=2000))
@@ -289,6 +393,49 @@ MAX_DIFFICULTIES = 10
 MAX_LANGUAGES = 10
 
 
+class InstrumentAnswers(fields.Field):
+    """A questionnaire's answers: one integer 0..3 per item, every item present."""
+
+    def __init__(self, name: str, items: int, **kwargs: Any) -> None:
+        self.instrument_name = name
+        self.item_count = items
+        super().__init__(
+            metadata={
+                "description": f"{name}: {items} answers, each 0 to 3, in item order.",
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0, "maximum": 3},
+                "minItems": items,
+                "maxItems": items,
+            },
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[int]:
+        name, count = self.instrument_name, self.item_count
+        if not isinstance(value, list):
+            raise ValidationError(f"{name} must be a list of {count} answers, each 0 to 3.")
+        problems = []
+        for number, answer in enumerate(value[:count], start=1):
+            if answer is None:
+                problems.append(f"item {number} is missing")
+            elif isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer <= 3:
+                problems.append(f"item {number} must be 0, 1, 2 or 3, not {answer!r}")
+        if len(value) < count:
+            missing = [str(n) for n in range(len(value) + 1, count + 1)]
+            if len(missing) == 1:
+                problems.append(f"item {missing[0]} is missing")
+            else:
+                problems.append(f"items {', '.join(missing[:-1])} and {missing[-1]} are missing")
+        if len(value) > count:
+            problems.append(f"{name} has {count} items, not {len(value)}")
+        if problems:
+            raise ValidationError(
+                f"{name} is incomplete or invalid: {'; '.join(problems)}. "
+                "Every item is needed: a missing answer is never counted as 0."
+            )
+        return list(value)
+
+
 def build_intake_schema(
     difficulty_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -296,6 +443,7 @@ def build_intake_schema(
     time_ids: Iterable[str],
     gender_ids: Iterable[str],
     is_language: Callable[[str], bool],
+    instruments: Iterable[tuple[str, str, int, str | None]] = (),
 ) -> Schema:
     """Build the intake schema for one vocabulary (ids are data, so the schema is built at load)."""
 
@@ -333,7 +481,25 @@ def build_intake_schema(
             if data.get("format") == "in_person" and not (data.get("city") or "").strip():
                 raise ValidationError("Required when format is in_person.", "city")
 
+    screening_fields: dict[str, fields.Field] = {}
+    for instrument_id, name, items, difficulty_field in instruments:
+        screening_fields[instrument_id] = InstrumentAnswers(name, items)
+        if difficulty_field:
+            screening_fields[difficulty_field] = fields.Integer(
+                strict=True,
+                validate=validate.Range(min=0, max=3),
+                metadata={"description": f"{name}'s unscored difficulty question, 0 to 3."},
+            )
+    ScreeningSchema = StrictSchema.from_dict(screening_fields, name="ScreeningSchema")
+
+    class RiskSchema(StrictSchema):
+        self_harm_thoughts = StrictBoolean(
+            metadata={"description": "The person says they have thoughts of harming themselves."},
+        )
+
     class IntakeSchema(StrictSchema):
+        screening = fields.Nested(ScreeningSchema)
+        risk = fields.Nested(RiskSchema)
         difficulties = fields.List(
             fields.String(validate=validate.OneOf(list(difficulty_ids))),
             required=True,
@@ -404,6 +570,10 @@ class ScoreItemSchema(StrictSchema):
 
 class MatchSchema(StrictSchema):
     therapist = fields.Nested(TherapistSchema, required=True)
+    review_required = fields.Boolean(
+        required=True,
+        metadata={"description": "True when a clinician must review the intake before booking."},
+    )
     score = fields.Float(required=True)
     max_score = fields.Integer(required=True)
     score_breakdown = fields.List(fields.Nested(ScoreItemSchema), required=True)
@@ -430,7 +600,39 @@ class RelaxedSchema(StrictSchema):
     matches = fields.List(fields.Nested(MatchSchema), required=True)
 
 
+class ScreeningResultSchema(StrictSchema):
+    total = fields.Integer(required=True)
+    max_total = fields.Integer(required=True)
+    severity = fields.String(required=True)
+    text = fields.String(required=True)
+    difficulty = fields.Integer()
+    declared_total = fields.Integer()
+    note = fields.String()
+
+
+class CrisisResourceOutSchema(StrictSchema):
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    contact = fields.String(required=True)
+    hours = fields.String()
+    note = fields.String()
+
+
+class SafetySchema(StrictSchema):
+    urgent = fields.Boolean(required=True)
+    triggers = fields.List(fields.String(), required=True)
+    review_before_booking = fields.Boolean(required=True)
+    message = fields.String()
+    emergency_number = fields.String()
+    resources = fields.List(fields.Nested(CrisisResourceOutSchema))
+    locale = fields.String(allow_none=True)
+
+
 class MatchResponseSchema(StrictSchema):
+    safety = fields.Nested(SafetySchema, required=True)
+    screening = fields.Dict(
+        keys=fields.String(), values=fields.Nested(ScreeningResultSchema), required=True
+    )
     modalities = fields.List(fields.Nested(ModalityResultSchema), required=True)
     advice = fields.List(fields.Nested(AdviceSchema), required=True)
     matches = fields.List(fields.Nested(MatchSchema), required=True)

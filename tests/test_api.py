@@ -221,7 +221,7 @@ def test_wrong_content_type_is_415(client: FlaskClient) -> None:
     response = client.post("/api/v1/match", data=json.dumps(TRAUMA_ES), content_type="text/plain")
     assert response.status_code == 415
     assert (
-        response.get_json()["message"] == "Content-Type must be application/json, not 'text/plain'."
+        response.get_json()["message"] == "Content-Type must be application/json or application/fhir+json, not 'text/plain'."
     )
 
 

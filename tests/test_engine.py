@@ -150,6 +150,17 @@ def test_every_bundled_rule_compiles_and_can_fire(matcher: Matcher) -> None:
         for condition in clinical_rule.when:
             if condition.key == "difficulty":
                 facts.append(difficulty(condition.values[0]))
+            elif condition.key == "risk":
+                facts.append({"type": "risk", "value": condition.values[0]})
+            elif condition.key.endswith(("_severity", "_total_at_least")):
+                name = condition.key.rsplit("_severity", 1)[0].rsplit("_total_at_least", 1)[0]
+                instrument = matcher.knowledge.screening.instruments[name]
+                if condition.key.endswith("_severity"):
+                    total = next(top for top, band in instrument.bands if band == condition.values[0])
+                else:
+                    total = condition.values[0]
+                facts.append({"type": "screening", "instrument": name, "total": total,
+                              "value": instrument.severity(total)})
             elif condition.key in ("setting", "format"):
                 facts.append(
                     {"type": "preference", "name": condition.key, "value": condition.values[0]}

@@ -42,6 +42,17 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             preferences[name] = draw(strategy)
     intake: dict[str, Any] = {"difficulties": difficulties}
+    screening: dict[str, Any] = {}
+    if draw(st.booleans()):
+        screening["phq9"] = draw(st.lists(st.integers(0, 3), min_size=9, max_size=9))
+    if draw(st.booleans()):
+        screening["gad7"] = draw(st.lists(st.integers(0, 3), min_size=7, max_size=7))
+    if screening and draw(st.booleans()):
+        screening["phq9_difficulty"] = draw(st.integers(0, 3))
+    if screening:
+        intake["screening"] = screening
+    if draw(st.booleans()):
+        intake["risk"] = {"self_harm_thoughts": draw(st.booleans())}
     if preferences or draw(st.booleans()):
         intake["preferences"] = preferences
     if draw(st.booleans()):
@@ -54,8 +65,15 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
 def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(client: FlaskClient, intake: dict[str, Any]) -> None:
     response = client.post("/api/v1/match", json=intake)
     assert response.status_code == 200, response.get_json()
-    assert_valid_match_response(intake, response.get_json())
+    body = response.get_json()
+    assert_valid_match_response(intake, body)
     assert client.post("/api/v1/match", json=intake).data == response.data
+    phq9 = (intake.get("screening") or {}).get("phq9")
+    urgent = bool(phq9 and phq9[8] > 0) or (intake.get("risk") or {}).get("self_harm_thoughts") is True
+    assert body["safety"]["urgent"] is urgent
+    levels = [alert["level"] for alert in body["alerts"]]
+    assert (levels[:1] == ["urgent"]) is urgent
+    assert "urgent" not in levels[1:]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,0 +1,66 @@
+"""The safety path, built in and never switched off by a rule: crisis resources, human review."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from matcher.rules import CrisisConfig
+
+log = logging.getLogger("matcher.safety")
+
+
+def crisis_resources(crisis: CrisisConfig, locale: str | None) -> tuple[str, list[dict[str, str]]]:
+    """The emergency number and resources for a locale, or the fallback for an unknown one."""
+    known = crisis.locales.get((locale or "").upper())
+    if known is None:
+        return crisis.fallback_emergency, []
+    return str(known["emergency"]), [dict(r) for r in known["resources"]]
+
+
+def safety_json(signals: Sequence[str], crisis: CrisisConfig, locale: str | None) -> dict[str, Any]:
+    """The `safety` part of a response; urgent when any risk signal is present."""
+    if not signals:
+        return {"urgent": False, "triggers": [], "review_before_booking": False}
+    emergency, resources = crisis_resources(crisis, locale)
+    lines = [crisis.message, crisis.emergency_template.format(emergency=emergency)]
+    if not resources:
+        lines.append(crisis.fallback_text)
+    lines.append(crisis.review_notice)
+    return {
+        "urgent": True,
+        "triggers": list(signals),
+        "message": " ".join(lines),
+        "emergency_number": emergency,
+        "resources": resources,
+        "locale": (locale or "").upper() or None,
+        "review_before_booking": True,
+    }
+
+
+def urgent_alert(safety: dict[str, Any]) -> dict[str, Any]:
+    """The alert that goes before every other part of an urgent response."""
+    contacts = "; ".join(f"{r['name']}: {r['contact']}" for r in safety["resources"])
+    text = safety["message"] + (f" Support now: {contacts}." if contacts else "")
+    return {"level": "urgent", "rule": "safety.self_harm", "text": text}
+
+
+def record_urgent_event(rules_version: str, source: str) -> str:
+    """Log an urgent intake for staff follow-up, with no personal data; return its event id."""
+    event_id = uuid.uuid4().hex
+    log.warning(
+        json.dumps(
+            {
+                "event": "safety.urgent_intake",
+                "event_id": event_id,
+                "source": source,
+                "rules_version": rules_version,
+                "follow_up": "clinician review before booking",
+            },
+            sort_keys=True,
+        )
+    )
+    return event_id

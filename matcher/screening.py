@@ -1,0 +1,119 @@
+"""Screening questionnaires scored by the service itself: totals, severity bands, risk item."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from matcher.rules import ScreeningConfig
+
+NOT_A_DIAGNOSIS = (
+    "Screening scores describe how the last two weeks have been; they inform the match and are "
+    "not a diagnosis."
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    """One instrument's result, computed from its answers."""
+
+    instrument: str
+    name: str
+    total: int
+    max_total: int
+    severity: str
+    risk_item: int | None  # the number of the risk item, if the instrument has one
+    risk_value: int | None  # the answer to it
+    difficulty: int | None  # the unscored difficulty question, if answered
+    declared_total: int | None = None  # a total the sender declared (FHIR), only compared
+
+
+def score_all(
+    config: ScreeningConfig,
+    answers: Mapping[str, Any],
+    declared_totals: Mapping[str, int] | None = None,
+) -> dict[str, Score]:
+    """Score every instrument present in validated `answers`, in the configuration's order."""
+    scores: dict[str, Score] = {}
+    for instrument in config.instruments.values():
+        items = answers.get(instrument.id)
+        if items is None:
+            continue
+        total = sum(items)
+        risk_value = items[instrument.risk_item - 1] if instrument.risk_item else None
+        scores[instrument.id] = Score(
+            instrument=instrument.id,
+            name=instrument.name,
+            total=total,
+            max_total=instrument.max_total,
+            severity=instrument.severity(total),
+            risk_item=instrument.risk_item,
+            risk_value=risk_value,
+            difficulty=answers.get(instrument.difficulty_field)
+            if instrument.difficulty_field
+            else None,
+            declared_total=(declared_totals or {}).get(instrument.id),
+        )
+    return scores
+
+
+def facts(scores: Mapping[str, Score]) -> list[dict[str, Any]]:
+    """The facts the clinical rules see: each total with its band, and each risk item's answer."""
+    result: list[dict[str, Any]] = []
+    for score in scores.values():
+        result.append(
+            {
+                "type": "screening",
+                "instrument": score.instrument,
+                "total": score.total,
+                "value": score.severity,
+            }
+        )
+        if score.risk_item is not None:
+            result.append(
+                {
+                    "type": "screening_item",
+                    "instrument": score.instrument,
+                    "item": score.risk_item,
+                    "value": score.risk_value,
+                }
+            )
+    return result
+
+
+def risk_signals(scores: Mapping[str, Score], self_harm_thoughts: bool | None) -> list[str]:
+    """Risk signals: a risk item above 0 (whatever the total), or a yes to self-harm."""
+    signals = [
+        f"{score.instrument}_item{score.risk_item}"
+        for score in scores.values()
+        if score.risk_item is not None and (score.risk_value or 0) > 0
+    ]
+    if self_harm_thoughts:
+        signals.append("self_harm_thoughts")
+    return signals
+
+
+def as_json(scores: Mapping[str, Score], config: ScreeningConfig) -> dict[str, Any]:
+    """The `screening` part of a response: totals, bands, disagreement with a declared total."""
+    result: dict[str, Any] = {}
+    for score in scores.values():
+        label = config.severity_labels[score.severity]
+        entry: dict[str, Any] = {
+            "total": score.total,
+            "max_total": score.max_total,
+            "severity": score.severity,
+            "text": f"A {score.name} total of {score.total} of {score.max_total} is in the "
+            f"{label} range. {NOT_A_DIAGNOSIS}",
+        }
+        if score.difficulty is not None:
+            entry["difficulty"] = score.difficulty
+        if score.declared_total is not None:
+            entry["declared_total"] = score.declared_total
+            if score.declared_total != score.total:
+                entry["note"] = (
+                    f"The questionnaire declared a {score.name} total of {score.declared_total}, "
+                    f"but its answers add up to {score.total}; {score.total} is used."
+                )
+        result[score.instrument] = entry
+    return result
