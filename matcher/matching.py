@@ -395,6 +395,7 @@ class Matcher:
                 f"with {ranking.total(lines)} of {most} points."
             )
         return {
+            "safety": safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale),
             "therapist": therapist.profile,
             "eligible": not failed,
             "summary": summary,

@@ -652,6 +652,7 @@ class CheckSchema(StrictSchema):
 
 
 class WhyResponseSchema(StrictSchema):
+    safety = fields.Nested(SafetySchema, required=True)
     therapist = fields.Nested(TherapistSchema, required=True)
     eligible = fields.Boolean(required=True)
     summary = fields.String(required=True)

@@ -157,3 +157,9 @@ def test_safety_answers_never_reach_the_log(client: FlaskClient, caplog: pytest.
     text = "\n".join(r.getMessage() for r in caplog.records)
     for value in ("complex_trauma", "Rotterdam", "phq9_item9", '"nl"'):
         assert value not in text
+
+
+def test_why_not_tells_the_front_desk_when_a_clinician_must_review_first(client: FlaskClient) -> None:
+    intake = {"difficulties": ["depression"], "screening": {"phq9": phq9(2)}}
+    body = client.post("/api/v1/therapists/t-001/why", json=intake).get_json()
+    assert body["safety"]["urgent"] is True and body["safety"]["review_before_booking"] is True
