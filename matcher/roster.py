@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from marshmallow import ValidationError
+import msgspec
+from msgspec import Meta, Struct
 
 from matcher.errors import ConfigError
 from matcher.rules import Vocabulary
-from matcher.schemas import RosterFileSchema, TherapistSchema, flatten_errors
 from matcher.yamlfile import load_yaml
 
 # Fields whose every value gets an index: hard constraints and listing filters intersect these.
@@ -27,26 +28,88 @@ def normalise_city(city: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+Text = Annotated[str, Meta(min_length=1, max_length=300)]
+Ids = Annotated[list[str], Meta(min_length=1)]
+Age = Annotated[int, Meta(ge=0, le=120)]
+
+
+class AgeRange(Struct, forbid_unknown_fields=True, frozen=True):
+    """The client ages a therapist works with."""
+
+    min: Age
+    max: Age
+
+
+class Group(Struct, forbid_unknown_fields=True, frozen=True):
+    """A group a therapist runs."""
+
+    name: Text
+    topic: str
+    modality: str
+    format: str
+    schedule: Text
+
+
+class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True):
+    """One roster entry as validated at load; field for field the public profile."""
+
+    id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    pronouns: Annotated[str, Meta(min_length=1, max_length=40)]
+    gender: str
+    licence_type: str
+    credentials: Text
+    modalities: Ids
+    difficulties: Ids
+    languages: Ids
+    formats: Ids
+    settings: Ids
+    groups: list[Group]
+    city: str | None
+    country: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")]
+    ages: AgeRange
+    fee: Annotated[int, Meta(ge=0)]
+    sliding_scale_min: Annotated[int, Meta(ge=0)] | None
+    accepting_new_clients: bool
+    availability: Ids
+    measures_outcomes: list[str]
+    bio: Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class RosterFile(Struct, forbid_unknown_fields=True):
+    """The roster file: a currency and the therapists."""
+
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+    therapists: Annotated[list[TherapistRecord], Meta(min_length=1)]
+
+
 @dataclass(frozen=True)
 class Therapist:
-    """One validated roster entry; `profile` is the public JSON profile."""
+    """One validated roster entry at its position in the roster."""
 
     position: int
-    profile: dict[str, Any]
+    record: TherapistRecord
 
     def __getitem__(self, key: str) -> Any:
-        return self.profile[key]
+        value = getattr(self.record, key)
+        return {"min": value.min, "max": value.max} if key == "ages" else value
 
     @property
     def id(self) -> str:
         """The therapist's stable id."""
-        return str(self.profile["id"])
+        return self.record.id
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        """The public profile, as JSON-ready builtins."""
+        profile: dict[str, Any] = msgspec.to_builtins(self.record)
+        return profile
 
     @property
     def in_person_city(self) -> str | None:
         """The normalised city where they see people in person, or None if online only."""
-        if "in_person" in self.profile["formats"] and self.profile["city"]:
-            return normalise_city(self.profile["city"])
+        if "in_person" in self.record.formats and self.record.city:
+            return normalise_city(self.record.city)
         return None
 
 
@@ -88,8 +151,10 @@ class Roster:
         return result
 
 
-def _check_therapist(data: dict[str, Any], vocabulary: Vocabulary) -> str | None:
-    """Return the first vocabulary problem of a schema-valid therapist, or None."""
+def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
+    """Return the first problem of a type-valid therapist (vocabulary, cross-field), or None."""
+    data = {name: getattr(record, name) for name in record.__struct_fields__}
+    data["ages"] = {"min": record.ages.min, "max": record.ages.max}
     lists = {
         "modalities": vocabulary.modalities,
         "difficulties": vocabulary.difficulties,
@@ -115,6 +180,8 @@ def _check_therapist(data: dict[str, Any], vocabulary: Vocabulary) -> str | None
         return f"field 'licence_type': unknown licence type {data['licence_type']!r}"
     if "in_person" in data["formats"] and not (data["city"] or "").strip():
         return "field 'city': required when formats include in_person"
+    if data["ages"]["min"] > data["ages"]["max"]:
+        return f"field 'ages': min {data['ages']['min']} is above max {data['ages']['max']}"
     if data["sliding_scale_min"] is not None and data["sliding_scale_min"] >= data["fee"]:
         return "field 'sliding_scale_min': must be below the fee"
     has_group_setting = "group" in data["settings"]
@@ -122,14 +189,43 @@ def _check_therapist(data: dict[str, Any], vocabulary: Vocabulary) -> str | None
         return "field 'groups': settings include group, so list at least one group"
     if data["groups"] and not has_group_setting:
         return "field 'groups': groups are listed but settings do not include group"
-    for number, group in enumerate(data["groups"], start=1):
-        if group["topic"] not in vocabulary.difficulties:
-            return f"group #{number}: unknown topic {group['topic']!r}"
-        if group["modality"] not in data["modalities"]:
-            return f"group #{number}: modality {group['modality']!r} is not among their modalities"
-        if group["format"] not in data["formats"]:
-            return f"group #{number}: format {group['format']!r} is not among their formats"
+    for number, group in enumerate(record.groups, start=1):
+        if group.topic not in vocabulary.difficulties:
+            return f"group #{number}: unknown topic {group.topic!r}"
+        if group.modality not in data["modalities"]:
+            return f"group #{number}: modality {group.modality!r} is not among their modalities"
+        if group.format not in data["formats"]:
+            return f"group #{number}: format {group.format!r} is not among their formats"
     return None
+
+
+_MSGSPEC_ERROR = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+
+
+def _describe(error: msgspec.ValidationError, raw: Any, name: str) -> ConfigError:
+    """Turn msgspec's error into one naming the file, the therapist and the field."""
+    found = _MSGSPEC_ERROR.match(str(error))
+    problem = found["problem"] if found else str(error)
+    path = (found["path"] if found else "") or ""
+    missing = re.match(r"Object missing required field `(.+)`", problem)
+    unknown = re.match(r"Object contains unknown field `(.+)`", problem)
+    field_name = missing[1] if missing else unknown[1] if unknown else None
+    problem = "required, but missing" if missing else "unknown field" if unknown else problem
+    problem = problem.replace("`", "")
+    entry = None
+    located = re.match(r"^\.therapists\[(\d+)\]\.?(.*)$", path)
+    if located:
+        index, rest = int(located[1]), located[2]
+        items = raw.get("therapists") if isinstance(raw, dict) else None
+        item = items[index] if isinstance(items, list) and index < len(items) else None
+        item_id = item.get("id") if isinstance(item, dict) else None
+        entry = f"therapist {item_id!r}" if isinstance(item_id, str) else f"therapist #{index + 1}"
+        path = rest
+    else:
+        path = path.lstrip(".")
+    field_path = ".".join(p for p in (path, field_name) if p)
+    where = f"field {field_path!r}: " if field_path else ""
+    return ConfigError(name, f"{where}{problem}", entry)
 
 
 def load_roster(path: Path, vocabulary: Vocabulary, display_name: str | None = None) -> Roster:
@@ -137,30 +233,36 @@ def load_roster(path: Path, vocabulary: Vocabulary, display_name: str | None = N
     name = display_name or path.name
     raw = load_yaml(path, name)
     try:
-        data = RosterFileSchema().load(raw if raw is not None else {})
-    except ValidationError as exc:
-        problem_path, messages = next(iter(flatten_errors(exc.messages).items()))
-        raise ConfigError(name, f"field {problem_path!r}: {'; '.join(messages)}") from None
-    schema = TherapistSchema()
+        data = msgspec.convert(raw if raw is not None else {}, RosterFile, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _describe(exc, raw, name) from None
     therapists: list[Therapist] = []
     seen: set[str] = set()
-    for number, entry in enumerate(data["therapists"], start=1):
-        entry_id = entry.get("id") if isinstance(entry, dict) else None
-        label = f"therapist {entry_id!r}" if isinstance(entry_id, str) else f"therapist #{number}"
-        try:
-            profile = schema.load(entry)
-        except ValidationError as exc:
-            flat = flatten_errors(exc.messages)
-            problem_path, messages = next(iter(flat.items()))
-            where = f"field {problem_path!r}: " if problem_path != "_schema" else ""
-            more = f" (and {len(flat) - 1} more problem(s))" if len(flat) > 1 else ""
-            raise ConfigError(name, f"{where}{'; '.join(messages)}{more}", label) from None
-        problem = _check_therapist(profile, vocabulary)
+    canonical: dict[str, str] = {}
+    for record in data.therapists:
+        label = f"therapist {record.id!r}"
+        problem = _check_therapist(record, vocabulary)
         if problem:
             raise ConfigError(name, problem, label)
-        if profile["id"] in seen:
+        if record.id in seen:
             raise ConfigError(name, "duplicate therapist id", label)
-        seen.add(profile["id"])
-        therapists.append(Therapist(position=len(therapists), profile=schema.dump(profile)))
+        seen.add(record.id)
+        therapists.append(Therapist(len(therapists), _shared_strings(record, canonical)))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Roster(therapists=tuple(therapists), currency=data["currency"], digest=digest)
+    return Roster(therapists=tuple(therapists), currency=data.currency, digest=digest)
+
+
+_SHARED_LISTS = ("modalities", "difficulties", "languages", "formats", "settings",
+                 "availability", "measures_outcomes")
+
+
+def _shared_strings(record: TherapistRecord, canonical: dict[str, str]) -> TherapistRecord:
+    # A large roster repeats the same few hundred ids millions of times: share one string each.
+    share = canonical.setdefault
+    for name in _SHARED_LISTS:
+        msgspec.structs.force_setattr(record, name, [share(v, v) for v in getattr(record, name)])
+    for name in ("gender", "licence_type", "country", "city"):
+        value = getattr(record, name)
+        if value is not None:
+            msgspec.structs.force_setattr(record, name, share(value, value))
+    return record

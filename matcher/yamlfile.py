@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,11 @@ import yaml
 
 from matcher.errors import ConfigError
 
+# libyaml's parser when PyYAML has it (about five times faster), the pure-Python one otherwise.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _StrictLoader(yaml.SafeLoader):
+
+class _StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader with YAML 1.2 booleans only and no duplicate keys."""
 
 
@@ -19,7 +23,7 @@ class _StrictLoader(yaml.SafeLoader):
 # keep only true/false so that such words stay strings and fail validation loudly.
 _StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
@@ -44,8 +48,37 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _JsonProblem(ValueError):
+    pass
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise _JsonProblem(f"duplicate key {duplicate!r}")
+    return result
+
+
+def _json_constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not a number")
+
+
+def _load_json(text: str, name: str) -> Any:
+    # JSON is YAML too; a large exported roster parses a hundred times faster this way.
+    try:
+        return json.loads(text, object_pairs_hook=_json_object, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            name, f"invalid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except _JsonProblem as exc:
+        raise ConfigError(name, f"invalid JSON: {exc}") from None
+
+
 def load_yaml(path: Path, display_name: str | None = None) -> Any:
-    """Parse one YAML file strictly; raise ConfigError naming the file and line on any problem."""
+    """Parse one YAML (or JSON) file strictly; raise ConfigError naming file and line if bad."""
     name = display_name or str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -55,6 +88,8 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
         raise ConfigError(name, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise ConfigError(name, f"cannot be read ({exc.strerror})") from None
+    if text.lstrip().startswith(("{", "[")):
+        return _load_json(text, name)
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

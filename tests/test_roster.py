@@ -75,14 +75,14 @@ def test_unknown_modality_is_named(roster_copy: Path) -> None:
 def test_missing_field_is_named(roster_copy: Path) -> None:
     edit_first(roster_copy, "    pronouns: she/her\n", "")
     assert problem(roster_copy) == (
-        "therapists.yaml: therapist 't-001': field 'pronouns': Missing data for required field."
+        "therapists.yaml: therapist 't-001': field 'pronouns': required, but missing"
     )
 
 
 def test_yes_is_not_a_boolean(roster_copy: Path) -> None:
     edit_first(roster_copy, "accepting_new_clients: true", "accepting_new_clients: yes")
     assert problem(roster_copy) == (
-        "therapists.yaml: therapist 't-001': field 'accepting_new_clients': Not a valid boolean."
+        "therapists.yaml: therapist 't-001': field 'accepting_new_clients': Expected bool, got str"
     )
 
 
@@ -121,6 +121,25 @@ def test_group_setting_without_groups_is_named(roster_copy: Path) -> None:
     assert problem(roster_copy) == (
         "therapists.yaml: therapist 't-001': field 'groups': settings include group, so list at least one group"
     )
+
+
+def test_unknown_field_and_wrong_type_are_named(roster_copy: Path) -> None:
+    edit_first(roster_copy, "    pronouns: she/her\n", "    pronouns: she/her\n    rating: 5\n")
+    assert problem(roster_copy) == "therapists.yaml: therapist 't-001': field 'rating': unknown field"
+
+
+def test_a_wrong_type_deep_inside_is_named_with_its_path(roster_copy: Path) -> None:
+    edit_first(roster_copy, "ages: {min: 18, max: 99}", "ages: {min: 18, max: '99'}")
+    assert problem(roster_copy) == (
+        "therapists.yaml: therapist 't-001': field 'ages.max': Expected int, got str"
+    )
+
+
+def test_the_public_profile_has_the_same_fields_as_its_documented_schema() -> None:
+    from matcher.roster import TherapistRecord
+    from matcher.schemas import TherapistSchema
+
+    assert list(TherapistRecord.__struct_fields__) == list(TherapistSchema().fields)
 
 
 def test_city_comparison_ignores_case_accents_and_spaces() -> None:
