@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from marshmallow import Schema, ValidationError
 
 from matcher import explain, ranking, safety, screening
@@ -15,10 +17,12 @@ from matcher.engine import RulesEngine, RuleSpec
 from matcher.errors import IntakeError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.ranking import ClinicalPicture, Preferences
-from matcher.roster import Roster, Therapist, load_roster, normalise_city
+from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import HardConstraint, Knowledge, compile_rule, load_knowledge, pattern_names
 from matcher.schemas import TherapistQuerySchema, build_intake_schema, flatten_errors
 
+# Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
+CLINICAL_CACHE_SIZE = 4096
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
 REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
@@ -60,10 +64,17 @@ class Ranked:
 class Matcher:
     """Holds the validated rules, the indexed roster and the compiled rules engine."""
 
-    def __init__(self, knowledge: Knowledge, roster: Roster, locale: str | None = None) -> None:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        roster: Roster,
+        locale: str | None = None,
+        cache_size: int = CLINICAL_CACHE_SIZE,
+    ) -> None:
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
+        self._clinical_for = functools.lru_cache(maxsize=cache_size)(self._evaluate)
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -138,10 +149,26 @@ class Matcher:
 
     def clinical(self, intake: Intake) -> ClinicalExplanation:
         """Run the clinical rules on the intake's facts and explain what they concluded."""
-        firings = self.engine.evaluate(intake.facts())
-        return explain.explain_clinical(firings, self.knowledge, self.renderer)
+        return self._clinical_for(self._facts_key(intake))[0]
 
-    def _picture(self, intake: Intake, clinical: ClinicalExplanation) -> ClinicalPicture:
+    @staticmethod
+    def _facts_key(intake: Intake) -> tuple[tuple[tuple[str, Any], ...], ...]:
+        return tuple(tuple(sorted(fact.items())) for fact in intake.facts())
+
+    def _evaluate(
+        self, key: tuple[tuple[tuple[str, Any], ...], ...]
+    ) -> tuple[ClinicalExplanation, ClinicalPicture]:
+        # The engine's conclusions depend only on these facts (and on the rules, fixed for the
+        # life of this Matcher), so equal facts may share one evaluation: a correct cache.
+        facts = [dict(fact) for fact in key]
+        firings = self.engine.evaluate(facts)
+        clinical = explain.explain_clinical(firings, self.knowledge, self.renderer)
+        difficulties = tuple(f["value"] for f in facts if f["type"] == "difficulty")
+        return clinical, self._picture(difficulties, clinical)
+
+    def _picture(
+        self, difficulties: tuple[str, ...], clinical: ClinicalExplanation
+    ) -> ClinicalPicture:
         advised: list[str] = []
         for item in clinical.advice:
             if item["setting"] not in advised:
@@ -155,12 +182,10 @@ class Matcher:
                         scores = by_difficulty.setdefault(value, {})
                         scores[modality["id"]] = scores.get(modality["id"], 0) + reason["points"]
         return ClinicalPicture(
-            difficulties=intake.difficulties,
+            difficulties=difficulties,
             modality_scores={m["id"]: m["score"] for m in clinical.modalities},
             advised_settings=tuple(advised),
-            scores_by_difficulty={
-                d: by_difficulty[d] for d in intake.difficulties if d in by_difficulty
-            },
+            scores_by_difficulty={d: by_difficulty[d] for d in difficulties if d in by_difficulty},
         )
 
     def _active(
@@ -172,16 +197,26 @@ class Matcher:
             if c.id not in dropped and ranking.is_active(c, preferences)
         ]
 
-    def _rank(
-        self, positions: frozenset[int], preferences: Preferences, picture: ClinicalPicture
-    ) -> list[Ranked]:
+    def _scores(
+        self, at: ranking.Positions, preferences: Preferences, picture: ClinicalPicture
+    ) -> ranking.Scores:
         soft = self.knowledge.matching.soft_preferences
+        return ranking.score(self.roster, soft, preferences, picture, at)
+
+    def _rank(
+        self,
+        at: ranking.Positions,
+        preferences: Preferences,
+        picture: ClinicalPicture,
+        limit: int,
+    ) -> list[Ranked]:
+        """The best `limit` therapists among positions `at`, scored and ready to explain."""
+        scores = self._scores(at, preferences, picture)
         ranked = []
-        for position in positions:
-            therapist = self.roster.therapists[position]
-            lines = ranking.score(therapist, soft, preferences, picture)
-            ranked.append(Ranked(therapist, lines, ranking.total(lines)))
-        ranked.sort(key=lambda r: (-r.score, r.therapist.id))
+        for index in ranking.best(self.roster, scores, limit).tolist():
+            therapist = self.roster.therapists[int(scores.at[index])]
+            lines = ranking.lines_for(index, therapist, scores, preferences, picture)
+            ranked.append(Ranked(therapist, lines, float(scores.totals[index])))
         return ranked
 
     def _match_json(
@@ -191,7 +226,9 @@ class Matcher:
         intake: Intake,
         clinical: ClinicalExplanation,
     ) -> dict[str, Any]:
-        checks = [ranking.check(c, item.therapist, intake.preferences) for c in constraints]
+        checks = [
+            ranking.check(c, item.therapist, self.roster, intake.preferences) for c in constraints
+        ]
         reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
         if intake.risk_signals:
             caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
@@ -296,9 +333,9 @@ class Matcher:
         preferences = intake.preferences
         kept = self._active(preferences, dropped)
         survivors, _ = ranking.funnel(self.roster, kept, preferences)
-        if not survivors:
+        if not len(survivors):
             return None
-        ranked = self._rank(survivors, preferences, picture)[:RELAXED_MATCHES]
+        ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
         all_active = self._active(preferences)
         return {
             "relaxation": "+".join(ids),
@@ -318,12 +355,11 @@ class Matcher:
         `declared_totals` are totals a FHIR sender stated; they are compared, never used.
         """
         intake = self.parse_intake(payload, declared_totals)
-        clinical = self.clinical(intake)
-        picture = self._picture(intake, clinical)
+        clinical, picture = self._clinical_for(self._facts_key(intake))
         preferences = intake.preferences
         active = self._active(preferences)
         survivors, counts = ranking.funnel(self.roster, active, preferences)
-        ranked = self._rank(survivors, preferences, picture)[: intake.limit]
+        ranked = self._rank(survivors, preferences, picture, intake.limit)
         no_match = None
         relaxed: list[dict[str, Any]] = []
         if not ranked:
@@ -360,11 +396,10 @@ class Matcher:
         """Explain one therapist for an intake: each constraint failed, or their rank and why."""
         therapist = self.therapist(therapist_id)
         intake = self.parse_intake(payload)
-        clinical = self.clinical(intake)
-        picture = self._picture(intake, clinical)
+        clinical, picture = self._clinical_for(self._facts_key(intake))
         preferences = intake.preferences
         active = self._active(preferences)
-        checks = [ranking.check(c, therapist, preferences) for c in active]
+        checks = [ranking.check(c, therapist, self.roster, preferences) for c in active]
         failed = [
             {
                 "rule": f"constraint.{c.constraint.id}",
@@ -374,8 +409,9 @@ class Matcher:
             if not c.passed
         ]
         survivors, _ = ranking.funnel(self.roster, active, preferences)
-        lines = ranking.score(
-            therapist, self.knowledge.matching.soft_preferences, preferences, picture
+        own = np.array([therapist.position], dtype=np.intp)
+        lines = ranking.lines_for(
+            0, therapist, self._scores(own, preferences, picture), preferences, picture
         )
         reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
         rank = None
@@ -387,8 +423,9 @@ class Matcher:
                 + "."
             )
         else:
-            order = [r.therapist.id for r in self._rank(survivors, preferences, picture)]
-            rank = order.index(therapist.id) + 1
+            scores = self._scores(survivors, preferences, picture)
+            order = ranking.best(self.roster, scores)
+            rank = int(np.flatnonzero(scores.at[order] == therapist.position)[0]) + 1
             most = sum(line.preference.points for line in lines)
             summary = (
                 f"{name} meets every requirement and ranks {rank} of {len(order)} "
@@ -449,20 +486,23 @@ class Matcher:
             errors["language"] = [f"{params['language']!r} is not an ISO 639-1 language code."]
         if errors:
             raise IntakeError(errors)
-        index_of = {
-            "language": ("languages", lambda v: v),
-            "format": ("formats", lambda v: v),
-            "setting": ("settings", lambda v: v),
-            "modality": ("modalities", lambda v: v),
-            "difficulty": ("difficulties", lambda v: v),
-            "city": ("city", normalise_city),
-            "accepting_new_clients": ("accepting_new_clients", lambda v: v),
+        roster = self.roster
+        list_fields = {
+            "language": "languages",
+            "format": "formats",
+            "setting": "settings",
+            "modality": "modalities",
+            "difficulty": "difficulties",
         }
-        positions = self.roster.everyone
-        for name, (field, key) in index_of.items():
+        keep = np.ones(roster.size, dtype=np.bool_)
+        for name, field in list_fields.items():
             if name in params:
-                positions = positions & self.roster.with_value(field, key(params[name]))
-        ordered = sorted(positions)
+                keep &= roster.column_of(field, params[name])
+        if "city" in params:
+            keep &= roster.city == roster.city_code(params["city"])
+        if "accepting_new_clients" in params:
+            keep &= roster.accepting == params["accepting_new_clients"]
+        ordered = np.flatnonzero(keep).tolist()
         page, per_page = params["page"], params["per_page"]
         chosen = ordered[(page - 1) * per_page : page * per_page]
         return {
@@ -491,7 +531,7 @@ class Matcher:
                         }
                         for r in rules
                     ],
-                    "therapists": len(self.roster.with_value("modalities", term.id)),
+                    "therapists": int(self.roster.column_of("modalities", term.id).sum()),
                 }
             )
         return result

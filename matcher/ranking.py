@@ -1,17 +1,24 @@
 """Hard constraints and soft scores over the roster, as declared in rules/matching.yaml.
 
-Pure functions: hard constraints narrow a set of roster positions through the roster's indexes,
-and only the therapists left are scored.
+Pure functions over the roster's numpy columns. Each check is written once, over an array of
+roster positions: the same code filters a hundred thousand therapists and explains one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from matcher.roster import Roster, Therapist, normalise_city
 from matcher.rules import HardConstraint, SoftPreference
+
+Positions = npt.NDArray[np.intp]
+Mask = npt.NDArray[np.bool_]
+Shares = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -81,163 +88,154 @@ def is_active(constraint: HardConstraint, preferences: Preferences) -> bool:
     return preferences.value(constraint.intake_field) is not None
 
 
-def _fee_ok(therapist: Therapist, max_fee: int) -> bool:
-    sliding = therapist["sliding_scale_min"]
-    return bool(therapist["fee"] <= max_fee or (sliding is not None and sliding <= max_fee))
+def _column(roster: Roster, name: str, value: str, at: Positions) -> Mask | None:
+    index = roster.values[name].get(value)
+    return None if index is None else roster.lists[name][:, index][at]
 
 
-def _age_ok(therapist: Therapist, age: int) -> bool:
-    ages = therapist["ages"]
-    return bool(ages["min"] <= age <= ages["max"])
+def _any_of(roster: Roster, name: str, values: Sequence[str], at: Positions) -> Mask:
+    result = np.zeros(len(at), dtype=np.bool_)
+    for value in values:
+        column = _column(roster, name, value, at)
+        if column is not None:
+            result |= column
+    return result
 
 
-def _passes(constraint: HardConstraint, therapist: Therapist, wanted: Any) -> bool:
-    field = constraint.therapist_field
+def passes(
+    constraint: HardConstraint, roster: Roster, preferences: Preferences, at: Positions
+) -> Mask:
+    """For each roster position in `at`: does that therapist meet `constraint`?"""
+    wanted = preferences.value(constraint.intake_field)
     check = constraint.check
     if check == "is_true":
-        return therapist[field] is True
+        return roster.accepting[at]
     if check == "shares_any":
-        return bool(set(wanted) & set(therapist[field]))
+        return _any_of(roster, constraint.therapist_field, wanted, at)
     if check == "offers":
-        return wanted in therapist[field]
+        return _any_of(roster, constraint.therapist_field, [wanted], at)
     if check == "same_city":
-        return therapist.in_person_city == normalise_city(wanted)
+        return roster.in_person_city[at] == roster.city_code(wanted)  # type: ignore[no-any-return]
     if check == "within_range":
-        return _age_ok(therapist, wanted)
+        return (roster.age_min[at] <= wanted) & (wanted <= roster.age_max[at])  # type: ignore[no-any-return]
     if check == "fee_within":
-        return _fee_ok(therapist, wanted)
+        return (roster.fee[at] <= wanted) | (roster.sliding_scale_min[at] <= wanted)  # type: ignore[no-any-return]
     raise ValueError(f"unknown check {check!r}")  # pragma: no cover - schemas forbid it
 
 
-def narrow(
-    roster: Roster,
-    constraint: HardConstraint,
-    preferences: Preferences,
-    current: frozenset[int],
-) -> frozenset[int]:
-    """Keep the positions in `current` that meet `constraint`, through an index if any."""
-    wanted = preferences.value(constraint.intake_field)
-    field = constraint.therapist_field
-    if constraint.check == "is_true":
-        return current & roster.with_value(field, True)
-    if constraint.check == "shares_any":
-        return current & roster.with_any(field, wanted)
-    if constraint.check == "offers":
-        return current & roster.with_value(field, wanted)
-    if constraint.check == "same_city":
-        return current & roster.with_value("in_person_city", normalise_city(wanted))
-    therapists = roster.therapists
-    return frozenset(p for p in current if _passes(constraint, therapists[p], wanted))
-
-
-def check(constraint: HardConstraint, therapist: Therapist, preferences: Preferences) -> Check:
+def check(
+    constraint: HardConstraint, therapist: Therapist, roster: Roster, preferences: Preferences
+) -> Check:
     """Check one constraint against one therapist, keeping what was expected and what was found."""
     wanted = preferences.value(constraint.intake_field)
-    field = constraint.therapist_field
-    actual: Any = therapist[field]
+    actual: Any = therapist[constraint.therapist_field]
     if constraint.check == "same_city":
         actual = therapist["city"] if "in_person" in therapist["formats"] else None
     if constraint.check == "fee_within":
         actual = {"fee": therapist["fee"], "sliding_scale_min": therapist["sliding_scale_min"]}
     expected = True if constraint.check == "is_true" else wanted
-    return Check(constraint, _passes(constraint, therapist, wanted), expected, actual)
+    at = np.array([therapist.position], dtype=np.intp)
+    passed = bool(passes(constraint, roster, preferences, at)[0])
+    return Check(constraint, passed, expected, actual)
 
 
 def funnel(
     roster: Roster, constraints: Sequence[HardConstraint], preferences: Preferences
-) -> tuple[frozenset[int], list[tuple[HardConstraint, int]]]:
+) -> tuple[Positions, list[tuple[HardConstraint, int]]]:
     """Apply the active constraints in order; return who is left and how many after each one."""
-    current = roster.everyone
+    at: Positions = np.arange(roster.size, dtype=np.intp)
     counts: list[tuple[HardConstraint, int]] = []
     for constraint in constraints:
         if is_active(constraint, preferences):
-            current = narrow(roster, constraint, preferences, current)
-            counts.append((constraint, len(current)))
-    return current, counts
+            at = at[passes(constraint, roster, preferences, at)]
+            counts.append((constraint, len(at)))
+    return at, counts
 
 
 # --- soft preferences -------------------------------------------------------------------------
+# Each check returns the share (0..1) of its points every position in `at` earns, or None when
+# it does not apply to this intake; `details` says, for one therapist, what it offered and what
+# was wanted, for the explanation.
 
-
-def _ordered(values: Iterable[str], order: Sequence[str]) -> list[str]:
-    chosen = set(values)
-    return [v for v in order if v in chosen]
+ShareCheck = Callable[[Roster, Preferences, ClinicalPicture, Positions], "Shares | None"]
 
 
 def _practises_recommended(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
     # Fit is judged per difficulty, then averaged: a therapist who practises a strong option for
     # each of the person's difficulties fits better than one who covers only one of them well.
     if not c.scores_by_difficulty:
         return None
-    modalities = set(t["modalities"])
-    shares = []
+    practised = {m: _column(r, "modalities", m, at) for m in c.modality_scores}
+    total = np.zeros(len(at))
     for scores in c.scores_by_difficulty.values():
-        best = max((points for m, points in scores.items() if m in modalities), default=0)
-        shares.append(best / max(scores.values()))
-    practised = [m for m in c.modality_scores if m in modalities]
-    return sum(shares) / len(shares), practised, list(c.modality_scores)
+        best = np.zeros(len(at))
+        for modality, points in scores.items():
+            column = practised.get(modality)
+            if column is not None:
+                np.maximum(best, column * float(points), out=best)
+        total += best / max(scores.values())
+    return total / len(c.scores_by_difficulty)
 
 
 def _treats_difficulties(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
-    treated = [d for d in c.difficulties if d in t["difficulties"]]
-    missing = [d for d in c.difficulties if d not in t["difficulties"]]
-    return len(treated) / len(c.difficulties), treated, missing
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
+    treated = np.zeros(len(at))
+    for difficulty in c.difficulties:
+        column = _column(r, "difficulties", difficulty, at)
+        if column is not None:
+            treated += column
+    return treated / len(c.difficulties)
 
 
 def _offers_advised_setting(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
     if not c.advised_settings:
         return None
-    offered = [s for s in c.advised_settings if s in t["settings"]]
-    return (1.0 if offered else 0.0), offered, list(c.advised_settings)
+    return _any_of(r, "settings", c.advised_settings, at).astype(np.float64)
 
 
-def _gender_is(t: Therapist, p: Preferences, c: ClinicalPicture) -> tuple[float, Any, Any] | None:
-    wanted = p.therapist_gender
-    if wanted in (None, "any"):
+def _gender_is(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Shares | None:
+    if p.therapist_gender in (None, "any"):
         return None
-    return (1.0 if t["gender"] == wanted else 0.0), t["gender"], wanted
+    code = r.genders.get(p.therapist_gender or "", -1)
+    return (r.gender[at] == code).astype(np.float64)
 
 
-def _available_at(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
+def _available_at(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Shares | None:
     if not p.times:
         return None
-    overlap = _ordered(set(p.times) & set(t["availability"]), p.times)
-    return (1.0 if overlap else 0.0), overlap, list(p.times)
+    return _any_of(r, "availability", p.times, at).astype(np.float64)
 
 
 def _standard_fee_within(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
     if p.max_fee is None:
         return None
-    return (1.0 if t["fee"] <= p.max_fee else 0.0), t["fee"], p.max_fee
+    return (r.fee[at] <= p.max_fee).astype(np.float64)
 
 
 def _measures_outcomes(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
-    return (1.0 if t["measures_outcomes"] else 0.0), list(t["measures_outcomes"]), None
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
+    return _any_of(r, "measures_outcomes", list(r.values["measures_outcomes"]), at).astype(
+        np.float64
+    )
 
 
 def _in_city_when_any_format(
-    t: Therapist, p: Preferences, c: ClinicalPicture
-) -> tuple[float, Any, Any] | None:
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
     if p.format != "any" or not p.city:
         return None
-    near = t.in_person_city == normalise_city(p.city)
-    return (1.0 if near else 0.0), t["city"], p.city
+    return (r.in_person_city[at] == r.city_code(p.city)).astype(np.float64)
 
 
-SoftCheck = Callable[[Therapist, Preferences, ClinicalPicture], "tuple[float, Any, Any] | None"]
-SOFT_CHECKS: dict[str, SoftCheck] = {
+SHARE_CHECKS: dict[str, ShareCheck] = {
     "practises_recommended": _practises_recommended,
     "treats_difficulties": _treats_difficulties,
     "offers_advised_setting": _offers_advised_setting,
@@ -249,25 +247,96 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
 }
 
 
+def details(check_name: str, t: Therapist, p: Preferences, c: ClinicalPicture) -> tuple[Any, Any]:
+    """What one therapist offers and what was wanted, for one soft check's sentence."""
+    if check_name == "practises_recommended":
+        return [m for m in c.modality_scores if m in t["modalities"]], list(c.modality_scores)
+    if check_name == "treats_difficulties":
+        treats = t["difficulties"]
+        return (
+            [d for d in c.difficulties if d in treats],
+            [d for d in c.difficulties if d not in treats],
+        )
+    if check_name == "offers_advised_setting":
+        return [s for s in c.advised_settings if s in t["settings"]], list(c.advised_settings)
+    if check_name == "gender_is":
+        return t["gender"], p.therapist_gender
+    if check_name == "available_at":
+        return [x for x in p.times if x in t["availability"]], list(p.times)
+    if check_name == "standard_fee_within":
+        return t["fee"], p.max_fee
+    if check_name == "measures_outcomes":
+        return list(t["measures_outcomes"]), None
+    if check_name == "in_city_when_any_format":
+        return t["city"], p.city
+    raise ValueError(f"unknown check {check_name!r}")  # pragma: no cover - schemas forbid it
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Points per soft preference for the positions in `at`, and their totals."""
+
+    at: Positions
+    columns: list[tuple[SoftPreference, Shares, npt.NDArray[np.float64]]]  # (pref, share, points)
+    totals: npt.NDArray[np.float64]
+
+
 def score(
-    therapist: Therapist,
+    roster: Roster,
     preferences_config: Sequence[SoftPreference],
     preferences: Preferences,
     clinical: ClinicalPicture,
-) -> list[ScoreLine]:
-    """Score one therapist on every soft preference that applies to this intake."""
-    lines = []
+    at: Positions,
+) -> Scores:
+    """Score every position in `at` on each soft preference that applies to this intake."""
+    columns = []
+    totals = np.zeros(len(at))
     for preference in preferences_config:
-        result = SOFT_CHECKS[preference.check](therapist, preferences, clinical)
-        if result is None:
+        shares = SHARE_CHECKS[preference.check](roster, preferences, clinical, at)
+        if shares is None:
             continue
-        share, offered, wanted = result
+        points = np.round(preference.points * shares, 2)
+        columns.append((preference, shares, points))
+        totals += points
+    return Scores(at, columns, np.round(totals, 2))
+
+
+def best(roster: Roster, scores: Scores, limit: int | None = None) -> Positions:
+    """Indexes into `scores.at`, best first (ties by therapist id); the first `limit` only."""
+    size = len(scores.at)
+    # One int64 key: points in hundredths, then the id's rank reversed, so that a single
+    # descending order is score first, id second.
+    key = np.rint(scores.totals * 100).astype(np.int64) * (roster.size + 1) + (
+        roster.size - roster.id_rank[scores.at]
+    )
+    if limit is not None and limit < size:
+        chosen = np.argpartition(-key, limit - 1)[:limit]
+        return chosen[np.argsort(-key[chosen])]  # type: ignore[no-any-return]
+    return np.argsort(-key)  # type: ignore[no-any-return]
+
+
+def lines_for(
+    index: int,
+    therapist: Therapist,
+    scores: Scores,
+    preferences: Preferences,
+    clinical: ClinicalPicture,
+) -> list[ScoreLine]:
+    """The score lines of the therapist at `scores.at[index]`, for its explanation."""
+    lines = []
+    for preference, shares, points in scores.columns:
+        share = float(shares[index])
         status = "met" if share >= 1 else ("missed" if share <= 0 else "partial")
-        points = round(preference.points * share, 2)
-        lines.append(ScoreLine(preference, points, status, offered, wanted))
+        offered, wanted = details(preference.check, therapist, preferences, clinical)
+        lines.append(ScoreLine(preference, float(points[index]), status, offered, wanted))
     return lines
 
 
-def total(lines: Iterable[ScoreLine]) -> float:
+def total(lines: Sequence[ScoreLine]) -> float:
     """Sum the points of scored lines, rounded for stable output."""
     return round(sum(line.points for line in lines), 2)
+
+
+def same_city(a: str | None, b: str | None) -> bool:
+    """Compare two cities as people write them."""
+    return bool(a and b and normalise_city(a) == normalise_city(b))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 from msgspec import Meta, Struct
 
 from matcher.errors import ConfigError
@@ -19,7 +19,15 @@ from matcher.rules import Vocabulary
 from matcher.yamlfile import load_yaml
 
 # Fields whose every value gets an index: hard constraints and listing filters intersect these.
-INDEXED_LIST_FIELDS = ("languages", "formats", "settings", "modalities", "difficulties")
+INDEXED_LIST_FIELDS = (
+    "languages",
+    "formats",
+    "settings",
+    "modalities",
+    "difficulties",
+    "availability",
+    "measures_outcomes",
+)
 
 
 def normalise_city(city: str) -> str:
@@ -33,14 +41,14 @@ Ids = Annotated[list[str], Meta(min_length=1)]
 Age = Annotated[int, Meta(ge=0, le=120)]
 
 
-class AgeRange(Struct, forbid_unknown_fields=True, frozen=True):
+class AgeRange(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """The client ages a therapist works with."""
 
     min: Age
     max: Age
 
 
-class Group(Struct, forbid_unknown_fields=True, frozen=True):
+class Group(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """A group a therapist runs."""
 
     name: Text
@@ -50,7 +58,7 @@ class Group(Struct, forbid_unknown_fields=True, frozen=True):
     schedule: Text
 
 
-class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True):
+class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """One roster entry as validated at load; field for field the public profile."""
 
     id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
@@ -113,42 +121,111 @@ class Therapist:
         return None
 
 
+# A sliding-scale minimum for "no sliding scale": above any budget.
+NO_SLIDING_SCALE = np.iinfo(np.int32).max
+NO_CITY = -1
+
+
 @dataclass
 class Roster:
-    """The therapists, in file order, with an index per filterable value."""
+    """The therapists, in file order, with their fields as columns for vectorised matching.
+
+    Every filterable field is a numpy column over roster positions: list fields (languages,
+    modalities...) as one boolean column per value, the rest as numbers or codes. Filters and
+    scores then cost a few array operations whatever the roster's size.
+    """
 
     therapists: tuple[Therapist, ...]
     currency: str
     digest: str
     by_id: dict[str, Therapist] = field(init=False)
-    index: dict[tuple[str, Any], frozenset[int]] = field(init=False)
-    everyone: frozenset[int] = field(init=False)
+    values: dict[str, dict[str, int]] = field(init=False)  # list field -> value -> column
+    lists: dict[str, npt.NDArray[np.bool_]] = field(init=False)  # list field -> bool[N, V]
+    accepting: npt.NDArray[np.bool_] = field(init=False)
+    cities: dict[str, int] = field(init=False)  # normalised city -> code
+    city: npt.NDArray[np.int32] = field(init=False)
+    in_person_city: npt.NDArray[np.int32] = field(init=False)
+    fee: npt.NDArray[np.int32] = field(init=False)
+    sliding_scale_min: npt.NDArray[np.int32] = field(init=False)
+    age_min: npt.NDArray[np.int16] = field(init=False)
+    age_max: npt.NDArray[np.int16] = field(init=False)
+    genders: dict[str, int] = field(init=False)
+    gender: npt.NDArray[np.int8] = field(init=False)
+    id_rank: npt.NDArray[np.int64] = field(init=False)  # position -> rank of its id, for ties
 
     def __post_init__(self) -> None:
+        records = [t.record for t in self.therapists]
+        size = len(records)
         self.by_id = {t.id: t for t in self.therapists}
-        buckets: dict[tuple[str, Any], set[int]] = defaultdict(set)
-        for t in self.therapists:
-            for name in INDEXED_LIST_FIELDS:
-                for value in t[name]:
-                    buckets[(name, value)].add(t.position)
-            buckets[("accepting_new_clients", t["accepting_new_clients"])].add(t.position)
-            if t["city"]:
-                buckets[("city", normalise_city(t["city"]))].add(t.position)
-            if t.in_person_city:
-                buckets[("in_person_city", t.in_person_city)].add(t.position)
-        self.index = {key: frozenset(ids) for key, ids in buckets.items()}
-        self.everyone = frozenset(range(len(self.therapists)))
+        self.values, self.lists = {}, {}
+        for name in INDEXED_LIST_FIELDS:
+            columns: dict[str, int] = {}
+            rows, cols = [], []
+            for position, record in enumerate(records):
+                for value in getattr(record, name):
+                    rows.append(position)
+                    cols.append(columns.setdefault(value, len(columns)))
+            # Column-major: a check reads whole columns (one value for every therapist).
+            matrix = np.zeros((size, max(len(columns), 1)), dtype=np.bool_, order="F")
+            matrix[rows, cols] = True
+            self.values[name], self.lists[name] = columns, matrix
+        self.accepting = np.array([r.accepting_new_clients for r in records], dtype=np.bool_)
+        self.cities = {}
+        self.city = np.array(
+            [
+                self.cities.setdefault(normalise_city(r.city), len(self.cities))
+                if r.city
+                else NO_CITY
+                for r in records
+            ],
+            dtype=np.int32,
+        )
+        self.in_person_city = np.where(self.column_of("formats", "in_person"), self.city, NO_CITY)
+        self.fee = np.array([r.fee for r in records], dtype=np.int32)
+        self.sliding_scale_min = np.array(
+            [
+                NO_SLIDING_SCALE if r.sliding_scale_min is None else r.sliding_scale_min
+                for r in records
+            ],
+            dtype=np.int32,
+        )
+        self.age_min = np.array([r.ages.min for r in records], dtype=np.int16)
+        self.age_max = np.array([r.ages.max for r in records], dtype=np.int16)
+        self.genders = {}
+        self.gender = np.array(
+            [self.genders.setdefault(r.gender, len(self.genders)) for r in records], dtype=np.int8
+        )
+        order = sorted(range(size), key=lambda p: records[p].id)
+        self.id_rank = np.empty(size, dtype=np.int64)
+        self.id_rank[order] = np.arange(size)
+
+    @property
+    def size(self) -> int:
+        """How many therapists the roster holds."""
+        return len(self.therapists)
+
+    def column_of(self, name: str, value: str) -> npt.NDArray[np.bool_]:
+        """For every position: does list field `name` hold `value`?"""
+        column = self.values[name].get(value)
+        if column is None:
+            return np.zeros(self.size, dtype=np.bool_)
+        return self.lists[name][:, column]
+
+    def city_code(self, city: str) -> int:
+        """The code of a city as people write it, or -2 for a city nobody is in."""
+        return self.cities.get(normalise_city(city), -2)
 
     def with_value(self, name: str, value: Any) -> frozenset[int]:
-        """Positions of the therapists whose `name` field holds (or equals) `value`."""
-        return self.index.get((name, value), frozenset())
-
-    def with_any(self, name: str, values: Iterable[Any]) -> frozenset[int]:
-        """Positions of the therapists whose `name` field holds at least one of `values`."""
-        result: frozenset[int] = frozenset()
-        for value in values:
-            result = result | self.with_value(name, value)
-        return result
+        """Positions of the therapists whose field `name` holds (or equals) `value`."""
+        if name in self.lists:
+            mask = self.column_of(name, value)
+        elif name == "accepting_new_clients":
+            mask = self.accepting == bool(value)
+        elif name in ("city", "in_person_city"):
+            mask = getattr(self, name) == self.city_code(value)
+        else:
+            raise KeyError(name)
+        return frozenset(np.flatnonzero(mask).tolist())
 
 
 def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
@@ -228,14 +305,34 @@ def _describe(error: msgspec.ValidationError, raw: Any, name: str) -> ConfigErro
     return ConfigError(name, f"{where}{problem}", entry)
 
 
+def _read(path: Path, name: str) -> RosterFile:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(name, f"cannot be read ({exc.strerror})") from None
+    if data.lstrip()[:1] == b"{":
+        # A JSON roster (an export, often large) is decoded straight into validated structs:
+        # no intermediate dicts, a fraction of the time and memory. JSON parsers disagree about
+        # duplicate keys and exports do not write them, so they are not looked for here.
+        try:
+            return msgspec.json.decode(data, type=RosterFile, strict=True)
+        except msgspec.ValidationError as exc:
+            raw = load_yaml(path, name)  # only to name the therapist in the message
+            raise _describe(exc, raw, name) from None
+        except msgspec.DecodeError as exc:
+            load_yaml(path, name)  # names the line and column of the syntax error
+            raise ConfigError(name, f"invalid JSON: {exc}") from None
+    raw = load_yaml(path, name)
+    try:
+        return msgspec.convert(raw if raw is not None else {}, RosterFile, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _describe(exc, raw, name) from None
+
+
 def load_roster(path: Path, vocabulary: Vocabulary, display_name: str | None = None) -> Roster:
     """Load and validate the roster file; raise ConfigError naming file, therapist and problem."""
     name = display_name or path.name
-    raw = load_yaml(path, name)
-    try:
-        data = msgspec.convert(raw if raw is not None else {}, RosterFile, strict=True)
-    except msgspec.ValidationError as exc:
-        raise _describe(exc, raw, name) from None
+    data = _read(path, name)
     therapists: list[Therapist] = []
     seen: set[str] = set()
     canonical: dict[str, str] = {}
@@ -252,8 +349,15 @@ def load_roster(path: Path, vocabulary: Vocabulary, display_name: str | None = N
     return Roster(therapists=tuple(therapists), currency=data.currency, digest=digest)
 
 
-_SHARED_LISTS = ("modalities", "difficulties", "languages", "formats", "settings",
-                 "availability", "measures_outcomes")
+_SHARED_LISTS = (
+    "modalities",
+    "difficulties",
+    "languages",
+    "formats",
+    "settings",
+    "availability",
+    "measures_outcomes",
+)
 
 
 def _shared_strings(record: TherapistRecord, canonical: dict[str, str]) -> TherapistRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -71,6 +72,7 @@ class Vocabulary:
     instruments: dict[str, Term]
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)  # bounded: the codes come from the public
     def is_language(code: str) -> bool:
         """Say whether `code` is a lowercase ISO 639-1 language code."""
         return (
@@ -78,6 +80,7 @@ class Vocabulary:
         )
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)
     def language_name(code: str) -> str:
         """Return the English name of an ISO 639-1 language code."""
         language = pycountry.languages.get(alpha_2=code)
