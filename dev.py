@@ -76,11 +76,19 @@ def test(args: list[str]) -> None:
     os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *args])
 
 
+def bench(args: list[str]) -> None:
+    """Install the service and run the benchmarks (benchmarks/run.py)."""
+    ensure_installed("")
+    os.chdir(ROOT)
+    script = str(ROOT / "benchmarks" / "run.py")
+    os.execv(str(venv_python()), [str(venv_python()), script, *args])
+
+
 def main() -> None:
-    """Dispatch `serve` or `test`; extra arguments go to gunicorn or pytest."""
-    commands = {"serve": serve, "test": test}
+    """Dispatch `serve`, `test` or `bench`; extra arguments go to gunicorn, pytest or the bench."""
+    commands = {"serve": serve, "test": test, "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python3 dev.py serve|test [extra arguments]")
+        sys.exit("usage: python3 dev.py serve|test|bench [extra arguments]")
     commands[sys.argv[1]](sys.argv[2:])
 
 

@@ -18,12 +18,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from matcher.api_errors import register_error_handlers
     from matcher.matching import Matcher
     from matcher.openapi import build_spec
+    from matcher.response_cache import ResponseCache
 
     app = Flask(__name__)
     app.config.from_mapping(
         RULES_DIR=str(PROJECT_ROOT / "rules"),
         ROSTER_PATH=str(PROJECT_ROOT / "therapists.yaml"),
         MAX_CONTENT_LENGTH=64 * 1024,
+        # Whole match responses kept per worker (0 turns it off); identical requests reuse them.
+        RESPONSE_CACHE_SIZE=1024,
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
     )
@@ -37,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["matcher"] = matcher
     app.extensions["openapi"] = build_spec(matcher, __version__)
+    app.extensions["response_cache"] = ResponseCache(app.config["RESPONSE_CACHE_SIZE"])
     register_error_handlers(app)
     app.register_blueprint(api_bp)
     return app

@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from matcher.fhir import intake_from_query, read_screening
 from matcher.matching import Matcher
+from matcher.response_cache import CachedResponse, ResponseCache
 from matcher.safety import record_urgent_event
 
 bp = Blueprint("api", __name__)
@@ -66,16 +67,23 @@ def _private(response: Response) -> Response:
 def match() -> Response:
     """Match an intake (JSON, or a FHIR QuestionnaireResponse) to modalities and therapists."""
     matcher = _matcher()
-    body = json_body((JSON, FHIR_JSON))
-    if request.mimetype == FHIR_JSON:
-        read = read_screening(body, matcher.knowledge.screening)
-        result = matcher.match(
-            {**intake_from_query(request.args), "screening": read.answers}, read.declared_totals
-        )
-    else:
-        result = matcher.match(body)
-    response = _private(jsonify(result))
-    if result["safety"]["urgent"]:
+    cache: ResponseCache = current_app.extensions["response_cache"]
+    key = cache.key(request.mimetype.encode(), request.query_string, request.get_data())
+    found = cache.get(key)
+    if found is None:
+        body = json_body((JSON, FHIR_JSON))
+        if request.mimetype == FHIR_JSON:
+            read = read_screening(body, matcher.knowledge.screening)
+            result = matcher.match(
+                {**intake_from_query(request.args), "screening": read.answers},
+                read.declared_totals,
+            )
+        else:
+            result = matcher.match(body)
+        found = CachedResponse(current_app.json.dumps(result).encode(), result["safety"]["urgent"])
+        cache.put(key, found)
+    response = _private(current_app.response_class(found.body, mimetype=JSON))
+    if found.urgent:
         # The body stays the same for the same intake; each urgent request is its own event.
         response.headers["X-Safety-Event-Id"] = record_urgent_event(
             matcher.rules_version, request.path

@@ -66,8 +66,15 @@ class RuleSpec:
 class RulesEngine:
     """Runs one durable_rules ruleset, one isolated session per evaluation."""
 
-    def __init__(self, specs: Iterable[RuleSpec], name_hint: str = "matcher") -> None:
+    def __init__(
+        self,
+        specs: Iterable[RuleSpec],
+        name_hint: str = "matcher",
+        inputs_complete: Mapping[str, Any] | None = None,
+    ) -> None:
         self._specs = list(specs)
+        # Asserted once every input fact is in, for rules whose negations must see all of them.
+        self._inputs_complete = dict(inputs_complete) if inputs_complete else None
         self._order = {spec.rule_id: i for i, spec in enumerate(self._specs)}
         # A ruleset name can be registered only once per process; a reload gets a new one.
         self.ruleset_name = f"{name_hint}_{next(_ruleset_numbers)}"
@@ -132,6 +139,13 @@ class RulesEngine:
                         # Some fact matched no rule: the engine raised before running the actions
                         # the other facts triggered, and left them pending. Run them now.
                         self._host.update_state(self.ruleset_name, {"sid": sid})
+                    if self._inputs_complete is not None:
+                        try:
+                            self._host.assert_fact(
+                                self.ruleset_name, dict(self._inputs_complete, sid=sid)
+                            )
+                        except durable_engine.MessageNotHandledException:
+                            pass  # no rule waits for it in this ruleset
                     state = self._host.get_state(self.ruleset_name, sid)
                     if isinstance(state, dict) and state.get("exception"):
                         collector.errors.append(str(state["exception"]))

@@ -13,6 +13,7 @@ from typing import Any
 from matcher.engine import Firing, fact_key
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import ClinicalRule, Knowledge, Term
+from matcher.screening import band_floor
 
 DISCLAIMER = (
     "These suggestions come from your answers and from published guidance. They are not a "
@@ -56,12 +57,14 @@ class Renderer:
         name = term.label if term else value
         return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
-    def score(self, instrument_id: str, total: int) -> str:
-        """A screening total in words: 'your PHQ-9 total was 17 (moderately severe)'."""
+    def score(self, instrument_id: str, at_least: int) -> str:
+        """A total as the rules saw it: 'your PHQ-9 total is 16 or more (moderately severe)'."""
         screening = self.knowledge.screening
         instrument = screening.instruments[instrument_id]
-        label = screening.severity_labels[instrument.severity(total)]
-        return f"your {instrument.name} total was {total} ({label})"
+        label = screening.severity_labels[instrument.severity(at_least)]
+        if at_least == band_floor(screening, instrument_id, at_least):
+            return f"your {instrument.name} total is in the {label} range"
+        return f"your {instrument.name} total is {at_least} or more ({label})"
 
     def money(self, amount: int) -> str:
         """An amount in the roster's currency."""
@@ -188,7 +191,7 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
             elif fact["type"] == "preference":
                 found = [f"preferences.{fact['name']}:{fact['value']}"]
             elif fact["type"] == "screening":
-                found = [f"screening.{fact['instrument']}:{fact['total']}"]
+                found = [f"screening.{fact['instrument']}>={fact['total']}"]
             elif fact["type"] == "risk":
                 found = [f"risk:{fact['value']}"]
             else:
@@ -205,7 +208,7 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
 def _because(answers: Sequence[str], renderer: Renderer) -> str:
     difficulties = [a.split(":", 1)[1] for a in answers if a.startswith("difficulties:")]
     asked = [a.split(":", 1) for a in answers if a.startswith("preferences.")]
-    scored = [a.split(":", 1) for a in answers if a.startswith("screening.")]
+    scored = [a.split(">=", 1) for a in answers if a.startswith("screening.")]
     risks = [a.split(":", 1)[1] for a in answers if a.startswith("risk:")]
     parts = []
     if difficulties:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,14 @@ from matcher.errors import IntakeError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
-from matcher.rules import HardConstraint, Knowledge, compile_rule, load_knowledge, pattern_names
+from matcher.rules import (
+    INPUTS_COMPLETE,
+    HardConstraint,
+    Knowledge,
+    compile_rule,
+    load_knowledge,
+    pattern_names,
+)
 from matcher.schemas import TherapistQuerySchema, build_intake_schema, flatten_errors
 
 # Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
@@ -37,19 +44,6 @@ class Intake:
     limit: int
     scores: dict[str, screening.Score]
     risk_signals: tuple[str, ...]
-
-    def facts(self) -> list[dict[str, Any]]:
-        """The facts the clinical rules reason over."""
-        facts: list[dict[str, Any]] = [
-            {"type": "difficulty", "value": d} for d in self.difficulties
-        ]
-        for name in ("setting", "format"):
-            value = getattr(self.preferences, name)
-            if value != "any":
-                facts.append({"type": "preference", "name": name, "value": value})
-        facts.extend(screening.facts(self.scores))
-        facts.extend({"type": "risk", "value": signal} for signal in self.risk_signals)
-        return facts
 
 
 @dataclass(frozen=True)
@@ -75,6 +69,16 @@ class Matcher:
         self.roster = roster
         self.locale = locale
         self._clinical_for = functools.lru_cache(maxsize=cache_size)(self._evaluate)
+        # What the rules can tell apart: total_at_least thresholds, and preference values tested.
+        self._thresholds: dict[str, list[int]] = {}
+        self._observed_preferences: set[tuple[str, Any]] = set()
+        for rule in knowledge.rules:
+            for condition in rule.when + rule.unless:
+                if condition.key.endswith("_total_at_least"):
+                    instrument = condition.key.removesuffix("_total_at_least")
+                    self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
+                if condition.key in ("setting", "format"):
+                    self._observed_preferences.update((condition.key, v) for v in condition.values)
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -103,6 +107,7 @@ class Matcher:
                 for rule in knowledge.rules
             ),
             name_hint=f"matcher_{self.rules_version}",
+            inputs_complete=INPUTS_COMPLETE,
         )
 
     @classmethod
@@ -151,9 +156,31 @@ class Matcher:
         """Run the clinical rules on the intake's facts and explain what they concluded."""
         return self._clinical_for(self._facts_key(intake))[0]
 
-    @staticmethod
-    def _facts_key(intake: Intake) -> tuple[tuple[tuple[str, Any], ...], ...]:
-        return tuple(tuple(sorted(fact.items())) for fact in intake.facts())
+    def _clinical_picture(self, intake: Intake) -> tuple[ClinicalExplanation, ClinicalPicture]:
+        clinical, picture = self._clinical_for(self._facts_key(intake))
+        # The cached picture lists difficulties in canonical order; keep the person's own.
+        return clinical, replace(picture, difficulties=intake.difficulties)
+
+    def facts(self, intake: Intake) -> list[dict[str, Any]]:
+        """The facts the clinical rules reason over, for one intake."""
+        facts: list[dict[str, Any]] = [
+            {"type": "difficulty", "value": d} for d in intake.difficulties
+        ]
+        for name in ("setting", "format"):
+            value = getattr(intake.preferences, name)
+            # A preference no rule tests cannot change what fires: leaving it out lets more
+            # intakes share one cached evaluation.
+            if (name, value) in self._observed_preferences:
+                facts.append({"type": "preference", "name": name, "value": value})
+        facts.extend(
+            screening.facts(intake.scores, self.knowledge.screening, self._thresholds)
+        )
+        facts.extend({"type": "risk", "value": signal} for signal in intake.risk_signals)
+        return facts
+
+    def _facts_key(self, intake: Intake) -> tuple[tuple[tuple[str, Any], ...], ...]:
+        # A set of facts, in one canonical order: the same facts give the same key.
+        return tuple(sorted(tuple(sorted(fact.items())) for fact in self.facts(intake)))
 
     def _evaluate(
         self, key: tuple[tuple[tuple[str, Any], ...], ...]
@@ -355,7 +382,7 @@ class Matcher:
         `declared_totals` are totals a FHIR sender stated; they are compared, never used.
         """
         intake = self.parse_intake(payload, declared_totals)
-        clinical, picture = self._clinical_for(self._facts_key(intake))
+        clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
         active = self._active(preferences)
         survivors, counts = ranking.funnel(self.roster, active, preferences)
@@ -396,7 +423,7 @@ class Matcher:
         """Explain one therapist for an intake: each constraint failed, or their rank and why."""
         therapist = self.therapist(therapist_id)
         intake = self.parse_intake(payload)
-        clinical, picture = self._clinical_for(self._facts_key(intake))
+        clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
         active = self._active(preferences)
         checks = [ranking.check(c, therapist, self.roster, preferences) for c in active]

@@ -664,13 +664,23 @@ def _pattern(condition: Condition) -> dict[str, Any]:
     return {"$and": tests}
 
 
+# Asserted after all of an evaluation's input facts. The engine checks negations as facts
+# arrive, not once a batch is complete, so a rule with `unless` also waits for this fact:
+# otherwise a fact asserted early could fire it before the answer that should stop it arrives.
+INPUTS_COMPLETE = {"type": "inputs_complete"}
+
+
 def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
     """Compile one rule to durable_rules' JSON form (without its action)."""
     patterns: list[dict[str, Any]] = [
         {name: _pattern(condition)}
         for name, condition in zip(pattern_names(rule), rule.when, strict=True)
     ]
-    patterns.extend({f"n{i}$not": _pattern(condition)} for i, condition in enumerate(rule.unless))
+    if rule.unless:
+        patterns.append({"ready": {"$and": [{"type": INPUTS_COMPLETE["type"]}]}})
+        patterns.extend(
+            {f"n{i}$not": _pattern(condition)} for i, condition in enumerate(rule.unless)
+        )
     return {"all": patterns}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,15 +58,43 @@ def score_all(
     return scores
 
 
-def facts(scores: Mapping[str, Score]) -> list[dict[str, Any]]:
-    """The facts the clinical rules see: each total with its band, and each risk item's answer."""
+def band_floor(config: ScreeningConfig, instrument_id: str, total: int) -> int:
+    """The lowest total in the band that `total` falls in."""
+    floor = 0
+    for highest, _ in config.instruments[instrument_id].bands:
+        if total <= highest:
+            return floor
+        floor = highest + 1
+    return floor
+
+
+def canonical_total(
+    config: ScreeningConfig, instrument_id: str, total: int, thresholds: Sequence[int]
+) -> int:
+    """The smallest total the rules cannot tell apart from `total`.
+
+    Rules see a total only through its band and `total_at_least` thresholds, so every total
+    from the highest threshold (or band floor) reached up to `total` fires the same rules.
+    """
+    reached = [t for t in thresholds if t <= total]
+    return max([band_floor(config, instrument_id, total), *reached])
+
+
+def facts(
+    scores: Mapping[str, Score],
+    config: ScreeningConfig,
+    thresholds: Mapping[str, Sequence[int]],
+) -> list[dict[str, Any]]:
+    """The facts the rules see: each total (as the rules can tell it) with its band, risk items."""
     result: list[dict[str, Any]] = []
     for score in scores.values():
+        total = canonical_total(config, score.instrument, score.total,
+                                thresholds.get(score.instrument, ()))
         result.append(
             {
                 "type": "screening",
                 "instrument": score.instrument,
-                "total": score.total,
+                "total": total,
                 "value": score.severity,
             }
         )

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from matcher import create_app
 from matcher.schemas import MatchResponseSchema, TherapistSchema, WhyResponseSchema
 from tests.invariants import assert_valid_match_response
 
@@ -71,6 +73,24 @@ def test_same_intake_gives_the_same_bytes(client: FlaskClient) -> None:
     first = client.post("/api/v1/match", json=TRAUMA_ES).data
     for _ in range(3):
         assert client.post("/api/v1/match", json=TRAUMA_ES).data == first
+    # and the same bytes when nothing is cached: a fresh app, computing from scratch each time
+    uncached = create_app({"RESPONSE_CACHE_SIZE": 0}).test_client()
+    for _ in range(2):
+        assert uncached.post("/api/v1/match", json=TRAUMA_ES).data == first
+
+
+def test_repeated_requests_are_answered_from_the_response_cache(app: Flask) -> None:
+    client = app.test_client()
+    cache = app.extensions["response_cache"]
+    body = {"difficulties": ["phobia"], "preferences": {"languages": ["fr"]}}
+    hits = cache.hits
+    first = client.post("/api/v1/match", json=body)
+    second = client.post("/api/v1/match", json=body)
+    assert second.data == first.data and cache.hits == hits + 1
+    assert second.headers["Cache-Control"] == "no-store"
+    invalid = {"difficulties": ["phobia"], "limit": 0}
+    assert client.post("/api/v1/match", json=invalid).status_code == 422
+    assert client.post("/api/v1/match", json=invalid).status_code == 422
 
 
 def test_spanish_speaker_is_never_matched_to_a_therapist_without_spanish(
@@ -221,7 +241,8 @@ def test_wrong_content_type_is_415(client: FlaskClient) -> None:
     response = client.post("/api/v1/match", data=json.dumps(TRAUMA_ES), content_type="text/plain")
     assert response.status_code == 415
     assert (
-        response.get_json()["message"] == "Content-Type must be application/json or application/fhir+json, not 'text/plain'."
+        response.get_json()["message"]
+        == "Content-Type must be application/json or application/fhir+json, not 'text/plain'."
     )
 
 

@@ -9,7 +9,14 @@ import pytest
 from matcher.engine import RulesEngine, RuleSpec
 from matcher.errors import EngineError
 from matcher.matching import Matcher
-from matcher.rules import ClinicalRule, Condition, Evidence, compile_rule, pattern_names
+from matcher.rules import (
+    INPUTS_COMPLETE,
+    ClinicalRule,
+    Condition,
+    Evidence,
+    compile_rule,
+    pattern_names,
+)
 
 
 def rule(
@@ -31,8 +38,9 @@ def rule(
 
 def engine_for(*rules: ClinicalRule) -> RulesEngine:
     return RulesEngine(
-        RuleSpec(r.id, compile_rule(r), tuple(pattern_names(r)), tuple(r.derived_facts()))
-        for r in rules
+        (RuleSpec(r.id, compile_rule(r), tuple(pattern_names(r)), tuple(r.derived_facts()))
+         for r in rules),
+        inputs_complete=INPUTS_COMPLETE,
     )
 
 
@@ -72,6 +80,14 @@ def test_unless_blocks_a_rule_when_the_answer_is_present() -> None:
     engine = engine_for(*CHAIN)
     assert fired(engine, "ptsd") == ["ptsd", "on_emdr"]
     assert fired(engine, "ptsd", "complex_trauma") == ["ptsd"]
+
+
+def test_unless_sees_every_answer_whatever_order_the_facts_arrive_in() -> None:
+    guarded = rule("screen", [("difficulty", ["stress"])], [("difficulty", ["depression"])], alert="info")
+    engine = engine_for(guarded)
+    assert fired(engine, "stress") == ["screen"]
+    assert fired(engine, "stress", "depression") == []
+    assert fired(engine, "depression", "stress") == []
 
 
 def test_facts_that_match_no_rule_do_not_stop_the_others_from_firing() -> None:

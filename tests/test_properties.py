@@ -4,27 +4,52 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher import PROJECT_ROOT
+from matcher.matching import Matcher
 from matcher.rules import load_knowledge
 from tests.invariants import assert_valid_match_response
 
 VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
-CITIES = ["Madrid", "madrid", "Amsterdam", "London", "Berlin", "Paris", "New York", "Lisbon", "Málaga"]
+
+
+@pytest.fixture(scope="module")
+def uncached(matcher: Matcher) -> Matcher:
+    """A second Matcher on the same rules and roster that evaluates every intake afresh."""
+    return Matcher(matcher.knowledge, matcher.roster, cache_size=0)
+
+
+CITIES = [
+    "Madrid",
+    "madrid",
+    "Amsterdam",
+    "London",
+    "Berlin",
+    "Paris",
+    "New York",
+    "Lisbon",
+    "Málaga",
+]
 LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja"]
 
 
 @st.composite
 def intakes(draw: st.DrawFn) -> dict[str, Any]:
-    difficulties = draw(st.lists(st.sampled_from(list(VOCABULARY.difficulties)), min_size=1,
-                                 max_size=10, unique=True))
+    difficulties = draw(
+        st.lists(
+            st.sampled_from(list(VOCABULARY.difficulties)), min_size=1, max_size=10, unique=True
+        )
+    )
     preferences: dict[str, Any] = {}
     if draw(st.booleans()):
-        preferences["languages"] = draw(st.lists(st.sampled_from(LANGUAGES), min_size=1, max_size=3,
-                                                 unique=True))
+        preferences["languages"] = draw(
+            st.lists(st.sampled_from(LANGUAGES), min_size=1, max_size=3, unique=True)
+        )
     fmt = draw(st.sampled_from(["any", "online", "in_person", None]))
     if fmt:
         preferences["format"] = fmt
@@ -37,7 +62,9 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         "age": st.integers(0, 120),
         "max_fee": st.integers(0, 200),
         "therapist_gender": st.sampled_from(["any", *VOCABULARY.genders]),
-        "times": st.lists(st.sampled_from(list(VOCABULARY.times)), min_size=1, max_size=4, unique=True),
+        "times": st.lists(
+            st.sampled_from(list(VOCABULARY.times)), min_size=1, max_size=4, unique=True
+        ),
     }.items():
         if draw(st.booleans()):
             preferences[name] = draw(strategy)
@@ -60,23 +87,33 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
     return intake
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(intake=intakes())
-def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(client: FlaskClient, intake: dict[str, Any]) -> None:
+def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
+    app: Flask, client: FlaskClient, uncached: Matcher, intake: dict[str, Any]
+) -> None:
     response = client.post("/api/v1/match", json=intake)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert_valid_match_response(intake, body)
     assert client.post("/api/v1/match", json=intake).data == response.data
+    # computed again by a Matcher with no clinical cache, and no response cache in the way
+    assert app.json.dumps(uncached.match(intake)).encode() == response.data
     phq9 = (intake.get("screening") or {}).get("phq9")
-    urgent = bool(phq9 and phq9[8] > 0) or (intake.get("risk") or {}).get("self_harm_thoughts") is True
+    urgent = (
+        bool(phq9 and phq9[8] > 0) or (intake.get("risk") or {}).get("self_harm_thoughts") is True
+    )
     assert body["safety"]["urgent"] is urgent
     levels = [alert["level"] for alert in body["alerts"]]
     assert (levels[:1] == ["urgent"]) is urgent
     assert "urgent" not in levels[1:]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(intake=intakes(), therapist=st.integers(1, 48))
 def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], therapist: int) -> None:
     therapist_id = f"t-{therapist:03d}"

@@ -102,7 +102,7 @@ def test_incomplete_gad7_and_bad_difficulty_answer_are_422(client: FlaskClient) 
 def test_gad7_of_10_without_anxiety_suggests_asking_about_anxiety(client: FlaskClient) -> None:
     body = match(client, {"difficulties": ["grief"], "screening": {"gad7": gad7_with_total(10)}})
     alert = next(a for a in body["alerts"] if a["rule"] == "screening.gad7_ask_about_anxiety")
-    assert alert["text"].startswith("Because your GAD-7 total was 10 (moderate):")
+    assert alert["text"].startswith("Because your GAD-7 total is in the moderate range:")
     assert "not a diagnosis" in alert["text"]
     with_anxiety = match(client, {"difficulties": ["grief", "anxiety"], "screening": {"gad7": gad7_with_total(10)}})
     assert "screening.gad7_ask_about_anxiety" not in [a["rule"] for a in with_anxiety["alerts"]]
@@ -117,11 +117,11 @@ def test_more_severe_phq9_changes_the_recommendation_and_says_so(client: FlaskCl
     assert "individual" not in {a["setting"] for a in without["advice"]}
     advice = next(a for a in severe["advice"] if a["rule"] == "screening.phq9_more_severe_individual")
     assert advice["setting"] == "individual"
-    assert advice["text"].startswith("Because your PHQ-9 total was 17 (moderately severe):")
+    assert advice["text"].startswith("Because your PHQ-9 total is 16 or more (moderately severe):")
     scores = {m["id"]: m["score"] for m in severe["modalities"]}
     assert scores["behavioural_activation"] == {m["id"]: m["score"] for m in without["modalities"]}["behavioural_activation"] + 2
     reasons = next(m for m in severe["modalities"] if m["id"] == "behavioural_activation")["reasons"]
-    assert [r["answers"] for r in reasons] == [["difficulties:depression"], ["screening.phq9:17"]]
+    assert [r["answers"] for r in reasons] == [["difficulties:depression"], ["screening.phq9>=16"]]
     assert all("advised_setting" in [s["id"] for s in m["score_breakdown"]] for m in severe["matches"])
 
 
@@ -129,7 +129,7 @@ def test_milder_phq9_with_low_mood_advises_a_group(client: FlaskClient) -> None:
     body = match(client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(7)}})
     advice = next(a for a in body["advice"] if a["rule"] == "screening.phq9_milder_group")
     assert advice["setting"] == "group"
-    assert advice["text"].startswith("Because you mentioned low mood and your PHQ-9 total was 7 (mild):")
+    assert advice["text"].startswith("Because you mentioned low mood and your PHQ-9 total is in the mild range:")
 
 
 def test_no_screening_reports_an_empty_screening_section(client: FlaskClient) -> None:

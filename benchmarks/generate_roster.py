@@ -1,0 +1,247 @@
+"""Write a realistic synthetic roster of N fictional therapists, same schema as therapists.yaml.
+
+    python benchmarks/generate_roster.py 10000 > /tmp/roster-10k.yaml
+
+The output is JSON, which is valid YAML, so the service reads it like the bundled roster.
+Mixes of countries, cities, languages, modalities and the difficulties they fit, formats,
+settings, groups, fees, sliding scales and availability follow the bundled roster's proportions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from typing import Any
+
+COUNTRIES: dict[str, dict[str, Any]] = {
+    "ES": {
+        "weight": 18,
+        "languages": ["es"],
+        "extra": ["ca", "en", "fr", "ar"],
+        "fee": (50, 100),
+        "cities": ["Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao", "Málaga", "Zaragoza"],
+    },
+    "NL": {
+        "weight": 14,
+        "languages": ["nl"],
+        "extra": ["en", "de", "ar", "tr"],
+        "fee": (70, 120),
+        "cities": ["Amsterdam", "Rotterdam", "Utrecht", "Den Haag", "Eindhoven", "Groningen"],
+    },
+    "GB": {
+        "weight": 20,
+        "languages": ["en"],
+        "extra": ["pl", "ur", "ar", "fr", "es"],
+        "fee": (60, 140),
+        "cities": [
+            "London",
+            "Manchester",
+            "Birmingham",
+            "Leeds",
+            "Glasgow",
+            "Bristol",
+            "Edinburgh",
+        ],
+    },
+    "DE": {
+        "weight": 16,
+        "languages": ["de"],
+        "extra": ["en", "tr", "ar", "pl"],
+        "fee": (70, 130),
+        "cities": ["Berlin", "Hamburg", "München", "Köln", "Frankfurt", "Leipzig"],
+    },
+    "FR": {
+        "weight": 14,
+        "languages": ["fr"],
+        "extra": ["en", "ar", "es", "it"],
+        "fee": (55, 120),
+        "cities": ["Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Bordeaux"],
+    },
+    "US": {
+        "weight": 18,
+        "languages": ["en"],
+        "extra": ["es", "zh", "ko", "ar", "fr"],
+        "fee": (90, 220),
+        "cities": ["New York", "Los Angeles", "Chicago", "Houston", "Seattle", "Boston", "Miami"],
+    },
+}
+# modality -> the difficulties a therapist practising it typically lists
+MODALITY_FIT = {
+    "cbt": ["anxiety", "panic", "social_anxiety", "phobia", "depression", "stress", "self_esteem"],
+    "tf_cbt": ["ptsd", "complex_trauma"],
+    "emdr": ["ptsd", "complex_trauma", "phobia"],
+    "erp": ["ocd"],
+    "dbt": ["emotion_regulation", "complex_trauma"],
+    "ipt": ["depression", "grief", "life_transition", "relationship"],
+    "behavioural_activation": ["depression"],
+    "applied_relaxation": ["anxiety", "stress", "panic"],
+    "transdiagnostic_cbt": ["anxiety", "depression", "stress"],
+    "process_based": ["complex_trauma", "anxiety", "depression"],
+    "psychodynamic": ["self_esteem", "grief", "relationship", "life_transition", "depression"],
+    "humanistic": ["grief", "life_transition", "self_esteem", "stress"],
+    "couples_therapy": ["relationship"],
+    "family_therapy": ["family_conflict"],
+}
+MODALITY_WEIGHTS = {
+    "cbt": 30,
+    "humanistic": 10,
+    "psychodynamic": 9,
+    "emdr": 8,
+    "tf_cbt": 7,
+    "erp": 5,
+    "ipt": 6,
+    "couples_therapy": 6,
+    "family_therapy": 5,
+    "dbt": 5,
+    "behavioural_activation": 4,
+    "applied_relaxation": 4,
+    "transdiagnostic_cbt": 4,
+    "process_based": 3,
+}
+LICENCES = [
+    "clinical_psychologist",
+    "counselling_psychologist",
+    "psychotherapist",
+    "clinical_social_worker",
+    "professional_counsellor",
+    "marriage_family_therapist",
+    "psychiatrist",
+]
+WEEKDAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays"]
+TIMES = ["weekday_morning", "weekday_afternoon", "weekday_evening", "weekend"]
+FIRST = [
+    "Alex",
+    "Sam",
+    "Noor",
+    "Maria",
+    "Jonas",
+    "Léa",
+    "Omar",
+    "Ana",
+    "Pieter",
+    "Chloé",
+    "Yusuf",
+    "Hannah",
+    "Lucas",
+    "Sofia",
+    "Daniel",
+    "Fatima",
+    "Emma",
+    "Javier",
+    "Ingrid",
+    "Kenji",
+]
+LAST = [
+    "García",
+    "de Vries",
+    "Smith",
+    "Müller",
+    "Martin",
+    "Haddad",
+    "Jansen",
+    "Rossi",
+    "Kowalski",
+    "Okafor",
+    "Nguyen",
+    "Fernández",
+    "Bakker",
+    "Dubois",
+    "Schmidt",
+    "Khan",
+    "Lopez",
+    "Cohen",
+]
+
+
+def therapist(number: int, rng: random.Random) -> dict[str, Any]:
+    """One plausible fictional therapist."""
+    country = rng.choices(list(COUNTRIES), [c["weight"] for c in COUNTRIES.values()])[0]
+    spec = COUNTRIES[country]
+    languages = list(spec["languages"])
+    for extra in spec["extra"]:
+        if rng.random() < (0.6 if extra == "en" else 0.12):
+            languages.append(extra)
+    count = rng.choices([1, 2, 3, 4], [25, 40, 25, 10])[0]
+    modalities: list[str] = []
+    while len(modalities) < count:
+        pick = rng.choices(list(MODALITY_WEIGHTS), list(MODALITY_WEIGHTS.values()))[0]
+        if pick not in modalities:
+            modalities.append(pick)
+    difficulties = sorted(
+        {d for m in modalities for d in rng.sample(MODALITY_FIT[m], min(3, len(MODALITY_FIT[m])))}
+    )
+    formats = rng.choices([["online"], ["in_person"], ["online", "in_person"]], [23, 40, 37])[0]
+    settings = ["individual"]
+    if "couples_therapy" in modalities:
+        settings.append("couple")
+    if "family_therapy" in modalities:
+        settings.append("family")
+    groups = []
+    if rng.random() < 0.2:
+        settings.append("group")
+        topic = rng.choice(difficulties)
+        modality = next((m for m in modalities if topic in MODALITY_FIT[m]), modalities[0])
+        groups.append(
+            {
+                "name": f"{topic.replace('_', ' ').capitalize()} group",
+                "topic": topic,
+                "modality": modality,
+                "format": rng.choice(formats),
+                "schedule": f"{rng.choice(WEEKDAYS)} 18:30-20:00, 8 weeks",
+            }
+        )
+    low, high = spec["fee"]
+    fee = rng.randrange(low, high + 1, 5)
+    adolescents = "family_therapy" in modalities or rng.random() < 0.08
+    gender = rng.choices(["woman", "man", "non_binary"], [55, 40, 5])[0]
+    return {
+        "id": f"t-{number:06d}",
+        "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        "pronouns": {"woman": "she/her", "man": "he/him", "non_binary": "they/them"}[gender],
+        "gender": gender,
+        "licence_type": rng.choice(LICENCES),
+        "credentials": "Licensed practitioner (synthetic profile)",
+        "modalities": modalities,
+        "difficulties": difficulties,
+        "languages": languages,
+        "formats": formats,
+        "settings": settings,
+        "groups": groups,
+        "city": rng.choice(spec["cities"]),
+        "country": country,
+        "ages": {
+            "min": rng.choice([12, 14, 16]) if adolescents else 18,
+            "max": rng.choice([65, 75, 99]),
+        },
+        "fee": fee,
+        "sliding_scale_min": fee - rng.randrange(10, 35, 5) if rng.random() < 0.33 else None,
+        "accepting_new_clients": rng.random() < 0.85,
+        "availability": sorted(rng.sample(TIMES, rng.randint(1, 4)), key=TIMES.index),
+        "measures_outcomes": rng.choice(
+            [[], ["phq9"], ["phq9", "gad7"], ["gad7"], ["phq9", "gad7", "swls"]]
+        ),
+        "bio": "A synthetic profile for benchmarks; not a real person.",
+    }
+
+
+def roster(size: int, seed: int = 7) -> dict[str, Any]:
+    """A roster document of `size` therapists, the same for the same seed."""
+    rng = random.Random(seed)
+    return {"currency": "EUR", "therapists": [therapist(n, rng) for n in range(1, size + 1)]}
+
+
+def main() -> None:
+    """Write a roster of the requested size to standard output (or --out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("size", type=int)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=argparse.FileType("w", encoding="utf-8"), default=sys.stdout)
+    args = parser.parse_args()
+    json.dump(roster(args.size, args.seed), args.out, ensure_ascii=False, separators=(",", ":"))
+    args.out.write("\n")
+
+
+if __name__ == "__main__":
+    main()
