@@ -69,9 +69,33 @@ def serve(args: list[str]) -> None:
     )
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser tests, if missing and we may (root, apt)."""
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print(
+            "dev.py: /usr/bin/chromium is missing and cannot be installed here "
+            "(needs root and apt-get): the browser tests will say so.",
+            file=sys.stderr,
+        )
+        return
+    print("dev.py: installing Debian's chromium for the browser tests...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        check=False,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
 def test(args: list[str]) -> None:
-    """Install the test dependencies and run the whole test suite."""
+    """Install the test dependencies (and Chromium) and run the whole test suite."""
     ensure_installed("test")
+    ensure_chromium()
     os.chdir(ROOT)
     os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *args])
 
@@ -84,11 +108,19 @@ def bench(args: list[str]) -> None:
     os.execv(str(venv_python()), [str(venv_python()), script, *args])
 
 
+def soak(args: list[str]) -> None:
+    """Install the service and run the soak test (benchmarks/soak.py)."""
+    ensure_installed("")
+    os.chdir(ROOT)
+    script = str(ROOT / "benchmarks" / "soak.py")
+    os.execv(str(venv_python()), [str(venv_python()), script, *args])
+
+
 def main() -> None:
-    """Dispatch `serve`, `test` or `bench`; extra arguments go to gunicorn, pytest or the bench."""
-    commands = {"serve": serve, "test": test, "bench": bench}
+    """Dispatch a command; extra arguments go to gunicorn, pytest or the script."""
+    commands = {"serve": serve, "test": test, "bench": bench, "soak": soak}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python3 dev.py serve|test|bench [extra arguments]")
+        sys.exit("usage: python3 dev.py serve|test|bench|soak [extra arguments]")
     commands[sys.argv[1]](sys.argv[2:])
 
 

@@ -11,8 +11,24 @@ timeout = int(os.environ.get("MATCHER_TIMEOUT", "30"))
 graceful_timeout = 10
 # Each worker builds its own Matcher (and its own durable_rules host) in create_app().
 preload_app = False
-accesslog = "-"
+# A worker started by a reload (HUP) that finds broken files serves the last good copy.
+raw_env = ["MATCHER_KEEP_LAST_GOOD=true"]
+# No access log: its request line would carry query strings, and a FHIR intake's difficulties
+# ride in the query. The app logs every request itself, as JSON without content.
+accesslog = None
 errorlog = "-"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "matcher.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                            "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "INFO", "propagate": False},
+    },
+}
 
 
 def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
@@ -23,7 +39,7 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     from matcher.errors import ConfigError
 
     try:
-        create_app()
+        create_app({"KEEP_LAST_GOOD": False})  # a first start on bad files stops here
     except ConfigError as exc:
         print(f"matcher: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)

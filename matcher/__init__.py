@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +14,77 @@ from flask import Flask
 __version__ = "0.1.0"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Use the configured SECRET_KEY, or make a random one for this run and say so."""
+    if app.config.get("SECRET_KEY"):
+        return
+    app.config["SECRET_KEY"] = secrets.token_hex(32)
+    # gunicorn builds the app in the master first (on_starting) and forks the workers after:
+    # exported here, the one random key reaches every worker, so a staff login works on all.
+    os.environ["MATCHER_SECRET_KEY"] = app.config["SECRET_KEY"]
+    log.warning(
+        "MATCHER_SECRET_KEY is not set: using a random key for this run; staff logins end "
+        "when the service restarts. Set MATCHER_SECRET_KEY in production."
+    )
+
+
+def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
+    from matcher.checklist import CHECKLIST_FILE, load_checklist
+    from matcher.matching import Matcher
+
+    matcher = Matcher.from_files(rules_dir, roster, app.config["LOCALE"])
+    checklist = load_checklist(
+        rules_dir / CHECKLIST_FILE,
+        f"{rules_dir.name}/{CHECKLIST_FILE}",
+        matcher.knowledge.vocabulary,
+        matcher.knowledge.sources,
+    )
+    return matcher, checklist
+
+
+def _load_rules_and_roster(app: Flask) -> tuple[Any, Any]:
+    """Load rules and roster; after a failed reload, the last good copy, saying why."""
+    from matcher import last_good
+    from matcher.errors import ConfigError
+
+    rules_dir, roster = Path(app.config["RULES_DIR"]), Path(app.config["ROSTER_PATH"])
+    state_dir = Path(app.config["STATE_DIR"])
+    try:
+        matcher, checklist = _load(app, rules_dir, roster)
+    except ConfigError as exc:
+        kept = last_good.find(state_dir) if app.config["KEEP_LAST_GOOD"] else None
+        if kept is None:
+            raise
+        matcher, checklist = _load(app, *kept)
+        app.extensions["reload_error"] = str(exc)
+        log.error(
+            json.dumps(
+                {
+                    "event": "rules.reload_failed",
+                    "problem": str(exc),
+                    "serving_rules_version": matcher.rules_version,
+                }
+            )
+        )
+        return matcher, checklist
+    if app.config["KEEP_LAST_GOOD"]:
+        last_good.save(state_dir, matcher.rules_version, rules_dir, roster)
+    return matcher, checklist
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: load config, build the Matcher once for this worker, register blueprints."""
+    from matcher import logs, security
     from matcher.api import bp as api_bp
     from matcher.api_errors import register_error_handlers
-    from matcher.matching import Matcher
+    from matcher.checklist_api import bp as checklist_api_bp
     from matcher.openapi import build_spec
     from matcher.response_cache import ResponseCache
+    from matcher.staff import bp as staff_bp
+    from matcher.web import bp as web_bp
 
     app = Flask(__name__)
     app.config.from_mapping(
@@ -27,20 +93,44 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
         # Whole match responses kept per worker (0 turns it off); identical requests reuse them.
         RESPONSE_CACHE_SIZE=1024,
+        # Requests per client address on the public endpoints ("" turns limiting off); the
+        # store is per process unless a shared one is named (redis://... for several instances).
+        RATE_LIMIT="120 per minute",
+        RATE_LIMIT_STORAGE_URI="memory://",
+        # Origins (clinic sites) whose pages may call the API from a browser.
+        CORS_ORIGINS=[],
+        # Reverse proxies in front of the service, whose X-Forwarded-For to trust.
+        TRUSTED_PROXIES=0,
+        LOG_LEVEL="INFO",
+        # Under gunicorn: keep the last rules and roster that loaded (in STATE_DIR), and serve
+        # them when a reload finds the files broken. Off elsewhere: bad files raise.
+        KEEP_LAST_GOOD=False,
+        STATE_DIR=str(PROJECT_ROOT / "var"),
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
+        # The front-desk console (/staff) is closed (503) until a password is configured.
+        STAFF_PASSWORD=None,
+        SECRET_KEY=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     app.config.from_prefixed_env("MATCHER")
     if test_config:
         app.config.from_mapping(test_config)
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
+    _ensure_secret_key(app)
 
-    matcher = Matcher.from_files(
-        Path(app.config["RULES_DIR"]), Path(app.config["ROSTER_PATH"]), app.config["LOCALE"]
-    )
+    matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher
+    app.extensions["checklist"] = checklist
     app.extensions["openapi"] = build_spec(matcher, __version__)
     app.extensions["response_cache"] = ResponseCache(app.config["RESPONSE_CACHE_SIZE"])
+    logs.configure_logging(app.config["LOG_LEVEL"])
+    logs.install(app)
+    security.install(app)
     register_error_handlers(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(checklist_api_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(staff_bp)
     return app

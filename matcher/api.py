@@ -12,6 +12,7 @@ from matcher.fhir import intake_from_query, read_screening
 from matcher.matching import Matcher
 from matcher.response_cache import CachedResponse, ResponseCache
 from matcher.safety import record_urgent_event
+from matcher.security import limiter, public_limit
 
 bp = Blueprint("api", __name__)
 JSON = "application/json"
@@ -64,6 +65,7 @@ def _private(response: Response) -> Response:
 
 
 @bp.post("/api/v1/match")
+@limiter.limit(public_limit)
 def match() -> Response:
     """Match an intake (JSON, or a FHIR QuestionnaireResponse) to modalities and therapists."""
     matcher = _matcher()
@@ -92,6 +94,7 @@ def match() -> Response:
 
 
 @bp.post("/api/v1/therapists/<therapist_id>/why")
+@limiter.limit(public_limit)
 def why(therapist_id: str) -> Response:
     """Explain why a therapist is or is not a match for an intake."""
     matcher = _matcher()
@@ -100,30 +103,35 @@ def why(therapist_id: str) -> Response:
 
 
 @bp.get("/api/v1/therapists")
+@limiter.limit(public_limit)
 def therapists() -> Response:
     """List the roster, filtered and paged."""
     return jsonify(_matcher().list_therapists(request.args.to_dict()))
 
 
 @bp.get("/api/v1/therapists/<therapist_id>")
+@limiter.limit(public_limit)
 def therapist(therapist_id: str) -> Response:
     """One therapist's public profile."""
     return jsonify(_matcher().therapist(therapist_id).profile)
 
 
 @bp.get("/api/v1/modalities")
+@limiter.limit(public_limit)
 def modalities() -> Response:
     """Every modality with the rules that recommend it."""
     return jsonify({"modalities": _matcher().modalities()})
 
 
 @bp.get("/api/v1/vocabulary")
+@limiter.limit(public_limit)
 def vocabulary() -> Response:
     """The closed vocabulary of ids the API accepts."""
     return jsonify(_matcher().knowledge.vocabulary.as_json())
 
 
 @bp.get("/api/v1/openapi.json")
+@limiter.limit(public_limit)
 def openapi() -> Response:
     """The OpenAPI document generated from the schemas."""
     return jsonify(current_app.extensions["openapi"])
@@ -131,13 +139,15 @@ def openapi() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness, with the version of the rules and roster being served."""
+    """Liveness, with the version of the rules and roster being served and any reload problem."""
     matcher = _matcher()
-    return jsonify(
-        {
-            "status": "ok",
-            "rules_version": matcher.rules_version,
-            "therapists": len(matcher.roster.therapists),
-            "rules": len(matcher.knowledge.rules),
-        }
-    )
+    problem = current_app.extensions.get("reload_error")
+    body = {
+        "status": "degraded" if problem else "ok",
+        "rules_version": matcher.rules_version,
+        "therapists": matcher.roster.size,
+        "rules": len(matcher.knowledge.rules),
+    }
+    if problem:
+        body["reload_error"] = f"{problem} (serving the last rules and roster that loaded)"
+    return jsonify(body)

@@ -42,6 +42,8 @@ def register_error_handlers(app: Flask) -> None:
             404: "No such endpoint.",
             405: "Method not allowed on this endpoint.",
             413: f"The body is over the limit of {app.config['MAX_CONTENT_LENGTH']} bytes.",
+            429: f"Too many requests from this address (limit: {exc.description}). "
+            "Try again after the number of seconds in Retry-After.",
         }
         response = error_response(
             code, messages.get(code, exc.description or HTTPStatus(code).phrase)

@@ -26,7 +26,7 @@ from matcher.rules import (
     load_knowledge,
     pattern_names,
 )
-from matcher.schemas import TherapistQuerySchema, build_intake_schema, flatten_errors
+from matcher.schemas import build_intake_schema, build_therapist_query_schema, flatten_errors
 
 # Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
 CLINICAL_CACHE_SIZE = 4096
@@ -95,6 +95,12 @@ class Matcher:
                 (i.id, i.name, len(i.items), i.difficulty_field)
                 for i in knowledge.screening.instruments.values()
             ],
+        )
+        self.therapist_query_schema: Schema = build_therapist_query_schema(
+            format_ids=vocabulary.formats,
+            setting_ids=vocabulary.settings,
+            modality_ids=vocabulary.modalities,
+            difficulty_ids=vocabulary.difficulties,
         )
         self.engine = RulesEngine(
             (
@@ -172,9 +178,7 @@ class Matcher:
             # intakes share one cached evaluation.
             if (name, value) in self._observed_preferences:
                 facts.append({"type": "preference", "name": name, "value": value})
-        facts.extend(
-            screening.facts(intake.scores, self.knowledge.screening, self._thresholds)
-        )
+        facts.extend(screening.facts(intake.scores, self.knowledge.screening, self._thresholds))
         facts.extend({"type": "risk", "value": signal} for signal in intake.risk_signals)
         return facts
 
@@ -495,24 +499,9 @@ class Matcher:
     def list_therapists(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """List the roster, filtered by the query's fields and paged."""
         try:
-            params = TherapistQuerySchema().load(dict(query))
+            params = self.therapist_query_schema.load(dict(query))
         except ValidationError as exc:
             raise IntakeError(flatten_errors(exc.messages)) from None
-        vocabulary = self.knowledge.vocabulary
-        allowed = {
-            "format": vocabulary.formats,
-            "setting": vocabulary.settings,
-            "modality": vocabulary.modalities,
-            "difficulty": vocabulary.difficulties,
-        }
-        errors: dict[str, list[str]] = {}
-        for name, group in allowed.items():
-            if name in params and params[name] not in group:
-                errors[name] = [f"Must be one of: {', '.join(group)}."]
-        if "language" in params and not vocabulary.is_language(params["language"]):
-            errors["language"] = [f"{params['language']!r} is not an ISO 639-1 language code."]
-        if errors:
-            raise IntakeError(errors)
         roster = self.roster
         list_fields = {
             "language": "languages",

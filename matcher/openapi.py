@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec import APISpec
@@ -26,6 +27,25 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): {"description": text[code], **_json("Error")} for code in codes}
 
 
+def _comma_list(ids: list[str]) -> str:
+    one = "(?:" + "|".join(re.escape(i) for i in ids) + ")"
+    return rf"^\s*(?:{one}\s*)?(?:,\s*(?:{one}\s*)?)*$"
+
+
+def _describe_checklist_query(document: dict[str, Any], matcher: Matcher) -> None:
+    """Say in the schema which ids the checklist's comma-separated parameters accept."""
+    vocabulary = matcher.knowledge.vocabulary
+    shapes: dict[str, dict[str, Any]] = {
+        "modalities": {"type": "string", "pattern": _comma_list(list(vocabulary.modalities))},
+        "languages": {"type": "string", "pattern": _comma_list(schemas.LANGUAGE_CODES)},
+        "format": {"type": "string", "enum": [*vocabulary.formats, "any"]},
+        "setting": {"type": "string", "enum": [*vocabulary.settings, "any"]},
+    }
+    for parameter in document["paths"]["/api/v1/checklist"]["get"]["parameters"]:
+        if parameter["name"] in shapes:
+            parameter["schema"] = {**parameter["schema"], **shapes[parameter["name"]]}
+
+
 def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
     """Build the OpenAPI 3 document for the API, with the intake's vocabulary as enums."""
     spec = APISpec(
@@ -46,6 +66,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         "MatchResponse": schemas.MatchResponseSchema,
         "WhyResponse": schemas.WhyResponseSchema,
         "TherapistList": schemas.TherapistListSchema,
+        "Checklist": schemas.ChecklistResponseSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     intake_body = {"required": True, **_json("Intake")}
@@ -88,7 +109,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         operations={
             "get": {
                 "summary": "List and filter the roster",
-                "parameters": [{"in": "query", "schema": schemas.TherapistQuerySchema}],
+                "parameters": [{"in": "query", "schema": matcher.therapist_query_schema}],
                 "responses": {
                     "200": {"description": "A page of therapists", **_json("TherapistList")},
                     **_errors(422),
@@ -109,6 +130,19 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
             }
         },
     )
+    spec.path(
+        path="/api/v1/checklist",
+        operations={
+            "get": {
+                "summary": "Questions to ask a therapist, tailored to modalities and preferences",
+                "parameters": [{"in": "query", "schema": schemas.ChecklistQuerySchema}],
+                "responses": {
+                    "200": {"description": "The tailored checklist", **_json("Checklist")},
+                    **_errors(422),
+                },
+            }
+        },
+    )
     for path, summary in {
         "/api/v1/modalities": "Every modality and the rules that recommend it",
         "/api/v1/vocabulary": "The closed vocabulary of ids",
@@ -124,4 +158,11 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 }
             },
         )
-    return spec.to_dict()
+    document = spec.to_dict()
+    _describe_checklist_query(document, matcher)
+    # A rule marshmallow checks across fields, said in the schema too: in person needs a city.
+    document["components"]["schemas"]["Preferences"]["anyOf"] = [
+        {"properties": {"format": {"not": {"enum": ["in_person"]}}}},
+        {"required": ["city"]},
+    ]
+    return document

@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError
 
 from matcher.errors import ConfigError
 from matcher.schemas import (
+    LANGUAGE_CODES,
     SCREENING_CONDITION,
     ClinicalFileSchema,
     CrisisFileSchema,
@@ -33,7 +34,17 @@ MATCHING_FILE = "matching.yaml"
 SCREENING_FILE = "screening.yaml"
 CRISIS_FILE = "crisis.yaml"
 CLINICAL_DIR = "clinical"
-KNOWN_FILES = {VOCABULARY_FILE, SOURCES_FILE, MATCHING_FILE, SCREENING_FILE, CRISIS_FILE}
+# checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
+KNOWN_FILES = {
+    VOCABULARY_FILE,
+    SOURCES_FILE,
+    MATCHING_FILE,
+    SCREENING_FILE,
+    CRISIS_FILE,
+    "checklist.yaml",
+}
+
+_LANGUAGE_CODES = frozenset(LANGUAGE_CODES)
 
 # What each condition key tests: the fact type, and the fact's own discriminating fields.
 FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
@@ -72,12 +83,9 @@ class Vocabulary:
     instruments: dict[str, Term]
 
     @staticmethod
-    @functools.lru_cache(maxsize=1024)  # bounded: the codes come from the public
     def is_language(code: str) -> bool:
         """Say whether `code` is a lowercase ISO 639-1 language code."""
-        return (
-            len(code) == 2 and code.islower() and pycountry.languages.get(alpha_2=code) is not None
-        )
+        return code in _LANGUAGE_CODES
 
     @staticmethod
     @functools.lru_cache(maxsize=1024)

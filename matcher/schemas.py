@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import pycountry
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -16,6 +17,10 @@ from marshmallow import (
     validates_schema,
 )
 
+# Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
+LANGUAGE_CODES = sorted(
+    str(language.alpha_2) for language in pycountry.languages if hasattr(language, "alpha_2")
+)
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -454,15 +459,18 @@ def build_intake_schema(
 
     class PreferencesSchema(StrictSchema):
         languages = fields.List(
-            fields.String(validate=language_code),
+            fields.String(validate=language_code, metadata={"enum": LANGUAGE_CODES}),
             validate=[validate.Length(min=1, max=MAX_LANGUAGES), unique_items],
-            metadata={"description": "ISO 639-1 codes; the therapist speaks at least one."},
+            metadata={
+                "description": "ISO 639-1 codes; the therapist speaks at least one.",
+                "uniqueItems": True,
+            },
         )
         format = fields.String(load_default="any", validate=validate.OneOf([*format_ids, "any"]))
         setting = fields.String(load_default="any", validate=validate.OneOf([*setting_ids, "any"]))
         city = fields.String(
-            validate=validate.Length(min=1, max=100),
-            metadata={"description": "Required when format is in_person."},
+            validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S")],
+            metadata={"description": "Required when format is in_person.", "pattern": r"\S"},
         )
         age = fields.Integer(strict=True, validate=validate.Range(min=0, max=120))
         max_fee = fields.Integer(
@@ -474,6 +482,7 @@ def build_intake_schema(
         times = fields.List(
             fields.String(validate=validate.OneOf(list(time_ids))),
             validate=[validate.Length(min=1, max=10), unique_items],
+            metadata={"uniqueItems": True},
         )
 
         @validates_schema
@@ -504,6 +513,7 @@ def build_intake_schema(
             fields.String(validate=validate.OneOf(list(difficulty_ids))),
             required=True,
             validate=[validate.Length(min=1, max=MAX_DIFFICULTIES), unique_items],
+            metadata={"uniqueItems": True},
         )
         preferences = fields.Nested(
             PreferencesSchema, load_default=lambda: {"format": "any", "setting": "any"}
@@ -674,21 +684,32 @@ class TherapistListSchema(StrictSchema):
     per_page = fields.Integer(required=True)
 
 
-class TherapistQuerySchema(Schema):
-    """Filters for the roster listing; every one optional."""
+def build_therapist_query_schema(
+    format_ids: Iterable[str],
+    setting_ids: Iterable[str],
+    modality_ids: Iterable[str],
+    difficulty_ids: Iterable[str],
+) -> Schema:
+    """Build the roster listing's query schema: every filter optional, ids from the vocabulary."""
 
-    class Meta:
-        unknown = RAISE
+    class TherapistQuerySchema(StrictSchema):
+        """Filters for the roster listing; every one optional."""
 
-    language = fields.String()
-    format = fields.String()
-    setting = fields.String()
-    city = fields.String(validate=validate.Length(min=1, max=100))
-    modality = fields.String()
-    difficulty = fields.String()
-    accepting_new_clients = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+        language = fields.String(
+            validate=validate.OneOf(
+                LANGUAGE_CODES, error="{input!r} is not an ISO 639-1 language code."
+            )
+        )
+        format = fields.String(validate=validate.OneOf(list(format_ids)))
+        setting = fields.String(validate=validate.OneOf(list(setting_ids)))
+        city = fields.String(validate=validate.Length(min=1, max=100))
+        modality = fields.String(validate=validate.OneOf(list(modality_ids)))
+        difficulty = fields.String(validate=validate.OneOf(list(difficulty_ids)))
+        accepting_new_clients = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+        page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+        per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+    return TherapistQuerySchema()
 
 
 class ErrorSchema(Schema):
@@ -699,3 +720,100 @@ class ErrorSchema(Schema):
     status = fields.String(required=True)
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+# --- the questions-to-ask checklist (rules/checklist.yaml, GET /api/v1/checklist) -------------
+
+CHECKLIST_WHEN_KEYS = ("modality", "format", "setting", "language")
+
+
+class ChecklistWhenField(fields.Field):
+    """When a question applies: `always`, or one key (modality, format, setting, language)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        keys = ", ".join(CHECKLIST_WHEN_KEYS)
+        if value == "always":
+            return {"key": "always", "values": []}
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ValidationError(f"use 'always' or one 'key: value' pair, with key one of {keys}")
+        ((key, ids),) = value.items()
+        if key not in CHECKLIST_WHEN_KEYS:
+            raise ValidationError(f"unknown condition {key!r}; use 'always' or one of {keys}")
+        if key == "language":
+            if ids != "any":
+                raise ValidationError("condition 'language' takes only 'any'")
+            return {"key": key, "values": ["any"]}
+        id_list = ids if isinstance(ids, list) else [ids]
+        if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
+            raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
+        if len(set(id_list)) != len(id_list):
+            raise ValidationError(f"condition {key!r} lists an id twice")
+        return {"key": key, "values": id_list}
+
+
+class ChecklistQuestionSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(RULE_ID_PATTERN))
+    text = fields.String(required=True, validate=validate.Length(min=10, max=300))
+    source = fields.String(required=True, validate=validate.Length(min=1))
+    when = ChecklistWhenField(required=True)
+    ask = fields.String(
+        load_default="therapist", validate=validate.OneOf(["therapist", "yourself"])
+    )
+
+
+class ChecklistHeadingsSchema(StrictSchema):
+    yourself = fields.String(required=True, validate=validate.Length(min=1))
+    general = fields.String(required=True, validate=validate.Length(min=1))
+    modality = fields.String(
+        required=True,
+        validate=validate.Regexp(r".*\{name\}", error="must contain {{name}}, the modality's name"),
+    )
+    preferences = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class ChecklistFileSchema(StrictSchema):
+    headings = fields.Nested(ChecklistHeadingsSchema, required=True)
+    questions = _entries(ChecklistQuestionSchema)
+
+
+class ChecklistQuerySchema(Schema):
+    """What a checklist is tailored to: only kinds of therapy and how to meet, nothing personal."""
+
+    class Meta:
+        unknown = RAISE
+
+    modalities = fields.String(
+        load_default="",
+        metadata={"description": "Comma-separated modality ids, for example emdr,cbt."},
+    )
+    format = fields.String(
+        load_default="any", metadata={"description": "online, in_person or any."}
+    )
+    setting = fields.String(
+        load_default="any", metadata={"description": "individual, couple, family, group or any."}
+    )
+    languages = fields.String(
+        load_default="",
+        metadata={"description": "Comma-separated ISO 639-1 codes the person asked for."},
+    )
+
+
+class ChecklistQuestionOutSchema(StrictSchema):
+    id = fields.String(required=True)
+    text = fields.String(required=True)
+    source = fields.Nested(SourceRefSchema, required=True)
+
+
+class ChecklistSectionSchema(StrictSchema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    modality = fields.String(metadata={"description": "The modality id, for a modality's section."})
+    questions = fields.List(fields.Nested(ChecklistQuestionOutSchema), required=True)
+
+
+class ChecklistResponseSchema(StrictSchema):
+    modalities = fields.List(fields.String(), required=True)
+    format = fields.String(required=True)
+    setting = fields.String(required=True)
+    languages = fields.List(fields.String(), required=True)
+    sections = fields.List(fields.Nested(ChecklistSectionSchema), required=True)

@@ -88,8 +88,9 @@ def facts(
     """The facts the rules see: each total (as the rules can tell it) with its band, risk items."""
     result: list[dict[str, Any]] = []
     for score in scores.values():
-        total = canonical_total(config, score.instrument, score.total,
-                                thresholds.get(score.instrument, ()))
+        total = canonical_total(
+            config, score.instrument, score.total, thresholds.get(score.instrument, ())
+        )
         result.append(
             {
                 "type": "screening",

@@ -19,7 +19,8 @@ ROSTER = PROJECT_ROOT / "therapists.yaml"
 @pytest.fixture(scope="session")
 def app() -> Flask:
     """The app built on the bundled rules and roster, once for the session."""
-    return create_app({"TESTING": True})
+    # Rate limiting has its own tests; here it would only count the suite's requests.
+    return create_app({"TESTING": True, "RATE_LIMIT": ""})
 
 
 @pytest.fixture()

@@ -283,7 +283,7 @@ def test_therapist_listing_filters_and_pages(client: FlaskClient) -> None:
 def test_therapist_listing_rejects_unknown_filters(client: FlaskClient) -> None:
     response = client.get("/api/v1/therapists?modality=hypnosis&colour=red")
     assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"colour"}
+    assert set(response.get_json()["errors"]) == {"colour", "modality"}
     response = client.get("/api/v1/therapists?modality=hypnosis")
     assert response.status_code == 422 and "modality" in response.get_json()["errors"]
 

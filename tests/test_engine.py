@@ -38,8 +38,10 @@ def rule(
 
 def engine_for(*rules: ClinicalRule) -> RulesEngine:
     return RulesEngine(
-        (RuleSpec(r.id, compile_rule(r), tuple(pattern_names(r)), tuple(r.derived_facts()))
-         for r in rules),
+        (
+            RuleSpec(r.id, compile_rule(r), tuple(pattern_names(r)), tuple(r.derived_facts()))
+            for r in rules
+        ),
         inputs_complete=INPUTS_COMPLETE,
     )
 
@@ -83,7 +85,9 @@ def test_unless_blocks_a_rule_when_the_answer_is_present() -> None:
 
 
 def test_unless_sees_every_answer_whatever_order_the_facts_arrive_in() -> None:
-    guarded = rule("screen", [("difficulty", ["stress"])], [("difficulty", ["depression"])], alert="info")
+    guarded = rule(
+        "screen", [("difficulty", ["stress"])], [("difficulty", ["depression"])], alert="info"
+    )
     engine = engine_for(guarded)
     assert fired(engine, "stress") == ["screen"]
     assert fired(engine, "stress", "depression") == []
@@ -172,11 +176,19 @@ def test_every_bundled_rule_compiles_and_can_fire(matcher: Matcher) -> None:
                 name = condition.key.rsplit("_severity", 1)[0].rsplit("_total_at_least", 1)[0]
                 instrument = matcher.knowledge.screening.instruments[name]
                 if condition.key.endswith("_severity"):
-                    total = next(top for top, band in instrument.bands if band == condition.values[0])
+                    total = next(
+                        top for top, band in instrument.bands if band == condition.values[0]
+                    )
                 else:
                     total = condition.values[0]
-                facts.append({"type": "screening", "instrument": name, "total": total,
-                              "value": instrument.severity(total)})
+                facts.append(
+                    {
+                        "type": "screening",
+                        "instrument": name,
+                        "total": total,
+                        "value": instrument.severity(total),
+                    }
+                )
             elif condition.key in ("setting", "format"):
                 facts.append(
                     {"type": "preference", "name": condition.key, "value": condition.values[0]}

@@ -24,10 +24,13 @@ def post_fhir(client: FlaskClient, resource: Any, query: str = "?difficulties=de
     return client.post(f"/api/v1/match{query}", data=body, content_type="application/fhir+json")
 
 
-@pytest.mark.parametrize(("name", "total", "severity"), [
-    ("phq9_loinc_linkids.json", 12, "moderate"),     # US Core style: linkId "/44250-9"
-    ("phq9_numbered_linkids.json", 7, "mild"),       # linkId "phq9-1", ordinalValue, "total-score"
-])
+@pytest.mark.parametrize(
+    ("name", "total", "severity"),
+    [
+        ("phq9_loinc_linkids.json", 12, "moderate"),  # US Core style: linkId "/44250-9"
+        ("phq9_numbered_linkids.json", 7, "mild"),  # linkId "phq9-1", ordinalValue, "total-score"
+    ],
+)
 def test_both_published_styles_give_the_right_total_and_band(
     client: FlaskClient, name: str, total: int, severity: str
 ) -> None:
@@ -43,16 +46,24 @@ def test_both_published_styles_give_the_right_total_and_band(
     assert_valid_match_response({"difficulties": ["depression"]}, body)
 
 
-def test_a_bundle_with_phq9_and_gad7_reads_both_and_reports_a_wrong_declared_total(client: FlaskClient) -> None:
+def test_a_bundle_with_phq9_and_gad7_reads_both_and_reports_a_wrong_declared_total(
+    client: FlaskClient,
+) -> None:
     body = post_fhir(client, fixture("bundle_phq9_gad7.json"), "?difficulties=stress").get_json()
     assert body["screening"]["phq9"]["total"] == 9
-    assert body["screening"]["gad7"]["total"] == 11 and body["screening"]["gad7"]["severity"] == "moderate"
+    assert (
+        body["screening"]["gad7"]["total"] == 11
+        and body["screening"]["gad7"]["severity"] == "moderate"
+    )
     assert body["screening"]["gad7"]["declared_total"] == 14
     assert body["screening"]["gad7"]["note"] == (
         "The questionnaire declared a GAD-7 total of 14, but its answers add up to 11; 11 is used."
     )
-    assert {"level": "caution", "rule": "screening.gad7.declared_total",
-            "text": body["screening"]["gad7"]["note"]} in body["alerts"]
+    assert {
+        "level": "caution",
+        "rule": "screening.gad7.declared_total",
+        "text": body["screening"]["gad7"]["note"],
+    } in body["alerts"]
     # item 9 of this PHQ-9 is 1: the safety path starts whatever the total
     assert body["safety"]["urgent"] is True and body["alerts"][0]["level"] == "urgent"
     assert "screening.gad7_ask_about_anxiety" in [a["rule"] for a in body["alerts"]]
@@ -69,17 +80,31 @@ def test_items_are_recognised_by_code_never_by_display_text(client: FlaskClient)
 
 @pytest.mark.parametrize("style", ["/{code}", "{code}", "phq9-{n}", "PHQ-9_{n}", "code-only"])
 def test_every_link_id_style_is_understood(client: FlaskClient, style: str) -> None:
-    codes = ["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8"]
+    codes = [
+        "44250-9",
+        "44255-8",
+        "44259-0",
+        "44254-1",
+        "44251-7",
+        "44258-2",
+        "44252-5",
+        "44253-3",
+        "44260-8",
+    ]
     items = []
     for n, code in enumerate(codes, start=1):
-        item: dict[str, Any] = {"answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA6570-1"}}]}
+        item: dict[str, Any] = {
+            "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA6570-1"}}]
+        }
         if style == "code-only":
             item["linkId"] = f"question-{n}"
             item["code"] = [{"system": "http://loinc.org", "code": code}]
         else:
             item["linkId"] = style.format(code=code, n=n)
         items.append(item)
-    body = post_fhir(client, {"resourceType": "QuestionnaireResponse", "status": "completed", "item": items}).get_json()
+    body = post_fhir(
+        client, {"resourceType": "QuestionnaireResponse", "status": "completed", "item": items}
+    ).get_json()
     assert body["screening"]["phq9"]["total"] == 18
     assert body["safety"]["urgent"] is True  # item 9 answered "More than half the days"
 
@@ -102,17 +127,44 @@ def test_an_unanswered_item_is_missing_not_zero(client: FlaskClient) -> None:
     assert "item 4 is missing" in response.get_json()["errors"]["screening.phq9"][0]
 
 
-@pytest.mark.parametrize(("resource", "field", "message"), [
-    ({"hello": "world"}, "resourceType", "Not a FHIR resource: resourceType is missing."),
-    ([1, 2], "resourceType", "Not a FHIR resource: resourceType is missing."),
-    ({"resourceType": "Patient"}, "resourceType", "Expected a QuestionnaireResponse or a Bundle of them, not 'Patient'."),
-    ({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient"}}]}, "Bundle.entry", "The Bundle holds no QuestionnaireResponse."),
-    ({"resourceType": "QuestionnaireResponse", "item": [{"linkId": "mood", "answer": [{"valueInteger": 2}]}]},
-     "QuestionnaireResponse.item", "No PHQ-9 or GAD-7 items were recognised (by LOINC code or a numbered linkId)."),
-    ({"resourceType": "QuestionnaireResponse", "item": [{"linkId": "/44250-9", "answer": [{"valueCoding": {"code": "LA9999-9"}}]}]},
-     "QuestionnaireResponse.item[0].answer[0].valueCoding", "Answer code 'LA9999-9' is not one of LA6568-5, LA6569-3, LA6570-1, LA6571-9."),
-    ({"resourceType": "QuestionnaireResponse", "item": "nope"}, "QuestionnaireResponse.item", "Must be a list."),
-])
+@pytest.mark.parametrize(
+    ("resource", "field", "message"),
+    [
+        ({"hello": "world"}, "resourceType", "Not a FHIR resource: resourceType is missing."),
+        ([1, 2], "resourceType", "Not a FHIR resource: resourceType is missing."),
+        (
+            {"resourceType": "Patient"},
+            "resourceType",
+            "Expected a QuestionnaireResponse or a Bundle of them, not 'Patient'.",
+        ),
+        (
+            {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient"}}]},
+            "Bundle.entry",
+            "The Bundle holds no QuestionnaireResponse.",
+        ),
+        (
+            {
+                "resourceType": "QuestionnaireResponse",
+                "item": [{"linkId": "mood", "answer": [{"valueInteger": 2}]}],
+            },
+            "QuestionnaireResponse.item",
+            "No PHQ-9 or GAD-7 items were recognised (by LOINC code or a numbered linkId).",
+        ),
+        (
+            {
+                "resourceType": "QuestionnaireResponse",
+                "item": [{"linkId": "/44250-9", "answer": [{"valueCoding": {"code": "LA9999-9"}}]}],
+            },
+            "QuestionnaireResponse.item[0].answer[0].valueCoding",
+            "Answer code 'LA9999-9' is not one of LA6568-5, LA6569-3, LA6570-1, LA6571-9.",
+        ),
+        (
+            {"resourceType": "QuestionnaireResponse", "item": "nope"},
+            "QuestionnaireResponse.item",
+            "Must be a list.",
+        ),
+    ],
+)
 def test_non_fhir_or_malformed_resources_get_a_clear_422(
     client: FlaskClient, resource: Any, field: str, message: str
 ) -> None:
@@ -135,12 +187,18 @@ def test_query_parameters_carry_difficulties_and_preferences(client: FlaskClient
         assert "es" in match["therapist"]["languages"] and match["therapist"]["city"] == "Madrid"
 
 
-@pytest.mark.parametrize(("query", "errors"), [
-    ("", {"difficulties": ["Missing data for required field."]}),
-    ("?difficulties=depression&age=old", {"preferences.age": ["Not a valid integer."]}),
-    ("?difficulties=depression&colour=red", {"colour": ["Unknown query parameter."]}),
-    ("?difficulties=depression&format=in_person", {"preferences.city": ["Required when format is in_person."]}),
-])
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ("", {"difficulties": ["Missing data for required field."]}),
+        ("?difficulties=depression&age=old", {"preferences.age": ["Not a valid integer."]}),
+        ("?difficulties=depression&colour=red", {"colour": ["Unknown query parameter."]}),
+        (
+            "?difficulties=depression&format=in_person",
+            {"preferences.city": ["Required when format is in_person."]},
+        ),
+    ],
+)
 def test_bad_query_parameters_are_422_with_the_json_field_path(
     client: FlaskClient, query: str, errors: dict[str, list[str]]
 ) -> None:

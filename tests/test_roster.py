@@ -125,7 +125,9 @@ def test_group_setting_without_groups_is_named(roster_copy: Path) -> None:
 
 def test_unknown_field_and_wrong_type_are_named(roster_copy: Path) -> None:
     edit_first(roster_copy, "    pronouns: she/her\n", "    pronouns: she/her\n    rating: 5\n")
-    assert problem(roster_copy) == "therapists.yaml: therapist 't-001': field 'rating': unknown field"
+    assert (
+        problem(roster_copy) == "therapists.yaml: therapist 't-001': field 'rating': unknown field"
+    )
 
 
 def test_a_wrong_type_deep_inside_is_named_with_its_path(roster_copy: Path) -> None:

@@ -25,7 +25,9 @@ def phq9(item9: int) -> list[int]:
 
 def fhir_phq9(item9: int) -> dict[str, Any]:
     """The US Core-style fixture with item 9 answered `item9` (and its declared total adjusted)."""
-    resource: dict[str, Any] = json.loads((FIXTURES / "phq9_loinc_linkids.json").read_text(encoding="utf-8"))
+    resource: dict[str, Any] = json.loads(
+        (FIXTURES / "phq9_loinc_linkids.json").read_text(encoding="utf-8")
+    )
     codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
     for item in resource["item"]:
         if item["linkId"] == ITEM9_LINK:
@@ -44,10 +46,15 @@ CASES = list(itertools.product([None, 0, 1, 2, 3], [None, False, True], [False, 
 
 @pytest.mark.parametrize(("item9", "flag", "other_answers"), CASES)
 def test_every_item9_and_risk_flag_combination_over_json_takes_the_right_path(
-    client: FlaskClient, item9: int | None, flag: bool | None, other_answers: bool,
+    client: FlaskClient,
+    item9: int | None,
+    flag: bool | None,
+    other_answers: bool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    intake: dict[str, Any] = {"difficulties": ["depression", "grief"] if other_answers else ["stress"]}
+    intake: dict[str, Any] = {
+        "difficulties": ["depression", "grief"] if other_answers else ["stress"]
+    }
     if item9 is not None:
         intake["screening"] = {"phq9": phq9(item9)}
     if other_answers:
@@ -60,7 +67,9 @@ def test_every_item9_and_risk_flag_combination_over_json_takes_the_right_path(
     assert_right_path(response, expected_urgent(item9, flag), item9, flag, caplog)
 
 
-@pytest.mark.parametrize(("item9", "flag"), list(itertools.product([0, 1, 2, 3], [None, False, True])))
+@pytest.mark.parametrize(
+    ("item9", "flag"), list(itertools.product([0, 1, 2, 3], [None, False, True]))
+)
 def test_every_item9_and_risk_flag_combination_over_fhir_takes_the_right_path(
     client: FlaskClient, item9: int, flag: bool | None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -68,13 +77,21 @@ def test_every_item9_and_risk_flag_combination_over_fhir_takes_the_right_path(
     if flag is not None:
         query += f"&self_harm_thoughts={str(flag).lower()}"
     with caplog.at_level(logging.WARNING, logger="matcher.safety"):
-        response = client.post(f"/api/v1/match{query}", data=json.dumps(fhir_phq9(item9)),
-                               content_type="application/fhir+json")
+        response = client.post(
+            f"/api/v1/match{query}",
+            data=json.dumps(fhir_phq9(item9)),
+            content_type="application/fhir+json",
+        )
     assert_right_path(response, expected_urgent(item9, flag), item9, flag, caplog)
 
 
-def assert_right_path(response: Any, urgent: bool, item9: int | None, flag: bool | None,
-                      caplog: pytest.LogCaptureFixture) -> None:
+def assert_right_path(
+    response: Any,
+    urgent: bool,
+    item9: int | None,
+    flag: bool | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     triggers = (["phq9_item9"] if item9 else []) + (["self_harm_thoughts"] if flag else [])
@@ -82,7 +99,10 @@ def assert_right_path(response: Any, urgent: bool, item9: int | None, flag: bool
     assert body["safety"]["triggers"] == triggers
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "matcher.safety"]
     if urgent:
-        assert body["alerts"][0]["level"] == "urgent" and body["alerts"][0]["rule"] == "safety.self_harm"
+        assert (
+            body["alerts"][0]["level"] == "urgent"
+            and body["alerts"][0]["rule"] == "safety.self_harm"
+        )
         assert [a["level"] for a in body["alerts"]].count("urgent") == 1
         assert body["safety"]["review_before_booking"] is True
         assert all(m["review_required"] for m in body["matches"])
@@ -110,21 +130,29 @@ def test_the_urgent_body_is_still_the_same_for_the_same_intake(client: FlaskClie
 def test_no_rule_file_can_switch_the_safety_path_off(rules_copy: Path) -> None:
     (rules_copy / "clinical" / "screening.yaml").unlink()
     client = create_app({"RULES_DIR": str(rules_copy), "LOCALE": "ES"}).test_client()
-    body = client.post("/api/v1/match", json={"difficulties": ["grief"],
-                                              "screening": {"phq9": phq9(1)}}).get_json()
+    body = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "screening": {"phq9": phq9(1)}}
+    ).get_json()
     assert body["safety"]["urgent"] is True
     assert body["alerts"][0]["level"] == "urgent"
 
 
-@pytest.mark.parametrize(("locale", "numbers"), [
-    ("US", ["988", "911"]),
-    ("GB", ["111, option 2", "116 123", "999"]),
-    ("ES", ["024", "112"]),
-    ("NL", ["113 or 0800-0113", "112"]),
-])
-def test_crisis_resources_follow_the_clinic_locale(rules_copy: Path, locale: str, numbers: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("locale", "numbers"),
+    [
+        ("US", ["988", "911"]),
+        ("GB", ["111, option 2", "116 123", "999"]),
+        ("ES", ["024", "112"]),
+        ("NL", ["113 or 0800-0113", "112"]),
+    ],
+)
+def test_crisis_resources_follow_the_clinic_locale(
+    rules_copy: Path, locale: str, numbers: list[str]
+) -> None:
     client = create_app({"LOCALE": locale}).test_client()
-    body = client.post("/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": True}}).get_json()
+    body = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": True}}
+    ).get_json()
     contacts = [r["contact"] for r in body["safety"]["resources"]]
     for number in numbers:
         assert number in contacts
@@ -136,7 +164,9 @@ def test_crisis_resources_follow_the_clinic_locale(rules_copy: Path, locale: str
 @pytest.mark.parametrize("locale", [None, "XX", "fr"])
 def test_an_unknown_locale_falls_back_to_the_local_emergency_number(locale: str | None) -> None:
     client = create_app({"LOCALE": locale}).test_client()
-    body = client.post("/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": True}}).get_json()
+    body = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": True}}
+    ).get_json()
     assert body["safety"]["resources"] == []
     assert "call your local emergency number now" in body["alerts"][0]["text"]
     assert "go to the nearest emergency department" in body["alerts"][0]["text"]
@@ -144,14 +174,21 @@ def test_an_unknown_locale_falls_back_to_the_local_emergency_number(locale: str 
 
 def test_risk_flag_must_be_a_real_boolean(client: FlaskClient) -> None:
     for value in ("yes", 1, None):
-        response = client.post("/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}})
+        response = client.post(
+            "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
+        )
         assert response.status_code == 422
         assert "risk.self_harm_thoughts" in response.get_json()["errors"]
 
 
-def test_safety_answers_never_reach_the_log(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
-    intake = {"difficulties": ["complex_trauma"], "screening": {"phq9": phq9(3)},
-              "preferences": {"city": "Rotterdam", "languages": ["nl"]}}
+def test_safety_answers_never_reach_the_log(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    intake = {
+        "difficulties": ["complex_trauma"],
+        "screening": {"phq9": phq9(3)},
+        "preferences": {"city": "Rotterdam", "languages": ["nl"]},
+    }
     with caplog.at_level(logging.DEBUG):
         client.post("/api/v1/match", json=copy.deepcopy(intake))
     text = "\n".join(r.getMessage() for r in caplog.records)
@@ -159,7 +196,9 @@ def test_safety_answers_never_reach_the_log(client: FlaskClient, caplog: pytest.
         assert value not in text
 
 
-def test_why_not_tells_the_front_desk_when_a_clinician_must_review_first(client: FlaskClient) -> None:
+def test_why_not_tells_the_front_desk_when_a_clinician_must_review_first(
+    client: FlaskClient,
+) -> None:
     intake = {"difficulties": ["depression"], "screening": {"phq9": phq9(2)}}
     body = client.post("/api/v1/therapists/t-001/why", json=intake).get_json()
     assert body["safety"]["urgent"] is True and body["safety"]["review_before_booking"] is True

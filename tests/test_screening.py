@@ -38,65 +38,131 @@ def match(client: FlaskClient, intake: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("total", "severity"), [
-    (0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-    (15, "moderately_severe"), (19, "moderately_severe"), (20, "severe"), (24, "severe"),
-])
-def test_phq9_total_and_band_are_computed_by_the_service(client: FlaskClient, total: int, severity: str) -> None:
-    body = match(client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(total)}})
+@pytest.mark.parametrize(
+    ("total", "severity"),
+    [
+        (0, "minimal"),
+        (4, "minimal"),
+        (5, "mild"),
+        (9, "mild"),
+        (10, "moderate"),
+        (14, "moderate"),
+        (15, "moderately_severe"),
+        (19, "moderately_severe"),
+        (20, "severe"),
+        (24, "severe"),
+    ],
+)
+def test_phq9_total_and_band_are_computed_by_the_service(
+    client: FlaskClient, total: int, severity: str
+) -> None:
+    body = match(
+        client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(total)}}
+    )
     assert body["screening"]["phq9"]["total"] == total
     assert body["screening"]["phq9"]["severity"] == severity
     assert "not a diagnosis" in body["screening"]["phq9"]["text"]
 
 
 def test_phq9_maximum_is_27_and_severe(client: FlaskClient) -> None:
-    body = match(client, {"difficulties": ["depression"], "screening": {"phq9": [3] * 9},
-                          "preferences": {"format": "online"}})
-    assert body["screening"]["phq9"]["total"] == 27 and body["screening"]["phq9"]["severity"] == "severe"
+    body = match(
+        client,
+        {
+            "difficulties": ["depression"],
+            "screening": {"phq9": [3] * 9},
+            "preferences": {"format": "online"},
+        },
+    )
+    assert (
+        body["screening"]["phq9"]["total"] == 27
+        and body["screening"]["phq9"]["severity"] == "severe"
+    )
 
 
-@pytest.mark.parametrize(("total", "severity"), [
-    (0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-    (15, "severe"), (21, "severe"),
-])
+@pytest.mark.parametrize(
+    ("total", "severity"),
+    [
+        (0, "minimal"),
+        (4, "minimal"),
+        (5, "mild"),
+        (9, "mild"),
+        (10, "moderate"),
+        (14, "moderate"),
+        (15, "severe"),
+        (21, "severe"),
+    ],
+)
 def test_gad7_total_and_band(client: FlaskClient, total: int, severity: str) -> None:
-    body = match(client, {"difficulties": ["anxiety"], "screening": {"gad7": gad7_with_total(total)}})
+    body = match(
+        client, {"difficulties": ["anxiety"], "screening": {"gad7": gad7_with_total(total)}}
+    )
     assert body["screening"]["gad7"] == {
-        "total": total, "max_total": 21, "severity": severity,
+        "total": total,
+        "max_total": 21,
+        "severity": severity,
         "text": body["screening"]["gad7"]["text"],
     }
 
 
 def test_phq9_difficulty_question_is_reported_but_never_added(client: FlaskClient) -> None:
-    body = match(client, {"difficulties": ["depression"],
-                          "screening": {"phq9": phq9_with_total(8), "phq9_difficulty": 3}})
+    body = match(
+        client,
+        {
+            "difficulties": ["depression"],
+            "screening": {"phq9": phq9_with_total(8), "phq9_difficulty": 3},
+        },
+    )
     assert body["screening"]["phq9"]["total"] == 8 and body["screening"]["phq9"]["difficulty"] == 3
 
 
-@pytest.mark.parametrize(("phq9", "message"), [
-    ([1, 1, 1, 1, 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: item 9 is missing."),
-    ([1, 1, 1, 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: items 8 and 9 are missing."),
-    ([1, None, 1, 1, 1, 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: item 2 is missing."),
-    ([1, 1, 1, 1, 1, 1, 1, 1, 4], "PHQ-9 is incomplete or invalid: item 9 must be 0, 1, 2 or 3, not 4."),
-    ([1, 1, 1, 1, 1, 1, 1, 1, True], "PHQ-9 is incomplete or invalid: item 9 must be 0, 1, 2 or 3, not True."),
-    ([1, 1, 1, 1, "2", 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: item 5 must be 0, 1, 2 or 3, not '2'."),
-    ([1] * 10, "PHQ-9 is incomplete or invalid: PHQ-9 has 9 items, not 10."),
-])
-def test_incomplete_phq9_is_422_naming_the_items(client: FlaskClient, phq9: list[Any], message: str) -> None:
-    response = client.post("/api/v1/match", json={"difficulties": ["depression"], "screening": {"phq9": phq9}})
+@pytest.mark.parametrize(
+    ("phq9", "message"),
+    [
+        ([1, 1, 1, 1, 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: item 9 is missing."),
+        ([1, 1, 1, 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: items 8 and 9 are missing."),
+        ([1, None, 1, 1, 1, 1, 1, 1, 1], "PHQ-9 is incomplete or invalid: item 2 is missing."),
+        (
+            [1, 1, 1, 1, 1, 1, 1, 1, 4],
+            "PHQ-9 is incomplete or invalid: item 9 must be 0, 1, 2 or 3, not 4.",
+        ),
+        (
+            [1, 1, 1, 1, 1, 1, 1, 1, True],
+            "PHQ-9 is incomplete or invalid: item 9 must be 0, 1, 2 or 3, not True.",
+        ),
+        (
+            [1, 1, 1, 1, "2", 1, 1, 1, 1],
+            "PHQ-9 is incomplete or invalid: item 5 must be 0, 1, 2 or 3, not '2'.",
+        ),
+        ([1] * 10, "PHQ-9 is incomplete or invalid: PHQ-9 has 9 items, not 10."),
+    ],
+)
+def test_incomplete_phq9_is_422_naming_the_items(
+    client: FlaskClient, phq9: list[Any], message: str
+) -> None:
+    response = client.post(
+        "/api/v1/match", json={"difficulties": ["depression"], "screening": {"phq9": phq9}}
+    )
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
-        "screening.phq9": [message + " Every item is needed: a missing answer is never counted as 0."]
+        "screening.phq9": [
+            message + " Every item is needed: a missing answer is never counted as 0."
+        ]
     }
 
 
 def test_incomplete_gad7_and_bad_difficulty_answer_are_422(client: FlaskClient) -> None:
-    response = client.post("/api/v1/match", json={
-        "difficulties": ["anxiety"], "screening": {"gad7": [1, 2, 3], "phq9_difficulty": 4}})
+    response = client.post(
+        "/api/v1/match",
+        json={"difficulties": ["anxiety"], "screening": {"gad7": [1, 2, 3], "phq9_difficulty": 4}},
+    )
     errors = response.get_json()["errors"]
     assert response.status_code == 422
-    assert errors["screening.gad7"][0].startswith("GAD-7 is incomplete or invalid: items 4, 5, 6 and 7 are missing.")
-    assert errors["screening.phq9_difficulty"] == ["Must be greater than or equal to 0 and less than or equal to 3."]
+    assert errors["screening.gad7"][0].startswith(
+        "GAD-7 is incomplete or invalid: items 4, 5, 6 and 7 are missing."
+    )
+    assert errors["screening.phq9_difficulty"] == [
+        "Must be greater than or equal to 0 and less than or equal to 3."
+    ]
 
 
 def test_gad7_of_10_without_anxiety_suggests_asking_about_anxiety(client: FlaskClient) -> None:
@@ -104,7 +170,9 @@ def test_gad7_of_10_without_anxiety_suggests_asking_about_anxiety(client: FlaskC
     alert = next(a for a in body["alerts"] if a["rule"] == "screening.gad7_ask_about_anxiety")
     assert alert["text"].startswith("Because your GAD-7 total is in the moderate range:")
     assert "not a diagnosis" in alert["text"]
-    with_anxiety = match(client, {"difficulties": ["grief", "anxiety"], "screening": {"gad7": gad7_with_total(10)}})
+    with_anxiety = match(
+        client, {"difficulties": ["grief", "anxiety"], "screening": {"gad7": gad7_with_total(10)}}
+    )
     assert "screening.gad7_ask_about_anxiety" not in [a["rule"] for a in with_anxiety["alerts"]]
     below = match(client, {"difficulties": ["grief"], "screening": {"gad7": gad7_with_total(9)}})
     assert "screening.gad7_ask_about_anxiety" not in [a["rule"] for a in below["alerts"]]
@@ -115,21 +183,34 @@ def test_more_severe_phq9_changes_the_recommendation_and_says_so(client: FlaskCl
     without = match(client, intake)
     severe = match(client, {**intake, "screening": {"phq9": phq9_with_total(17)}})
     assert "individual" not in {a["setting"] for a in without["advice"]}
-    advice = next(a for a in severe["advice"] if a["rule"] == "screening.phq9_more_severe_individual")
+    advice = next(
+        a for a in severe["advice"] if a["rule"] == "screening.phq9_more_severe_individual"
+    )
     assert advice["setting"] == "individual"
     assert advice["text"].startswith("Because your PHQ-9 total is 16 or more (moderately severe):")
     scores = {m["id"]: m["score"] for m in severe["modalities"]}
-    assert scores["behavioural_activation"] == {m["id"]: m["score"] for m in without["modalities"]}["behavioural_activation"] + 2
-    reasons = next(m for m in severe["modalities"] if m["id"] == "behavioural_activation")["reasons"]
+    assert (
+        scores["behavioural_activation"]
+        == {m["id"]: m["score"] for m in without["modalities"]}["behavioural_activation"] + 2
+    )
+    reasons = next(m for m in severe["modalities"] if m["id"] == "behavioural_activation")[
+        "reasons"
+    ]
     assert [r["answers"] for r in reasons] == [["difficulties:depression"], ["screening.phq9>=16"]]
-    assert all("advised_setting" in [s["id"] for s in m["score_breakdown"]] for m in severe["matches"])
+    assert all(
+        "advised_setting" in [s["id"] for s in m["score_breakdown"]] for m in severe["matches"]
+    )
 
 
 def test_milder_phq9_with_low_mood_advises_a_group(client: FlaskClient) -> None:
-    body = match(client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(7)}})
+    body = match(
+        client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(7)}}
+    )
     advice = next(a for a in body["advice"] if a["rule"] == "screening.phq9_milder_group")
     assert advice["setting"] == "group"
-    assert advice["text"].startswith("Because you mentioned low mood and your PHQ-9 total is in the mild range:")
+    assert advice["text"].startswith(
+        "Because you mentioned low mood and your PHQ-9 total is in the mild range:"
+    )
 
 
 def test_no_screening_reports_an_empty_screening_section(client: FlaskClient) -> None:

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,15 +30,38 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+    """Start the service under gunicorn; its output goes to a file (see `server_log`).
+
+    Not a pipe: a pipe nobody reads fills after 64 KiB of log lines and blocks the workers.
+    """
+    log = tempfile.NamedTemporaryFile("w", prefix="gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "wsgi:app",
+        ],
         cwd=PROJECT_ROOT,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    log.close()
+    process.log_path = log.name  # type: ignore[attr-defined]
+    return process
+
+
+def server_log(process: subprocess.Popen[str]) -> str:
+    """Everything the server has written so far."""
+    return Path(process.log_path).read_text(encoding="utf-8")  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +78,12 @@ def server() -> Iterator[str]:
             except requests.ConnectionError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"gunicorn did not start:\n{output}")
+                pytest.fail(f"gunicorn did not start:\n{server_log(process)}")
             time.sleep(0.2)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_a_posted_intake_gets_explained_matches_over_http(server: str) -> None:
@@ -78,17 +99,23 @@ def test_a_posted_intake_gets_explained_matches_over_http(server: str) -> None:
 
 
 def test_every_worker_gives_the_same_bytes(server: str) -> None:
-    bodies = {requests.post(f"{server}/api/v1/match", json=INTAKE, timeout=10).content
-              for _ in range(12)}
+    bodies = {
+        requests.post(f"{server}/api/v1/match", json=INTAKE, timeout=10).content for _ in range(12)
+    }
     assert len(bodies) == 1
 
 
 def test_errors_over_http_are_json(server: str) -> None:
-    bad = requests.post(f"{server}/api/v1/match", data="{", timeout=10,
-                        headers={"Content-Type": "application/json"})
+    bad = requests.post(
+        f"{server}/api/v1/match", data="{", timeout=10, headers={"Content-Type": "application/json"}
+    )
     assert bad.status_code == 400 and bad.json()["code"] == 400
-    big = requests.post(f"{server}/api/v1/match", data="x" * 70_000, timeout=10,
-                        headers={"Content-Type": "application/json"})
+    big = requests.post(
+        f"{server}/api/v1/match",
+        data="x" * 70_000,
+        timeout=10,
+        headers={"Content-Type": "application/json"},
+    )
     assert big.status_code == 413
 
 
@@ -96,9 +123,15 @@ def test_gunicorn_refuses_to_start_on_a_bad_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(PROJECT_ROOT / "rules", rules)
     trauma = rules / "clinical" / "trauma.yaml"
-    trauma.write_text(trauma.read_text(encoding="utf-8").replace("recommend: emdr", "recommend: emdr2", 1),
-                      encoding="utf-8")
+    trauma.write_text(
+        trauma.read_text(encoding="utf-8").replace("recommend: emdr", "recommend: emdr2", 1),
+        encoding="utf-8",
+    )
     process = start_gunicorn(free_port(), {"MATCHER_RULES_DIR": str(rules)})
-    output, _ = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    output = server_log(process)
     assert process.returncode == 1
-    assert "matcher: cannot start: rules/clinical/trauma.yaml: rule 'ptsd.emdr': recommend: 'emdr2'" in output
+    assert (
+        "matcher: cannot start: rules/clinical/trauma.yaml: rule 'ptsd.emdr': recommend: 'emdr2'"
+        in output
+    )

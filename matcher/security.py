@@ -1,0 +1,76 @@
+"""Security headers on every response, CORS for the listed clinic origins, and rate limits."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# No inline script or style anywhere: pages load /static files only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def public_limit() -> str:
+    """The rate limit on public endpoints, from configuration (MATCHER_RATE_LIMIT)."""
+    from flask import current_app
+
+    return str(current_app.config["RATE_LIMIT"])
+
+
+def install(app: Flask) -> None:
+    """Add headers, CORS and rate limiting to the app, as its configuration says."""
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Behind a reverse proxy, the client's address is in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+    origins = app.config["CORS_ORIGINS"]
+    if isinstance(origins, str):
+        origins = [o.strip() for o in origins.split(",") if o.strip()]
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": origins}},
+        methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "X-Safety-Event-Id", "Retry-After"],
+        max_age=600,
+    )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATE_LIMIT_STORAGE_URI"])
+    app.config["RATELIMIT_ENABLED"] = bool(app.config["RATE_LIMIT"])
+    limiter.init_app(app)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response

@@ -1,0 +1,195 @@
+"""The front-desk console: match a caller fast, read the reasons aloud, ask "why not", browse.
+
+Closed until STAFF_PASSWORD is configured (503, never an open page); then behind a login held in
+Flask's signed session cookie (HttpOnly, SameSite=Lax), with a per-session token on every form.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from matcher.errors import IntakeError
+from matcher.security import limiter
+from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
+
+bp = Blueprint("staff", __name__)
+log = logging.getLogger(__name__)
+View = TypeVar("View", bound=Callable[..., BaseResponse])
+ROSTER_FILTERS = ("accepting_new_clients", "language", "format", "setting", "modality")
+
+
+def _configured_password() -> str | None:
+    password = current_app.config.get("STAFF_PASSWORD")
+    return str(password) if password else None
+
+
+def _not_configured() -> BaseResponse:
+    return make_response(render_template("staff/unavailable.html"), 503)
+
+
+def csrf_token() -> str:
+    """This session's form token (made on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def _token_ok() -> bool:
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), str(expected).encode())
+
+
+def _login_page(status: int, error: str | None = None, next_path: str = "/staff") -> BaseResponse:
+    page = render_template(
+        "staff/login.html", error=error, next_path=next_path, csrf_token=csrf_token()
+    )
+    return private(make_response(page, status))
+
+
+def staff_required(view: View) -> View:
+    """Guard a staff view: 503 when unconfigured, a login when signed out, a token on POSTs."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
+        if not _configured_password():
+            return _not_configured()
+        if not session.get("staff"):
+            if request.method == "GET":
+                return redirect(f"/staff/login?next={request.path}", code=302)
+            return _login_page(401, "Please log in to use the front-desk console.")
+        if request.method == "POST" and not _token_ok():
+            return private(make_response(render_template("staff/expired.html"), 400))
+        return private(view(*args, **kwargs))
+
+    return cast(View, guarded)
+
+
+def _safe_next(value: str | None) -> str:
+    # Only paths inside the console: never another site (//evil.example) or another page.
+    parts = urlsplit(value or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff"):
+        return "/staff"
+    return parts.path
+
+
+@bp.get("/staff/login")
+def login_form() -> BaseResponse:
+    """The staff login page."""
+    if not _configured_password():
+        return _not_configured()
+    return _login_page(200, next_path=_safe_next(request.args.get("next")))
+
+
+@bp.post("/staff/login")
+@limiter.limit("10 per minute")  # slows password guessing from one address
+def login() -> BaseResponse:
+    """Check the staff password (constant-time) and start a staff session."""
+    password = _configured_password()
+    if not password:
+        return _not_configured()
+    next_path = _safe_next(request.form.get("next"))
+    if not _token_ok():
+        return _login_page(400, "The form had expired. Please enter the password again.", next_path)
+    sent = request.form.get("password", "")
+    if not hmac.compare_digest(sent.encode(), password.encode()):
+        log.warning("staff login failed from %s", request.remote_addr)
+        return _login_page(401, "That password is not right. Please try again.", next_path)
+    session.clear()
+    session["staff"] = True
+    csrf_token()
+    return redirect(next_path, code=303)
+
+
+@bp.post("/staff/logout")
+@staff_required
+def logout() -> BaseResponse:
+    """End the staff session."""
+    session.clear()
+    return redirect("/staff/login?logged_out=1", code=303)
+
+
+def _console(
+    form: MultiDict[str, str],
+    errors: dict[str, list[str]] | None = None,
+    result: dict[str, Any] | None = None,
+    why: dict[str, Any] | None = None,
+    status: int = 200,
+) -> BaseResponse:
+    held = matcher()
+    roster = sorted(held.roster.therapists, key=lambda t: str(t.profile["name"]))
+    page = render_template(
+        "staff/console.html",
+        form=form,
+        errors=errors or {},
+        result=result,
+        why=why,
+        roster=[(t.id, str(t.profile["name"])) for t in roster],
+        labels=labels(held),
+        csrf_token=csrf_token(),
+        **form_options(held),
+    )
+    return make_response(page, status)
+
+
+@bp.get("/staff")
+@staff_required
+def console() -> BaseResponse:
+    """The console: the caller's answers on the left, matches and "why not" beside them."""
+    return _console(MultiDict())
+
+
+@bp.post("/staff")
+@staff_required
+def console_action() -> BaseResponse:
+    """Match the caller's answers, or explain why one therapist is (not) a match for them."""
+    held = matcher()
+    form = request.form
+    intake = intake_from_form(form, held)
+    try:
+        if form.get("action") == "why":
+            therapist_id = form.get("therapist", "")
+            if therapist_id not in held.roster.by_id:
+                return _console(
+                    form, {"therapist": ["Choose a therapist from the list."]}, None, None, 422
+                )
+            return _console(form, why=held.why(therapist_id, intake))
+        return _console(form, result=held.match(intake))
+    except IntakeError as exc:
+        return _console(form, form_errors(exc.errors), status=422)
+
+
+@bp.get("/staff/therapists")
+@staff_required
+def roster() -> BaseResponse:
+    """Browse and filter the roster: accepting new clients, language, format, modality."""
+    held = matcher()
+    query = {k: v for k, v in request.args.items() if k in ROSTER_FILTERS and v}
+    errors: dict[str, list[str]] = {}
+    try:
+        listing = held.list_therapists(query)
+    except IntakeError as exc:
+        errors = exc.errors
+        listing = {"therapists": [], "total": 0}
+    vocabulary = held.knowledge.vocabulary
+    page = render_template(
+        "staff/therapists.html",
+        listing=listing,
+        query=query,
+        errors=errors,
+        labels=labels(held),
+        modality_options=[(t.id, t.label) for t in vocabulary.modalities.values()],
+        csrf_token=csrf_token(),
+        **form_options(held),
+    )
+    return make_response(page, 422 if errors else 200)

@@ -1,0 +1,24 @@
+// Small improvements on pages that work without JavaScript. No inline scripts (strict CSP).
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  // "Clear my answers" for an optional questionnaire: radio buttons cannot be unticked otherwise.
+  document.querySelectorAll("[data-clear]").forEach(function (button) {
+    var target = document.getElementById(button.getAttribute("data-clear"));
+    if (!target) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      target.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = false; });
+    });
+  });
+  // Print the checklist.
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+  // Select the share link on focus, ready to copy.
+  var share = document.getElementById("share-link");
+  if (share) { share.addEventListener("focus", function () { share.select(); }); }
+  // After a failed submit, move focus to the list of problems.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+});

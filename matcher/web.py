@@ -1,0 +1,306 @@
+"""The pages people use: the intake form, the results and the questions-to-ask checklist.
+
+Views read the form, call the same Matcher as the JSON API, and render templates. Answers travel
+only in POST bodies, never in URLs, and pages that show them are marked `no-store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from matcher.checklist import Checklist, Tailoring
+from matcher.errors import IntakeError
+from matcher.matching import Matcher
+from matcher.safety import record_urgent_event
+from matcher.security import limiter, public_limit
+
+bp = Blueprint("web", __name__)
+
+# Where each intake field path (as IntakeError reports it) is shown on the form.
+FIELD_OF_PATH = {
+    "difficulties": "difficulties",
+    "preferences.languages": "languages",
+    "preferences.format": "format",
+    "preferences.setting": "setting",
+    "preferences.city": "city",
+    "preferences.age": "age",
+    "preferences.max_fee": "max_fee",
+    "preferences.therapist_gender": "therapist_gender",
+    "risk.self_harm_thoughts": "self_harm_thoughts",
+}
+FORM_ERROR = "_form"
+# The intake's messages are written for API clients; these few read better beside a form field.
+FRIENDLIER = {
+    ("difficulties", "Length must be between 1 and 10."): (
+        "Choose at least one thing you would like help with (ten at most)."
+    ),
+    ("age", "Not a valid integer."): "Enter your age in years as a whole number, for example 34.",
+    ("max_fee", "Not a valid integer."): "Enter an amount as a whole number, for example 60.",
+    ("city", "Required when format is in_person."): (
+        "Enter the city where you would go to sessions, or choose online."
+    ),
+}
+YES_NO = {"yes": True, "no": False}
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+def matcher() -> Matcher:
+    """The Matcher this worker holds."""
+    held: Matcher = current_app.extensions["matcher"]
+    return held
+
+
+def checklist() -> Checklist:
+    """The questions-to-ask checklist loaded at start-up."""
+    loaded: Checklist = current_app.extensions["checklist"]
+    return loaded
+
+
+def private(response: BaseResponse) -> BaseResponse:
+    """Mark a page that shows someone's answers or matches: never stored by browser or proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- template filters ---------------------------------------------------------------------------
+
+
+@bp.app_template_filter("money")
+def money(amount: int, currency: str) -> str:
+    """80, EUR -> €80; a currency without a symbol here reads 80 CHF."""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+@bp.app_template_filter("points")
+def points(value: float) -> str:
+    """3.0 -> 3, 2.5 -> 2.5: points as people write them."""
+    return f"{value:g}"
+
+
+@bp.app_template_filter("bar_step")
+def bar_step(value: float, most: float) -> int:
+    """The bar's width class, in 5% steps (no inline styles: the pages run under a strict CSP)."""
+    if most <= 0:
+        return 0
+    return max(0, min(100, round(value / most * 20) * 5))
+
+
+@bp.app_template_filter("query")
+def query_string(params: Mapping[str, str]) -> str:
+    """A query string that keeps commas readable: modalities=emdr,cbt."""
+    return urlencode(params, safe=",")
+
+
+# --- form <-> intake ------------------------------------------------------------------------------
+
+
+def _number(text: str) -> int | str:
+    # A whole number goes to the intake as a number; anything else goes as typed, so that the
+    # same intake validation as the API's rejects it with its own message.
+    stripped = text.strip()
+    return int(stripped) if stripped.isdigit() else stripped
+
+
+def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
+    """Build the JSON intake the API takes from the form's fields; leave out what is unanswered."""
+    preferences: dict[str, Any] = {}
+    languages = [code for code in form.getlist("languages") if code]
+    if languages:
+        preferences["languages"] = languages
+    for name in ("format", "setting", "therapist_gender"):
+        value = form.get(name, "").strip()
+        if value and value != "any":
+            preferences[name] = value
+    city = form.get("city", "").strip()
+    if city:
+        preferences["city"] = city
+    for name in ("age", "max_fee"):
+        if form.get(name, "").strip():
+            preferences[name] = _number(form[name])
+    intake: dict[str, Any] = {"difficulties": form.getlist("difficulties")}
+    if preferences:
+        intake["preferences"] = preferences
+    screening: dict[str, Any] = {}
+    for instrument in held.knowledge.screening.instruments.values():
+        count = len(instrument.items)
+        answers = [form.get(f"{instrument.id}-{n}", "") for n in range(1, count + 1)]
+        if any(answers):
+            # A partly answered questionnaire goes as it is: the intake rejects it, never scores it.
+            while not answers[-1]:
+                answers.pop()
+            screening[instrument.id] = [_number(a) if a else None for a in answers]
+        if instrument.difficulty_field and form.get(instrument.difficulty_field, ""):
+            screening[instrument.difficulty_field] = _number(form[instrument.difficulty_field])
+    if screening:
+        intake["screening"] = screening
+    self_harm = form.get("self_harm_thoughts", "")
+    if self_harm:
+        intake["risk"] = {"self_harm_thoughts": YES_NO.get(self_harm, self_harm)}
+    return intake
+
+
+def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Map IntakeError field paths (preferences.city, screening.phq9...) to the form's fields."""
+    shown: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        parts = [p for p in path.split(".") if not p.isdigit()]
+        key = ".".join(parts)
+        if key.startswith("screening.") and len(parts) == 2:
+            field = parts[1]
+        else:
+            field = FIELD_OF_PATH.get(key, FORM_ERROR)
+        for original in messages:
+            message = FRIENDLIER.get((field, original), original)
+            if message not in shown.setdefault(field, []):
+                shown[field].append(message)
+    return shown
+
+
+def form_options(held: Matcher) -> dict[str, Any]:
+    """What the intake form offers: plain-word difficulties, questionnaires, languages..."""
+    vocabulary = held.knowledge.vocabulary
+    spoken = {code for t in held.roster.therapists for code in t.profile["languages"]}
+    return {
+        "difficulties": list(vocabulary.difficulties.values()),
+        "instruments": list(held.knowledge.screening.instruments.values()),
+        "answers": held.knowledge.screening.answers,
+        "difficulty_answers": held.knowledge.screening.difficulty_answers,
+        "languages": sorted(
+            ((code, vocabulary.language_name(code)) for code in spoken), key=lambda c: c[1]
+        ),
+        "formats": [("any", "Either is fine")]
+        + [(t.id, t.label) for t in vocabulary.formats.values()],
+        "settings": [("any", "Any of these")]
+        + [(t.id, t.label) for t in vocabulary.settings.values()],
+        "genders": [("any", "No preference")]
+        + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
+        "currency": held.roster.currency,
+    }
+
+
+def language_names(held: Matcher) -> dict[str, str]:
+    """ISO 639-1 code -> English name, for the languages the roster speaks."""
+    vocabulary = held.knowledge.vocabulary
+    codes = {code for t in held.roster.therapists for code in t.profile["languages"]}
+    return {code: vocabulary.language_name(code) for code in codes}
+
+
+def labels(held: Matcher) -> dict[str, dict[str, str]]:
+    """Words to show for ids: formats, settings, modalities, licence types."""
+    vocabulary = held.knowledge.vocabulary
+    return {
+        "formats": {t.id: t.label for t in vocabulary.formats.values()},
+        "settings": {t.id: t.label for t in vocabulary.settings.values()},
+        "modalities": {t.id: t.label for t in vocabulary.modalities.values()},
+        "languages": language_names(held),
+    }
+
+
+def checklist_link_query(result: Mapping[str, Any], form: MultiDict[str, str]) -> dict[str, str]:
+    """The checklist link for a result: recommended modalities, format and setting, no more."""
+    known = checklist().vocabulary
+    tailoring = Tailoring(
+        modalities=tuple(m["id"] for m in result["modalities"]),
+        format=form.get("format", "any") if form.get("format") in known.formats else "any",
+        setting=form.get("setting", "any") if form.get("setting") in known.settings else "any",
+    )
+    return tailoring.link_query()
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def render_form(
+    form: MultiDict[str, str], errors: dict[str, list[str]], status: int
+) -> BaseResponse:
+    """The intake form, with the person's answers and each error beside its field."""
+    held = matcher()
+    page = render_template("intake.html", form=form, errors=errors, **form_options(held))
+    return private(make_response(page, status))
+
+
+@bp.get("/")
+def intake() -> BaseResponse:
+    """The intake form."""
+    return render_form(MultiDict(), {}, 200)
+
+
+@bp.get("/results")
+def results_without_answers() -> BaseResponse:
+    """Results come only from a submitted form: send the person back to it."""
+    return redirect("/", code=303)
+
+
+@bp.post("/results")
+@limiter.limit(public_limit)
+def results() -> BaseResponse:
+    """Match the submitted form and show the results, or the form again with its errors."""
+    held = matcher()
+    form = request.form
+    try:
+        result = held.match(intake_from_form(form, held))
+    except IntakeError as exc:
+        return render_form(form, form_errors(exc.errors), 422)
+    page = render_template(
+        "results.html",
+        result=result,
+        labels=labels(held),
+        currency=held.roster.currency,
+        checklist_query=checklist_link_query(result, form),
+    )
+    response = private(make_response(page, 200))
+    if result["safety"]["urgent"]:
+        response.headers["X-Safety-Event-Id"] = record_urgent_event(
+            held.rules_version, request.path
+        )
+    return response
+
+
+@bp.get("/checklist")
+def checklist_page() -> Response:
+    """Questions to ask a therapist, tailored by the link's modalities, format and setting."""
+    book = checklist()
+    held = matcher()
+    options = form_options(held)
+    context: dict[str, Any] = {
+        "modality_options": [(t.id, t.label) for t in book.vocabulary.modalities.values()],
+        "modality_names": labels(held)["modalities"],
+        "formats": options["formats"],
+        "settings": options["settings"],
+    }
+    query = request.args.to_dict()
+    # The page's own form sends one `modalities` per box ticked; links send emdr,cbt.
+    if len(request.args.getlist("modalities")) > 1:
+        query["modalities"] = ",".join(request.args.getlist("modalities"))
+    try:
+        tailoring = book.tailoring(query)
+    except IntakeError as exc:
+        page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
+        return make_response(page, 422)
+    share = tailoring.link_query()
+    page = render_template(
+        "checklist.html",
+        checklist=book.build(tailoring),
+        errors={},
+        chosen=tailoring,
+        share_url=request.host_url.rstrip("/")
+        + "/checklist"
+        + (f"?{query_string(share)}" if share else ""),
+        **context,
+    )
+    return make_response(page, 200)

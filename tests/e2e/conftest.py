@@ -1,0 +1,121 @@
+"""Browser tests: the real app under gunicorn, driven by Debian's Chromium through Playwright.
+
+Chromium comes from the system package (`python3 dev.py test` and `.ci/run` install it); no
+browser build is ever downloaded. Outside CI a missing browser skips these tests with the reason;
+in CI (CI=true) it fails them, so a green CI run always includes the browser tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from matcher import PROJECT_ROOT
+from tests.test_server import free_port, start_gunicorn
+
+CHROMIUM = os.environ.get("MATCHER_CHROMIUM", "/usr/bin/chromium")
+# Without these, Chromium on a machine with no network waits on services it cannot reach.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+STAFF_PASSWORD = "front-desk-e2e-password"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """The app under gunicorn (2 workers), with a staff password, on a free local port."""
+    port = free_port()
+    process = start_gunicorn(
+        port,
+        {
+            "MATCHER_STAFF_PASSWORD": STAFF_PASSWORD,
+            "MATCHER_SECRET_KEY": "e2e-" + "k" * 40,
+            "MATCHER_LOCALE": "GB",
+        },
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read() if process.stdout else ""
+                pytest.fail(f"gunicorn did not start:\n{output}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout:
+            process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium, launched by Playwright (never a downloaded browser)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _unavailable(
+            f"{CHROMIUM} is missing: install Debian's chromium "
+            "(apt-get install -y --no-install-recommends chromium), or run python3 dev.py test as root"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture()
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context and page; a screenshot of the last state is saved after the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        yield tab
+    finally:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("critical", "serious")) -> list[str]:
+    """Run axe-core (bundled by axe-playwright-python, no network) on the page; list problems."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in impacts
+    ]

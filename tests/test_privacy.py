@@ -1,0 +1,98 @@
+"""No intake content in any log line: a full run of the real server, its whole log read back."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import requests
+
+from tests.test_server import free_port, server_log, start_gunicorn
+
+FIXTURE = Path(__file__).parent / "fixtures" / "fhir" / "phq9_loinc_linkids.json"
+# Values a person might write, each unlikely to appear in a log for any other reason.
+SECRETS = [
+    "Privacyville",
+    "complex_trauma",
+    "emotion_regulation",
+    "non_binary",
+    "weekday_evening",
+    "Secret-Value-7731",
+    "phq9_item9",
+    "self_harm_thoughts",
+    "LA6570-1",
+    "44260-8",
+]
+
+
+def test_a_full_run_of_the_server_logs_no_intake_content() -> None:
+    port = free_port()
+    process = start_gunicorn(port, {"MATCHER_RATE_LIMIT": "", "MATCHER_LOG_LEVEL": "DEBUG"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, server_log(process)
+                time.sleep(0.2)
+        intake = {
+            "difficulties": ["complex_trauma", "emotion_regulation"],
+            "preferences": {
+                "city": "Privacyville",
+                "format": "in_person",
+                "therapist_gender": "non_binary",
+                "times": ["weekday_evening"],
+                "languages": ["en"],
+                "age": 41,
+                "max_fee": 77,
+            },
+            "screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 2]},
+            "risk": {"self_harm_thoughts": True},
+        }
+        urgent = requests.post(f"{base}/api/v1/match", json=intake, timeout=10)
+        assert urgent.status_code == 200 and urgent.json()["safety"]["urgent"] is True
+        assert requests.post(f"{base}/api/v1/therapists/t-001/why", json=intake, timeout=10).ok
+        bad = {**intake, "difficulties": ["Secret-Value-7731"]}
+        assert requests.post(f"{base}/api/v1/match", json=bad, timeout=10).status_code == 422
+        fhir = requests.post(
+            f"{base}/api/v1/match?difficulties=complex_trauma&city=Privacyville&format=in_person",
+            data=FIXTURE.read_bytes(),
+            headers={"Content-Type": "application/fhir+json"},
+            timeout=10,
+        )
+        assert fhir.status_code == 200
+        assert (
+            requests.post(
+                f"{base}/api/v1/match",
+                data=b"{not json Privacyville",
+                headers={"Content-Type": "application/json"},
+                timeout=10,
+            ).status_code
+            == 400
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    log = server_log(process)
+    lines = [line for line in log.splitlines() if line.strip()]
+    requests_logged = [json.loads(line) for line in lines if '"event": "request"' in line]
+    assert len(requests_logged) >= 6  # the run really was logged
+    assert any('"event": "safety.urgent_intake"' in line for line in lines)
+    for secret in SECRETS:
+        assert secret not in log, f"{secret!r} appears in the log"
+    for entry in requests_logged:
+        assert set(entry) == {
+            "event",
+            "level",
+            "logger",
+            "method",
+            "ms",
+            "request_id",
+            "route",
+            "status",
+            "ts",
+        }

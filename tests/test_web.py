@@ -1,0 +1,560 @@
+"""The pages (intake form, results, checklist) and the front-desk console, through Flask's client."""
+
+from __future__ import annotations
+
+import logging
+import re
+from html.parser import HTMLParser
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from matcher import create_app
+
+MADRID = {
+    "difficulties": ["ptsd", "depression"],
+    "languages": ["es"],
+    "format": "in_person",
+    "city": "Madrid",
+    "max_fee": "90",
+}
+PASSWORD = "correct horse battery staple"
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: elements by id, form controls, labels, order."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.controls: list[dict[str, str]] = []
+        self.label_for: set[str] = set()
+        self.checked: set[str] = set()
+        self.main_children: list[str] = []
+        self._depth = 0
+        self._main_depth: int | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        void = tag in {"input", "br", "meta", "link", "img"}
+        if self._main_depth is not None and self._depth == self._main_depth + 1:
+            self.main_children.append(found.get("id") or tag)
+        if "id" in found:
+            self.ids.append(found["id"])
+        if tag in {"input", "select", "textarea"}:
+            self.controls.append({"tag": tag, **found})
+            if "checked" in found:
+                self.checked.add(found.get("id", ""))
+        if tag == "label" and "for" in found:
+            self.label_for.add(found["for"])
+        if tag == "main":
+            self._main_depth = self._depth
+        if not void:
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in {"input", "br", "meta", "link", "img"}:
+            self._depth -= 1
+            if tag == "main":
+                self._main_depth = None
+
+
+def text(html: str) -> str:
+    """The page's words, tags removed and spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+@pytest.fixture(scope="module")
+def gb_app() -> Flask:
+    """The app with UK crisis resources and a staff password."""
+    return create_app(
+        {"TESTING": True, "LOCALE": "GB", "STAFF_PASSWORD": PASSWORD, "SECRET_KEY": "test-key"}
+    )
+
+
+# --- the intake form --------------------------------------------------------------------------
+
+
+def test_every_input_and_select_on_the_form_has_a_label(client: FlaskClient) -> None:
+    page = Page(client.get("/").get_data(as_text=True))
+    visible = [c for c in page.controls if c.get("type") not in {"hidden", "submit", "button"}]
+    assert len(visible) > 90  # 15 difficulties, 16 questionnaire items x 4, languages...
+    unlabelled = [
+        c.get("id") or c.get("name") for c in visible if c.get("id") not in page.label_for
+    ]
+    assert unlabelled == []
+
+
+def test_the_form_offers_difficulties_in_plain_words_and_the_real_questionnaires(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert '<label for="difficulty-depression">Low mood and depression' in html
+    assert (
+        "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
+        in html
+    )
+    assert "Thoughts that you would be better off dead, or of hurting yourself in some way" in html
+    assert "Feeling afraid, as if something awful might happen" in html
+    for value, answer in enumerate(
+        ("Not at all", "Several days", "More than half the days", "Nearly every day")
+    ):
+        assert f'<label for="phq9-9-{value}">{answer}</label>' in html
+    page = Page(html)
+    assert {
+        "phq9-9-0",
+        "phq9-9-3",
+        "gad7-7-3",
+        "phq9_difficulty-3",
+        "self_harm_thoughts-yes",
+    } <= set(page.ids)
+    assert {
+        "format-online",
+        "setting-group",
+        "setting-couple",
+        "field-city",
+        "field-age",
+        "field-max_fee",
+        "language-es",
+    } <= set(page.ids)
+    assert '<form method="post" action="/results"' in html
+
+
+def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
+    client: FlaskClient,
+) -> None:
+    response = client.post(
+        "/results",
+        data={
+            "difficulties": ["ptsd", "grief"],
+            "languages": ["es"],
+            "format": "in_person",
+            "setting": "individual",
+            "age": "34",
+            "self_harm_thoughts": "no",
+        },
+    )
+    assert response.status_code == 422
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    message = "Enter the city where you would go to sessions, or choose online."
+    assert (
+        '<label for="field-city">City</label>\n    <p class="hint" id="city-hint">Needed for sessions in the office.</p>\n'
+        f'    <p class="error-message" id="city-error"><span class="visually-hidden">Error: </span>{message}</p>'
+    ) in html
+    assert (
+        'id="field-city" name="city" value="" autocomplete="address-level2" aria-describedby="city-hint city-error" aria-invalid="true">'
+        in html
+    )
+    assert f'<a href="#field-city">{message}</a>' in html
+    page = Page(html)
+    assert {
+        "difficulty-ptsd",
+        "difficulty-grief",
+        "language-es",
+        "format-in_person",
+        "setting-individual",
+        "self_harm_thoughts-no",
+        "therapist_gender-any",
+    } == page.checked
+    assert 'name="age" value="34"' in html
+
+
+def test_a_partly_answered_phq9_is_an_error_never_a_lower_score(client: FlaskClient) -> None:
+    answers = {f"phq9-{n}": "2" for n in range(1, 6)}
+    response = client.post("/results", data={"difficulties": ["depression"], **answers})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert (
+        '<p class="error-message" id="phq9-error"><span class="visually-hidden">Error: </span>PHQ-9 is incomplete '
+        "or invalid: items 6, 7, 8 and 9 are missing. Every item is needed: a missing answer is never counted as 0.</p>"
+    ) in html
+    assert '<details class="questionnaire" id="phq9-section" open>' in html
+    assert '<details class="questionnaire" id="gad7-section">' in html
+    assert {f"phq9-{n}-2" for n in range(1, 6)} <= Page(html).checked
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({}, "difficulties", "Choose at least one thing you would like help with (ten at most)."),
+        (
+            {"difficulties": "ocd", "age": "thirty"},
+            "age",
+            "Enter your age in years as a whole number, for example 34.",
+        ),
+        (
+            {"difficulties": "ocd", "max_fee": "60.50"},
+            "max_fee",
+            "Enter an amount as a whole number, for example 60.",
+        ),
+        (
+            {"difficulties": "ocd", "age": "130"},
+            "age",
+            "Must be greater than or equal to 0 and less than or equal to 120.",
+        ),
+        (
+            {"difficulties": "ocd", "gad7-1": "1", "gad7-7": "1"},
+            "gad7",
+            "GAD-7 is incomplete or invalid: item 2 is missing; item 3 is missing; item 4 is missing; item 5 is missing; item 6 is missing. Every item is needed: a missing answer is never counted as 0.",
+        ),
+    ],
+)
+def test_each_problem_is_named_beside_its_own_field(
+    client: FlaskClient, data: dict[str, str], field: str, message: str
+) -> None:
+    response = client.post("/results", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert (
+        f'<p class="error-message" id="{field}-error"><span class="visually-hidden">Error: </span>{message}</p>'
+        in html
+    )
+
+
+def test_results_only_come_from_a_submitted_form(client: FlaskClient) -> None:
+    response = client.get("/results?difficulties=ptsd")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
+    client: FlaskClient,
+) -> None:
+    response = client.post("/results", data=MADRID)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "X-Safety-Event-Id" not in response.headers
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    modalities = [i.removeprefix("modality-") for i in page.ids if i.startswith("modality-")]
+    assert modalities == ["cbt", "tf_cbt", "emdr", "behavioural_activation", "ipt", "psychodynamic"]
+    cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
+    assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
+    words = text(html)
+    assert "Lucía Fernández Ortega (she/her) PsyD, licensed clinical psychologist (Spain)" in words
+    assert "Languages Spanish, English" in words
+    assert "Fee €80 per session (sliding scale from €55)" in words
+    assert "Speaks Spanish, as you asked" in words
+    assert (
+        "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
+        in words
+    )
+    assert "How the score of 72.5 out of 85 adds up" in words
+    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
+    bars = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
+        card,
+        re.S,
+    )
+    assert bars == [
+        ("Recommended approach", "40 of 40", "w-100"),
+        ("Experience with your difficulties", "12.5 of 25", "w-50"),
+        ("Advised setting", "10 of 10", "w-100"),
+        ("Fee", "5 of 5", "w-100"),
+        ("Tracks progress", "5 of 5", "w-100"),
+    ]
+    assert "style=" not in html and "<script>" not in html
+    assert (
+        '<a id="checklist-link" href="/checklist?modalities=cbt,tf_cbt,emdr,behavioural_activation,ipt,psychodynamic&amp;format=in_person">'
+    ) in html
+
+
+def test_urgent_answers_put_crisis_resources_first_and_log_the_event(
+    gb_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="matcher.safety"):
+        response = gb_app.test_client().post(
+            "/results", data={"difficulties": "depression", "self_harm_thoughts": "yes"}
+        )
+    assert response.status_code == 200
+    event_id = response.headers["X-Safety-Event-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", event_id)
+    assert [r.getMessage() for r in caplog.records if event_id in r.getMessage()][0].count(
+        '"source": "/results"'
+    ) == 1
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    assert page.main_children[0] == "crisis"
+    assert (
+        html.index('id="crisis"')
+        < html.index('id="results-title"')
+        < html.index('id="modalities-title"')
+    )
+    words = text(html[html.index('id="crisis"') : html.index('id="results-title"')])
+    assert words.startswith(
+        'id="crisis" class="crisis" role="alert" aria-labelledby="crisis-title"> Support for you, now '
+    )
+    assert "call 999 now" in words and "Emergency: 999" in words
+    assert "Samaritans : 116 123 (24/7)" in words and "Shout : Text SHOUT to 85258" in words
+    assert '<a href="tel:116123">116 123</a>' in html
+    assert html.count("You told us you have had thoughts of harming yourself") == 1
+    assert "A clinician talks with you before any booking" in html
+
+
+def test_phq9_item_9_above_0_is_urgent_too(gb_app: Flask) -> None:
+    answers = {f"phq9-{n}": "0" for n in range(1, 10)} | {"phq9-9": "1"}
+    response = gb_app.test_client().post("/results", data={"difficulties": "depression", **answers})
+    assert "X-Safety-Event-Id" in response.headers
+    assert Page(response.get_data(as_text=True)).main_children[0] == "crisis"
+    assert "A PHQ-9 total of 1 of 27 is in the minimal range." in text(
+        response.get_data(as_text=True)
+    )
+
+
+def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest_alternatives(
+    client: FlaskClient,
+) -> None:
+    response = client.post(
+        "/results",
+        data={"difficulties": "ocd", "languages": "ko", "format": "in_person", "city": "Madrid"},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    words = text(html)
+    assert (
+        "No therapist matched everything you asked for: of the 1 therapists who meet your earlier "
+        "requirements, none see people in person in Madrid."
+    ) in words
+    assert "Nearest alternatives" in words
+    headings = re.findall(r'<h3 id="relaxed-\d">([^<]+)</h3>', html)
+    assert headings == [
+        "Includes therapists who work online, since no one matched in person",
+        "Includes therapists who do not speak your preferred language",
+    ]
+    assert 'id="matches-title"' in html and "meet everything you asked for" not in words
+
+
+# --- the checklist page -----------------------------------------------------------------------
+
+
+def test_the_checklist_page_lists_the_tailored_questions_and_a_link_without_personal_data(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/checklist?modalities=emdr,cbt&format=online&setting=group&languages=es")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    questions = re.findall(r'data-question="([^"]+)"', html)
+    assert questions == [
+        "self.better_at",
+        "self.what_better_looks_like",
+        "general.approach",
+        "general.progress",
+        "general.sessions",
+        "general.session",
+        "general.stalls",
+        "general.credentials",
+        "general.confidentiality",
+        "general.practice",
+        "emdr.preparation",
+        "emdr.phases",
+        "cbt.homework",
+        "cbt.patterns",
+        "format.online",
+        "setting.group",
+        "language.sessions",
+    ]
+    assert (
+        'value="http://localhost/checklist?modalities=emdr,cbt&amp;format=online&amp;setting=group"'
+        in html
+    )
+    assert '<link rel="stylesheet" href="/static/print.css" media="print">' in html
+    assert (
+        "Tailored to: EMDR, Cognitive behavioural therapy (CBT); Online (video); A group."
+        in text(html)
+    )
+    assert "Source: How therapy sessions work" in text(html)
+
+
+def test_the_checklist_form_sends_one_modality_per_box_and_still_works(client: FlaskClient) -> None:
+    html = client.get("/checklist?modalities=emdr&modalities=cbt&format=any&setting=any").get_data(
+        as_text=True
+    )
+    assert re.findall(r'data-question="(emdr|cbt)\.[a-z_]+"', html) == [
+        "emdr",
+        "emdr",
+        "cbt",
+        "cbt",
+    ]
+    assert 'id="modality-emdr" name="modalities" value="emdr" checked' in html
+
+
+def test_a_checklist_link_with_an_unknown_modality_says_so(client: FlaskClient) -> None:
+    response = client.get("/checklist?modalities=reiki")
+    assert response.status_code == 422
+    assert "This checklist link is not valid" in response.get_data(as_text=True)
+    assert "&#39;reiki&#39;: not a kind of therapy we know" in response.get_data(as_text=True)
+
+
+def test_the_print_stylesheet_hides_navigation_forms_and_buttons(client: FlaskClient) -> None:
+    response = client.get("/static/print.css")
+    css = response.get_data(as_text=True)
+    response.close()
+    assert (
+        ".site-header, .site-footer, .skip-link, nav, form, button, .no-print, .share, .tailor { display: none !important; }"
+        in css
+    )
+
+
+# --- the front-desk console -------------------------------------------------------------------
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def logged_in(app: Flask) -> tuple[FlaskClient, str]:
+    staff = app.test_client()
+    token = csrf(staff.get("/staff/login").get_data(as_text=True))
+    response = staff.post(
+        "/staff/login", data={"password": PASSWORD, "csrf_token": token, "next": "/staff"}
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/staff"
+    return staff, csrf(staff.get("/staff").get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/staff"),
+        ("GET", "/staff/login"),
+        ("POST", "/staff/login"),
+        ("GET", "/staff/therapists"),
+        ("POST", "/staff"),
+    ],
+)
+def test_staff_pages_are_closed_when_no_password_is_configured(
+    client: FlaskClient, method: str, path: str
+) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == 503
+    assert "<h1>Staff access is not configured</h1>" in response.get_data(as_text=True)
+
+
+def test_staff_pages_send_a_signed_out_person_to_the_login(gb_app: Flask) -> None:
+    staff = gb_app.test_client()
+    for path in ("/staff", "/staff/therapists"):
+        response = staff.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/staff/login?next={path}"
+    refused = staff.post("/staff", data={"difficulties": "ptsd"})
+    assert refused.status_code == 401
+    assert "Please log in to use the front-desk console." in refused.get_data(as_text=True)
+
+
+def test_a_wrong_staff_password_is_refused(gb_app: Flask) -> None:
+    staff = gb_app.test_client()
+    token = csrf(staff.get("/staff/login").get_data(as_text=True))
+    response = staff.post("/staff/login", data={"password": "guess", "csrf_token": token})
+    assert response.status_code == 401
+    assert "That password is not right. Please try again." in response.get_data(as_text=True)
+    assert staff.get("/staff").status_code == 302
+
+
+def test_a_login_without_the_form_token_is_refused(gb_app: Flask) -> None:
+    response = gb_app.test_client().post("/staff/login", data={"password": PASSWORD})
+    assert response.status_code == 400
+    assert gb_app.test_client().get("/staff").status_code == 302
+
+
+def test_the_session_cookie_is_http_only_and_same_site_lax(gb_app: Flask) -> None:
+    response = gb_app.test_client().get("/staff/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_login_follows_next_only_inside_the_console(gb_app: Flask) -> None:
+    staff = gb_app.test_client()
+    token = csrf(staff.get("/staff/login?next=//evil.example/staff").get_data(as_text=True))
+    response = staff.post(
+        "/staff/login",
+        data={"password": PASSWORD, "csrf_token": token, "next": "https://evil.example/staff"},
+    )
+    assert response.headers["Location"] == "/staff"
+
+
+def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    response = staff.post("/staff", data={**MADRID, "csrf_token": token, "action": "match"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    cards = [i.removeprefix("therapist-") for i in Page(html).ids if i.startswith("therapist-")]
+    assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
+    assert "Fee 80 EUR (sliding scale from 55 EUR) fits your budget of 90 EUR" in text(html)
+    assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html
+
+
+def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    response = staff.post(
+        "/staff", data={**MADRID, "csrf_token": token, "action": "why", "therapist": "t-002"}
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert (
+        '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
+        "new clients at the moment; fee 95 EUR is over your budget of 90 EUR.</p>"
+    ) in html
+    assert '<option value="t-002" selected>' in html
+
+
+def test_the_console_asks_for_a_therapist_before_explaining(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    response = staff.post(
+        "/staff", data={**MADRID, "csrf_token": token, "action": "why", "therapist": ""}
+    )
+    assert response.status_code == 422
+    assert (
+        'id="therapist-error"><span class="visually-hidden">Error: </span>Choose a therapist from the list.'
+        in response.get_data(as_text=True)
+    )
+
+
+def test_a_console_form_without_its_token_does_nothing(gb_app: Flask) -> None:
+    staff, _ = logged_in(gb_app)
+    response = staff.post("/staff", data={**MADRID, "action": "match"})
+    assert response.status_code == 400
+    assert "therapist-t-001" not in response.get_data(as_text=True)
+
+
+def test_the_roster_can_be_filtered_by_accepting_language_format_and_modality(
+    gb_app: Flask,
+) -> None:
+    staff, _ = logged_in(gb_app)
+    response = staff.get(
+        "/staff/therapists?accepting_new_clients=true&language=es&format=in_person&modality=emdr"
+    )
+    html = response.get_data(as_text=True)
+    assert re.findall(r'<tr id="row-([^"]+)">', html) == ["t-001", "t-012"]
+    assert '<p id="roster-count" role="status">2 therapists</p>' in html
+    assert staff.get("/staff/therapists?language=xx").status_code == 422
+
+
+def test_logging_out_closes_the_console(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    response = staff.post("/staff/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/login?logged_out=1"
+    assert staff.get("/staff").status_code == 302
+
+
+def test_an_unset_secret_key_is_made_at_random_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("MATCHER_SECRET_KEY", raising=False)
+    with caplog.at_level(logging.WARNING, logger="matcher"):
+        first = create_app({"TESTING": True})
+    assert re.fullmatch(r"[0-9a-f]{64}", first.config["SECRET_KEY"])
+    assert "MATCHER_SECRET_KEY is not set: using a random key for this run" in caplog.text
+    # Workers forked after this (gunicorn builds the app in its master first) share the key.
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == first.config["SECRET_KEY"]
