@@ -11,6 +11,7 @@ throughput to a trivial endpoint's, measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -256,53 +259,52 @@ def run_wrk(
     return result
 
 
+@contextlib.contextmanager
+def production_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The app under gunicorn with its production settings (gunicorn.conf.py), on a free port.
+
+    Rate limiting is off: one client address sends thousands of requests a second here.
+    """
+    port = free_port()
+    env = {**os.environ, "MATCHER_BIND": f"127.0.0.1:{port}", "MATCHER_RATE_LIMIT": ""}
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("gunicorn did not start") from None
+                    time.sleep(0.2)
+            yield base, server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def measure_http(seconds: int, connections: int) -> dict[str, Any]:
     """Match endpoint against a trivial endpoint of the same app, under gunicorn, same run."""
     wrk = ensure_wrk()
     if wrk is None:
         return {"skipped": "wrk is not installed and cannot be installed here"}
-    port = free_port()
-    # One client address sends thousands of requests a second here: no rate limit.
-    env = {**os.environ, "MATCHER_BIND": f"127.0.0.1:{port}", "MATCHER_RATE_LIMIT": ""}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import urllib.request
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+    with production_server() as (base, _):
         fixed = [json.dumps(intake) for intake in INTAKES]
         rng = random.Random(11)
         varied = list(dict.fromkeys(json.dumps(random_intake(rng)) for _ in range(4000)))
-        base = f"http://127.0.0.1:{port}"
         run_wrk(wrk, f"{base}/api/v1/match", "POST", fixed, 2, connections)  # warm-up
         trivial = run_wrk(wrk, f"{base}/healthz", "GET", [], seconds, connections)
         match = run_wrk(wrk, f"{base}/api/v1/match", "POST", fixed, seconds, connections)
         distinct = run_wrk(wrk, f"{base}/api/v1/match", "POST", varied, seconds, connections)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return {
         "connections": connections,
         "seconds": seconds,

@@ -18,14 +18,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import INTAKES, RESULTS, ensure_wrk, free_port  # noqa: E402
+from benchmarks.run import INTAKES, RESULTS, ensure_wrk, production_server  # noqa: E402
 
 INVALID = [
     '{"difficulties": []}',
@@ -120,27 +119,8 @@ def main() -> None:
     wrk = ensure_wrk()
     if wrk is None:
         sys.exit("wrk is not installed and cannot be installed here (apt-get install wrk)")
-    port = free_port()
-    env = {**os.environ, "MATCHER_BIND": f"127.0.0.1:{port}", "MATCHER_RATE_LIMIT": ""}
-    log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}/api/v1/match"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit("gunicorn did not start")
-                time.sleep(0.2)
+    with production_server() as (base, server):
+        url = f"{base}/api/v1/match"
         wrk_run(wrk, url, 3, args.connections)  # warm-up
         before = {pid: rss_mb(pid) for pid in workers(server.pid)}
         print(f"soak: {args.connections} connections for {args.seconds} s...", flush=True)
@@ -153,10 +133,6 @@ def main() -> None:
         killed = wrk_run(wrk, url, 20, args.connections)
         killer.join()
         replaced = victim not in workers(server.pid) and len(workers(server.pid)) == 2
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     lines = [
         f"Soak measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 dev.py soak` ({args.connections} connections, {args.seconds} s, mixed "

@@ -113,6 +113,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Set true behind TLS: the staff session cookie then travels over HTTPS only.
+        SESSION_COOKIE_SECURE=False,
     )
     app.config.from_prefixed_env("MATCHER")
     if test_config:

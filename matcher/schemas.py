@@ -138,6 +138,16 @@ def condition_kind(key: str) -> str | None:
     return "input" if SCREENING_CONDITION.match(key) else None
 
 
+def condition_ids(key: str, ids: Any) -> list[str]:
+    """The ids a condition names (one id or a list), checked: well-formed, none twice."""
+    id_list = ids if isinstance(ids, list) else [ids]
+    if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
+        raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
+    if len(set(id_list)) != len(id_list):
+        raise ValidationError(f"condition {key!r} lists an id twice")
+    return list(id_list)
+
+
 class ConditionField(fields.Field):
     """One condition: one key (what to test) with an id, a list of ids, or a number."""
 
@@ -154,12 +164,7 @@ class ConditionField(fields.Field):
             if isinstance(ids, bool) or not isinstance(ids, int) or ids < 0:
                 raise ValidationError(f"condition {key!r} needs a whole number, 0 or more")
             return {"key": key, "values": [ids]}
-        id_list = ids if isinstance(ids, list) else [ids]
-        if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
-            raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
-        if len(set(id_list)) != len(id_list):
-            raise ValidationError(f"condition {key!r} lists an id twice")
-        return {"key": key, "values": id_list}
+        return {"key": key, "values": condition_ids(key, ids)}
 
 
 class EvidenceSchema(StrictSchema):
@@ -743,12 +748,7 @@ class ChecklistWhenField(fields.Field):
             if ids != "any":
                 raise ValidationError("condition 'language' takes only 'any'")
             return {"key": key, "values": ["any"]}
-        id_list = ids if isinstance(ids, list) else [ids]
-        if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
-            raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
-        if len(set(id_list)) != len(id_list):
-            raise ValidationError(f"condition {key!r} lists an id twice")
-        return {"key": key, "values": id_list}
+        return {"key": key, "values": condition_ids(key, ids)}
 
 
 class ChecklistQuestionSchema(StrictSchema):

@@ -14,7 +14,7 @@ import requests
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT, create_app
-from tests.test_server import free_port, start_gunicorn
+from tests.servers import running_server
 
 INTAKE = {"difficulties": ["grief"]}
 
@@ -95,17 +95,9 @@ def test_a_direct_start_on_bad_files_still_fails(rules_copy: Path) -> None:
 def served_copy(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     rules = tmp_path / "rules"
     shutil.copytree(PROJECT_ROOT / "rules", rules)
-    port = free_port()
-    process = start_gunicorn(
-        port, {"MATCHER_RULES_DIR": str(rules), "MATCHER_STATE_DIR": str(tmp_path / "state")}
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: requests.get(f"{base}/healthz", timeout=1).status_code == 200)
+    env = {"MATCHER_RULES_DIR": str(rules), "MATCHER_STATE_DIR": str(tmp_path / "state")}
+    with running_server(env) as (base, process):
         yield base, rules, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def wait_for(condition: object, seconds: float = 60) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import requests
 
-from tests.test_server import free_port, server_log, start_gunicorn
+from tests.servers import running_server, server_log
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fhir" / "phq9_loinc_linkids.json"
 # Values a person might write, each unlikely to appear in a log for any other reason.
@@ -27,18 +26,10 @@ SECRETS = [
 
 
 def test_a_full_run_of_the_server_logs_no_intake_content() -> None:
-    port = free_port()
-    process = start_gunicorn(port, {"MATCHER_RATE_LIMIT": "", "MATCHER_LOG_LEVEL": "DEBUG"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, server_log(process)
-                time.sleep(0.2)
+    with running_server({"MATCHER_RATE_LIMIT": "", "MATCHER_LOG_LEVEL": "DEBUG"}) as (
+        base,
+        process,
+    ):
         intake = {
             "difficulties": ["complex_trauma", "emotion_regulation"],
             "preferences": {
@@ -74,9 +65,6 @@ def test_a_full_run_of_the_server_logs_no_intake_content() -> None:
             ).status_code
             == 400
         )
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     log = server_log(process)
     lines = [line for line in log.splitlines() if line.strip()]
     requests_logged = [json.loads(line) for line in lines if '"event": "request"' in line]

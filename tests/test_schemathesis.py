@@ -6,37 +6,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.test_server import free_port, start_gunicorn
+from tests.servers import running_server
 
 EXAMPLES_PER_OPERATION = 25
 
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[str]:
-    port = free_port()
-    process = start_gunicorn(port, {"MATCHER_RATE_LIMIT": ""})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("gunicorn did not start")
-                time.sleep(0.2)
+    with running_server({"MATCHER_RATE_LIMIT": ""}) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +10,7 @@ import pytest
 import requests
 
 from matcher import PROJECT_ROOT
+from tests.servers import free_port, running_server, server_log, start_gunicorn
 
 INTAKE = {
     "difficulties": ["ocd"],
@@ -23,67 +18,10 @@ INTAKE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start the service under gunicorn; its output goes to a file (see `server_log`).
-
-    Not a pipe: a pipe nobody reads fills after 64 KiB of log lines and blocks the workers.
-    """
-    log = tempfile.NamedTemporaryFile("w", prefix="gunicorn-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "wsgi:app",
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    log.close()
-    process.log_path = log.name  # type: ignore[attr-defined]
-    return process
-
-
-def server_log(process: subprocess.Popen[str]) -> str:
-    """Everything the server has written so far."""
-    return Path(process.log_path).read_text(encoding="utf-8")  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = free_port()
-    process = start_gunicorn(port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{server_log(process)}")
-            time.sleep(0.2)
+    with running_server() as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_posted_intake_gets_explained_matches_over_http(server: str) -> None:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from matcher import PROJECT_ROOT
-from tests.test_server import free_port, start_gunicorn
+from tests.servers import running_server
 
 CHROMIUM = os.environ.get("MATCHER_CHROMIUM", "/usr/bin/chromium")
 # Without these, Chromium on a machine with no network waits on services it cannot reach.
@@ -45,34 +43,13 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """The app under gunicorn (2 workers), with a staff password, on a free local port."""
-    port = free_port()
-    process = start_gunicorn(
-        port,
-        {
-            "MATCHER_STAFF_PASSWORD": STAFF_PASSWORD,
-            "MATCHER_SECRET_KEY": "e2e-" + "k" * 40,
-            "MATCHER_LOCALE": "GB",
-        },
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"gunicorn did not start:\n{output}")
-            time.sleep(0.2)
+    env = {
+        "MATCHER_STAFF_PASSWORD": STAFF_PASSWORD,
+        "MATCHER_SECRET_KEY": "e2e-" + "k" * 40,
+        "MATCHER_LOCALE": "GB",
+    }
+    with running_server(env) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
 
 
 @pytest.fixture(scope="session")
