@@ -31,6 +31,11 @@ def _ensure_secret_key(app: Flask) -> None:
     )
 
 
+def default_database_url(state_dir: str | Path) -> str:
+    """The SQLite file used when no DATABASE_URL is configured."""
+    return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
+
+
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
     from matcher.matching import Matcher
@@ -108,8 +113,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATE_DIR=str(PROJECT_ROOT / "var"),
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
-        # The front-desk console (/staff) is closed (503) until a password is configured.
-        STAFF_PASSWORD=None,
+        # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
+        # (postgresql+psycopg://...). The console is closed (503) until an account exists.
+        DATABASE_URL=None,
         SECRET_KEY=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -122,6 +128,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
     _ensure_secret_key(app)
 
+    from matcher.accounts import Accounts
+    from matcher.store import make_engine, migrate
+
+    database_url = app.config["DATABASE_URL"] or default_database_url(app.config["STATE_DIR"])
+    migrate(database_url, Path(app.config["STATE_DIR"]))
+    app.extensions["accounts"] = Accounts(make_engine(database_url))
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher
     app.extensions["checklist"] = checklist

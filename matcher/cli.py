@@ -1,24 +1,20 @@
-"""`matcher check`: validate the rules and the roster without starting anything."""
+"""The command line: `matcher check` validates rules and roster; `matcher staff` runs accounts."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from pathlib import Path
 
-from matcher import PROJECT_ROOT
+from matcher import PROJECT_ROOT, default_database_url
 from matcher.errors import ConfigError
 from matcher.matching import Matcher
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    parser = argparse.ArgumentParser(prog="matcher")
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate rules/ and the roster, then exit")
-    check.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules")
-    check.add_argument("--roster", type=Path, default=PROJECT_ROOT / "therapists.yaml")
-    args = parser.parse_args(argv)
+def check(args: argparse.Namespace) -> int:
+    """Validate rules and roster; print one line either way."""
     try:
         matcher = Matcher.from_files(args.rules, args.roster)
     except ConfigError as exc:
@@ -29,6 +25,80 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(matcher.roster.therapists)} therapists, rules_version {matcher.rules_version}"
     )
     return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("matcher staff: the two passwords differ")
+    return first
+
+
+def staff(args: argparse.Namespace) -> int:
+    """Add, list, remove or unlock staff accounts, or set a password."""
+    from matcher.accounts import AccountError, Accounts
+    from matcher.store import make_engine, migrate
+
+    state_dir = Path(os.environ.get("MATCHER_STATE_DIR", PROJECT_ROOT / "var"))
+    url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
+    migrate(url, state_dir)
+    accounts = Accounts(make_engine(url))
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        if args.action == "add":
+            accounts.add(args.username, _password(args), args.role, actor)
+            print(f"matcher staff: added {args.username!r} ({args.role})")
+        elif args.action == "passwd":
+            accounts.set_password(args.username, _password(args), actor)
+            print(f"matcher staff: new password for {args.username!r}")
+        elif args.action == "remove":
+            accounts.remove(args.username, actor)
+            print(f"matcher staff: removed {args.username!r}")
+        elif args.action == "unlock":
+            accounts.unlock(args.username, actor)
+            print(f"matcher staff: unlocked {args.username!r}")
+        else:
+            for account in accounts.all():
+                locked = account["locked_until"]
+                print(
+                    f"{account['username']}\t{account['role']}"
+                    + (f"\tlocked until {locked:%Y-%m-%d %H:%M} UTC" if locked else "")
+                )
+    except AccountError as exc:
+        print(f"matcher staff: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="matcher")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check_parser = commands.add_parser("check", help="validate rules/ and the roster, then exit")
+    check_parser.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules")
+    check_parser.add_argument("--roster", type=Path, default=PROJECT_ROOT / "therapists.yaml")
+    check_parser.set_defaults(run=check)
+    staff_parser = commands.add_parser("staff", help="manage staff accounts")
+    actions = staff_parser.add_subparsers(dest="action", required=True)
+    for name, text in (("add", "create an account"), ("passwd", "set a new password")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("username")
+        action.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of standard input",
+        )
+        if name == "add":
+            action.add_argument("--role", choices=["staff", "admin"], default="staff")
+    for name, text in (("remove", "delete an account"), ("unlock", "lift a lock-out")):
+        actions.add_parser(name, help=text).add_argument("username")
+    actions.add_parser("list", help="list the accounts")
+    staff_parser.set_defaults(run=staff)
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
 
 
 if __name__ == "__main__":

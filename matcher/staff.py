@@ -1,15 +1,20 @@
 """The front-desk console: match a caller fast, read the reasons aloud, ask "why not", browse.
 
-Closed until STAFF_PASSWORD is configured (503, never an open page); then behind a login held in
-Flask's signed session cookie (HttpOnly, SameSite=Lax), with a per-session token on every form.
+Closed until a staff account exists (503, never an open page; `matcher staff add`); then behind
+a login with an argon2-hashed password, held in Flask's signed session cookie (HttpOnly,
+SameSite=Lax, Secure behind TLS), with a per-session token on every form. Every action on a
+caller's answers goes to the audit log (who, what, when; never the answers themselves).
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import json
 import logging
+import os
 import secrets
+import signal
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -18,6 +23,7 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from matcher.accounts import Accounts
 from matcher.errors import IntakeError
 from matcher.security import limiter
 from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
@@ -28,9 +34,14 @@ View = TypeVar("View", bound=Callable[..., BaseResponse])
 ROSTER_FILTERS = ("accepting_new_clients", "language", "format", "setting", "modality")
 
 
-def _configured_password() -> str | None:
-    password = current_app.config.get("STAFF_PASSWORD")
-    return str(password) if password else None
+def accounts() -> Accounts:
+    """The staff accounts and audit log."""
+    held: Accounts = current_app.extensions["accounts"]
+    return held
+
+
+def _configured_password() -> bool:
+    return accounts().exist()
 
 
 def _not_configured() -> BaseResponse:
@@ -64,7 +75,7 @@ def staff_required(view: View) -> View:
     def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
         if not _configured_password():
             return _not_configured()
-        if not session.get("staff"):
+        if not session.get("staff") or accounts().role_of(str(session["staff"])) is None:
             if request.method == "GET":
                 return redirect(f"/staff/login?next={request.path}", code=302)
             return _login_page(401, "Please log in to use the front-desk console.")
@@ -95,18 +106,25 @@ def login_form() -> BaseResponse:
 @limiter.limit("10 per minute")  # slows password guessing from one address
 def login() -> BaseResponse:
     """Check the staff password (constant-time) and start a staff session."""
-    password = _configured_password()
-    if not password:
+    if not _configured_password():
         return _not_configured()
     next_path = _safe_next(request.form.get("next"))
     if not _token_ok():
         return _login_page(400, "The form had expired. Please enter the password again.", next_path)
-    sent = request.form.get("password", "")
-    if not hmac.compare_digest(sent.encode(), password.encode()):
-        log.warning("staff login failed from %s", request.remote_addr)
-        return _login_page(401, "That password is not right. Please try again.", next_path)
+    result = accounts().login(request.form.get("username", ""), request.form.get("password", ""))
+    if result.outcome == "locked" and result.locked_until is not None:
+        until = result.locked_until.strftime("%H:%M UTC")
+        message = (
+            f"This account is locked after too many failed logins until {until}; "
+            "an admin can unlock it sooner."
+        )
+        return _login_page(403, message, next_path)
+    if result.outcome != "ok":
+        log.warning(json.dumps({"event": "staff.login_failed"}))
+        return _login_page(401, "That name or password is not right. Please try again.", next_path)
     session.clear()
-    session["staff"] = True
+    session["staff"] = result.username
+    session["role"] = result.role
     csrf_token()
     return redirect(next_path, code=303)
 
@@ -157,14 +175,19 @@ def console_action() -> BaseResponse:
     form = request.form
     intake = intake_from_form(form, held)
     try:
+        actor = str(session["staff"])
         if form.get("action") == "why":
             therapist_id = form.get("therapist", "")
             if therapist_id not in held.roster.by_id:
                 return _console(
                     form, {"therapist": ["Choose a therapist from the list."]}, None, None, 422
                 )
-            return _console(form, why=held.why(therapist_id, intake))
-        return _console(form, result=held.match(intake))
+            explained = held.why(therapist_id, intake)
+            accounts().record(actor, "console.why", therapist_id)
+            return _console(form, why=explained)
+        result = held.match(intake)
+        accounts().record(actor, "console.match", None, {"urgent": result["safety"]["urgent"]})
+        return _console(form, result=result)
     except IntakeError as exc:
         return _console(form, form_errors(exc.errors), status=422)
 
@@ -193,3 +216,44 @@ def roster() -> BaseResponse:
         **form_options(held),
     )
     return make_response(page, 422 if errors else 200)
+
+
+def admin_required(view: View) -> View:
+    """Guard an admin view: a staff login whose account has the admin role."""
+
+    @functools.wraps(view)
+    @staff_required
+    def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
+        if accounts().role_of(str(session["staff"])) != "admin":
+            return make_response(render_template("staff/forbidden.html"), 403)
+        return view(*args, **kwargs)
+
+    return cast(View, guarded)
+
+
+@bp.get("/staff/admin")
+@admin_required
+def admin() -> BaseResponse:
+    """Accounts, the newest audit events, and the rules version being served."""
+    held = matcher()
+    page = render_template(
+        "staff/admin.html",
+        accounts=accounts().all(),
+        events=accounts().audit_log(100),
+        rules_version=held.rules_version,
+        reload_error=current_app.extensions.get("reload_error"),
+        csrf_token=csrf_token(),
+    )
+    return make_response(page, 200)
+
+
+@bp.post("/staff/admin/reload")
+@admin_required
+def reload_rules() -> BaseResponse:
+    """Ask gunicorn to restart its workers on the current rules and roster files."""
+    accounts().record(str(session["staff"]), "rules.reload_requested")
+    if request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        # The master reloads on HUP; a worker that finds broken files keeps the last good ones.
+        os.kill(os.getppid(), signal.SIGHUP)
+        return redirect("/staff/admin?reloading=1", code=303)
+    return make_response(render_template("staff/forbidden.html", reason="reload"), 409)

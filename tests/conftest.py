@@ -17,10 +17,11 @@ ROSTER = PROJECT_ROOT / "therapists.yaml"
 
 
 @pytest.fixture(scope="session")
-def app() -> Flask:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """The app built on the bundled rules and roster, once for the session."""
     # Rate limiting has its own tests; here it would only count the suite's requests.
-    return create_app({"TESTING": True, "RATE_LIMIT": ""})
+    state = tmp_path_factory.mktemp("state")
+    return create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(state)})
 
 
 @pytest.fixture()

@@ -66,12 +66,24 @@ def text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
+USERNAME = "frontdesk"
+
+
 @pytest.fixture(scope="module")
-def gb_app() -> Flask:
-    """The app with UK crisis resources and a staff password."""
-    return create_app(
-        {"TESTING": True, "LOCALE": "GB", "STAFF_PASSWORD": PASSWORD, "SECRET_KEY": "test-key"}
+def gb_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The app with UK crisis resources and one staff account."""
+    state = tmp_path_factory.mktemp("staff-state")
+    app = create_app(
+        {
+            "TESTING": True,
+            "LOCALE": "GB",
+            "SECRET_KEY": "test-key",
+            "STATE_DIR": str(state),
+            "RATE_LIMIT": "",
+        }
     )
+    app.extensions["accounts"].add(USERNAME, PASSWORD, "staff", "test")
+    return app
 
 
 # --- the intake form --------------------------------------------------------------------------
@@ -416,7 +428,8 @@ def logged_in(app: Flask) -> tuple[FlaskClient, str]:
     staff = app.test_client()
     token = csrf(staff.get("/staff/login").get_data(as_text=True))
     response = staff.post(
-        "/staff/login", data={"password": PASSWORD, "csrf_token": token, "next": "/staff"}
+        "/staff/login",
+        data={"username": USERNAME, "password": PASSWORD, "csrf_token": token, "next": "/staff"},
     )
     assert response.status_code == 303 and response.headers["Location"] == "/staff"
     return staff, csrf(staff.get("/staff").get_data(as_text=True))
@@ -432,7 +445,7 @@ def logged_in(app: Flask) -> tuple[FlaskClient, str]:
         ("POST", "/staff"),
     ],
 )
-def test_staff_pages_are_closed_when_no_password_is_configured(
+def test_staff_pages_are_closed_until_a_staff_account_exists(
     client: FlaskClient, method: str, path: str
 ) -> None:
     response = client.open(path, method=method)
@@ -454,14 +467,20 @@ def test_staff_pages_send_a_signed_out_person_to_the_login(gb_app: Flask) -> Non
 def test_a_wrong_staff_password_is_refused(gb_app: Flask) -> None:
     staff = gb_app.test_client()
     token = csrf(staff.get("/staff/login").get_data(as_text=True))
-    response = staff.post("/staff/login", data={"password": "guess", "csrf_token": token})
+    response = staff.post(
+        "/staff/login", data={"username": USERNAME, "password": "guess", "csrf_token": token}
+    )
     assert response.status_code == 401
-    assert "That password is not right. Please try again." in response.get_data(as_text=True)
+    assert "That name or password is not right. Please try again." in response.get_data(
+        as_text=True
+    )
     assert staff.get("/staff").status_code == 302
 
 
 def test_a_login_without_the_form_token_is_refused(gb_app: Flask) -> None:
-    response = gb_app.test_client().post("/staff/login", data={"password": PASSWORD})
+    response = gb_app.test_client().post(
+        "/staff/login", data={"username": USERNAME, "password": PASSWORD}
+    )
     assert response.status_code == 400
     assert gb_app.test_client().get("/staff").status_code == 302
 
@@ -477,7 +496,12 @@ def test_login_follows_next_only_inside_the_console(gb_app: Flask) -> None:
     token = csrf(staff.get("/staff/login?next=//evil.example/staff").get_data(as_text=True))
     response = staff.post(
         "/staff/login",
-        data={"password": PASSWORD, "csrf_token": token, "next": "https://evil.example/staff"},
+        data={
+            "username": USERNAME,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/staff",
+        },
     )
     assert response.headers["Location"] == "/staff"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+STAFF_USERNAME = "frontdesk"
 STAFF_PASSWORD = "front-desk-e2e-password"
 
 
@@ -41,13 +44,22 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app under gunicorn (2 workers), with a staff password, on a free local port."""
     env = {
-        "MATCHER_STAFF_PASSWORD": STAFF_PASSWORD,
+        "MATCHER_STATE_DIR": str(tmp_path_factory.mktemp("e2e-state")),
         "MATCHER_SECRET_KEY": "e2e-" + "k" * 40,
         "MATCHER_LOCALE": "GB",
     }
+    # The account is made the way a clinic makes one: with the command line.
+    subprocess.run(
+        [sys.executable, "-m", "matcher", "staff", "add", STAFF_USERNAME, "--password-stdin"],
+        input=STAFF_PASSWORD + "\n",
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+    )
     with running_server(env) as (base, _):
         yield base
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import STAFF_PASSWORD, axe_violations
+from tests.e2e.conftest import STAFF_PASSWORD, STAFF_USERNAME, axe_violations
 
 
 def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: Any) -> None:
@@ -111,14 +111,16 @@ def test_the_checklist_opens_from_the_results_and_prints_without_navigation(
 def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str, page: Any) -> None:
     page.goto(f"{server}/staff")
     page.wait_for_url(f"{server}/staff/login?next=/staff")
-    page.get_by_label("Staff password").fill("not the password")
+    page.get_by_label("Name").fill(STAFF_USERNAME)
+    page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
     assert (
         page.locator("#password-error").text_content()
-        == "Error: That password is not right. Please try again."
+        == "Error: That name or password is not right. Please try again."
     )
-    page.get_by_label("Staff password").fill(STAFF_PASSWORD)
-    page.get_by_label("Staff password").press("Enter")  # keyboard only
+    page.get_by_label("Name").fill(STAFF_USERNAME)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_label("Password").press("Enter")  # keyboard only
     page.wait_for_url(f"{server}/staff")
     assert page.locator("h1").inner_text() == "Front-desk console"
     assert axe_violations(page) == []

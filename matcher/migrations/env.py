@@ -1,0 +1,17 @@
+"""Alembic's entry point: migrate the database named in the configuration."""
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+from matcher.store import Base
+
+config = context.config
+connectable = engine_from_config(
+    config.get_section(config.config_ini_section) or {},
+    prefix="sqlalchemy.",
+    poolclass=pool.NullPool,
+)
+with connectable.connect() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata)
+    with context.begin_transaction():
+        context.run_migrations()
