@@ -238,23 +238,33 @@ def lua_strings(values: list[str]) -> str:
     return "{" + ", ".join(json.dumps(v) for v in values) + "}"
 
 
-def run_wrk(
-    wrk: str, url: str, method: str, bodies: list[str], seconds: int, connections: int
+def wrk_json(
+    wrk: str, script: str, url: str, seconds: int, connections: int, *extra: str
 ) -> dict[str, Any]:
-    """Load `url` with wrk from a second process; requests/s, p50, p99 and errors."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(method=method, bodies=lua_strings(bodies or [""])))
+    """Run wrk with a Lua `script` whose done() prints a line `JSON {...}`; return that object."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
     try:
         out = subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", *extra, "-s", file.name, url],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
     finally:
-        os.unlink(script.name)
-    line = next(x for x in out.splitlines() if x.startswith("JSON "))
-    result: dict[str, Any] = json.loads(line[5:])
+        os.unlink(file.name)
+    result: dict[str, Any] = json.loads(
+        next(x for x in out.splitlines() if x.startswith("JSON "))[5:]
+    )
+    return result
+
+
+def run_wrk(
+    wrk: str, url: str, method: str, bodies: list[str], seconds: int, connections: int
+) -> dict[str, Any]:
+    """Load `url` with wrk from a second process; requests/s, p50, p99 and errors."""
+    script = WRK_SCRIPT.format(method=method, bodies=lua_strings(bodies or [""]))
+    result = wrk_json(wrk, script, url, seconds, connections)
     result["rps"] = result["requests"] / seconds
     return result
 

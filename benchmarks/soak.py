@@ -13,9 +13,7 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import INTAKES, RESULTS, ensure_wrk, production_server  # noqa: E402
+from benchmarks.run import (  # noqa: E402
+    INTAKES,
+    RESULTS,
+    ensure_wrk,
+    production_server,
+    wrk_json,
+)
 
 INVALID = [
     '{"difficulties": []}',
@@ -83,31 +87,8 @@ def rss_mb(pid: int) -> float:
 def wrk_run(wrk: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
     """One wrk run over the mixed bodies; counts of each kind of outcome."""
     bodies = [json.dumps(i) for i in INTAKES] * 3 + INVALID + URGENT
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(bodies="{" + ", ".join(json.dumps(b) for b in bodies) + "}"))
-    try:
-        out = subprocess.run(
-            [
-                wrk,
-                "-t2",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                script.name,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    result: dict[str, Any] = json.loads(
-        next(x for x in out.splitlines() if x.startswith("JSON "))[5:]
-    )
-    return result
+    script = LUA.format(bodies="{" + ", ".join(json.dumps(b) for b in bodies) + "}")
+    return wrk_json(wrk, script, url, seconds, connections, "--timeout", "10s")
 
 
 def main() -> None:
