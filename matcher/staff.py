@@ -9,11 +9,9 @@ caller's answers goes to the audit log (who, what, when; never the answers thems
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 import os
-import secrets
 import signal
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -24,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.accounts import Accounts
+from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.security import limiter
 from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
@@ -48,19 +47,6 @@ def _not_configured() -> BaseResponse:
     return make_response(render_template("staff/unavailable.html"), 503)
 
 
-def csrf_token() -> str:
-    """This session's form token (made on first use)."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
-
-
-def _token_ok() -> bool:
-    sent = request.form.get("csrf_token", "")
-    expected = session.get("csrf", "")
-    return bool(expected) and hmac.compare_digest(sent.encode(), str(expected).encode())
-
-
 def _login_page(status: int, error: str | None = None, next_path: str = "/staff") -> BaseResponse:
     page = render_template(
         "staff/login.html", error=error, next_path=next_path, csrf_token=csrf_token()
@@ -79,7 +65,7 @@ def staff_required(view: View) -> View:
             if request.method == "GET":
                 return redirect(f"/staff/login?next={request.path}", code=302)
             return _login_page(401, "Please log in to use the front-desk console.")
-        if request.method == "POST" and not _token_ok():
+        if request.method == "POST" and not token_ok():
             return private(make_response(render_template("staff/expired.html"), 400))
         return private(view(*args, **kwargs))
 
@@ -109,7 +95,7 @@ def login() -> BaseResponse:
     if not _configured_password():
         return _not_configured()
     next_path = _safe_next(request.form.get("next"))
-    if not _token_ok():
+    if not token_ok():
         return _login_page(400, "The form had expired. Please enter the password again.", next_path)
     result = accounts().login(request.form.get("username", ""), request.form.get("password", ""))
     if result.outcome == "locked" and result.locked_until is not None:

@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.checklist import Checklist, Tailoring
+from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.safety import record_urgent_event
@@ -230,7 +231,9 @@ def render_form(
 ) -> BaseResponse:
     """The intake form, with the person's answers and each error beside its field."""
     held = matcher()
-    page = render_template("intake.html", form=form, errors=errors, **form_options(held))
+    page = render_template(
+        "intake.html", form=form, errors=errors, csrf_token=csrf_token(), **form_options(held)
+    )
     return private(make_response(page, status))
 
 
@@ -252,6 +255,9 @@ def results() -> BaseResponse:
     """Match the submitted form and show the results, or the form again with its errors."""
     held = matcher()
     form = request.form
+    if not token_ok():
+        expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
+        return render_form(form, expired, 400)
     try:
         result = held.match(intake_from_form(form, held))
     except IntakeError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -59,6 +60,24 @@ class Page(HTMLParser):
             self._depth -= 1
             if tag == "main":
                 self._main_depth = None
+
+
+def submit(client: FlaskClient, data: Any) -> Any:
+    """Post the intake form as a browser does: with the form token from the page."""
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the intake form carries no token"
+    return client.post("/results", data={**dict(data), "csrf_token": token.group(1)})
+
+
+def test_the_intake_form_refuses_a_post_without_its_token_and_keeps_the_answers(
+    client: FlaskClient,
+) -> None:
+    response = client.post("/results", data={"difficulties": "grief", "city": "Madrid"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "The form had expired. Please check your answers and send it again." in html
+    assert 'value="Madrid"' in html
 
 
 def text(html: str) -> str:
@@ -139,9 +158,9 @@ def test_the_form_offers_difficulties_in_plain_words_and_the_real_questionnaires
 def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
     client: FlaskClient,
 ) -> None:
-    response = client.post(
-        "/results",
-        data={
+    response = submit(
+        client,
+        {
             "difficulties": ["ptsd", "grief"],
             "languages": ["es"],
             "format": "in_person",
@@ -178,7 +197,7 @@ def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
 
 def test_a_partly_answered_phq9_is_an_error_never_a_lower_score(client: FlaskClient) -> None:
     answers = {f"phq9-{n}": "2" for n in range(1, 6)}
-    response = client.post("/results", data={"difficulties": ["depression"], **answers})
+    response = submit(client, {"difficulties": ["depression"], **answers})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert (
@@ -219,7 +238,7 @@ def test_a_partly_answered_phq9_is_an_error_never_a_lower_score(client: FlaskCli
 def test_each_problem_is_named_beside_its_own_field(
     client: FlaskClient, data: dict[str, str], field: str, message: str
 ) -> None:
-    response = client.post("/results", data=data)
+    response = submit(client, data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert (
@@ -240,7 +259,7 @@ def test_results_only_come_from_a_submitted_form(client: FlaskClient) -> None:
 def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     client: FlaskClient,
 ) -> None:
-    response = client.post("/results", data=MADRID)
+    response = submit(client, MADRID)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert "X-Safety-Event-Id" not in response.headers
@@ -283,8 +302,8 @@ def test_urgent_answers_put_crisis_resources_first_and_log_the_event(
     gb_app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="matcher.safety"):
-        response = gb_app.test_client().post(
-            "/results", data={"difficulties": "depression", "self_harm_thoughts": "yes"}
+        response = submit(
+            gb_app.test_client(), {"difficulties": "depression", "self_harm_thoughts": "yes"}
         )
     assert response.status_code == 200
     event_id = response.headers["X-Safety-Event-Id"]
@@ -313,7 +332,7 @@ def test_urgent_answers_put_crisis_resources_first_and_log_the_event(
 
 def test_phq9_item_9_above_0_is_urgent_too(gb_app: Flask) -> None:
     answers = {f"phq9-{n}": "0" for n in range(1, 10)} | {"phq9-9": "1"}
-    response = gb_app.test_client().post("/results", data={"difficulties": "depression", **answers})
+    response = submit(gb_app.test_client(), {"difficulties": "depression", **answers})
     assert "X-Safety-Event-Id" in response.headers
     assert Page(response.get_data(as_text=True)).main_children[0] == "crisis"
     assert "A PHQ-9 total of 1 of 27 is in the minimal range." in text(
@@ -324,9 +343,9 @@ def test_phq9_item_9_above_0_is_urgent_too(gb_app: Flask) -> None:
 def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest_alternatives(
     client: FlaskClient,
 ) -> None:
-    response = client.post(
-        "/results",
-        data={"difficulties": "ocd", "languages": "ko", "format": "in_person", "city": "Madrid"},
+    response = submit(
+        client,
+        {"difficulties": "ocd", "languages": "ko", "format": "in_person", "city": "Madrid"},
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
