@@ -129,11 +129,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _ensure_secret_key(app)
 
     from matcher.accounts import Accounts
+    from matcher.referrals import Referrals
     from matcher.store import make_engine, migrate
 
     database_url = app.config["DATABASE_URL"] or default_database_url(app.config["STATE_DIR"])
     migrate(database_url, Path(app.config["STATE_DIR"]))
-    app.extensions["accounts"] = Accounts(make_engine(database_url))
+    engine = make_engine(database_url)
+    app.extensions["accounts"] = Accounts(engine)
+    app.extensions["referrals"] = Referrals(engine)
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher
     app.extensions["checklist"] = checklist

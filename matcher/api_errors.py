@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from matcher.errors import IntakeError, UnknownTherapist
@@ -50,6 +52,16 @@ def register_error_handlers(app: Flask) -> None:
         )
         if code == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError) -> Response:
+        # Nothing was committed: say so, and when to try again; never a 201, never a 500.
+        log.error(json.dumps({"event": "database.unavailable", "error": type(exc.orig).__name__}))
+        response = error_response(
+            503, "We cannot save requests right now; nothing was stored. Please try again shortly."
+        )
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(Exception)

@@ -90,6 +90,40 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
             }
         },
     )
+    spec.components.schema("ReferralRequest", schema=schemas.ReferralRequestSchema)
+    spec.components.schema("ReferralResponse", schema=schemas.ReferralResponseSchema)
+    spec.path(
+        path="/api/v1/referrals",
+        operations={
+            "post": {
+                "summary": "Ask the clinic to get in touch: stores the intake once committed",
+                "description": "consent must be true, except for an urgent intake (self-harm "
+                "answers), where only what safety follow-up needs is kept. A retry with the same "
+                "Idempotency-Key returns the first referral (200).",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+                    }
+                ],
+                "requestBody": {"required": True, **_json("ReferralRequest")},
+                "responses": {
+                    "201": {"description": "Stored", **_json("ReferralResponse")},
+                    "200": {
+                        "description": "Stored before, under this Idempotency-Key",
+                        **_json("ReferralResponse"),
+                    },
+                    "503": {
+                        "description": "The database is unavailable; nothing was stored",
+                        **_json("Error"),
+                    },
+                    **_errors(400, 413, 415, 422),
+                },
+            }
+        },
+    )
     spec.path(
         path="/api/v1/therapists/{therapist_id}/why",
         operations={
@@ -160,6 +194,9 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         )
     document = spec.to_dict()
     _describe_checklist_query(document, matcher)
+    document["components"]["schemas"]["ReferralRequest"]["properties"]["intake"] = {
+        "$ref": "#/components/schemas/Intake"
+    }
     # A rule marshmallow checks across fields, said in the schema too: in person needs a city.
     document["components"]["schemas"]["Preferences"]["anyOf"] = [
         {"properties": {"format": {"not": {"enum": ["in_person"]}}}},

@@ -266,6 +266,7 @@ class CrisisConfig:
     """Crisis resources per locale and the words of the safety message, from crisis.yaml."""
 
     message: str
+    follow_up: str
     emergency_template: str
     review_notice: str
     fallback_emergency: str
@@ -581,6 +582,7 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
         raise ConfigError(name, "emergency_template must contain {emergency}")
     return CrisisConfig(
         message=data["message"],
+        follow_up=data["follow_up"],
         emergency_template=data["emergency_template"],
         review_notice=data["review_notice"],
         fallback_emergency=data["fallback"]["emergency"],

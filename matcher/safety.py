@@ -38,6 +38,7 @@ def safety_json(signals: Sequence[str], crisis: CrisisConfig, locale: str | None
         "resources": resources,
         "locale": (locale or "").upper() or None,
         "review_before_booking": True,
+        "follow_up": crisis.follow_up,
     }
 
 

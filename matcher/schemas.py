@@ -333,6 +333,7 @@ class CrisisFallbackSchema(StrictSchema):
 
 class CrisisFileSchema(StrictSchema):
     message = fields.String(required=True, validate=validate.Length(min=1))
+    follow_up = fields.String(required=True, validate=validate.Length(min=1))
     emergency_template = fields.String(required=True, validate=validate.Length(min=1))
     review_notice = fields.String(required=True, validate=validate.Length(min=1))
     fallback = fields.Nested(CrisisFallbackSchema, required=True)
@@ -635,6 +636,7 @@ class CrisisResourceOutSchema(StrictSchema):
 
 class SafetySchema(StrictSchema):
     urgent = fields.Boolean(required=True)
+    follow_up = fields.String()
     triggers = fields.List(fields.String(), required=True)
     review_before_booking = fields.Boolean(required=True)
     message = fields.String()
@@ -817,3 +819,42 @@ class ChecklistResponseSchema(StrictSchema):
     setting = fields.String(required=True)
     languages = fields.List(fields.String(), required=True)
     sections = fields.List(fields.Nested(ChecklistSectionSchema), required=True)
+
+
+class ContactSchema(StrictSchema):
+    """How the person wants the clinic to reach them."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(validate=validate.Length(max=254))
+    phone = fields.String(
+        validate=validate.Regexp(
+            r"^\+?[0-9][0-9 ()./-]{5,29}$", error="Not a phone number we can call."
+        )
+    )
+    preferred = fields.String(validate=validate.OneOf(["email", "phone"]))
+
+    @validates_schema
+    def _a_way_to_reach(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("email") and not data.get("phone"):
+            raise ValidationError("Give an email address or a phone number.", "email")
+        preferred = data.get("preferred")
+        if preferred and not data.get(preferred):
+            raise ValidationError(f"Preferred is {preferred}, but none was given.", "preferred")
+
+
+class ReferralRequestSchema(StrictSchema):
+    """A request to be contacted: the intake, how to reach the person, and their consent."""
+
+    intake = fields.Dict(required=True, metadata={"description": "The same body as /match."})
+    contact = fields.Nested(ContactSchema, required=True)
+    consent = StrictBoolean(required=True)
+
+
+class ReferralResponseSchema(StrictSchema):
+    """A stored referral: its id, whether it is urgent, what to tell the person, the match."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    urgent = fields.Boolean(required=True)
+    message = fields.String(required=True)
+    result = fields.Nested(MatchResponseSchema, required=True)

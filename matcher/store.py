@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Integer, String, Text, create_engine, event
+from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -52,6 +52,25 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     subject: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Referral(Base):
+    """An intake kept so that a person from the clinic gets in touch."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    consent: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    intake: Mapped[str | None] = mapped_column(Text)  # JSON; None without consent
+    screening: Mapped[str | None] = mapped_column(Text)  # JSON totals and bands
+    matches: Mapped[str | None] = mapped_column(Text)  # JSON ids and scores offered
+    rules_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    contact: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
 
 def make_engine(url: str) -> Engine:

@@ -66,6 +66,8 @@ def running_server(
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start gunicorn, wait until /healthz answers, yield (base URL, process), then stop it."""
     port = free_port()
+    # Its database and last-good copy in a fresh folder unless the test names one.
+    env = {"MATCHER_STATE_DIR": tempfile.mkdtemp(prefix="matcher-state-"), **(env or {})}
     process = start_gunicorn(port, env)
     base = f"http://127.0.0.1:{port}"
     try:

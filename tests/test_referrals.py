@@ -1,0 +1,157 @@
+"""Referrals: stored once, only after commit, urgent ones marked, consent respected."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+from matcher import create_app
+from tests.servers import running_server
+
+CONTACT = {"name": "Sam", "email": "sam@example.org", "preferred": "email"}
+INTAKE = {"difficulties": ["grief"], "preferences": {"format": "online"}}
+URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
+
+
+@pytest.fixture()
+def app(tmp_path: Path) -> Flask:
+    return create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path)})
+
+
+def post(app: Flask, body: dict[str, Any], key: str | None = None) -> Any:
+    headers = {"Idempotency-Key": key} if key else {}
+    return app.test_client().post("/api/v1/referrals", json=body, headers=headers)
+
+
+def test_a_referral_is_stored_with_its_matches_and_rules_version(app: Flask) -> None:
+    response = post(app, {"intake": INTAKE, "contact": CONTACT, "consent": True})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["urgent"] is False and body["status"] == "new"
+    assert body["message"] == "Thank you. Someone from the clinic will contact you by email."
+    stored = app.extensions["referrals"].get(body["id"])
+    assert stored["intake"] == INTAKE and stored["contact"] == CONTACT
+    assert stored["rules_version"] == body["result"]["rules_version"]
+    assert [m["therapist"] for m in stored["matches"]] == [
+        m["therapist"]["id"] for m in body["result"]["matches"]
+    ]
+
+
+def test_a_retry_with_the_same_key_gets_the_same_referral_also_after_a_restart(
+    app: Flask,
+    tmp_path: Path,
+) -> None:
+    body = {"intake": INTAKE, "contact": CONTACT, "consent": True}
+    first = post(app, body, "retry-123")
+    again = post(app, body, "retry-123")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    restarted = create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path)})
+    assert post(restarted, body, "retry-123").get_json()["id"] == first.get_json()["id"]
+    assert app.extensions["referrals"].count() == 1
+
+
+def test_concurrent_submissions_are_each_stored_once(app: Flask) -> None:
+    body = {"intake": INTAKE, "contact": CONTACT, "consent": True}
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def submit(key: str) -> None:
+        response = post(app, body, key)
+        with lock:
+            ids.append(response.get_json()["id"])
+
+    threads = [threading.Thread(target=submit, args=(f"k-{n % 10}",)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 30 and len(set(ids)) == 10
+    assert app.extensions["referrals"].count() == 10
+
+
+def test_an_urgent_intake_with_contact_is_stored_urgent_and_says_someone_will_call(
+    app: Flask,
+) -> None:
+    response = post(app, {"intake": URGENT, "contact": CONTACT, "consent": True})
+    body = response.get_json()
+    assert response.status_code == 201 and body["urgent"] is True
+    assert body["message"].startswith("A person from the clinic will be in touch with you")
+    assert body["result"]["alerts"][0]["level"] == "urgent"
+
+
+def test_without_consent_only_an_urgent_request_is_kept_and_only_what_safety_needs(
+    app: Flask,
+) -> None:
+    refused = post(app, {"intake": INTAKE, "contact": CONTACT, "consent": False})
+    assert refused.status_code == 422 and "consent" in refused.get_json()["errors"]
+    kept = post(app, {"intake": URGENT, "contact": CONTACT, "consent": False})
+    assert kept.status_code == 201
+    stored = app.extensions["referrals"].get(kept.get_json()["id"])
+    assert stored["urgent"] is True and stored["intake"] is None and stored["matches"] is None
+    assert stored["contact"] == CONTACT
+
+
+def test_an_anonymous_urgent_match_invites_a_way_to_reach_the_person(app: Flask) -> None:
+    body = app.test_client().post("/api/v1/match", json=URGENT).get_json()
+    assert body["alerts"][0]["level"] == "urgent"
+    assert body["safety"]["follow_up"].startswith("We cannot contact you from this answer alone.")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"intake": INTAKE, "contact": {"name": "Sam"}, "consent": True}, "contact.email"),
+        (
+            {"intake": {"difficulties": ["x"]}, "contact": CONTACT, "consent": True},
+            "intake.difficulties.0",
+        ),
+        ({"intake": INTAKE, "contact": CONTACT, "consent": "yes"}, "consent"),
+        (
+            {"intake": INTAKE, "contact": {**CONTACT, "email": "not an email"}, "consent": True},
+            "contact.email",
+        ),
+    ],
+)
+def test_bad_requests_name_the_field_and_store_nothing(
+    app: Flask, body: dict[str, Any], field: str
+) -> None:
+    response = post(app, body)
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+    assert app.extensions["referrals"].count() == 0
+
+
+def test_a_database_that_is_down_gives_503_with_retry_after_never_201(
+    app: Flask, tmp_path: Path
+) -> None:
+    from matcher.referrals import Referrals
+    from matcher.store import make_engine
+
+    # A "database file" that is a directory: every connection fails, as with a server down.
+    app.extensions["referrals"] = Referrals(make_engine(f"sqlite:///{tmp_path}"))
+    response = post(app, {"intake": INTAKE, "contact": CONTACT, "consent": True})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+
+
+def test_a_server_killed_right_after_201_still_has_the_referral(tmp_path: Path) -> None:
+    env = {"MATCHER_STATE_DIR": str(tmp_path), "MATCHER_RATE_LIMIT": ""}
+    body = {"intake": INTAKE, "contact": CONTACT, "consent": True}
+    with running_server(env) as (base, process):
+        created = requests.post(f"{base}/api/v1/referrals", json=body, timeout=10)
+        assert created.status_code == 201
+        os.kill(process.pid, signal.SIGKILL)  # the master, at once: no graceful shutdown
+        process.wait(timeout=10)
+    with running_server(env) as (base, _):
+        again = requests.post(
+            f"{base}/api/v1/referrals", json=body, timeout=10, headers={"Idempotency-Key": "unused"}
+        )
+        assert again.status_code == 201
+    restarted = create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path)})
+    assert restarted.extensions["referrals"].get(created.json()["id"]) is not None
