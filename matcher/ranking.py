@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.roster import Roster, Therapist, normalise_city
+from matcher.roster import Roster, Therapist
 from matcher.rules import HardConstraint, SoftPreference
 
 Positions = npt.NDArray[np.intp]
@@ -335,8 +335,3 @@ def lines_for(
 def total(lines: Sequence[ScoreLine]) -> float:
     """Sum the points of scored lines, rounded for stable output."""
     return round(sum(line.points for line in lines), 2)
-
-
-def same_city(a: str | None, b: str | None) -> bool:
-    """Compare two cities as people write them."""
-    return bool(a and b and normalise_city(a) == normalise_city(b))

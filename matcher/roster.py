@@ -215,17 +215,6 @@ class Roster:
         """The code of a city as people write it, or -2 for a city nobody is in."""
         return self.cities.get(normalise_city(city), -2)
 
-    def with_value(self, name: str, value: Any) -> frozenset[int]:
-        """Positions of the therapists whose field `name` holds (or equals) `value`."""
-        if name in self.lists:
-            mask = self.column_of(name, value)
-        elif name == "accepting_new_clients":
-            mask = self.accepting == bool(value)
-        elif name in ("city", "in_person_city"):
-            mask = getattr(self, name) == self.city_code(value)
-        else:
-            raise KeyError(name)
-        return frozenset(np.flatnonzero(mask).tolist())
 
 
 def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:

@@ -692,8 +692,3 @@ def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
             {f"n{i}$not": _pattern(condition)} for i, condition in enumerate(rule.unless)
         )
     return {"all": patterns}
-
-
-def compile_rules(rules: Iterable[ClinicalRule]) -> dict[str, dict[str, Any]]:
-    """Compile all clinical rules to one durable_rules ruleset definition, keyed by rule id."""
-    return {rule.id: compile_rule(rule) for rule in rules}
