@@ -5,13 +5,31 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matcher.store import Referral, now
+from matcher.store import AuditEvent, Referral, now
+
+STATUSES = ("new", "contacted", "booked", "closed")
+# Where each status may go next; closing is always possible, with a reason.
+NEXT = {
+    "new": {"contacted", "closed"},
+    "contacted": {"booked", "closed"},
+    "booked": {"closed"},
+    "closed": set(),
+}
+
+
+class ReferralConflict(RuntimeError):
+    """Someone else changed the referral since it was shown: the change was not applied."""
+
+
+class ReferralError(ValueError):
+    """A change that is not allowed (wrong next status, missing therapist or reason)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +39,13 @@ class Stored:
     id: str
     urgent: bool
     created: bool
+
+
+def _aware(moment: Any) -> Any:
+    # SQLite hands back naive datetimes: they were stored in UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _dumps(value: Any) -> str:
@@ -93,6 +118,14 @@ class Referrals:
                 return None
             return {
                 "id": found.id,
+                "created_at": _aware(found.created_at),
+                "version": found.version,
+                "acknowledged_by": found.acknowledged_by,
+                "acknowledged_at": _aware(found.acknowledged_at),
+                "changed_by": found.changed_by,
+                "changed_at": _aware(found.changed_at),
+                "therapist_id": found.therapist_id,
+                "close_reason": found.close_reason,
                 "status": found.status,
                 "urgent": found.urgent,
                 "consent": found.consent,
@@ -107,3 +140,80 @@ class Referrals:
         """How many referrals are stored."""
         with Session(self.engine) as session:
             return len(session.scalars(select(Referral.id)).all())
+
+    def queue(
+        self, status: str | None = None, therapist: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Referrals to work: urgent first, then oldest first; filtered by status and therapist."""
+        query = select(Referral)
+        if status:
+            query = query.where(Referral.status == status)
+        if therapist:
+            query = query.where(Referral.therapist_id == therapist)
+        query = query.order_by(Referral.urgent.desc(), Referral.created_at, Referral.id)
+        with Session(self.engine) as session:
+            return [
+                {
+                    "id": r.id,
+                    "urgent": r.urgent,
+                    "status": r.status,
+                    "created_at": _aware(r.created_at),
+                    "acknowledged_by": r.acknowledged_by,
+                    "therapist_id": r.therapist_id,
+                    "name": json.loads(r.contact).get("name"),
+                    "version": r.version,
+                }
+                for r in session.scalars(query)
+            ]
+
+    def acknowledge(self, referral_id: str, actor: str, version: int) -> None:
+        """Record that a person has seen an urgent referral (needed before it moves on)."""
+        with Session(self.engine) as session, session.begin():
+            referral = self._current(session, referral_id, version)
+            referral.acknowledged_by, referral.acknowledged_at = actor, now()
+            referral.version += 1
+            session.add(
+                AuditEvent(
+                    at=now(), actor=actor, action="referral.acknowledged", subject=referral_id
+                )
+            )
+
+    def change_status(
+        self,
+        referral_id: str,
+        status: str,
+        actor: str,
+        version: int,
+        therapist: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Move a referral on (contacted, booked with a therapist, closed with a reason)."""
+        with Session(self.engine) as session, session.begin():
+            referral = self._current(session, referral_id, version)
+            if status not in NEXT.get(referral.status, set()):
+                raise ReferralError(f"a {referral.status} referral cannot become {status}")
+            if referral.urgent and not referral.acknowledged_by:
+                raise ReferralError("an urgent referral must be acknowledged first")
+            if status == "booked" and not therapist:
+                raise ReferralError("say which therapist it is booked with")
+            if status == "closed" and not (reason or "").strip():
+                raise ReferralError("say why it is closed")
+            referral.status = status
+            referral.therapist_id = therapist if status == "booked" else referral.therapist_id
+            referral.close_reason = reason.strip() if status == "closed" and reason else None
+            referral.changed_by, referral.changed_at = actor, now()
+            referral.version += 1
+            session.add(
+                AuditEvent(at=now(), actor=actor, action=f"referral.{status}", subject=referral_id)
+            )
+
+    @staticmethod
+    def _current(session: Session, referral_id: str, version: int) -> Referral:
+        referral = session.get(Referral, referral_id, with_for_update=True)
+        if referral is None:
+            raise ReferralError(f"there is no referral {referral_id!r}")
+        if referral.version != version:
+            raise ReferralConflict(
+                "someone else changed this referral since you opened it; nothing was changed"
+            )
+        return referral

@@ -216,7 +216,6 @@ class Roster:
         return self.cities.get(normalise_city(city), -2)
 
 
-
 def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
     """Return the first problem of a type-valid therapist (vocabulary, cross-field), or None."""
     data = {name: getattr(record, name) for name in record.__struct_fields__}

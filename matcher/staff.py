@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.accounts import Accounts
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
+from matcher.referrals import NEXT, STATUSES, ReferralConflict, ReferralError, Referrals
 from matcher.security import limiter
 from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
 
@@ -243,3 +245,115 @@ def reload_rules() -> BaseResponse:
         os.kill(os.getppid(), signal.SIGHUP)
         return redirect("/staff/admin?reloading=1", code=303)
     return make_response(render_template("staff/forbidden.html", reason="reload"), 409)
+
+
+def _waiting(since: datetime) -> str:
+    minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} days"
+
+
+def _referrals() -> Referrals:
+    held: Referrals = current_app.extensions["referrals"]
+    return held
+
+
+def _roster_choices() -> list[tuple[str, str]]:
+    therapists = sorted(matcher().roster.therapists, key=lambda t: str(t.profile["name"]))
+    return [(t.id, str(t.profile["name"])) for t in therapists]
+
+
+@bp.get("/staff/referrals")
+@staff_required
+def referral_queue() -> BaseResponse:
+    """The queue: urgent first, then oldest first, with time waiting; by status and therapist."""
+    status = request.args.get("status") or None
+    therapist = request.args.get("therapist") or None
+    listed = _referrals().queue(status if status in STATUSES else None, therapist)
+    accounts().record(str(session["staff"]), "referrals.listed")
+    page = render_template(
+        "staff/referrals.html",
+        referrals=listed,
+        statuses=STATUSES,
+        status=status,
+        therapist=therapist,
+        roster=_roster_choices(),
+        waiting=_waiting,
+        csrf_token=csrf_token(),
+    )
+    return make_response(page, 200)
+
+
+def _referral_page(
+    referral_id: str,
+    error: str | None = None,
+    status: int = 200,
+    rematch: dict[str, Any] | None = None,
+) -> BaseResponse:
+    referral = _referrals().get(referral_id)
+    if referral is None:
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+    offered = [m["therapist"] for m in referral["matches"] or []]
+    now_offered = [m["therapist"]["id"] for m in rematch["matches"]] if rematch else []
+    page = render_template(
+        "staff/referral.html",
+        referral=referral,
+        error=error,
+        roster=_roster_choices(),
+        next_statuses=sorted(NEXT[referral["status"]], key=STATUSES.index),
+        waiting=_waiting,
+        csrf_token=csrf_token(),
+        rematch=rematch,
+        added=[t for t in now_offered if t not in offered],
+        removed=[t for t in offered if t not in now_offered],
+    )
+    return make_response(page, status)
+
+
+@bp.get("/staff/referrals/<referral_id>")
+@staff_required
+def referral_detail(referral_id: str) -> BaseResponse:
+    """One referral: contact, status, history, and the actions that move it on."""
+    accounts().record(str(session["staff"]), "referral.viewed", referral_id)
+    return _referral_page(referral_id)
+
+
+@bp.post("/staff/referrals/<referral_id>")
+@staff_required
+def referral_action(referral_id: str) -> BaseResponse:
+    """Acknowledge, change status, or match again; a stale form is told, never applied."""
+    actor = str(session["staff"])
+    form = request.form
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        return _referral_page(referral_id, "The form was incomplete; nothing was changed.", 400)
+    try:
+        action = form.get("action")
+        if action == "acknowledge":
+            _referrals().acknowledge(referral_id, actor, version)
+        elif action == "status":
+            _referrals().change_status(
+                referral_id,
+                form.get("status", ""),
+                actor,
+                version,
+                form.get("therapist") or None,
+                form.get("reason"),
+            )
+        elif action == "rematch":
+            stored = _referrals().get(referral_id)
+            if stored is None or not stored["intake"]:
+                return _referral_page(referral_id, "There is no intake to match again.", 409)
+            accounts().record(actor, "referral.rematched", referral_id)
+            return _referral_page(referral_id, rematch=matcher().match(stored["intake"]))
+        else:
+            return _referral_page(referral_id, "Unknown action; nothing was changed.", 400)
+    except ReferralConflict as exc:
+        return _referral_page(referral_id, str(exc).capitalize() + ".", 409)
+    except ReferralError as exc:
+        return _referral_page(referral_id, str(exc).capitalize() + ".", 422)
+    return redirect(f"/staff/referrals/{referral_id}", code=303)

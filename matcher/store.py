@@ -71,6 +71,12 @@ class Referral(Base):
     contact: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str | None] = mapped_column(String(64))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    therapist_id: Mapped[str | None] = mapped_column(String(40))
+    close_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 def make_engine(url: str) -> Engine:

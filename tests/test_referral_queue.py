@@ -1,0 +1,169 @@
+"""Front-desk staff work the referral queue: urgent first, statuses with who and when, no lost edits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from matcher import create_app
+from matcher.referrals import ReferralConflict, ReferralError
+
+PASSWORD = "correct horse battery"
+CONTACT = {"name": "Sam", "email": "sam@example.org"}
+GRIEF = {"difficulties": ["grief"], "preferences": {"format": "online"}}
+URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
+
+
+@pytest.fixture()
+def app(tmp_path: Path) -> Flask:
+    app = create_app(
+        {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "SECRET_KEY": "k"}
+    )
+    app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")
+    return app
+
+
+def refer(app: Flask, intake: dict[str, Any], name: str) -> str:
+    response = app.test_client().post(
+        "/api/v1/referrals",
+        json={"intake": intake, "contact": {**CONTACT, "name": name}, "consent": True},
+    )
+    assert response.status_code == 201
+    referral_id: str = response.get_json()["id"]
+    return referral_id
+
+
+def token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def desk(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    client.post(
+        "/staff/login",
+        data={
+            "username": "desk",
+            "password": PASSWORD,
+            "csrf_token": token(page),
+            "next": "/staff",
+        },
+    )
+    return client
+
+
+def test_the_queue_lists_urgent_first_then_oldest_first(app: Flask) -> None:
+    first = refer(app, GRIEF, "Ana")
+    second = refer(app, GRIEF, "Ben")
+    urgent = refer(app, URGENT, "Cleo")
+    html = desk(app).get("/staff/referrals").get_data(as_text=True)
+    order = re.findall(r'id="referral-([0-9a-f]{32})"', html)
+    assert order == [urgent, first, second]
+    assert "URGENT" in html and "not yet" in html
+
+
+def test_an_urgent_referral_needs_acknowledging_before_it_moves_on(app: Flask) -> None:
+    referrals = app.extensions["referrals"]
+    urgent = refer(app, URGENT, "Cleo")
+    with pytest.raises(ReferralError, match="must be acknowledged first"):
+        referrals.change_status(urgent, "contacted", "desk", 1)
+    referrals.acknowledge(urgent, "desk", 1)
+    referrals.change_status(urgent, "contacted", "desk", 2)
+    stored = referrals.get(urgent)
+    assert (stored["status"], stored["acknowledged_by"], stored["changed_by"]) == (
+        "contacted",
+        "desk",
+        "desk",
+    )
+
+
+def test_a_referral_is_worked_to_booked_through_the_console(app: Flask) -> None:
+    referral = refer(app, GRIEF, "Ana")
+    client = desk(app)
+    page = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    post = {"csrf_token": token(page), "action": "status"}
+    assert (
+        client.post(
+            f"/staff/referrals/{referral}", data={**post, "status": "contacted", "version": "1"}
+        ).status_code
+        == 303
+    )
+    missing = client.post(
+        f"/staff/referrals/{referral}", data={**post, "status": "booked", "version": "2"}
+    )
+    assert missing.status_code == 422
+    assert "Say which therapist it is booked with." in missing.get_data(as_text=True)
+    booked = client.post(
+        f"/staff/referrals/{referral}",
+        data={**post, "status": "booked", "therapist": "t-045", "version": "2"},
+    )
+    assert booked.status_code == 303
+    stored = app.extensions["referrals"].get(referral)
+    assert (stored["status"], stored["therapist_id"], stored["changed_by"]) == (
+        "booked",
+        "t-045",
+        "desk",
+    )
+    booked_list = desk(app).get("/staff/referrals?status=booked&therapist=t-045")
+    assert referral in booked_list.get_data(as_text=True)
+    actions = [e["action"] for e in app.extensions["accounts"].audit_log()]
+    assert "referral.booked" in actions and "referral.contacted" in actions
+
+
+def test_two_staff_changing_one_referral_at_once_the_second_is_told(app: Flask) -> None:
+    referral = refer(app, GRIEF, "Ana")
+    referrals = app.extensions["referrals"]
+    referrals.change_status(referral, "contacted", "first", 1)
+    with pytest.raises(ReferralConflict, match="someone else changed this referral"):
+        referrals.change_status(referral, "closed", "second", 1, reason="no answer")
+    assert referrals.get(referral)["status"] == "contacted"
+    client = desk(app)
+    page = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    stale = client.post(
+        f"/staff/referrals/{referral}",
+        data={
+            "csrf_token": token(page),
+            "action": "status",
+            "status": "closed",
+            "reason": "x",
+            "version": "1",
+        },
+    )
+    assert stale.status_code == 409
+    assert "Someone else changed this referral since you opened it" in stale.get_data(as_text=True)
+
+
+def test_closing_needs_a_reason_and_nothing_moves_after_closed(app: Flask) -> None:
+    referral = refer(app, GRIEF, "Ana")
+    referrals = app.extensions["referrals"]
+    with pytest.raises(ReferralError, match="say why it is closed"):
+        referrals.change_status(referral, "closed", "desk", 1, reason=" ")
+    referrals.change_status(referral, "closed", "desk", 1, reason="found help elsewhere")
+    with pytest.raises(ReferralError, match="a closed referral cannot become contacted"):
+        referrals.change_status(referral, "contacted", "desk", 2)
+
+
+def test_staff_can_match_a_referral_again_with_todays_rules(app: Flask) -> None:
+    referral = refer(app, GRIEF, "Ana")
+    client = desk(app)
+    page = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    again = client.post(
+        f"/staff/referrals/{referral}",
+        data={"csrf_token": token(page), "action": "rematch", "version": "1"},
+    )
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "Matched again with today's rules and roster" in html
+    assert "The same therapists as when they applied." in html
+
+
+def test_the_queue_needs_a_staff_login(app: Flask) -> None:
+    response = app.test_client().get("/staff/referrals")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login")
