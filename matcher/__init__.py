@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
         # (postgresql+psycopg://...). The console is closed (503) until an account exists.
         DATABASE_URL=None,
+        # Closed referrals are deleted this many days after closing (checked at every start).
+        RETENTION_DAYS=365,
         SECRET_KEY=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -137,6 +140,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     engine = make_engine(database_url)
     app.extensions["accounts"] = Accounts(engine)
     app.extensions["referrals"] = Referrals(engine)
+    if app.config["RETENTION_DAYS"]:
+        app.extensions["referrals"].purge_closed(timedelta(days=int(app.config["RETENTION_DAYS"])))
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher
     app.extensions["checklist"] = checklist

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -217,3 +217,51 @@ class Referrals:
                 "someone else changed this referral since you opened it; nothing was changed"
             )
         return referral
+
+    def export(self, referral_id: str) -> dict[str, Any] | None:
+        """Everything kept about one person's referral, with its history (right of access)."""
+        referral = self.get(referral_id)
+        if referral is None:
+            return None
+        with Session(self.engine) as session:
+            history = session.scalars(
+                select(AuditEvent).where(AuditEvent.subject == referral_id).order_by(AuditEvent.id)
+            )
+            referral["history"] = [
+                {"at": _aware(e.at).isoformat(), "by": e.actor, "action": e.action} for e in history
+            ]
+        for name in ("created_at", "acknowledged_at", "changed_at"):
+            if referral[name] is not None:
+                referral[name] = referral[name].isoformat()
+        return referral
+
+    def erase(self, referral_id: str, actor: str) -> bool:
+        """Delete one person's referral (right to erasure); the audit log keeps only that it was."""
+        with Session(self.engine) as session, session.begin():
+            found = session.get(Referral, referral_id)
+            if found is None:
+                return False
+            session.delete(found)
+            session.add(
+                AuditEvent(at=now(), actor=actor, action="referral.erased", subject=referral_id)
+            )
+            return True
+
+    def purge_closed(self, older_than: timedelta, at: datetime | None = None) -> int:
+        """Delete referrals closed longer ago than the retention period; return how many."""
+        cutoff = (at or now()) - older_than
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                delete(Referral).where(Referral.status == "closed", Referral.changed_at < cutoff)
+            )
+            count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            if count:
+                session.add(
+                    AuditEvent(
+                        at=now(),
+                        actor="retention",
+                        action="referrals.purged",
+                        detail=json.dumps({"count": count}),
+                    )
+                )
+            return count

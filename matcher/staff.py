@@ -357,3 +357,26 @@ def referral_action(referral_id: str) -> BaseResponse:
     except ReferralError as exc:
         return _referral_page(referral_id, str(exc).capitalize() + ".", 422)
     return redirect(f"/staff/referrals/{referral_id}", code=303)
+
+
+@bp.get("/staff/referrals/<referral_id>/export")
+@staff_required
+def referral_export(referral_id: str) -> BaseResponse:
+    """Everything kept about this person's referral, as a JSON download (right of access)."""
+    exported = _referrals().export(referral_id)
+    if exported is None:
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+    accounts().record(str(session["staff"]), "referral.exported", referral_id)
+    response = make_response(json.dumps(exported, indent=2, sort_keys=True), 200)
+    response.headers["Content-Type"] = "application/json"
+    response.headers["Content-Disposition"] = f'attachment; filename="referral-{referral_id}.json"'
+    return response
+
+
+@bp.post("/staff/referrals/<referral_id>/erase")
+@admin_required
+def referral_erase(referral_id: str) -> BaseResponse:
+    """Delete this person's referral on their request (right to erasure); admins only."""
+    if not _referrals().erase(referral_id, str(session["staff"])):
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+    return redirect("/staff/referrals?erased=1", code=303)

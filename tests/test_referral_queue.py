@@ -167,3 +167,56 @@ def test_staff_can_match_a_referral_again_with_todays_rules(app: Flask) -> None:
 def test_the_queue_needs_a_staff_login(app: Flask) -> None:
     response = app.test_client().get("/staff/referrals")
     assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login")
+
+
+def test_a_persons_data_can_be_exported_and_erased_on_request(app: Flask) -> None:
+    referral = refer(app, GRIEF, "Ana")
+    client = desk(app)
+    exported = client.get(f"/staff/referrals/{referral}/export")
+    assert exported.status_code == 200
+    assert (
+        exported.headers["Content-Disposition"]
+        == f'attachment; filename="referral-{referral}.json"'
+    )
+    data = exported.get_json()
+    assert data["contact"]["name"] == "Ana" and data["intake"] == GRIEF
+    page = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    # erasing is for admins
+    assert (
+        client.post(
+            f"/staff/referrals/{referral}/erase", data={"csrf_token": token(page)}
+        ).status_code
+        == 403
+    )
+    app.extensions["accounts"].add("boss", PASSWORD, "admin", "test")
+    admin = app.test_client()
+    login_page = admin.get("/staff/login").get_data(as_text=True)
+    admin.post(
+        "/staff/login",
+        data={
+            "username": "boss",
+            "password": PASSWORD,
+            "csrf_token": token(login_page),
+            "next": "/staff",
+        },
+    )
+    page = admin.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    erased = admin.post(f"/staff/referrals/{referral}/erase", data={"csrf_token": token(page)})
+    assert erased.status_code == 303
+    assert app.extensions["referrals"].get(referral) is None
+    events = app.extensions["accounts"].audit_log()
+    assert events[0]["action"] == "referral.erased" and "Ana" not in repr(events)
+
+
+def test_closed_referrals_are_deleted_after_the_retention_period(app: Flask) -> None:
+    from datetime import timedelta
+
+    from matcher.store import now
+
+    referrals = app.extensions["referrals"]
+    closed = refer(app, GRIEF, "Ana")
+    still_open = refer(app, GRIEF, "Ben")
+    referrals.change_status(closed, "closed", "desk", 1, reason="found help elsewhere")
+    assert referrals.purge_closed(timedelta(days=30)) == 0
+    assert referrals.purge_closed(timedelta(days=30), at=now() + timedelta(days=31)) == 1
+    assert referrals.get(closed) is None and referrals.get(still_open) is not None
