@@ -7,16 +7,13 @@ import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from matcher.errors import IntakeError
 from matcher.fhir import intake_from_query, read_screening
 from matcher.matching import Matcher
-from matcher.referrals import Referrals
+from matcher.referrals import Referrals, submit_referral
 from matcher.response_cache import CachedResponse, ResponseCache
 from matcher.safety import record_urgent_event
-from matcher.schemas import ReferralRequestSchema, flatten_errors
 from matcher.security import limiter, public_limit
 
 bp = Blueprint("api", __name__)
@@ -108,52 +105,23 @@ def referral() -> Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         raise BadRequest("Idempotency-Key must be 1 to 128 visible ASCII characters.")
-    try:
-        body = ReferralRequestSchema().load(json_body())
-    except ValidationError as exc:
-        raise IntakeError(flatten_errors(exc.messages)) from None
     matcher = _matcher()
-    try:
-        result = matcher.match(body["intake"])
-    except IntakeError as exc:
-        raise IntakeError({f"intake.{path}": m for path, m in exc.errors.items()}) from None
-    urgent = result["safety"]["urgent"]
-    if not body["consent"] and not urgent:
-        raise IntakeError(
-            {
-                "consent": [
-                    "Needed to keep your request: without it nothing is stored. "
-                    "Use /api/v1/match to see matches without leaving details."
-                ]
-            }
-        )
     referrals: Referrals = current_app.extensions["referrals"]
-    stored = referrals.store(body["intake"], result, body["contact"], body["consent"], key)
-    if urgent:
-        message = (
-            "A person from the clinic will be in touch with you as soon as they can. "
-            + result["safety"]["message"]
-        )
-        if stored.created:
-            record_urgent_event(matcher.rules_version, request.path)
-    else:
-        how = body["contact"].get("preferred") or (
-            "email" if body["contact"].get("email") else "phone"
-        )
-        message = f"Thank you. Someone from the clinic will contact you by {how}."
+    done = submit_referral(matcher, referrals, json_body(), key)
+    if done.stored.urgent and done.stored.created:
+        record_urgent_event(matcher.rules_version, request.path)
     response = _private(
         jsonify(
             {
-                "id": stored.id,
+                "id": done.stored.id,
                 "status": "new",
-                "urgent": urgent,
-                "message": message,
-                "result": result,
+                "urgent": done.stored.urgent,
+                "message": done.message,
+                "result": done.result,
             }
         )
     )
-    response.status_code = 201 if stored.created else 200
-    response.headers["Location"] = f"/api/v1/referrals/{stored.id}"
+    response.status_code = 201 if done.stored.created else 200
     return response
 
 

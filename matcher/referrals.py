@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from matcher.errors import IntakeError
+from matcher.matching import Matcher
+from matcher.schemas import ReferralRequestSchema, flatten_errors
 from matcher.store import AuditEvent, Referral, now
 
 STATUSES = ("new", "contacted", "booked", "closed")
@@ -265,3 +269,47 @@ class Referrals:
                     )
                 )
             return count
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A referral request handled: what was stored, the match, and what to tell the person."""
+
+    stored: Stored
+    result: dict[str, Any]
+    message: str
+
+
+def submit_referral(
+    matcher: Matcher, referrals: Referrals, payload: Any, idempotency_key: str | None
+) -> Submitted:
+    """Validate a referral request, match its intake and store it (once); IntakeError if bad.
+
+    Without consent nothing is stored unless the intake is urgent (self-harm answers).
+    """
+    try:
+        body = ReferralRequestSchema().load(payload)
+    except ValidationError as exc:
+        raise IntakeError(flatten_errors(exc.messages)) from None
+    try:
+        result = matcher.match(body["intake"])
+    except IntakeError as exc:
+        raise IntakeError({f"intake.{path}": m for path, m in exc.errors.items()}) from None
+    urgent = bool(result["safety"]["urgent"])
+    if not body["consent"] and not urgent:
+        raise IntakeError(
+            {"consent": ["Needed to keep your request: without it nothing is stored."]}
+        )
+    stored = referrals.store(
+        body["intake"], result, body["contact"], body["consent"], idempotency_key
+    )
+    if urgent:
+        message = (
+            "A person from the clinic will be in touch with you as soon as they can. "
+            + result["safety"]["message"]
+        )
+    else:
+        contact = body["contact"]
+        how = contact.get("preferred") or ("email" if contact.get("email") else "phone")
+        message = f"Thank you. Someone from the clinic will contact you by {how}."
+    return Submitted(stored, result, message)

@@ -26,6 +26,7 @@ from matcher.checklist import Checklist, Tailoring
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
+from matcher.referrals import submit_referral
 from matcher.safety import record_urgent_event
 from matcher.security import limiter, public_limit
 
@@ -42,7 +43,13 @@ FIELD_OF_PATH = {
     "preferences.max_fee": "max_fee",
     "preferences.therapist_gender": "therapist_gender",
     "risk.self_harm_thoughts": "self_harm_thoughts",
+    "contact.name": "contact_name",
+    "contact.email": "contact_email",
+    "contact.phone": "contact_phone",
+    "contact": "contact_email",
+    "consent": "consent",
 }
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 FORM_ERROR = "_form"
 # The intake's messages are written for API clients; these few read better beside a form field.
 FRIENDLIER = {
@@ -115,6 +122,16 @@ def _number(text: str) -> int | str:
     # same intake validation as the API's rejects it with its own message.
     stripped = text.strip()
     return int(stripped) if stripped.isdigit() else stripped
+
+
+def contact_from_form(form: MultiDict[str, str]) -> dict[str, str]:
+    """How the person wants to be reached, from the form's optional contact fields."""
+    contact = {"name": form.get("contact_name", "").strip()}
+    for name in ("email", "phone"):
+        value = form.get(f"contact_{name}", "").strip()
+        if value:
+            contact[name] = value
+    return contact
 
 
 def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
@@ -258,13 +275,30 @@ def results() -> BaseResponse:
     if not token_ok():
         expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
         return render_form(form, expired, 400)
+    intake = intake_from_form(form, held)
+    referral_message = None
     try:
-        result = held.match(intake_from_form(form, held))
+        if any(form.get(name, "").strip() for name in CONTACT_FIELDS):
+            done = submit_referral(
+                held,
+                current_app.extensions["referrals"],
+                {
+                    "intake": intake,
+                    "contact": contact_from_form(form),
+                    "consent": form.get("consent") == "yes",
+                },
+                None,
+            )
+            result, referral_message = done.result, done.message
+        else:
+            result = held.match(intake)
     except IntakeError as exc:
-        return render_form(form, form_errors(exc.errors), 422)
+        errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
+        return render_form(form, form_errors(errors), 422)
     page = render_template(
         "results.html",
         result=result,
+        referral_message=referral_message,
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),

@@ -220,3 +220,56 @@ def test_closed_referrals_are_deleted_after_the_retention_period(app: Flask) -> 
     assert referrals.purge_closed(timedelta(days=30)) == 0
     assert referrals.purge_closed(timedelta(days=30), at=now() + timedelta(days=31)) == 1
     assert referrals.get(closed) is None and referrals.get(still_open) is not None
+
+
+def submit_form(client: FlaskClient, data: dict[str, Any]) -> Any:
+    page = client.get("/").get_data(as_text=True)
+    return client.post("/results", data={**data, "csrf_token": token(page)})
+
+
+def test_a_person_who_asks_to_be_contacted_on_the_form_lands_in_the_queue(app: Flask) -> None:
+    person = app.test_client()
+    response = submit_form(
+        person,
+        {
+            "difficulties": "grief",
+            "contact_name": "Dana",
+            "contact_email": "dana@example.org",
+            "consent": "yes",
+        },
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Thank you. Someone from the clinic will contact you by email." in html
+    queue = desk(app).get("/staff/referrals").get_data(as_text=True)
+    assert ">Dana</a>" in queue
+
+
+def test_the_form_asks_for_consent_and_keeps_the_answers(app: Flask) -> None:
+    response = submit_form(
+        app.test_client(),
+        {"difficulties": "grief", "contact_name": "Dana", "contact_email": "dana@example.org"},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Needed to keep your request: without it nothing is stored." in html
+    assert 'value="dana@example.org"' in html
+    assert app.extensions["referrals"].count() == 0
+
+
+def test_an_urgent_form_with_a_way_to_reach_the_person_is_kept_without_the_tick(app: Flask) -> None:
+    response = submit_form(
+        app.test_client(),
+        {
+            "difficulties": "depression",
+            "self_harm_thoughts": "yes",
+            "contact_name": "Eli",
+            "contact_phone": "+44 20 7946 0000",
+        },
+    )
+    assert response.status_code == 200
+    assert "A person from the clinic will be in touch with you as soon as they can." in (
+        response.get_data(as_text=True)
+    )
+    queue = app.extensions["referrals"].queue()
+    assert [(r["name"], r["urgent"]) for r in queue] == [("Eli", True)]

@@ -155,3 +155,35 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
     page.wait_for_url(f"{server}/staff/login?logged_out=1")
     page.goto(f"{server}/staff")
     page.wait_for_url(f"{server}/staff/login?next=/staff")
+
+
+def test_a_person_asks_to_be_contacted_and_the_receptionist_books_them(
+    server: str, page: Any
+) -> None:
+    page.goto(f"{server}/")
+    page.get_by_label("Grief and loss").check()
+    page.get_by_label("Your name").fill("Noa Example")
+    page.get_by_label("Email").fill("noa@example.org")
+    page.get_by_label("Keep my answers so that the clinic can contact me").check()
+    page.get_by_role("button", name="Show my matches").click()
+    assert page.locator("#referral-saved").inner_text() == (
+        "Thank you. Someone from the clinic will contact you by email."
+    )
+    assert axe_violations(page) == []
+
+    page.goto(f"{server}/staff/referrals")
+    page.wait_for_url(f"{server}/staff/login?next=/staff/referrals")
+    page.get_by_label("Name").fill(STAFF_USERNAME)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}/staff/referrals")
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Noa Example").click()
+    assert page.locator("h1").inner_text() == "Referral from Noa Example"
+    assert axe_violations(page) == []
+    page.get_by_label("New status").select_option("contacted")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_label("New status").select_option("booked")
+    page.get_by_label("Booked with (for booked)").select_option("t-045")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("dl dd").first.inner_text() == "booked with Ruth Abernathy"
