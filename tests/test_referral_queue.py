@@ -44,13 +44,14 @@ def token(page: str) -> str:
     return found.group(1)
 
 
-def desk(app: Flask) -> FlaskClient:
+def desk(app: Flask, username: str = "desk") -> FlaskClient:
+    """A browser session logged in to the console as `username`."""
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
     client.post(
         "/staff/login",
         data={
-            "username": "desk",
+            "username": username,
             "password": PASSWORD,
             "csrf_token": token(page),
             "next": "/staff",
@@ -189,17 +190,7 @@ def test_a_persons_data_can_be_exported_and_erased_on_request(app: Flask) -> Non
         == 403
     )
     app.extensions["accounts"].add("boss", PASSWORD, "admin", "test")
-    admin = app.test_client()
-    login_page = admin.get("/staff/login").get_data(as_text=True)
-    admin.post(
-        "/staff/login",
-        data={
-            "username": "boss",
-            "password": PASSWORD,
-            "csrf_token": token(login_page),
-            "next": "/staff",
-        },
-    )
+    admin = desk(app, "boss")
     page = admin.get(f"/staff/referrals/{referral}").get_data(as_text=True)
     erased = admin.post(f"/staff/referrals/{referral}/erase", data={"csrf_token": token(page)})
     assert erased.status_code == 303
