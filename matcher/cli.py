@@ -15,8 +15,17 @@ from matcher.matching import Matcher
 
 def check(args: argparse.Namespace) -> int:
     """Validate rules and roster; print one line either way."""
+    from matcher.checklist import CHECKLIST_FILE, load_checklist
+
     try:
         matcher = Matcher.from_files(args.rules, args.roster)
+        knowledge = matcher.knowledge
+        load_checklist(
+            args.rules / CHECKLIST_FILE,
+            f"{args.rules.name}/{CHECKLIST_FILE}",
+            knowledge.vocabulary,
+            knowledge.sources,
+        )
     except ConfigError as exc:
         print(f"matcher check: {exc}", file=sys.stderr)
         return 1

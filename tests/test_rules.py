@@ -212,3 +212,19 @@ def test_matcher_check_reports_ok_and_failures(rules_copy: Path) -> None:
         "the vocabulary (cbt, tf_cbt, emdr, erp, dbt, ipt, behavioural_activation, applied_relaxation, "
         "transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy)"
     )
+
+
+def test_matcher_check_also_validates_the_checklist(rules_copy: Path) -> None:
+    checklist = rules_copy / "checklist.yaml"
+    checklist.write_text(
+        checklist.read_text(encoding="utf-8").replace("source: seed-004", "source: seed-999", 1),
+        encoding="utf-8",
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "matcher", "check", "--rules", str(rules_copy)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("matcher check: rules/checklist.yaml: question ")
