@@ -200,17 +200,22 @@ def test_matcher_check_reports_ok_and_failures(rules_copy: Path) -> None:
     )
     assert ok.returncode == 0 and "matcher check: ok:" in ok.stdout
     edit(rules_copy, TRAUMA, "recommend: emdr", "recommend: emdr2")
-    bad = subprocess.run(
-        [sys.executable, "-m", "matcher", "check", "--rules", str(rules_copy)],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
+    bad = run_check(rules_copy)
     assert bad.returncode == 1
     assert bad.stderr.strip() == (
         "matcher check: rules/clinical/trauma.yaml: rule 'ptsd.emdr': recommend: 'emdr2' is not in "
         "the vocabulary (cbt, tf_cbt, emdr, erp, dbt, ipt, behavioural_activation, applied_relaxation, "
         "transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy)"
+    )
+
+
+def run_check(rules: Path) -> subprocess.CompletedProcess[str]:
+    """`matcher check` on a rules folder, as a clinician would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "matcher", "check", "--rules", str(rules)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
     )
 
 
@@ -220,11 +225,6 @@ def test_matcher_check_also_validates_the_checklist(rules_copy: Path) -> None:
         checklist.read_text(encoding="utf-8").replace("source: seed-004", "source: seed-999", 1),
         encoding="utf-8",
     )
-    bad = subprocess.run(
-        [sys.executable, "-m", "matcher", "check", "--rules", str(rules_copy)],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
+    bad = run_check(rules_copy)
     assert bad.returncode == 1
     assert bad.stderr.startswith("matcher check: rules/checklist.yaml: question ")
