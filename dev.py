@@ -8,6 +8,7 @@ Everything else is installed into .venv, pinned by constraints.txt.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -84,18 +85,51 @@ def ensure_chromium() -> None:
         )
         return
     print("dev.py: installing Debian's chromium for the browser tests...", flush=True)
-    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    _apt_install("chromium")
+
+
+def _postgres_installed() -> bool:
+    return bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or bool(shutil.which("initdb"))
+
+
+def ensure_postgres() -> None:
+    """Install Debian's PostgreSQL server for the database tests, if missing and we may.
+
+    The tests start (and remove) a private cluster of their own; nothing here starts a server.
+    """
+    if os.environ.get("MATCHER_TEST_POSTGRES_URL") or _postgres_installed():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print(
+            "dev.py: PostgreSQL is missing and cannot be installed here (needs root and "
+            "apt-get): the PostgreSQL database tests will say so.",
+            file=sys.stderr,
+        )
+        return
+    print("dev.py: installing Debian's postgresql for the database tests...", flush=True)
+    _apt_install("postgresql")
+
+
+_apt_lists_fresh = False
+
+
+def _apt_install(package: str) -> None:
+    global _apt_lists_fresh
+    if not _apt_lists_fresh:
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        _apt_lists_fresh = True
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
         check=False,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
 
 
 def test(args: list[str]) -> None:
-    """Install the test dependencies (and Chromium) and run the whole test suite."""
+    """Install the test dependencies (Chromium, PostgreSQL) and run the whole test suite."""
     ensure_installed("test")
     ensure_chromium()
+    ensure_postgres()
     os.chdir(ROOT)
     os.execv(str(venv_python()), [str(venv_python()), "-m", "pytest", *args])
 

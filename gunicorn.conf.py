@@ -12,7 +12,7 @@ graceful_timeout = 10
 # Each worker builds its own Matcher (and its own durable_rules host) in create_app().
 preload_app = False
 # A worker started by a reload (HUP) that finds broken files serves the last good copy.
-raw_env = ["MATCHER_KEEP_LAST_GOOD=true"]
+raw_env = ["MATCHER_KEEP_LAST_GOOD=true", "MATCHER_DATABASE_REQUIRED=false"]
 # No access log: its request line would carry query strings, and a FHIR intake's difficulties
 # ride in the query. The app logs every request itself, as JSON without content.
 accesslog = None
@@ -39,7 +39,10 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     from matcher.errors import ConfigError
 
     try:
-        create_app({"KEEP_LAST_GOOD": False})  # a first start on bad files stops here
+        # A first start on bad files, or with the database out of reach, stops here.
+        checked = create_app({"KEEP_LAST_GOOD": False, "DATABASE_REQUIRED": True})
     except ConfigError as exc:
         print(f"matcher: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
+    # The workers open their own connections; none of the master's may be shared across fork.
+    checked.extensions["referrals"].engine.dispose()

@@ -37,6 +37,41 @@ def default_database_url(state_dir: str | Path) -> str:
     return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
 
 
+def _open_database(app: Flask) -> None:
+    """Migrate the database, purge expired referrals, and hold the accounts and referrals.
+
+    A database that cannot be reached stops start-up with a ConfigError when DATABASE_REQUIRED
+    (the first start); a worker restarted during an outage starts anyway and answers 503 on
+    what needs the database, while matching goes on.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from matcher.accounts import Accounts
+    from matcher.errors import ConfigError
+    from matcher.referrals import Referrals
+    from matcher.store import make_engine, migrate
+
+    database_url = app.config["DATABASE_URL"] or default_database_url(app.config["STATE_DIR"])
+    engine = make_engine(database_url)
+    app.extensions["accounts"] = Accounts(engine)
+    app.extensions["referrals"] = Referrals(engine)
+    try:
+        migrate(database_url, Path(app.config["STATE_DIR"]))
+        if app.config["RETENTION_DAYS"]:
+            days = timedelta(days=int(app.config["RETENTION_DAYS"]))
+            app.extensions["referrals"].purge_closed(days)
+    except OperationalError as exc:
+        engine.dispose()
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if app.config["DATABASE_REQUIRED"]:
+            raise ConfigError(
+                "MATCHER_DATABASE_URL", f"cannot reach the database {shown}: {reason}"
+            ) from None
+        log.error(json.dumps({"event": "database.unavailable_at_start", "database": shown}))
+
+
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
     from matcher.matching import Matcher
@@ -117,6 +152,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
         # (postgresql+psycopg://...). The console is closed (503) until an account exists.
         DATABASE_URL=None,
+        # A database that cannot be reached stops start-up; gunicorn's workers start anyway
+        # (false in gunicorn.conf.py) so that matching survives a database outage.
+        DATABASE_REQUIRED=True,
         # Closed referrals are deleted this many days after closing (checked at every start).
         RETENTION_DAYS=365,
         SECRET_KEY=None,
@@ -131,17 +169,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
     _ensure_secret_key(app)
 
-    from matcher.accounts import Accounts
-    from matcher.referrals import Referrals
-    from matcher.store import make_engine, migrate
-
-    database_url = app.config["DATABASE_URL"] or default_database_url(app.config["STATE_DIR"])
-    migrate(database_url, Path(app.config["STATE_DIR"]))
-    engine = make_engine(database_url)
-    app.extensions["accounts"] = Accounts(engine)
-    app.extensions["referrals"] = Referrals(engine)
-    if app.config["RETENTION_DAYS"]:
-        app.extensions["referrals"].purge_closed(timedelta(days=int(app.config["RETENTION_DAYS"])))
+    _open_database(app)
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher
     app.extensions["checklist"] = checklist

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
@@ -26,6 +29,9 @@ NEXT = {
     "booked": {"closed"},
     "closed": set(),
 }
+
+
+CONFLICT = "someone else changed this referral since you opened it; nothing was changed"
 
 
 class ReferralConflict(RuntimeError):
@@ -96,7 +102,6 @@ class Referrals:
             rules_version=result["rules_version"],
             contact=_dumps(contact),
             idempotency_key=idempotency_key or None,
-            version=1,
         )
         try:
             with Session(self.engine) as session, session.begin():
@@ -172,10 +177,8 @@ class Referrals:
 
     def acknowledge(self, referral_id: str, actor: str, version: int) -> None:
         """Record that a person has seen an urgent referral (needed before it moves on)."""
-        with Session(self.engine) as session, session.begin():
-            referral = self._current(session, referral_id, version)
+        with self._changing(referral_id, version) as (session, referral):
             referral.acknowledged_by, referral.acknowledged_at = actor, now()
-            referral.version += 1
             session.add(
                 AuditEvent(
                     at=now(), actor=actor, action="referral.acknowledged", subject=referral_id
@@ -192,8 +195,7 @@ class Referrals:
         reason: str | None = None,
     ) -> None:
         """Move a referral on (contacted, booked with a therapist, closed with a reason)."""
-        with Session(self.engine) as session, session.begin():
-            referral = self._current(session, referral_id, version)
+        with self._changing(referral_id, version) as (session, referral):
             if status not in NEXT.get(referral.status, set()):
                 raise ReferralError(f"a {referral.status} referral cannot become {status}")
             if referral.urgent and not referral.acknowledged_by:
@@ -206,21 +208,25 @@ class Referrals:
             referral.therapist_id = therapist if status == "booked" else referral.therapist_id
             referral.close_reason = reason.strip() if status == "closed" and reason else None
             referral.changed_by, referral.changed_at = actor, now()
-            referral.version += 1
             session.add(
                 AuditEvent(at=now(), actor=actor, action=f"referral.{status}", subject=referral_id)
             )
 
-    @staticmethod
-    def _current(session: Session, referral_id: str, version: int) -> Referral:
-        referral = session.get(Referral, referral_id, with_for_update=True)
-        if referral is None:
-            raise ReferralError(f"there is no referral {referral_id!r}")
-        if referral.version != version:
-            raise ReferralConflict(
-                "someone else changed this referral since you opened it; nothing was changed"
-            )
-        return referral
+    @contextlib.contextmanager
+    def _changing(self, referral_id: str, version: int) -> Iterator[tuple[Session, Referral]]:
+        # One transaction on the referral as the staff member saw it (at `version`). The read
+        # is locked where the database can (FOR UPDATE); the UPDATE itself is checked against
+        # the version on every database, so a change racing this one is told, never lost.
+        try:
+            with Session(self.engine) as session, session.begin():
+                referral = session.get(Referral, referral_id, with_for_update=True)
+                if referral is None:
+                    raise ReferralError(f"there is no referral {referral_id!r}")
+                if referral.version != version:
+                    raise ReferralConflict(CONFLICT)
+                yield session, referral
+        except StaleDataError:
+            raise ReferralConflict(CONFLICT) from None
 
     def export(self, referral_id: str) -> dict[str, Any] | None:
         """Everything kept about one person's referral, with its history (right of access)."""

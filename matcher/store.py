@@ -7,13 +7,26 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, create_engine, event
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -70,13 +83,17 @@ class Referral(Base):
     rules_version: Mapped[str] = mapped_column(String(32), nullable=False)
     contact: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Optimistic locking by SQLAlchemy: every UPDATE says WHERE version = the version read and
+    # raises StaleDataError when another change got there first (on any database).
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     changed_by: Mapped[str | None] = mapped_column(String(64))
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     therapist_id: Mapped[str | None] = mapped_column(String(40))
     close_reason: Mapped[str | None] = mapped_column(String(200))
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 def make_engine(url: str) -> Engine:
@@ -95,12 +112,51 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# Any fixed number: the PostgreSQL advisory lock that one migrating instance holds.
+MIGRATION_LOCK_ID = 0x6D61746368
+
+
 def migrate(url: str, lock_dir: Path) -> None:
-    """Bring the database to the newest migration (one process at a time)."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    """Bring the database to the newest migration, one process at a time.
+
+    On PostgreSQL the lock is the database's own (an advisory lock), so instances on several
+    hosts may start together; an SQLite file is locked beside itself; anything else in lock_dir.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    with open(lock_dir / "migrate.lock", "w") as lock, contextlib.suppress(OSError):
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with _file_lock(_lock_file(url, lock_dir)), engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_ID)))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def _lock_file(url: str, lock_dir: Path) -> Path | None:
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        return database.with_name(database.name + ".migrate.lock")
+    if url.startswith("postgresql"):
+        return None
+    return lock_dir / "migrate.lock"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = open(path, "w")  # noqa: SIM115 - held until the migration is done
+    except OSError:
+        yield  # the database itself will say what is wrong with its folder
+        return
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        command.upgrade(config, "head")
+        yield

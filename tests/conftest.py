@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT, create_app
 from matcher.matching import Matcher
+from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
 
 RULES_DIR = PROJECT_ROOT / "rules"
 ROSTER = PROJECT_ROOT / "therapists.yaml"
@@ -51,3 +54,30 @@ def roster_copy(tmp_path: Path) -> Path:
     target = tmp_path / "therapists.yaml"
     shutil.copy(ROSTER, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this run (see tests/postgres.py).
+
+    Outside CI a machine without PostgreSQL skips the PostgreSQL half of the database tests,
+    saying why; in CI (CI=true) it fails them, so a green CI run always includes PostgreSQL.
+    """
+    try:
+        with postgres_for_tests() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL tests cannot run in CI: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database for one test: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'referrals.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.database() as url:
+        yield url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def start_gunicorn(port: int, env: dict[str, str] | None = None) -> subprocess.P
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group: workers left behind by a killed master can be stopped too.
+        start_new_session=True,
     )
     log.close()
     process.log_path = log.name  # type: ignore[attr-defined]
@@ -83,5 +86,12 @@ def running_server(
             time.sleep(0.2)
         yield base, process
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_server(process)
+
+
+def stop_server(process: subprocess.Popen[str]) -> None:
+    """Stop gunicorn gracefully, then anything left of its process group."""
+    process.terminate()
+    process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

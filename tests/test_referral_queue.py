@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from matcher import create_app
-from matcher.referrals import ReferralConflict, ReferralError
+from matcher.referrals import ReferralConflict, ReferralError, Referrals
+from matcher.store import make_engine
+from tests.databases import close_database
 
 PASSWORD = "correct horse battery"
 CONTACT = {"name": "Sam", "email": "sam@example.org"}
@@ -20,12 +25,19 @@ URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
 
 
 @pytest.fixture()
-def app(tmp_path: Path) -> Flask:
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     app = create_app(
-        {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "SECRET_KEY": "k"}
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "STATE_DIR": str(tmp_path),
+            "SECRET_KEY": "k",
+            "DATABASE_URL": database_url,
+        }
     )
     app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")
-    return app
+    yield app
+    close_database(app)
 
 
 def refer(app: Flask, intake: dict[str, Any], name: str) -> str:
@@ -139,6 +151,34 @@ def test_two_staff_changing_one_referral_at_once_the_second_is_told(app: Flask) 
     )
     assert stale.status_code == 409
     assert "Someone else changed this referral since you opened it" in stale.get_data(as_text=True)
+
+
+def test_a_change_saved_between_reading_and_writing_is_not_overwritten(tmp_path: Path) -> None:
+    # SQLite has no SELECT ... FOR UPDATE: another desk can commit after this one has read the
+    # referral and before it writes. (On PostgreSQL the read lock makes that wait instead.)
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    app = create_app(
+        {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "DATABASE_URL": url}
+    )
+    referral = refer(app, GRIEF, "Ana")
+    other_desk = Referrals(make_engine(url))
+    raced = []
+
+    def other_desk_saves_first(session: Session, *_: Any) -> None:
+        if not raced:
+            raced.append(True)
+            other_desk.change_status(referral, "closed", "other", 1, reason="found help elsewhere")
+
+    event.listen(Session, "before_flush", other_desk_saves_first)
+    try:
+        with pytest.raises(ReferralConflict, match="someone else changed this referral"):
+            app.extensions["referrals"].change_status(referral, "contacted", "desk", 1)
+    finally:
+        event.remove(Session, "before_flush", other_desk_saves_first)
+    stored = app.extensions["referrals"].get(referral)
+    assert (stored["status"], stored["changed_by"], stored["version"]) == ("closed", "other", 2)
+    other_desk.engine.dispose()
+    close_database(app)
 
 
 def test_closing_needs_a_reason_and_nothing_moves_after_closed(app: Flask) -> None:

@@ -5,24 +5,42 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from matcher import create_app
-from tests.servers import running_server
+from matcher.errors import ConfigError
+from tests.databases import close_database
+from tests.servers import free_port, running_server
 
 CONTACT = {"name": "Sam", "email": "sam@example.org", "preferred": "email"}
 INTAKE = {"difficulties": ["grief"], "preferences": {"format": "online"}}
 URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
 
 
+def build_app(state_dir: Path, database_url: str) -> Flask:
+    """The app as a worker builds it, on `database_url`, with limits off."""
+    return create_app(
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "STATE_DIR": str(state_dir),
+            "DATABASE_URL": database_url,
+        }
+    )
+
+
 @pytest.fixture()
-def app(tmp_path: Path) -> Flask:
-    return create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path)})
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    app = build_app(tmp_path, database_url)
+    yield app
+    close_database(app)
 
 
 def post(app: Flask, body: dict[str, Any], key: str | None = None) -> Any:
@@ -45,16 +63,16 @@ def test_a_referral_is_stored_with_its_matches_and_rules_version(app: Flask) -> 
 
 
 def test_a_retry_with_the_same_key_gets_the_same_referral_also_after_a_restart(
-    app: Flask,
-    tmp_path: Path,
+    app: Flask, tmp_path: Path, database_url: str
 ) -> None:
     body = {"intake": INTAKE, "contact": CONTACT, "consent": True}
     first = post(app, body, "retry-123")
     again = post(app, body, "retry-123")
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
-    restarted = create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path)})
+    restarted = build_app(tmp_path, database_url)
     assert post(restarted, body, "retry-123").get_json()["id"] == first.get_json()["id"]
+    close_database(restarted)
     assert app.extensions["referrals"].count() == 1
 
 
@@ -128,30 +146,71 @@ def test_bad_requests_name_the_field_and_store_nothing(
     assert app.extensions["referrals"].count() == 0
 
 
+def unreachable(database_url: str, tmp_path: Path) -> str:
+    """A database URL of the same kind whose server is down."""
+    if database_url.startswith("sqlite"):
+        # A "database file" that is a directory: every connection fails.
+        return f"sqlite:///{tmp_path}"
+    return make_url(database_url).set(port=free_port()).render_as_string(hide_password=False)
+
+
 def test_a_database_that_is_down_gives_503_with_retry_after_never_201(
-    app: Flask, tmp_path: Path
+    tmp_path: Path, database_url: str
 ) -> None:
-    from matcher.referrals import Referrals
-    from matcher.store import make_engine
-
-    # A "database file" that is a directory: every connection fails, as with a server down.
-    app.extensions["referrals"] = Referrals(make_engine(f"sqlite:///{tmp_path}"))
-    response = post(app, {"intake": INTAKE, "contact": CONTACT, "consent": True})
+    # A worker (re)started during the outage: matching goes on, saving is refused plainly.
+    down = create_app(
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "STATE_DIR": str(tmp_path),
+            "DATABASE_URL": unreachable(database_url, tmp_path),
+            "DATABASE_REQUIRED": False,
+        }
+    )
+    response = post(down, {"intake": INTAKE, "contact": CONTACT, "consent": True})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.get_json()["message"] == (
+        "We cannot save requests right now; nothing was stored. Please try again shortly."
+    )
+    assert down.test_client().post("/api/v1/match", json=INTAKE).status_code == 200
 
 
-def test_a_server_killed_right_after_201_still_has_the_referral(tmp_path: Path) -> None:
-    env = {"MATCHER_STATE_DIR": str(tmp_path), "MATCHER_RATE_LIMIT": ""}
+def test_a_first_start_with_the_database_down_names_it_without_the_password(
+    tmp_path: Path, database_url: str
+) -> None:
+    url = unreachable(database_url, tmp_path)
+    if url.startswith("postgresql"):
+        url = url.replace("://matcher@", "://matcher:s3cret@")
+    with pytest.raises(ConfigError) as raised:
+        build_app(tmp_path, url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    assert str(raised.value).startswith(
+        f"MATCHER_DATABASE_URL: cannot reach the database {shown}: "
+    )
+    assert "s3cret" not in str(raised.value)
+
+
+def test_a_server_killed_right_after_201_still_has_the_referral(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {
+        "MATCHER_STATE_DIR": str(tmp_path),
+        "MATCHER_RATE_LIMIT": "",
+        "MATCHER_DATABASE_URL": database_url,
+    }
     body = {"intake": INTAKE, "contact": CONTACT, "consent": True}
     with running_server(env) as (base, process):
         created = requests.post(f"{base}/api/v1/referrals", json=body, timeout=10)
         assert created.status_code == 201
-        os.kill(process.pid, signal.SIGKILL)  # the master, at once: no graceful shutdown
+        # Master and workers at once, as the kernel's OOM killer would: no graceful shutdown.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     with running_server(env) as (base, _):
         again = requests.post(
             f"{base}/api/v1/referrals", json=body, timeout=10, headers={"Idempotency-Key": "unused"}
         )
         assert again.status_code == 201
-    restarted = create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path)})
+    restarted = build_app(tmp_path, database_url)
     assert restarted.extensions["referrals"].get(created.json()["id"]) is not None
+    assert restarted.extensions["referrals"].count() == 2
+    close_database(restarted)

@@ -7,6 +7,7 @@ in CI (CI=true) it fails them, so a green CI run always includes the browser tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -43,14 +44,16 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app under gunicorn (2 workers), with a staff password, on a free local port."""
+@contextlib.contextmanager
+def serving(state_dir: Path, database_url: str | None = None) -> Iterator[str]:
+    """The app under gunicorn (2 workers), with a staff account, on a free local port."""
     env = {
-        "MATCHER_STATE_DIR": str(tmp_path_factory.mktemp("e2e-state")),
+        "MATCHER_STATE_DIR": str(state_dir),
         "MATCHER_SECRET_KEY": "e2e-" + "k" * 40,
         "MATCHER_LOCALE": "GB",
     }
+    if database_url:
+        env["MATCHER_DATABASE_URL"] = database_url
     # The account is made the way a clinic makes one: with the command line.
     subprocess.run(
         [sys.executable, "-m", "matcher", "staff", "add", STAFF_USERNAME, "--password-stdin"],
@@ -61,6 +64,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env={**os.environ, **env},
     )
     with running_server(env) as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on its default database (SQLite in its state folder), for the whole session."""
+    with serving(tmp_path_factory.mktemp("e2e-state")) as base:
+        yield base
+
+
+@pytest.fixture()
+def queue_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a new, empty database of each kind (SQLite, then PostgreSQL)."""
+    with serving(tmp_path_factory.mktemp("e2e-queue-state"), database_url) as base:
         yield base
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from tests.e2e.conftest import STAFF_PASSWORD, STAFF_USERNAME, axe_violations
 
 
@@ -158,8 +160,19 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
 
 
 def test_a_person_asks_to_be_contacted_and_the_receptionist_books_them(
-    server: str, page: Any
+    queue_server: str, page: Any
 ) -> None:
+    server = queue_server
+    urgent = requests.post(
+        f"{server}/api/v1/referrals",
+        json={
+            "intake": {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}},
+            "contact": {"name": "Urgent Example", "phone": "+44 20 7946 0001"},
+            "consent": True,
+        },
+        timeout=30,
+    )
+    assert urgent.status_code == 201 and urgent.json()["urgent"] is True
     page.goto(f"{server}/")
     page.get_by_label("Grief and loss").check()
     page.get_by_label("Your name").fill("Noa Example")
@@ -178,6 +191,9 @@ def test_a_person_asks_to_be_contacted_and_the_receptionist_books_them(
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{server}/staff/referrals")
     assert axe_violations(page) == []
+    rows = page.locator("table.queue tbody tr")
+    assert rows.nth(0).locator("td").all_inner_texts()[:3] == ["Urgent Example", "URGENT", "new"]
+    assert rows.nth(1).locator("td").all_inner_texts()[:3] == ["Noa Example", "", "new"]
     page.get_by_role("link", name="Noa Example").click()
     assert page.locator("h1").inner_text() == "Referral from Noa Example"
     assert axe_violations(page) == []
