@@ -60,7 +60,9 @@ def ensure_installed(extras: str) -> None:
 
 def serve(args: list[str]) -> None:
     """Check the bundled rules and roster, then serve the API with gunicorn."""
-    ensure_installed("")
+    # PostgreSQL needs its driver (the postgresql extra); SQLite comes with Python.
+    postgresql = os.environ.get("MATCHER_DATABASE_URL", "").startswith("postgresql")
+    ensure_installed("postgresql" if postgresql else "")
     bin_dir = VENV / "bin"
     subprocess.run([str(bin_dir / "matcher"), "check"], check=True, cwd=ROOT)
     os.chdir(ROOT)

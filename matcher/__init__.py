@@ -44,16 +44,19 @@ def _open_database(app: Flask) -> None:
     (the first start); a worker restarted during an outage starts anyway and answers 503 on
     what needs the database, while matching goes on.
     """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     from matcher.accounts import Accounts
     from matcher.errors import ConfigError
     from matcher.referrals import Referrals
-    from matcher.store import make_engine, migrate
+    from matcher.store import make_engine, migrate, unreachable, unusable
 
     database_url = app.config["DATABASE_URL"] or default_database_url(app.config["STATE_DIR"])
-    engine = make_engine(database_url)
+    try:
+        engine = make_engine(database_url)
+    except (ArgumentError, ImportError) as exc:
+        # A URL SQLAlchemy cannot parse, an unknown dialect, or its driver not installed.
+        raise ConfigError("MATCHER_DATABASE_URL", unusable(database_url, exc)) from None
     app.extensions["accounts"] = Accounts(engine)
     app.extensions["referrals"] = Referrals(engine)
     try:
@@ -63,13 +66,11 @@ def _open_database(app: Flask) -> None:
             app.extensions["referrals"].purge_closed(days)
     except OperationalError as exc:
         engine.dispose()
-        shown = make_url(database_url).render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         if app.config["DATABASE_REQUIRED"]:
-            raise ConfigError(
-                "MATCHER_DATABASE_URL", f"cannot reach the database {shown}: {reason}"
-            ) from None
-        log.error(json.dumps({"event": "database.unavailable_at_start", "database": shown}))
+            raise ConfigError("MATCHER_DATABASE_URL", unreachable(database_url, exc)) from None
+        log.error(
+            json.dumps({"event": "database.unavailable_at_start", "error": type(exc.orig).__name__})
+        )
 
 
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:

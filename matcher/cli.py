@@ -47,11 +47,25 @@ def _password(args: argparse.Namespace) -> str:
 
 def staff(args: argparse.Namespace) -> int:
     """Add, list, remove or unlock staff accounts, or set a password."""
-    from matcher.accounts import AccountError, Accounts
-    from matcher.store import make_engine, migrate
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from matcher.store import unreachable, unusable
 
     state_dir = Path(os.environ.get("MATCHER_STATE_DIR", PROJECT_ROOT / "var"))
     url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
+    try:
+        return _staff_action(args, url, state_dir)
+    except OperationalError as exc:
+        print(f"matcher staff: {unreachable(url, exc)}", file=sys.stderr)
+    except (ArgumentError, ImportError) as exc:
+        print(f"matcher staff: MATCHER_DATABASE_URL: {unusable(url, exc)}", file=sys.stderr)
+    return 1
+
+
+def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
+    from matcher.accounts import AccountError, Accounts
+    from matcher.store import make_engine, migrate
+
     migrate(url, state_dir)
     accounts = Accounts(make_engine(url))
     actor = f"cli:{getpass.getuser()}"

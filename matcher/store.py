@@ -25,6 +25,8 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
@@ -110,6 +112,26 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def unreachable(url: str, exc: OperationalError) -> str:
+    """Say which database could not be reached (never its password) and why, on one line."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    reason = str(exc.orig or exc).strip().splitlines()[0]
+    return f"cannot reach the database {shown}: {reason}"
+
+
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+
+
+def unusable(url: str, exc: Exception) -> str:
+    """Say why a database URL cannot be used at all (never echoing its password), on one line."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return f"not a database URL; expected {SUPPORTED_URLS}"
+    reason = str(exc).strip().splitlines()[0]
+    return f"cannot use {shown} ({reason}); expected {SUPPORTED_URLS}"
 
 
 # Any fixed number: the PostgreSQL advisory lock that one migrating instance holds.

@@ -32,6 +32,14 @@ def close_database(app: Flask) -> None:
     app.extensions["referrals"].engine.dispose()
 
 
+def unreachable_url(database_url: str, tmp_path: Path) -> str:
+    """A database URL of the same kind as `database_url` whose server is down."""
+    if database_url.startswith("sqlite"):
+        # A "database file" that is a directory: every connection fails.
+        return f"sqlite:///{tmp_path}"
+    return make_url(database_url).set(port=free_port()).render_as_string(hide_password=False)
+
+
 class PostgresUnavailable(RuntimeError):
     """No PostgreSQL server can be started or reached here; the message says why."""
 

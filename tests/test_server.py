@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy.engine import make_url
 
 from matcher import PROJECT_ROOT
+from tests.databases import unreachable_url
 from tests.servers import free_port, running_server, server_log, start_gunicorn
 
 INTAKE = {
@@ -72,4 +74,17 @@ def test_gunicorn_refuses_to_start_on_a_bad_rules_file(tmp_path: Path) -> None:
     assert (
         "matcher: cannot start: rules/clinical/trauma.yaml: rule 'ptsd.emdr': recommend: 'emdr2'"
         in output
+    )
+
+
+def test_gunicorn_refuses_to_start_when_the_database_is_out_of_reach(
+    tmp_path: Path, database_url: str
+) -> None:
+    url = unreachable_url(database_url, tmp_path)
+    process = start_gunicorn(free_port(), {"MATCHER_DATABASE_URL": url})
+    process.wait(timeout=60)
+    assert process.returncode == 1
+    shown = make_url(url).render_as_string(hide_password=True)
+    assert f"matcher: cannot start: MATCHER_DATABASE_URL: cannot reach the database {shown}: " in (
+        server_log(process)
     )
