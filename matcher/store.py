@@ -99,16 +99,28 @@ class Referral(Base):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get foreign keys and a busy timeout for many workers."""
+    """An engine for `url`.
+
+    SQLite files get foreign keys, a busy timeout for many workers, and transactions that take
+    the write lock when they begin (BEGIN IMMEDIATE). SQLite has no SELECT ... FOR UPDATE and
+    Python's driver starts a transaction only at the first write, so a read-then-write (a
+    failed-login count, a referral's status) could otherwise interleave with another worker's
+    and lose its change; this way one waits for the other, as FOR UPDATE makes PostgreSQL do.
+    """
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 15})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _on_connect(connection, _record) -> None:  # type: ignore[no-untyped-def]
+            connection.isolation_level = None  # the driver's own BEGIN handling off
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,10 +22,11 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture()
-def accounts(tmp_path: Path) -> Accounts:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
-    migrate(url, tmp_path)
-    return Accounts(make_engine(url))
+def accounts(tmp_path: Path, database_url: str) -> Iterator[Accounts]:
+    migrate(database_url, tmp_path)
+    held = Accounts(make_engine(database_url))
+    yield held
+    held.engine.dispose()
 
 
 def test_passwords_are_stored_as_argon2_hashes_only(accounts: Accounts) -> None:
@@ -63,6 +66,24 @@ def test_repeated_failures_lock_the_account_even_against_the_right_password(
     locked = accounts.login("ana", PASSWORD, start + timedelta(minutes=1))
     assert locked.outcome == "locked" and locked.locked_until is not None
     assert accounts.login("ana", PASSWORD, start + LOCK_OUT + timedelta(seconds=1)).outcome == "ok"
+
+
+def test_guesses_sent_in_parallel_are_all_counted(accounts: Accounts) -> None:
+    # Several workers (or instances) checking wrong passwords at the same moment: each failure
+    # counts, so parallel guessing locks the account as fast as guessing one after another.
+    accounts.add("ana", PASSWORD, "staff", "test")
+    barrier = threading.Barrier(MAX_FAILED_LOGINS)
+
+    def guess() -> None:
+        barrier.wait()
+        accounts.login("ana", "wrong guess")
+
+    threads = [threading.Thread(target=guess) for _ in range(MAX_FAILED_LOGINS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert accounts.login("ana", PASSWORD).outcome == "locked"
 
 
 def test_an_admin_can_unlock_an_account_early(accounts: Accounts) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from matcher import create_app
-from matcher.referrals import ReferralConflict, ReferralError, Referrals
-from matcher.store import make_engine
+from matcher.referrals import ReferralConflict, ReferralError
 from tests.databases import close_database
 
 PASSWORD = "correct horse battery"
@@ -153,32 +153,45 @@ def test_two_staff_changing_one_referral_at_once_the_second_is_told(app: Flask) 
     assert "Someone else changed this referral since you opened it" in stale.get_data(as_text=True)
 
 
-def test_a_change_saved_between_reading_and_writing_is_not_overwritten(tmp_path: Path) -> None:
-    # SQLite has no SELECT ... FOR UPDATE: another desk can commit after this one has read the
-    # referral and before it writes. (On PostgreSQL the read lock makes that wait instead.)
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    app = create_app(
-        {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "DATABASE_URL": url}
-    )
+def test_a_save_made_while_another_is_being_written_waits_for_it_and_is_told(app: Flask) -> None:
+    # The first receptionist's save is held mid-write; the second, on the same referral, must
+    # wait for it (the row lock, or SQLite's write lock) and then learn it came second.
     referral = refer(app, GRIEF, "Ana")
-    other_desk = Referrals(make_engine(url))
-    raced = []
+    referrals = app.extensions["referrals"]
+    first_is_writing, release_first = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
 
-    def other_desk_saves_first(session: Session, *_: Any) -> None:
-        if not raced:
-            raced.append(True)
-            other_desk.change_status(referral, "closed", "other", 1, reason="found help elsewhere")
+    def hold_the_first(session: Session, *_: Any) -> None:
+        if threading.current_thread().name == "first":
+            first_is_writing.set()
+            release_first.wait(10)
 
-    event.listen(Session, "before_flush", other_desk_saves_first)
+    def save(status: str, reason: str | None = None) -> None:
+        name = threading.current_thread().name
+        try:
+            referrals.change_status(referral, status, name, 1, reason=reason)
+            outcomes[name] = "saved"
+        except ReferralConflict:
+            outcomes[name] = "told"
+
+    first = threading.Thread(target=save, args=("contacted",), name="first")
+    second = threading.Thread(target=save, args=("closed", "no answer"), name="second")
+    event.listen(Session, "before_flush", hold_the_first)
     try:
-        with pytest.raises(ReferralConflict, match="someone else changed this referral"):
-            app.extensions["referrals"].change_status(referral, "contacted", "desk", 1)
+        first.start()
+        assert first_is_writing.wait(10)
+        second.start()
+        second.join(0.5)
+        assert second.is_alive(), "the second save did not wait for the first"
+        release_first.set()
+        first.join(10)
+        second.join(20)
     finally:
-        event.remove(Session, "before_flush", other_desk_saves_first)
-    stored = app.extensions["referrals"].get(referral)
-    assert (stored["status"], stored["changed_by"], stored["version"]) == ("closed", "other", 2)
-    other_desk.engine.dispose()
-    close_database(app)
+        release_first.set()
+        event.remove(Session, "before_flush", hold_the_first)
+    assert outcomes == {"first": "saved", "second": "told"}
+    stored = referrals.get(referral)
+    assert (stored["status"], stored["changed_by"], stored["version"]) == ("contacted", "first", 2)
 
 
 def test_closing_needs_a_reason_and_nothing_moves_after_closed(app: Flask) -> None:
