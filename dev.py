@@ -138,7 +138,9 @@ def test(args: list[str]) -> None:
 
 def bench(args: list[str]) -> None:
     """Install the service and run the benchmarks (benchmarks/run.py)."""
-    ensure_installed("")
+    # The test extra: the referral benchmark starts the tests' throwaway PostgreSQL.
+    ensure_installed("test")
+    ensure_postgres()
     os.chdir(ROOT)
     script = str(ROOT / "benchmarks" / "run.py")
     os.execv(str(venv_python()), [str(venv_python()), script, *args])

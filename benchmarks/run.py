@@ -270,13 +270,20 @@ def run_wrk(
 
 
 @contextlib.contextmanager
-def production_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def production_server(
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The app under gunicorn with its production settings (gunicorn.conf.py), on a free port.
 
     Rate limiting is off: one client address sends thousands of requests a second here.
     """
     port = free_port()
-    env = {**os.environ, "MATCHER_BIND": f"127.0.0.1:{port}", "MATCHER_RATE_LIMIT": ""}
+    env = {
+        **os.environ,
+        "MATCHER_BIND": f"127.0.0.1:{port}",
+        "MATCHER_RATE_LIMIT": "",
+        **(extra_env or {}),
+    }
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -325,6 +332,75 @@ def measure_http(seconds: int, connections: int) -> dict[str, Any]:
         "ratio": match["rps"] / trivial["rps"],
         "distinct_ratio": distinct["rps"] / trivial["rps"],
     }
+
+
+@contextlib.contextmanager
+def benchmark_databases() -> Iterator[list[tuple[str, str | None, str]]]:
+    """(name, URL or None, why skipped) for an SQLite file and a throwaway PostgreSQL cluster.
+
+    The cluster keeps fsync on, so both databases pay for durable commits.
+    """
+    with tempfile.TemporaryDirectory(prefix="matcher-bench-") as folder:
+        sqlite = f"sqlite:///{Path(folder) / 'referrals.db'}"
+        try:
+            from tests.databases import PostgresUnavailable, postgres_for_tests
+        except ImportError as exc:  # the postgresql or test extra is not installed
+            yield [("SQLite", sqlite, ""), ("PostgreSQL", None, str(exc))]
+            return
+        try:
+            with postgres_for_tests(durable=True) as server, server.database() as url:
+                yield [("SQLite", sqlite, ""), ("PostgreSQL", url, "")]
+        except PostgresUnavailable as exc:
+            yield [("SQLite", sqlite, ""), ("PostgreSQL", None, str(exc))]
+
+
+def stored_referrals(url: str) -> int:
+    """How many referrals the database holds."""
+    from matcher.referrals import Referrals
+    from matcher.store import make_engine
+
+    referrals = Referrals(make_engine(url))
+    try:
+        return referrals.count()
+    finally:
+        referrals.engine.dispose()
+
+
+def measure_referrals(seconds: int, connections: int) -> dict[str, Any]:
+    """Referral submissions (each one committed) against matches, per database, same server."""
+    wrk = ensure_wrk()
+    if wrk is None:
+        return {"skipped": "wrk is not installed and cannot be installed here"}
+    fixed = [json.dumps(intake) for intake in INTAKES]
+    contact = {"name": "Bench Example", "email": "bench@example.org"}
+    bodies = [json.dumps({"intake": i, "contact": contact, "consent": True}) for i in INTAKES]
+    rows: dict[str, Any] = {}
+    with benchmark_databases() as databases:
+        for name, url, skipped in databases:
+            if url is None:
+                rows[name] = {"skipped": skipped.splitlines()[0]}
+                continue
+            with tempfile.TemporaryDirectory(prefix="matcher-bench-state-") as state:
+                env = {"MATCHER_STATE_DIR": state, "MATCHER_DATABASE_URL": url}
+                with production_server(env) as (base, _):
+                    run_wrk(wrk, f"{base}/api/v1/match", "POST", fixed, 2, connections)
+                    match = run_wrk(
+                        wrk, f"{base}/api/v1/match", "POST", fixed, seconds, connections
+                    )
+                    before = stored_referrals(url)
+                    referrals = run_wrk(
+                        wrk, f"{base}/api/v1/referrals", "POST", bodies, seconds, connections
+                    )
+                    stored = stored_referrals(url) - before
+            rows[name] = {
+                "match": match,
+                "referrals": referrals,
+                "ratio": referrals["rps"] / match["rps"],
+                # Every 201 must be a row, and no row without a 201 answer that wrk counted.
+                "answered_201": referrals["requests"] - referrals["non2xx"] - referrals["errors"],
+                "stored": stored,
+            }
+    return {"connections": connections, "seconds": seconds, "databases": rows}
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -386,7 +462,37 @@ def report(results: dict[str, Any], command: str) -> str:
         ]
     elif http:
         lines += ["", f"HTTP: skipped ({http['skipped']})."]
+    lines += referral_report(results.get("referrals", {}))
     return "\n".join(lines) + "\n"
+
+
+def referral_report(referrals: dict[str, Any]) -> list[str]:
+    """The referral rows: submissions against matches on the same server, per database."""
+    if not referrals:
+        return []
+    if "skipped" in referrals:
+        return ["", f"Referrals: skipped ({referrals['skipped']})."]
+    lines = [
+        "",
+        f"Referral submissions (`POST /api/v1/referrals`, each committed before its 201) against "
+        f"matches on the same server, wrk, {referrals['connections']} connections, "
+        f"{referrals['seconds']} s each:",
+        "",
+        "| database | match requests/s | referrals/s | referrals / match | referral p50 | "
+        "referral p99 | errors | 201 answers | rows stored |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in referrals["databases"].items():
+        if "skipped" in row:
+            lines.append(f"| {name} | skipped: {row['skipped']} | | | | | | | |")
+            continue
+        sent = row["referrals"]
+        lines.append(
+            f"| {name} | {row['match']['rps']:,.0f} | {sent['rps']:,.0f} | {row['ratio']:.0%} | "
+            f"{sent['p50_ms']:.2f} ms | {sent['p99_ms']:.2f} ms | "
+            f"{sent['errors'] + sent['non2xx']} | {row['answered_201']:,} | {row['stored']:,} |"
+        )
+    return lines
 
 
 def main() -> None:
@@ -435,6 +541,8 @@ def main() -> None:
     if not args.no_http:
         print("HTTP (gunicorn + wrk)...", flush=True)
         results["http"] = measure_http(5 if args.quick else 15, 16)
+        print("referrals (gunicorn + wrk, SQLite and PostgreSQL)...", flush=True)
+        results["referrals"] = measure_referrals(5 if args.quick else 15, 16)
     command = "python3 dev.py bench" + (" --quick" if args.quick else "")
     text = report(results, command)
     (RESULTS / "latest.md").write_text(text, encoding="utf-8")

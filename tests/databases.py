@@ -100,7 +100,9 @@ class PostgresServer:
 class TemporaryPostgres(PostgresServer):
     """A private cluster in a temporary folder, on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        # Tests skip fsync for speed; a benchmark must pay for durable commits like SQLite does.
+        self.durable = durable
         self.bin = _bin_dir()
         self.folder = Path(tempfile.mkdtemp(prefix="matcher-pg-"))
         self.data = self.folder / "data"
@@ -110,7 +112,12 @@ class TemporaryPostgres(PostgresServer):
             # PostgreSQL will not run as root: the package's postgres user owns the cluster.
             if not shutil.which("runuser"):
                 raise PostgresUnavailable("running as root without runuser to become postgres")
-            shutil.chown(self.folder, "postgres", "postgres")
+            try:
+                shutil.chown(self.folder, "postgres", "postgres")
+            except LookupError:
+                raise PostgresUnavailable(
+                    "running as root and there is no postgres user to own the cluster"
+                ) from None
             self._as_owner = ["runuser", "-u", "postgres", "--"]
         super().__init__(f"postgresql+psycopg://matcher@127.0.0.1:{self.port}/postgres")
 
@@ -141,7 +148,7 @@ class TemporaryPostgres(PostgresServer):
         )
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c max_connections=300 -c fsync=off"
+            "-c max_connections=300" + ("" if self.durable else " -c fsync=off")
         )
         self._run(
             str(self.bin / "pg_ctl"),
@@ -165,8 +172,11 @@ class TemporaryPostgres(PostgresServer):
 
 
 @contextlib.contextmanager
-def postgres_for_tests() -> Iterator[PostgresServer]:
-    """The server named by MATCHER_TEST_POSTGRES_URL, or a temporary one for this run."""
+def postgres_for_tests(durable: bool = False) -> Iterator[PostgresServer]:
+    """The server named by MATCHER_TEST_POSTGRES_URL, or a temporary one for this run.
+
+    `durable` keeps fsync on in a temporary cluster (for benchmarks); tests leave it off.
+    """
     if os.environ.get("MATCHER_TEST_POSTGRES_URL"):
         server = PostgresServer(os.environ["MATCHER_TEST_POSTGRES_URL"])
         try:
@@ -175,7 +185,7 @@ def postgres_for_tests() -> Iterator[PostgresServer]:
             raise PostgresUnavailable(f"MATCHER_TEST_POSTGRES_URL: {exc}") from None
         yield server
         return
-    temporary = TemporaryPostgres()
+    temporary = TemporaryPostgres(durable)
     try:
         temporary.start()
         yield temporary
