@@ -7,7 +7,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -58,9 +58,14 @@ def register_error_handlers(app: Flask) -> None:
     def _database_down(exc: OperationalError) -> Response:
         # Nothing was committed: say so, and when to try again; never a 201, never a 500.
         log.error(json.dumps({"event": "database.unavailable", "error": type(exc.orig).__name__}))
-        response = error_response(
-            503, "We cannot save requests right now; nothing was stored. Please try again shortly."
-        )
+        if request.path.startswith("/staff"):
+            # Receptionists get a page, not JSON.
+            response = make_response(render_template("staff/database_down.html"), 503)
+        else:
+            response = error_response(
+                503,
+                "We cannot save requests right now; nothing was stored. Please try again shortly.",
+            )
         response.headers["Retry-After"] = "30"
         return response
 

@@ -19,6 +19,7 @@ from flask import (
     render_template,
     request,
 )
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -254,6 +255,12 @@ def render_form(
     return private(make_response(page, status))
 
 
+NOT_SAVED = (
+    "We could not save your request just now, so the clinic has not received it and nothing was "
+    "stored. Please send the form again in a few minutes, or contact the clinic directly."
+)
+
+
 @bp.get("/")
 def intake() -> BaseResponse:
     """The intake form."""
@@ -276,20 +283,25 @@ def results() -> BaseResponse:
         expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
         return render_form(form, expired, 400)
     intake = intake_from_form(form, held)
-    referral_message = None
+    referral_message = referral_error = None
     try:
         if any(form.get(name, "").strip() for name in CONTACT_FIELDS):
-            done = submit_referral(
-                held,
-                current_app.extensions["referrals"],
-                {
-                    "intake": intake,
-                    "contact": contact_from_form(form),
-                    "consent": form.get("consent") == "yes",
-                },
-                None,
-            )
-            result, referral_message = done.result, done.message
+            try:
+                done = submit_referral(
+                    held,
+                    current_app.extensions["referrals"],
+                    {
+                        "intake": intake,
+                        "contact": contact_from_form(form),
+                        "consent": form.get("consent") == "yes",
+                    },
+                    None,
+                )
+                result, referral_message = done.result, done.message
+            except OperationalError:
+                # The database is down: the person still gets their matches (and the crisis
+                # resources first, if urgent), and is told plainly that nothing reached the clinic.
+                result, referral_error = held.match(intake), NOT_SAVED
         else:
             result = held.match(intake)
     except IntakeError as exc:
@@ -299,11 +311,14 @@ def results() -> BaseResponse:
         "results.html",
         result=result,
         referral_message=referral_message,
+        referral_error=referral_error,
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
     )
-    response = private(make_response(page, 200))
+    response = private(make_response(page, 503 if referral_error else 200))
+    if referral_error:
+        response.headers["Retry-After"] = "30"
     if result["safety"]["urgent"]:
         response.headers["X-Safety-Event-Id"] = record_urgent_event(
             held.rules_version, request.path

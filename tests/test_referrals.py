@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -144,25 +145,63 @@ def test_bad_requests_name_the_field_and_store_nothing(
     assert app.extensions["referrals"].count() == 0
 
 
-def test_a_database_that_is_down_gives_503_with_retry_after_never_201(
-    tmp_path: Path, database_url: str
-) -> None:
-    # A worker (re)started during the outage: matching goes on, saving is refused plainly.
-    down = create_app(
+@pytest.fixture()
+def down(tmp_path: Path, database_url: str) -> Flask:
+    """The app as a worker (re)started during a database outage builds it."""
+    return create_app(
         {
             "TESTING": True,
             "RATE_LIMIT": "",
             "STATE_DIR": str(tmp_path),
             "DATABASE_URL": unreachable_url(database_url, tmp_path),
             "DATABASE_REQUIRED": False,
+            "SECRET_KEY": "k",
         }
     )
+
+
+def test_a_database_that_is_down_gives_503_with_retry_after_never_201(down: Flask) -> None:
     response = post(down, {"intake": INTAKE, "contact": CONTACT, "consent": True})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert response.get_json()["message"] == (
         "We cannot save requests right now; nothing was stored. Please try again shortly."
     )
     assert down.test_client().post("/api/v1/match", json=INTAKE).status_code == 200
+
+
+def test_an_urgent_form_sent_while_the_database_is_down_still_shows_crisis_help_first(
+    down: Flask,
+) -> None:
+    client = down.test_client()
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    response = client.post(
+        "/results",
+        data={
+            "csrf_token": token.group(1),
+            "difficulties": "depression",
+            "self_harm_thoughts": "yes",
+            "contact_name": "Eli",
+            "contact_phone": "+44 20 7946 0000",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert html.index('class="crisis') < html.index('id="referral-not-saved"')
+    assert (
+        "We could not save your request just now, so the clinic has not received it and "
+        "nothing was stored. Please send the form again in a few minutes, or contact the "
+        "clinic directly." in html
+    )
+    assert 'id="results-title"' in html  # the matches are still shown
+
+
+def test_the_staff_console_says_when_the_database_is_down_as_a_page(down: Flask) -> None:
+    response = down.test_client().get("/staff/referrals")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.mimetype == "text/html"
+    assert "<h1>The referral database cannot be reached</h1>" in response.get_data(as_text=True)
 
 
 def test_a_server_killed_right_after_201_still_has_the_referral(
