@@ -54,7 +54,7 @@ def _open_database(app: Flask) -> None:
     database_url = app.config["DATABASE_URL"] or default_database_url(app.config["STATE_DIR"])
     try:
         engine = make_engine(database_url)
-    except (ArgumentError, ImportError) as exc:
+    except (ArgumentError, ImportError, ValueError) as exc:
         # A URL SQLAlchemy cannot parse, an unknown dialect, or its driver not installed.
         raise ConfigError("MATCHER_DATABASE_URL", unusable(database_url, exc)) from None
     app.extensions["accounts"] = Accounts(engine)

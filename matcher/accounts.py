@@ -140,19 +140,26 @@ class Accounts:
     def login(self, username: str, password: str, at: datetime | None = None) -> Login:
         """Check a login; count failures and lock the account out after too many in a row."""
         moment = at or now()
+        with Session(self.engine) as session:
+            stored_hash = session.scalar(
+                select(StaffAccount.password_hash).where(StaffAccount.username == username)
+            )
+        # The slow hash is checked outside any transaction: a login holds no lock while it runs.
+        matches = self._verify(stored_hash or self._decoy, password)
         with Session(self.engine) as session, session.begin():
             account = session.scalar(
                 select(StaffAccount).where(StaffAccount.username == username).with_for_update()
             )
             if account is None:
-                self._verify(self._decoy, password)
                 self._record(session, "-", "login.failed", None, {"reason": "unknown name"})
                 return Login("wrong")
             locked_until = _aware(account.locked_until)
             if locked_until is not None and locked_until > moment:
                 self._record(session, username, "login.refused", username, {"reason": "locked"})
                 return Login("locked", locked_until=locked_until)
-            if not self._verify(account.password_hash, password):
+            if not matches or account.password_hash != stored_hash:
+                # Counted under the row lock (FOR UPDATE, or SQLite's write lock), so guesses
+                # sent in parallel are all counted.
                 account.failed_logins += 1
                 if account.failed_logins >= MAX_FAILED_LOGINS:
                     account.locked_until = moment + LOCK_OUT

@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from matcher.fhir import intake_from_query, read_screening
 from matcher.matching import Matcher
-from matcher.referrals import Referrals, submit_referral
+from matcher.referrals import ReferralNotSaved, Referrals, submit_referral
 from matcher.response_cache import CachedResponse, ResponseCache
 from matcher.safety import record_urgent_event
 from matcher.security import limiter, public_limit
@@ -107,7 +107,10 @@ def referral() -> Response:
         raise BadRequest("Idempotency-Key must be 1 to 128 visible ASCII characters.")
     matcher = _matcher()
     referrals: Referrals = current_app.extensions["referrals"]
-    done = submit_referral(matcher, referrals, json_body(), key)
+    try:
+        done = submit_referral(matcher, referrals, json_body(), key)
+    except ReferralNotSaved as exc:
+        return _not_saved(exc.result, matcher.rules_version)
     if done.stored.urgent and done.stored.created:
         record_urgent_event(matcher.rules_version, request.path)
     response = _private(
@@ -122,6 +125,26 @@ def referral() -> Response:
         )
     )
     response.status_code = 201 if done.stored.created else 200
+    return response
+
+
+def _not_saved(result: dict[str, Any], rules_version: str) -> Response:
+    # 503, but with the match: an urgent person's crisis resources must not be lost with it.
+    response = _private(
+        jsonify(
+            {
+                "code": 503,
+                "status": "Service Unavailable",
+                "message": "We cannot save requests right now; nothing was stored. "
+                "Please try again shortly.",
+                "result": result,
+            }
+        )
+    )
+    response.status_code = 503
+    response.headers["Retry-After"] = "30"
+    if result["safety"]["urgent"]:
+        response.headers["X-Safety-Event-Id"] = record_urgent_event(rules_version, request.path)
     return response
 
 

@@ -57,7 +57,7 @@ def staff(args: argparse.Namespace) -> int:
         return _staff_action(args, url, state_dir)
     except OperationalError as exc:
         print(f"matcher staff: {unreachable(url, exc)}", file=sys.stderr)
-    except (ArgumentError, ImportError) as exc:
+    except (ArgumentError, ImportError, ValueError) as exc:
         print(f"matcher staff: MATCHER_DATABASE_URL: {unusable(url, exc)}", file=sys.stderr)
     return 1
 

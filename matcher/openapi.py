@@ -92,6 +92,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
     )
     spec.components.schema("ReferralRequest", schema=schemas.ReferralRequestSchema)
     spec.components.schema("ReferralResponse", schema=schemas.ReferralResponseSchema)
+    spec.components.schema("ReferralNotSaved", schema=schemas.ReferralNotSavedSchema)
     spec.path(
         path="/api/v1/referrals",
         operations={
@@ -116,8 +117,10 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                         **_json("ReferralResponse"),
                     },
                     "503": {
-                        "description": "The database is unavailable; nothing was stored",
-                        **_json("Error"),
+                        "description": "The database is unavailable; nothing was stored. The "
+                        "match is in `result` all the same, with the crisis resources of an "
+                        "urgent intake.",
+                        **_json("ReferralNotSaved"),
                     },
                     **_errors(400, 413, 415, 422),
                 },

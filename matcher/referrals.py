@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,6 +21,8 @@ from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.schemas import ReferralRequestSchema, flatten_errors
 from matcher.store import AuditEvent, Referral, now
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("new", "contacted", "booked", "closed")
 # Where each status may go next; closing is always possible, with a reason.
@@ -40,6 +43,14 @@ class ReferralConflict(RuntimeError):
 
 class ReferralError(ValueError):
     """A change that is not allowed (wrong next status, missing therapist or reason)."""
+
+
+class ReferralNotSaved(RuntimeError):
+    """The database failed, so nothing was stored; `result` is the person's match all the same."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+        super().__init__("the referral could not be stored")
 
 
 @dataclass(frozen=True)
@@ -248,10 +259,10 @@ class Referrals:
     def erase(self, referral_id: str, actor: str) -> bool:
         """Delete one person's referral (right to erasure); the audit log keeps only that it was."""
         with Session(self.engine) as session, session.begin():
-            found = session.get(Referral, referral_id)
-            if found is None:
+            # Whatever its version: an erasure is not undone by a status change an instant earlier.
+            erased = session.execute(delete(Referral).where(Referral.id == referral_id))
+            if not erased.rowcount:  # type: ignore[attr-defined]
                 return False
-            session.delete(found)
             session.add(
                 AuditEvent(at=now(), actor=actor, action="referral.erased", subject=referral_id)
             )
@@ -292,6 +303,7 @@ def submit_referral(
     """Validate a referral request, match its intake and store it (once); IntakeError if bad.
 
     Without consent nothing is stored unless the intake is urgent (self-harm answers).
+    ReferralNotSaved, carrying the match, if the database fails.
     """
     try:
         body = ReferralRequestSchema().load(payload)
@@ -306,9 +318,18 @@ def submit_referral(
         raise IntakeError(
             {"consent": ["Needed to keep your request: without it nothing is stored."]}
         )
-    stored = referrals.store(
-        body["intake"], result, body["contact"], body["consent"], idempotency_key
-    )
+    try:
+        stored = referrals.store(
+            body["intake"], result, body["contact"], body["consent"], idempotency_key
+        )
+    except SQLAlchemyError as exc:
+        # No personal data in the log: what failed, and whether someone needs following up.
+        log.error(
+            json.dumps(
+                {"event": "referral.not_saved", "error": type(exc).__name__, "urgent": urgent}
+            )
+        )
+        raise ReferralNotSaved(result) from exc
     if urgent:
         message = (
             "A person from the clinic will be in touch with you as soon as they can. "

@@ -850,6 +850,15 @@ class ReferralRequestSchema(StrictSchema):
     consent = StrictBoolean(required=True)
 
 
+class ReferralNotSavedSchema(Schema):
+    """503 from the referral endpoint: nothing was stored, but here is the match all the same."""
+
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    result = fields.Nested(MatchResponseSchema, required=True)
+
+
 class ReferralResponseSchema(StrictSchema):
     """A stored referral: its id, whether it is urgent, what to tell the person, the match."""
 

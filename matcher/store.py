@@ -10,6 +10,7 @@ import fcntl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -123,14 +124,53 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=_server_timeouts(url))
+
+
+# A database that accepts connections but does not answer must not hold a request (or a worker
+# starting up) past gunicorn's 30 s timeout: fail within seconds and answer 503 instead.
+CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_MS = 15_000
+
+
+def _server_timeouts(url: str) -> dict[str, Any]:
+    if not url.startswith("postgresql"):
+        return {}
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+    }
+
+
+def describe(url: str) -> str:
+    """The database a URL names, for messages: never its password or query, whatever the URL.
+
+    An unencoded "@" in a password parses as part of the host, so such URLs show no address.
+    """
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return f"sqlite:///{parsed.database or ''}"
+    if _password_may_show(url):
+        return (
+            f"{parsed.drivername}://(address not shown: more than one '@'; write an '@' in the "
+            "password as %40)"
+        )
+    port = f":{parsed.port}" if parsed.port else ""
+    user = f"{parsed.username}@" if parsed.username else ""
+    return f"{parsed.drivername}://{user}{parsed.host or ''}{port}/{parsed.database or ''}"
+
+
+def _password_may_show(url: str) -> bool:
+    return url.count("@") > 1
 
 
 def unreachable(url: str, exc: OperationalError) -> str:
     """Say which database could not be reached (never its password) and why, on one line."""
-    shown = make_url(url).render_as_string(hide_password=True)
     reason = str(exc.orig or exc).strip().splitlines()[0]
-    return f"cannot reach the database {shown}: {reason}"
+    if _password_may_show(url):
+        # The driver's message would name the "host", which holds the end of the password.
+        reason = "its address could not be used"
+    return f"cannot reach the database {describe(url)}: {reason}"
 
 
 SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
@@ -139,8 +179,8 @@ SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATA
 def unusable(url: str, exc: Exception) -> str:
     """Say why a database URL cannot be used at all (never echoing its password), on one line."""
     try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        shown = describe(url)
+    except (ArgumentError, ValueError):
         return f"not a database URL; expected {SUPPORTED_URLS}"
     reason = str(exc).strip().splitlines()[0]
     return f"cannot use {shown} ({reason}); expected {SUPPORTED_URLS}"
@@ -159,7 +199,7 @@ def migrate(url: str, lock_dir: Path) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    engine = create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool, connect_args=_server_timeouts(url))
     try:
         with _file_lock(_lock_file(url, lock_dir)), engine.begin() as connection:
             if connection.dialect.name == "postgresql":

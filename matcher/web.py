@@ -19,7 +19,6 @@ from flask import (
     render_template,
     request,
 )
-from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -27,7 +26,7 @@ from matcher.checklist import Checklist, Tailoring
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
-from matcher.referrals import submit_referral
+from matcher.referrals import ReferralNotSaved, submit_referral
 from matcher.safety import record_urgent_event
 from matcher.security import limiter, public_limit
 
@@ -298,10 +297,11 @@ def results() -> BaseResponse:
                     None,
                 )
                 result, referral_message = done.result, done.message
-            except OperationalError:
-                # The database is down: the person still gets their matches (and the crisis
-                # resources first, if urgent), and is told plainly that nothing reached the clinic.
-                result, referral_error = held.match(intake), NOT_SAVED
+            except ReferralNotSaved as exc:
+                # The person still gets their matches (and the crisis resources first, if
+                # urgent), told plainly that nothing reached the clinic. A 200: a proxy that
+                # swaps 5xx pages for its own would hide the crisis resources.
+                result, referral_error = exc.result, NOT_SAVED
         else:
             result = held.match(intake)
     except IntakeError as exc:
@@ -316,9 +316,7 @@ def results() -> BaseResponse:
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
     )
-    response = private(make_response(page, 503 if referral_error else 200))
-    if referral_error:
-        response.headers["Retry-After"] = "30"
+    response = private(make_response(page, 200))
     if result["safety"]["urgent"]:
         response.headers["X-Safety-Event-Id"] = record_urgent_event(
             held.rules_version, request.path

@@ -58,7 +58,7 @@ def roster_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """A real PostgreSQL server for this run (see tests/postgres.py).
+    """A real PostgreSQL server for this run (see tests/databases.py).
 
     Outside CI a machine without PostgreSQL skips the PostgreSQL half of the database tests,
     saying why; in CI (CI=true) it fails them, so a green CI run always includes PostgreSQL.

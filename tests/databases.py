@@ -37,7 +37,7 @@ def unreachable_url(database_url: str, tmp_path: Path) -> str:
     if database_url.startswith("sqlite"):
         # A "database file" that is a directory: every connection fails.
         return f"sqlite:///{tmp_path}"
-    return make_url(database_url).set(port=free_port()).render_as_string(hide_password=False)
+    return f"postgresql+psycopg://matcher@127.0.0.1:{free_port()}/matcher"
 
 
 class PostgresUnavailable(RuntimeError):
@@ -104,7 +104,9 @@ class TemporaryPostgres(PostgresServer):
         # Tests skip fsync for speed; a benchmark must pay for durable commits like SQLite does.
         self.durable = durable
         self.bin = _bin_dir()
-        self.folder = Path(tempfile.mkdtemp(prefix="matcher-pg-"))
+        # Under /tmp when root: the postgres user must reach it, and TMPDIR may be under /root.
+        root = "/tmp" if os.geteuid() == 0 else None
+        self.folder = Path(tempfile.mkdtemp(prefix="matcher-pg-", dir=root))
         self.data = self.folder / "data"
         self.port = free_port()
         self._as_owner: list[str] = []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from matcher import create_app
@@ -192,6 +192,35 @@ def test_a_save_made_while_another_is_being_written_waits_for_it_and_is_told(app
     assert outcomes == {"first": "saved", "second": "told"}
     stored = referrals.get(referral)
     assert (stored["status"], stored["changed_by"], stored["version"]) == ("contacted", "first", 2)
+
+
+def test_a_change_that_slips_past_the_lock_is_still_refused_by_the_version_check(
+    app: Flask,
+) -> None:
+    # Belt and braces: were the row lock ever missing (another database, another isolation
+    # level), the UPDATE itself carries the version that was read, so a change made in between
+    # is refused, not overwritten.
+    referral = refer(app, GRIEF, "Ana")
+    sneaked: list[bool] = []
+
+    def another_change_in_between(session: Session, *_: Any) -> None:
+        if not sneaked:
+            sneaked.append(True)
+            session.connection().execute(
+                text(
+                    "UPDATE referrals SET version = version + 1, changed_by = 'other' WHERE id = :id"
+                ),
+                {"id": referral},
+            )
+
+    event.listen(Session, "before_flush", another_change_in_between)
+    try:
+        with pytest.raises(ReferralConflict, match="someone else changed this referral"):
+            app.extensions["referrals"].change_status(referral, "contacted", "desk", 1)
+    finally:
+        event.remove(Session, "before_flush", another_change_in_between)
+    stored = app.extensions["referrals"].get(referral)
+    assert (stored["status"], stored["changed_by"], stored["version"]) == ("new", None, 1)
 
 
 def test_closing_needs_a_reason_and_nothing_moves_after_closed(app: Flask) -> None:

@@ -163,10 +163,24 @@ def down(tmp_path: Path, database_url: str) -> Flask:
 def test_a_database_that_is_down_gives_503_with_retry_after_never_201(down: Flask) -> None:
     response = post(down, {"intake": INTAKE, "contact": CONTACT, "consent": True})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
-    assert response.get_json()["message"] == (
+    body = response.get_json()
+    assert body["message"] == (
         "We cannot save requests right now; nothing was stored. Please try again shortly."
     )
+    assert body["result"]["safety"]["urgent"] is False and body["result"]["matches"]
+    assert "X-Safety-Event-Id" not in response.headers
     assert down.test_client().post("/api/v1/match", json=INTAKE).status_code == 200
+
+
+def test_an_urgent_referral_that_cannot_be_saved_still_carries_the_crisis_resources(
+    down: Flask,
+) -> None:
+    response = post(down, {"intake": URGENT, "contact": CONTACT, "consent": True})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    result = response.get_json()["result"]
+    assert result["alerts"][0]["level"] == "urgent" and result["safety"]["urgent"] is True
+    assert result["safety"]["message"] and result["safety"]["emergency_number"]
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Safety-Event-Id"])
 
 
 def test_an_urgent_form_sent_while_the_database_is_down_still_shows_crisis_help_first(
@@ -187,7 +201,8 @@ def test_an_urgent_form_sent_while_the_database_is_down_still_shows_crisis_help_
         },
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    # 200: a proxy that swaps 5xx pages for its own would hide the crisis resources.
+    assert response.status_code == 200 and response.headers["X-Safety-Event-Id"]
     assert html.index('class="crisis') < html.index('id="referral-not-saved"')
     assert (
         "We could not save your request just now, so the clinic has not received it and "
