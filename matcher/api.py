@@ -192,6 +192,18 @@ def openapi() -> Response:
     return jsonify(current_app.extensions["openapi"])
 
 
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness for a load balancer: 503 while the database cannot be reached."""
+    referrals: Referrals = current_app.extensions["referrals"]
+    if referrals.reachable():
+        return jsonify({"status": "ready", "database": "ok"})
+    response = jsonify({"status": "unavailable", "database": "unavailable"})
+    response.status_code = 503
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness, with the version of the rules and roster being served and any reload problem."""

@@ -195,6 +195,18 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 }
             },
         )
+    spec.path(
+        path="/readyz",
+        operations={
+            "get": {
+                "summary": "Readiness: whether the database answers (matching works either way)",
+                "responses": {
+                    "200": {"description": "Ready", **_json(any_object)},
+                    "503": {"description": "The database cannot be reached", **_json(any_object)},
+                },
+            }
+        },
+    )
     document = spec.to_dict()
     _describe_checklist_query(document, matcher)
     document["components"]["schemas"]["ReferralRequest"]["properties"]["intake"] = {

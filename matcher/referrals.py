@@ -156,6 +156,15 @@ class Referrals:
                 "contact": json.loads(found.contact),
             }
 
+    def reachable(self) -> bool:
+        """Whether the database answers now (for readiness checks)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
     def count(self) -> int:
         """How many referrals are stored."""
         with Session(self.engine) as session:

@@ -219,6 +219,16 @@ def test_the_staff_console_says_when_the_database_is_down_as_a_page(down: Flask)
     assert "<h1>The referral database cannot be reached</h1>" in response.get_data(as_text=True)
 
 
+def test_readiness_says_whether_the_database_answers(app: Flask, down: Flask) -> None:
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "database": "ok"}
+    unavailable = down.test_client().get("/readyz")
+    assert unavailable.status_code == 503 and unavailable.headers["Retry-After"] == "30"
+    assert unavailable.get_json() == {"status": "unavailable", "database": "unavailable"}
+    assert down.test_client().get("/healthz").status_code == 200  # alive: matching works
+
+
 def test_a_server_killed_right_after_201_still_has_the_referral(
     tmp_path: Path, database_url: str
 ) -> None:
