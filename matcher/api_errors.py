@@ -8,7 +8,8 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from matcher.errors import IntakeError, UnknownTherapist
@@ -54,10 +55,14 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response
 
+    # The database down, the connection lost mid-request, or no pooled connection free in time.
     @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError) -> Response:
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_down(exc: SQLAlchemyError) -> Response:
         # Nothing was committed: say so, and when to try again; never a 201, never a 500.
-        log.error(json.dumps({"event": "database.unavailable", "error": type(exc.orig).__name__}))
+        cause = getattr(exc, "orig", None) or exc
+        log.error(json.dumps({"event": "database.unavailable", "error": type(cause).__name__}))
         if request.path.startswith("/staff"):
             # Receptionists get a page, not JSON.
             response = make_response(render_template("staff/database_down.html"), 503)

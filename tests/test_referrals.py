@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import create_engine
 
 from matcher import create_app
+from matcher.accounts import Accounts
+from matcher.referrals import Referrals
 from tests.databases import close_database, unreachable_url
 from tests.servers import running_server
 
@@ -217,6 +220,23 @@ def test_the_staff_console_says_when_the_database_is_down_as_a_page(down: Flask)
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert response.mimetype == "text/html"
     assert "<h1>The referral database cannot be reached</h1>" in response.get_data(as_text=True)
+
+
+def test_no_free_database_connection_gives_503_not_500(app: Flask, database_url: str) -> None:
+    # Every pooled connection busy (here: the only one, held), as under a flood of requests.
+    tight = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    held = tight.connect()
+    working = app.extensions["accounts"], app.extensions["referrals"]
+    app.extensions["accounts"], app.extensions["referrals"] = Accounts(tight), Referrals(tight)
+    try:
+        page = app.test_client().get("/staff/referrals")
+        saved = post(app, {"intake": URGENT, "contact": CONTACT, "consent": True})
+    finally:
+        app.extensions["accounts"], app.extensions["referrals"] = working
+        held.close()
+        tight.dispose()
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert saved.status_code == 503 and saved.get_json()["result"]["safety"]["urgent"] is True
 
 
 def test_readiness_says_whether_the_database_answers(app: Flask, down: Flask) -> None:
