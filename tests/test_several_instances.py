@@ -26,19 +26,28 @@ GRIEF = {"difficulties": ["grief"], "preferences": {"format": "online"}}
 
 
 def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; their results, in order."""
+    """Run the calls in threads released together; their results, in order.
+
+    A call that raises fails the test here, in the test's own thread, with its exception.
+    """
     barrier = threading.Barrier(len(calls))
     results: list[Any] = [None] * len(calls)
+    failures: list[BaseException] = []
 
     def run(index: int) -> None:
         barrier.wait()
-        results[index] = calls[index]()
+        try:
+            results[index] = calls[index]()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
+            failures.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     return results
 
 
