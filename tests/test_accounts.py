@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from flask import Flask
 from matcher import PROJECT_ROOT, create_app
 from matcher.accounts import LOCK_OUT, MAX_FAILED_LOGINS, AccountError, Accounts
 from matcher.store import StaffAccount, make_engine, migrate, now
+from tests.forms import form_token
 
 PASSWORD = "correct horse battery"
 
@@ -134,10 +134,14 @@ def staff_app(tmp_path: Path) -> Flask:
 def log_in(app: Flask, name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     response = client.post(
         "/staff/login",
-        data={"username": name, "password": password, "csrf_token": token, "next": "/staff"},
+        data={
+            "username": name,
+            "password": password,
+            "csrf_token": form_token(page),
+            "next": "/staff",
+        },
     )
     return client, response
 
@@ -158,8 +162,12 @@ def test_console_actions_on_a_callers_answers_are_audited_without_the_answers(
 ) -> None:
     client, _ = log_in(staff_app, "desk")
     page = client.get("/staff").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    answers = {"difficulties": "ptsd", "city": "Madrid", "format": "in_person", "csrf_token": token}
+    answers = {
+        "difficulties": "ptsd",
+        "city": "Madrid",
+        "format": "in_person",
+        "csrf_token": form_token(page),
+    }
     assert client.post("/staff", data={**answers, "action": "match"}).status_code == 200
     assert (
         client.post("/staff", data={**answers, "action": "why", "therapist": "t-002"}).status_code

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from matcher import create_app
 from matcher.referrals import ReferralConflict, ReferralError
 from tests.databases import close_database
+from tests.forms import form_token
 
 PASSWORD = "correct horse battery"
 CONTACT = {"name": "Sam", "email": "sam@example.org"}
@@ -50,12 +51,6 @@ def refer(app: Flask, intake: dict[str, Any], name: str) -> str:
     return referral_id
 
 
-def token(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found
-    return found.group(1)
-
-
 def desk(app: Flask, username: str = "desk") -> FlaskClient:
     """A browser session logged in to the console as `username`."""
     client = app.test_client()
@@ -65,7 +60,7 @@ def desk(app: Flask, username: str = "desk") -> FlaskClient:
         data={
             "username": username,
             "password": PASSWORD,
-            "csrf_token": token(page),
+            "csrf_token": form_token(page),
             "next": "/staff",
         },
     )
@@ -101,7 +96,7 @@ def test_a_referral_is_worked_to_booked_through_the_console(app: Flask) -> None:
     referral = refer(app, GRIEF, "Ana")
     client = desk(app)
     page = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
-    post = {"csrf_token": token(page), "action": "status"}
+    post = {"csrf_token": form_token(page), "action": "status"}
     assert (
         client.post(
             f"/staff/referrals/{referral}", data={**post, "status": "contacted", "version": "1"}
@@ -142,7 +137,7 @@ def test_two_staff_changing_one_referral_at_once_the_second_is_told(app: Flask) 
     stale = client.post(
         f"/staff/referrals/{referral}",
         data={
-            "csrf_token": token(page),
+            "csrf_token": form_token(page),
             "action": "status",
             "status": "closed",
             "reason": "x",
@@ -239,7 +234,7 @@ def test_staff_can_match_a_referral_again_with_todays_rules(app: Flask) -> None:
     page = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
     again = client.post(
         f"/staff/referrals/{referral}",
-        data={"csrf_token": token(page), "action": "rematch", "version": "1"},
+        data={"csrf_token": form_token(page), "action": "rematch", "version": "1"},
     )
     html = again.get_data(as_text=True)
     assert again.status_code == 200
@@ -267,14 +262,14 @@ def test_a_persons_data_can_be_exported_and_erased_on_request(app: Flask) -> Non
     # erasing is for admins
     assert (
         client.post(
-            f"/staff/referrals/{referral}/erase", data={"csrf_token": token(page)}
+            f"/staff/referrals/{referral}/erase", data={"csrf_token": form_token(page)}
         ).status_code
         == 403
     )
     app.extensions["accounts"].add("boss", PASSWORD, "admin", "test")
     admin = desk(app, "boss")
     page = admin.get(f"/staff/referrals/{referral}").get_data(as_text=True)
-    erased = admin.post(f"/staff/referrals/{referral}/erase", data={"csrf_token": token(page)})
+    erased = admin.post(f"/staff/referrals/{referral}/erase", data={"csrf_token": form_token(page)})
     assert erased.status_code == 303
     assert app.extensions["referrals"].get(referral) is None
     events = app.extensions["accounts"].audit_log()
@@ -297,7 +292,7 @@ def test_closed_referrals_are_deleted_after_the_retention_period(app: Flask) -> 
 
 def submit_form(client: FlaskClient, data: dict[str, Any]) -> Any:
     page = client.get("/").get_data(as_text=True)
-    return client.post("/results", data={**data, "csrf_token": token(page)})
+    return client.post("/results", data={**data, "csrf_token": form_token(page)})
 
 
 def test_a_person_who_asks_to_be_contacted_on_the_form_lands_in_the_queue(app: Flask) -> None:

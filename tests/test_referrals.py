@@ -19,6 +19,7 @@ from matcher import create_app
 from matcher.accounts import Accounts
 from matcher.referrals import Referrals
 from tests.databases import close_database, unreachable_url
+from tests.forms import form_token
 from tests.servers import running_server
 
 CONTACT = {"name": "Sam", "email": "sam@example.org", "preferred": "email"}
@@ -191,12 +192,10 @@ def test_an_urgent_form_sent_while_the_database_is_down_still_shows_crisis_help_
 ) -> None:
     client = down.test_client()
     page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token
     response = client.post(
         "/results",
         data={
-            "csrf_token": token.group(1),
+            "csrf_token": form_token(page),
             "difficulties": "depression",
             "self_harm_thoughts": "yes",
             "contact_name": "Eli",

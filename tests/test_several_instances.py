@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from matcher import PROJECT_ROOT
+from tests.forms import form_token
 from tests.servers import running_server
 
 PASSWORD = "two-instances-password"
@@ -87,17 +88,11 @@ def logged_in(base: str) -> requests.Session:
     page = session.get(f"{base}/staff/login", timeout=10).text
     response = session.post(
         f"{base}/staff/login",
-        data={"username": "desk", "password": PASSWORD, "csrf_token": token(page)},
+        data={"username": "desk", "password": PASSWORD, "csrf_token": form_token(page)},
         timeout=10,
     )
     assert response.status_code == 200, response.text
     return session
-
-
-def token(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 def test_one_idempotency_key_sent_to_two_instances_makes_one_referral(
@@ -134,7 +129,12 @@ def test_a_referral_sent_to_one_instance_is_worked_on_the_other(instances: list[
     page = desk.get(f"{second}/staff/referrals/{referral}", timeout=10).text
     moved = desk.post(
         f"{second}/staff/referrals/{referral}",
-        data={"csrf_token": token(page), "action": "status", "status": "contacted", "version": "1"},
+        data={
+            "csrf_token": form_token(page),
+            "action": "status",
+            "status": "contacted",
+            "version": "1",
+        },
         timeout=10,
     )
     assert moved.status_code == 200 and moved.url.endswith(f"/staff/referrals/{referral}")
@@ -165,7 +165,7 @@ def test_two_receptionists_on_two_instances_change_one_referral_at_once_the_seco
         return desks[index].post(
             f"{instances[index]}/staff/referrals/{referral}",
             data={
-                "csrf_token": token(pages[index]),
+                "csrf_token": form_token(pages[index]),
                 "action": "status",
                 "version": "1",
                 **changes[index],

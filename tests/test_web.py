@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from matcher import create_app
+from tests.forms import form_token
 
 MADRID = {
     "difficulties": ["ptsd", "depression"],
@@ -65,9 +66,7 @@ class Page(HTMLParser):
 def submit(client: FlaskClient, data: Any) -> Any:
     """Post the intake form as a browser does: with the form token from the page."""
     page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token, "the intake form carries no token"
-    return client.post("/results", data={**dict(data), "csrf_token": token.group(1)})
+    return client.post("/results", data={**dict(data), "csrf_token": form_token(page)})
 
 
 def test_the_intake_form_refuses_a_post_without_its_token_and_keeps_the_answers(
@@ -437,21 +436,15 @@ def test_the_print_stylesheet_hides_navigation_forms_and_buttons(client: FlaskCl
 # --- the front-desk console -------------------------------------------------------------------
 
 
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
 def logged_in(app: Flask) -> tuple[FlaskClient, str]:
     staff = app.test_client()
-    token = csrf(staff.get("/staff/login").get_data(as_text=True))
+    token = form_token(staff.get("/staff/login").get_data(as_text=True))
     response = staff.post(
         "/staff/login",
         data={"username": USERNAME, "password": PASSWORD, "csrf_token": token, "next": "/staff"},
     )
     assert response.status_code == 303 and response.headers["Location"] == "/staff"
-    return staff, csrf(staff.get("/staff").get_data(as_text=True))
+    return staff, form_token(staff.get("/staff").get_data(as_text=True))
 
 
 @pytest.mark.parametrize(
@@ -485,7 +478,7 @@ def test_staff_pages_send_a_signed_out_person_to_the_login(gb_app: Flask) -> Non
 
 def test_a_wrong_staff_password_is_refused(gb_app: Flask) -> None:
     staff = gb_app.test_client()
-    token = csrf(staff.get("/staff/login").get_data(as_text=True))
+    token = form_token(staff.get("/staff/login").get_data(as_text=True))
     response = staff.post(
         "/staff/login", data={"username": USERNAME, "password": "guess", "csrf_token": token}
     )
@@ -512,7 +505,7 @@ def test_the_session_cookie_is_http_only_and_same_site_lax(gb_app: Flask) -> Non
 
 def test_login_follows_next_only_inside_the_console(gb_app: Flask) -> None:
     staff = gb_app.test_client()
-    token = csrf(staff.get("/staff/login?next=//evil.example/staff").get_data(as_text=True))
+    token = form_token(staff.get("/staff/login?next=//evil.example/staff").get_data(as_text=True))
     response = staff.post(
         "/staff/login",
         data={
