@@ -19,12 +19,27 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from matcher import create_app
 from tests.servers import free_port
+
+
+def app_on(database_url: str, state_dir: Path, **config: Any) -> Flask:
+    """The app on `database_url` as a worker builds it, rate limits off, `config` on top."""
+    return create_app(
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "STATE_DIR": str(state_dir),
+            "DATABASE_URL": database_url,
+            **config,
+        }
+    )
 
 
 def close_database(app: Flask) -> None:

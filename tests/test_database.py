@@ -11,25 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy.engine import make_url
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
-from tests.databases import unreachable_url
+from tests.databases import app_on, unreachable_url
 
 EXPECTED = "expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
-
-
-def build_app(state_dir: Path, database_url: str) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "RATE_LIMIT": "",
-            "STATE_DIR": str(state_dir),
-            "DATABASE_URL": database_url,
-        }
-    )
 
 
 def staff_command(state_dir: Path, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -63,7 +51,7 @@ def test_a_first_start_with_the_database_down_names_it_and_why(
 ) -> None:
     url = unreachable_url(database_url, tmp_path)
     with pytest.raises(ConfigError) as raised:
-        build_app(tmp_path, url)
+        app_on(url, tmp_path)
     assert str(raised.value) == f"MATCHER_DATABASE_URL: {down_message(url)}"
 
 
@@ -92,7 +80,7 @@ def test_a_database_that_accepts_but_never_answers_fails_start_up_within_seconds
     # not started after 30 s, and a request would hang as long.
     url = f"postgresql+psycopg://matcher@127.0.0.1:{silent_server}/matcher"
     with pytest.raises(ConfigError) as raised:
-        build_app(tmp_path, url)
+        app_on(url, tmp_path)
     assert str(raised.value) == (
         "MATCHER_DATABASE_URL: cannot reach the database "
         f"postgresql+psycopg://matcher@127.0.0.1:{silent_server}/matcher: "
@@ -125,7 +113,7 @@ def test_messages_about_the_database_never_show_its_password(
     port = make_url(unreachable_url("postgresql://", tmp_path)).port
     url, shown = url.format(port=port), shown.format(port=port)
     with pytest.raises(ConfigError) as raised:
-        build_app(tmp_path, url)
+        app_on(url, tmp_path)
     assert str(raised.value).startswith(
         f"MATCHER_DATABASE_URL: cannot reach the database {shown}: "
     )
@@ -156,7 +144,7 @@ def test_a_database_url_that_cannot_be_used_is_explained_without_the_password(
     tmp_path: Path, url: str, problem: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        build_app(tmp_path, url)
+        app_on(url, tmp_path)
     assert str(raised.value) == f"MATCHER_DATABASE_URL: {problem}"
     done = staff_command(tmp_path, url)
     assert done.returncode == 1

@@ -14,9 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from matcher import create_app
 from matcher.referrals import ReferralConflict, ReferralError
-from tests.databases import close_database
+from tests.databases import app_on, close_database
 from tests.forms import form_token
 
 PASSWORD = "correct horse battery"
@@ -27,15 +26,7 @@ URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
 
 @pytest.fixture()
 def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "RATE_LIMIT": "",
-            "STATE_DIR": str(tmp_path),
-            "SECRET_KEY": "k",
-            "DATABASE_URL": database_url,
-        }
-    )
+    app = app_on(database_url, tmp_path, SECRET_KEY="k")
     app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")
     yield app
     close_database(app)

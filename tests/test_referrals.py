@@ -15,10 +15,9 @@ import requests
 from flask import Flask
 from sqlalchemy import create_engine
 
-from matcher import create_app
 from matcher.accounts import Accounts
 from matcher.referrals import Referrals
-from tests.databases import close_database, unreachable_url
+from tests.databases import app_on, close_database, unreachable_url
 from tests.forms import form_token
 from tests.servers import running_server
 
@@ -27,21 +26,9 @@ INTAKE = {"difficulties": ["grief"], "preferences": {"format": "online"}}
 URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
 
 
-def build_app(state_dir: Path, database_url: str) -> Flask:
-    """The app as a worker builds it, on `database_url`, with limits off."""
-    return create_app(
-        {
-            "TESTING": True,
-            "RATE_LIMIT": "",
-            "STATE_DIR": str(state_dir),
-            "DATABASE_URL": database_url,
-        }
-    )
-
-
 @pytest.fixture()
 def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    app = build_app(tmp_path, database_url)
+    app = app_on(database_url, tmp_path)
     yield app
     close_database(app)
 
@@ -73,7 +60,7 @@ def test_a_retry_with_the_same_key_gets_the_same_referral_also_after_a_restart(
     again = post(app, body, "retry-123")
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
-    restarted = build_app(tmp_path, database_url)
+    restarted = app_on(database_url, tmp_path)
     assert post(restarted, body, "retry-123").get_json()["id"] == first.get_json()["id"]
     close_database(restarted)
     assert app.extensions["referrals"].count() == 1
@@ -152,15 +139,8 @@ def test_bad_requests_name_the_field_and_store_nothing(
 @pytest.fixture()
 def down(tmp_path: Path, database_url: str) -> Flask:
     """The app as a worker (re)started during a database outage builds it."""
-    return create_app(
-        {
-            "TESTING": True,
-            "RATE_LIMIT": "",
-            "STATE_DIR": str(tmp_path),
-            "DATABASE_URL": unreachable_url(database_url, tmp_path),
-            "DATABASE_REQUIRED": False,
-            "SECRET_KEY": "k",
-        }
+    return app_on(
+        unreachable_url(database_url, tmp_path), tmp_path, DATABASE_REQUIRED=False, SECRET_KEY="k"
     )
 
 
@@ -268,7 +248,7 @@ def test_a_server_killed_right_after_201_still_has_the_referral(
             f"{base}/api/v1/referrals", json=body, timeout=10, headers={"Idempotency-Key": "unused"}
         )
         assert again.status_code == 201
-    restarted = build_app(tmp_path, database_url)
+    restarted = app_on(database_url, tmp_path)
     assert restarted.extensions["referrals"].get(created.json()["id"]) is not None
     assert restarted.extensions["referrals"].count() == 2
     close_database(restarted)
