@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from matcher.api_errors import database_unavailable
 from matcher.fhir import intake_from_query, read_screening
 from matcher.matching import Matcher
 from matcher.referrals import ReferralNotSaved, Referrals, submit_referral
@@ -130,19 +131,7 @@ def referral() -> Response:
 
 def _not_saved(result: dict[str, Any], rules_version: str) -> Response:
     # 503, but with the match: an urgent person's crisis resources must not be lost with it.
-    response = _private(
-        jsonify(
-            {
-                "code": 503,
-                "status": "Service Unavailable",
-                "message": "We cannot save requests right now; nothing was stored. "
-                "Please try again shortly.",
-                "result": result,
-            }
-        )
-    )
-    response.status_code = 503
-    response.headers["Retry-After"] = "30"
+    response = _private(database_unavailable(result))
     if result["safety"]["urgent"]:
         response.headers["X-Safety-Event-Id"] = record_urgent_event(rules_version, request.path)
     return response

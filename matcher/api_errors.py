@@ -17,13 +17,27 @@ from matcher.errors import IntakeError, UnknownTherapist
 log = logging.getLogger(__name__)
 
 
-def error_response(code: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
-    """Build the one JSON error shape the API uses."""
+def error_response(
+    code: int, message: str, errors: dict[str, list[str]] | None = None, **extra: Any
+) -> Response:
+    """Build the one JSON error shape the API uses (`extra` adds fields, such as a match)."""
     body: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
     if errors is not None:
         body["errors"] = errors
+    body.update(extra)
     response = jsonify(body)
     response.status_code = code
+    return response
+
+
+def database_unavailable(result: dict[str, Any] | None = None) -> Response:
+    """The API's 503 when the database fails: nothing stored, when to retry, and any match."""
+    response = error_response(
+        503,
+        "We cannot save requests right now; nothing was stored. Please try again shortly.",
+        **({} if result is None else {"result": result}),
+    )
+    response.headers["Retry-After"] = "30"
     return response
 
 
@@ -63,14 +77,10 @@ def register_error_handlers(app: Flask) -> None:
         # Nothing was committed: say so, and when to try again; never a 201, never a 500.
         cause = getattr(exc, "orig", None) or exc
         log.error(json.dumps({"event": "database.unavailable", "error": type(cause).__name__}))
-        if request.path.startswith("/staff"):
-            # Receptionists get a page, not JSON.
-            response = make_response(render_template("staff/database_down.html"), 503)
-        else:
-            response = error_response(
-                503,
-                "We cannot save requests right now; nothing was stored. Please try again shortly.",
-            )
+        if not request.path.startswith("/staff"):
+            return database_unavailable()
+        # Receptionists get a page, not JSON.
+        response = make_response(render_template("staff/database_down.html"), 503)
         response.headers["Retry-After"] = "30"
         return response
 

@@ -850,12 +850,9 @@ class ReferralRequestSchema(StrictSchema):
     consent = StrictBoolean(required=True)
 
 
-class ReferralNotSavedSchema(Schema):
+class ReferralNotSavedSchema(ErrorSchema):
     """503 from the referral endpoint: nothing was stored, but here is the match all the same."""
 
-    code = fields.Integer(required=True)
-    status = fields.String(required=True)
-    message = fields.String(required=True)
     result = fields.Nested(MatchResponseSchema, required=True)
 
 
