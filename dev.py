@@ -75,23 +75,24 @@ def serve(args: list[str]) -> None:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def ensure_chromium() -> None:
-    """Install Debian's chromium for the browser tests, if missing and we may (root, apt)."""
-    if CHROMIUM.exists():
+def _ensure_debian_package(package: str, installed: bool, needed_by: str) -> None:
+    """Install a Debian package the tests need, if it is missing and we may (root, apt-get)."""
+    if installed:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         print(
-            "dev.py: /usr/bin/chromium is missing and cannot be installed here "
-            "(needs root and apt-get): the browser tests will say so.",
+            f"dev.py: {package} is missing and cannot be installed here (needs root and "
+            f"apt-get): {needed_by} will say so.",
             file=sys.stderr,
         )
         return
-    print("dev.py: installing Debian's chromium for the browser tests...", flush=True)
-    _apt_install("chromium")
+    print(f"dev.py: installing Debian's {package} for {needed_by}...", flush=True)
+    _apt_install(package)
 
 
-def _postgres_installed() -> bool:
-    return bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or bool(shutil.which("initdb"))
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser tests, if missing and we may (root, apt)."""
+    _ensure_debian_package("chromium", CHROMIUM.exists(), "the browser tests")
 
 
 def ensure_postgres() -> None:
@@ -99,17 +100,12 @@ def ensure_postgres() -> None:
 
     The tests start (and remove) a private cluster of their own; nothing here starts a server.
     """
-    if os.environ.get("MATCHER_TEST_POSTGRES_URL") or _postgres_installed():
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        print(
-            "dev.py: PostgreSQL is missing and cannot be installed here (needs root and "
-            "apt-get): the PostgreSQL database tests will say so.",
-            file=sys.stderr,
-        )
-        return
-    print("dev.py: installing Debian's postgresql for the database tests...", flush=True)
-    _apt_install("postgresql")
+    installed = bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or bool(shutil.which("initdb"))
+    _ensure_debian_package(
+        "postgresql",
+        installed or bool(os.environ.get("MATCHER_TEST_POSTGRES_URL")),
+        "the PostgreSQL database tests",
+    )
 
 
 _apt_lists_fresh = False
