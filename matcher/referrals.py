@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -168,7 +168,7 @@ class Referrals:
     def count(self) -> int:
         """How many referrals are stored."""
         with Session(self.engine) as session:
-            return len(session.scalars(select(Referral.id)).all())
+            return int(session.scalar(select(func.count()).select_from(Referral)) or 0)
 
     def queue(
         self, status: str | None = None, therapist: str | None = None

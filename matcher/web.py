@@ -285,28 +285,27 @@ def results() -> BaseResponse:
     referral_message = referral_error = None
     try:
         if any(form.get(name, "").strip() for name in CONTACT_FIELDS):
-            try:
-                done = submit_referral(
-                    held,
-                    current_app.extensions["referrals"],
-                    {
-                        "intake": intake,
-                        "contact": contact_from_form(form),
-                        "consent": form.get("consent") == "yes",
-                    },
-                    None,
-                )
-                result, referral_message = done.result, done.message
-            except ReferralNotSaved as exc:
-                # The person still gets their matches (and the crisis resources first, if
-                # urgent), told plainly that nothing reached the clinic. A 200: a proxy that
-                # swaps 5xx pages for its own would hide the crisis resources.
-                result, referral_error = exc.result, NOT_SAVED
+            done = submit_referral(
+                held,
+                current_app.extensions["referrals"],
+                {
+                    "intake": intake,
+                    "contact": contact_from_form(form),
+                    "consent": form.get("consent") == "yes",
+                },
+                None,
+            )
+            result, referral_message = done.result, done.message
         else:
             result = held.match(intake)
     except IntakeError as exc:
         errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
         return render_form(form, form_errors(errors), 422)
+    except ReferralNotSaved as exc:
+        # The person still gets their matches (and the crisis resources first, if urgent),
+        # told plainly that nothing reached the clinic. A 200: a proxy that swaps 5xx pages
+        # for its own would hide the crisis resources.
+        result, referral_error = exc.result, NOT_SAVED
     page = render_template(
         "results.html",
         result=result,
