@@ -86,6 +86,8 @@ class Referral(Base):
     rules_version: Mapped[str] = mapped_column(String(32), nullable=False)
     contact: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # sha256 of the request the key came with: a replay must carry the same request.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     # Optimistic locking by SQLAlchemy: every UPDATE says WHERE version = the version read and
     # raises StaleDataError when another change got there first (on any database).
     version: Mapped[int] = mapped_column(Integer, nullable=False)
