@@ -67,6 +67,7 @@ class Term:
     label: str
     description: str = ""
     phrase: str = ""
+    risk: bool = False  # a difficulty whose choice alone starts the safety path
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ class Vocabulary:
     genders: dict[str, Term]
     licence_types: dict[str, Term]
     instruments: dict[str, Term]
+
+    @cached_property
+    def risk_difficulties(self) -> frozenset[str]:
+        """Difficulties marked `risk: true`: choosing one is a risk signal, like a self-harm yes."""
+        return frozenset(d.id for d in self.difficulties.values() if d.risk)
 
     @staticmethod
     def is_language(code: str) -> bool:
@@ -269,6 +275,7 @@ class CrisisConfig:
     follow_up: str
     emergency_template: str
     review_notice: str
+    no_list: str
     fallback_emergency: str
     fallback_text: str
     locales: dict[str, dict[str, Any]]
@@ -326,6 +333,7 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
             label=entry.get("label") or entry.get("name", ""),
             description=entry.get("description", ""),
             phrase=entry.get("phrase", ""),
+            risk=entry.get("risk", False),
         )
     return terms
 
@@ -371,7 +379,7 @@ def load_clinical_rules(
         "setting": vocabulary.settings,
         "format": vocabulary.formats,
         "recommended": vocabulary.modalities,
-        "risk": RISK_SIGNALS,
+        "risk": {**RISK_SIGNALS, **{d: d for d in vocabulary.risk_difficulties}},
     }
     rules = []
     for raw in data["rules"]:
@@ -585,6 +593,7 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
         follow_up=data["follow_up"],
         emergency_template=data["emergency_template"],
         review_notice=data["review_notice"],
+        no_list=data["no_list"],
         fallback_emergency=data["fallback"]["emergency"],
         fallback_text=data["fallback"]["text"],
         locales=dict(data["locales"]),

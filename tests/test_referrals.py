@@ -164,6 +164,7 @@ def test_an_urgent_referral_that_cannot_be_saved_still_carries_the_crisis_resour
     result = response.get_json()["result"]
     assert result["alerts"][0]["level"] == "urgent" and result["safety"]["urgent"] is True
     assert result["safety"]["message"] and result["safety"]["emergency_number"]
+    assert response.get_json()["safety"] == result["safety"]
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Safety-Event-Id"])
 
 
