@@ -115,7 +115,7 @@ def referral() -> Response:
     matcher = _matcher()
     referrals: Referrals = current_app.extensions["referrals"]
     try:
-        done = submit_referral(matcher, referrals, json_body(), key)
+        done = submit_referral(matcher, referrals, json_body(), key, request.remote_addr or "")
     except ReferralNotSaved as exc:
         return _private(database_unavailable(exc.result))
     except KeyReused as exc:

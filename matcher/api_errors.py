@@ -32,6 +32,8 @@ def error_response(
     body.update(extra)
     response = jsonify(body)
     response.status_code = code
+    # An error may echo what was sent (a person's answers): never kept by a browser or proxy.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

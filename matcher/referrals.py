@@ -224,6 +224,9 @@ class Referrals:
     def acknowledge(self, referral_id: str, actor: str, version: int) -> None:
         """Record that a person has seen an urgent referral (needed before it moves on)."""
         with self._changing(referral_id, version) as (session, referral):
+            if referral.acknowledged_by:
+                # The first acknowledgement is the one that counts for the deadline: keep it.
+                raise ReferralError(f"{referral.acknowledged_by} already acknowledged it")
             referral.acknowledged_by, referral.acknowledged_at = actor, now()
             session.add(
                 AuditEvent(
@@ -332,14 +335,26 @@ class Submitted:
     message: str
 
 
+def scoped_key(idempotency_key: str | None, client: str) -> str | None:
+    """The key as stored: bound to the client that sent it, so keys of two clients never meet."""
+    if not idempotency_key:
+        return None
+    return hashlib.sha256(f"{client}\n{idempotency_key}".encode()).hexdigest()
+
+
 def submit_referral(
-    matcher: Matcher, referrals: Referrals, payload: Any, idempotency_key: str | None
+    matcher: Matcher,
+    referrals: Referrals,
+    payload: Any,
+    idempotency_key: str | None,
+    client: str = "",
 ) -> Submitted:
     """Validate a referral request, match its intake and store it (once); IntakeError if bad.
 
     Without consent nothing is stored unless the intake is urgent (self-harm answers).
     ReferralNotSaved, carrying the match, if the database fails; KeyReused when the
     Idempotency-Key came first with another request (an urgent one is stored all the same).
+    `client` scopes the key (the client's address): another client's key is another key.
     """
     try:
         body = ReferralRequestSchema().load(payload)
@@ -360,7 +375,7 @@ def submit_referral(
     )
     try:
         try:
-            stored = keep(idempotency_key, request_hash)
+            stored = keep(scoped_key(idempotency_key, client), request_hash)
         except KeyUsedElsewhere:
             # Someone else's request came with this key first. Theirs is never shown; an
             # urgent person is still kept, under a new id, so that someone gets in touch.
