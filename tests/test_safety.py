@@ -179,26 +179,19 @@ def test_an_unknown_locale_falls_back_to_the_local_emergency_number(locale: str 
     assert "go to the nearest emergency department" in body["alerts"][0]["text"]
 
 
-@pytest.mark.parametrize("value", [True, "true", "yes", "Yes", 1])
-def test_a_yes_to_self_harm_is_read_however_the_client_writes_it(
-    client: FlaskClient, value: Any
+@pytest.mark.parametrize(
+    ("value", "urgent"),
+    [(v, True) for v in (True, "true", "yes", "Yes", 1)]
+    + [(v, False) for v in (False, "false", "no", 0)],
+)
+def test_a_self_harm_answer_is_read_however_the_client_writes_yes_or_no(
+    client: FlaskClient, value: Any, urgent: bool
 ) -> None:
     response = client.post(
         "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
     )
     assert response.status_code == 200
-    assert response.get_json()["safety"]["triggers"] == ["self_harm_thoughts"]
-
-
-@pytest.mark.parametrize("value", [False, "false", "no", 0])
-def test_a_no_to_self_harm_is_read_however_the_client_writes_it(
-    client: FlaskClient, value: Any
-) -> None:
-    response = client.post(
-        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
-    )
-    assert response.status_code == 200
-    assert response.get_json()["safety"]["urgent"] is False
+    assert response.get_json()["safety"]["triggers"] == (["self_harm_thoughts"] if urgent else [])
 
 
 @pytest.mark.parametrize("value", ["maybe", 2, None, "", [True]])
