@@ -205,3 +205,209 @@ def test_bad_query_parameters_are_422_with_the_json_field_path(
     response = post_fhir(client, fixture("phq9_numbered_linkids.json"), query)
     assert response.status_code == 422
     assert response.get_json()["errors"] == errors
+
+
+# --- linkId numbering styles, declared Questionnaire maps, several answers ---------------------
+
+ANSWER_CODES = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
+DIFFICULTY_CODES = ["LA6572-7", "LA6573-5", "LA6574-3", "LA6575-0"]
+CLINIC_FORM = "https://wellbeing-clinic.example.org/fhir/Questionnaire/first-visit"
+MII_PHQ9 = (
+    "https://www.medizininformatik-initiative.de/fhir/ext/modul-pro/Questionnaire/mii-qst-pro-phq-9"
+)
+
+
+def coded(value: int, codes: list[str] = ANSWER_CODES) -> dict[str, Any]:
+    return {"valueCoding": {"system": "http://loinc.org", "code": codes[value]}}
+
+
+def response_with(items: list[dict[str, Any]], questionnaire: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "status": "completed"}
+    if questionnaire:
+        resource["questionnaire"] = questionnaire
+    resource["item"] = items
+    return resource
+
+
+def test_the_mii_proms_style_is_scored_with_its_difficulty_question(client: FlaskClient) -> None:
+    response = post_fhir(client, fixture("phq9_mii_proms_style.json"))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["screening"]["phq9"]["total"] == 9
+    assert body["screening"]["phq9"]["severity"] == "mild"
+    assert body["screening"]["phq9"]["difficulty"] == 1  # PHQ.10 is reported, never added
+    assert body["safety"]["urgent"] is False
+    assert_valid_match_response({"difficulties": ["depression"]}, body)
+
+
+def test_item_9_answered_in_the_mii_proms_style_starts_the_safety_path(client: FlaskClient) -> None:
+    resource = fixture("phq9_mii_proms_style.json")
+    resource["item"][8]["answer"] = [coded(2)]
+    body = post_fhir(client, resource).get_json()
+    assert body["screening"]["phq9"]["total"] == 11
+    assert body["safety"]["urgent"] is True
+    assert body["alerts"][0]["level"] == "urgent"
+
+
+PHQ9_ANSWERS = [1, 2, 0, 1, 3, 0, 1, 2, 0]  # 10, moderate
+GAD7_ANSWERS = [2, 1, 1, 0, 2, 1, 0]  # 7, mild
+
+
+@pytest.mark.parametrize(
+    ("style", "instrument"),
+    [
+        ("PHQ.{n}", "phq9"),  # MII PROMs module; PHQ.10 is the difficulty question
+        ("phq9-{n}", "phq9"),
+        ("phq-9-{n}", "phq9"),
+        ("PHQ9_{n}", "phq9"),
+        ("PHQ-9_{n}", "phq9"),
+        ("phq9.q{n}", "phq9"),
+        ("phq9/item{n}", "phq9"),
+        ("phq9_item_{n}", "phq9"),
+        ("/phq9-{n}", "phq9"),
+        ("phq9-0{n}", "phq9"),
+        ("phq-phq9-q0{n}", "phq9"),  # MII PROMs releases before 2026.5.0
+        ("Phq9-Q{n}", "phq9"),
+        ("GAD.{n}", "gad7"),
+        ("GAD7-{n}", "gad7"),
+        ("gad-7.{n}", "gad7"),
+        ("gad_7/item{n}", "gad7"),
+        ("q{n}", None),
+        ("question-{n}", None),
+        ("phone-{n}", None),
+        ("address.{n}", None),
+        ("phq9{n}", None),  # no separator: phq91 is not item 1
+        ("phq9--{n}", None),
+        ("phq2-{n}", None),  # PHQ-2 is not the PHQ-9
+        ("phq-{n}", None),  # `phq` is only read as PHQ.1
+        ("xphq9-{n}", None),
+        ("phq9-{n}a", None),
+        ("phq9 {n}", None),
+        ("phq\u017f9-{n}", None),  # no Unicode case folding
+    ],
+)
+def test_numbered_link_id_styles(client: FlaskClient, style: str, instrument: str | None) -> None:
+    answers = GAD7_ANSWERS if instrument == "gad7" else PHQ9_ANSWERS
+    items = [{"linkId": style.format(n=n), "answer": [coded(v)]} for n, v in enumerate(answers, 1)]
+    items.append(
+        {"linkId": style.format(n=len(answers) + 1), "answer": [coded(3, DIFFICULTY_CODES)]}
+    )
+    response = post_fhir(client, response_with(items))
+    if instrument is None:
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == {
+            "QuestionnaireResponse.item": [
+                "No PHQ-9 or GAD-7 items were recognised (by LOINC code or a numbered linkId)."
+            ]
+        }
+        return
+    assert response.status_code == 200, response.get_json()
+    screening = response.get_json()["screening"]
+    assert list(screening) == [instrument]
+    assert screening[instrument]["total"] == sum(answers)
+    if instrument == "phq9":
+        assert screening["phq9"]["difficulty"] == 3
+
+
+def test_a_group_named_like_the_questionnaire_is_not_an_item(client: FlaskClient) -> None:
+    items = [{"linkId": f"phq-9-{n}", "answer": [coded(v)]} for n, v in enumerate(PHQ9_ANSWERS, 1)]
+    grouped = [
+        {"linkId": "phq-9", "item": items},
+        {"linkId": "phq9-total", "answer": [{"valueInteger": 10}]},
+    ]
+    body = post_fhir(client, response_with(grouped)).get_json()
+    assert body["screening"]["phq9"]["total"] == 10
+    assert body["screening"]["phq9"]["declared_total"] == 10
+
+
+def clinic_form_items() -> list[dict[str, Any]]:
+    items = [
+        {"linkId": f"mood-{letter}", "answer": [coded(v)]}
+        for letter, v in zip("abcdefghi", PHQ9_ANSWERS, strict=True)
+    ]
+    items.append({"linkId": "mood-impact", "answer": [coded(2, DIFFICULTY_CODES)]})
+    items.append({"linkId": "mood-sum", "answer": [{"valueInteger": 10}]})
+    items += [
+        {"linkId": f"worry-{letter}", "answer": [coded(v)]}
+        for letter, v in zip("abcdefg", GAD7_ANSWERS, strict=True)
+    ]
+    return items
+
+
+@pytest.mark.parametrize("version", ["", "|2.1"])
+def test_a_clinic_questionnaire_is_read_through_its_declared_link_id_map(
+    client: FlaskClient, version: str
+) -> None:
+    response = post_fhir(client, response_with(clinic_form_items(), CLINIC_FORM + version))
+    assert response.status_code == 200, response.get_json()
+    screening = response.get_json()["screening"]
+    assert screening["phq9"]["total"] == 10 and screening["phq9"]["severity"] == "moderate"
+    assert screening["phq9"]["difficulty"] == 2
+    assert screening["phq9"]["declared_total"] == 10
+    assert screening["gad7"]["total"] == 7
+
+
+def test_the_declared_map_applies_only_to_its_own_questionnaire(client: FlaskClient) -> None:
+    other = "https://wellbeing-clinic.example.org/fhir/Questionnaire/follow-up"
+    response = post_fhir(client, response_with(clinic_form_items(), other))
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["QuestionnaireResponse.item"]
+
+
+def test_the_current_mii_proms_link_ids_are_declared(client: FlaskClient) -> None:
+    items = [
+        {"linkId": f"phq-phq2{letter}", "answer": [coded(v)]}
+        for letter, v in zip("abcdefghi", PHQ9_ANSWERS, strict=True)
+    ]
+    items.append({"linkId": "phq-phq9-score-total", "answer": [{"valueDecimal": 10}]})
+    items.append({"linkId": "phq-phq9-difficulty", "answer": [coded(1, DIFFICULTY_CODES)]})
+    body = post_fhir(client, response_with(items, MII_PHQ9 + "|2026.5.0")).get_json()
+    assert body["screening"]["phq9"]["total"] == 10
+    assert body["screening"]["phq9"]["declared_total"] == 10
+    assert body["screening"]["phq9"]["difficulty"] == 1
+
+
+@pytest.mark.parametrize(
+    ("items", "field", "message"),
+    [
+        (
+            [{"linkId": "PHQ.9", "answer": [coded(0), coded(3)]}],
+            "QuestionnaireResponse.item[8].answer",
+            "linkId 'PHQ.9' is PHQ-9 item 9, which does not repeat, but it has 2 answers: send one.",
+        ),
+        (
+            [{"linkId": "PHQ.10", "answer": [coded(0, DIFFICULTY_CODES)] * 3}],
+            "QuestionnaireResponse.item[9].answer",
+            "linkId 'PHQ.10' is the PHQ-9 difficulty question, which does not repeat, but it has "
+            "3 answers: send one.",
+        ),
+    ],
+    ids=["item 9", "difficulty"],
+)
+def test_several_answers_to_a_question_that_does_not_repeat_are_a_422_naming_the_link_id(
+    client: FlaskClient, items: list[dict[str, Any]], field: str, message: str
+) -> None:
+    resource = fixture("phq9_mii_proms_style.json")
+    index = int(items[0]["linkId"].split(".")[1]) - 1
+    resource["item"][index] = items[0]
+    response = post_fhir(client, resource)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {field: [message]}
+
+
+def test_several_answers_in_a_nested_item_name_the_link_id_path(client: FlaskClient) -> None:
+    items = [{"linkId": f"phq9-{n}", "answer": [coded(v)]} for n, v in enumerate(PHQ9_ANSWERS, 1)]
+    items[2]["answer"].append(coded(1))
+    resource = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": response_with([{"linkId": "mood", "item": items}])}],
+    }
+    response = post_fhir(client, resource)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "Bundle.entry[0].resource.item[0].item[2].answer": [
+            "linkId 'mood' > 'phq9-3' is PHQ-9 item 3, which does not repeat, but it has 2 "
+            "answers: send one."
+        ]
+    }
