@@ -8,10 +8,17 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from matcher import PROJECT_ROOT
+from matcher.fhir import item9_risk
+from matcher.rules import load_knowledge
 from tests.invariants import assert_valid_match_response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
+# The bundled screening configuration, as the app loads it.
+SCREENING = load_knowledge(PROJECT_ROOT / "rules").screening
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -411,3 +418,293 @@ def test_several_answers_in_a_nested_item_name_the_link_id_path(client: FlaskCli
             "answers: send one."
         ]
     }
+
+
+# --- item9_risk: the safety path reads item 9 before, and apart from, any validation ----------
+
+
+def item9(*answers: Any, link_id: str = "PHQ.9", **extra: Any) -> dict[str, Any]:
+    return {"linkId": link_id, "answer": list(answers), **extra}
+
+
+def nested(depth: int, innermost: dict[str, Any]) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "item": [innermost]}
+    for level in range(depth):
+        resource = {
+            "resourceType": "QuestionnaireResponse",
+            "item": [{"linkId": f"g{level}", **resource}],
+        }
+    return resource
+
+
+ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+
+
+def ordinal(value: Any, url: str = ORDINAL_VALUE, key: str = "valueDecimal") -> dict[str, Any]:
+    return {"extension": [{"url": url, key: value}]}
+
+
+RISK_CASES = [
+    (
+        "two answers, the highest counts",
+        response_with([item9({"valueInteger": 0}, {"valueInteger": 3})]),
+        3,
+    ),
+    ("two coded answers", response_with([item9(coded(3), coded(0))]), 3),
+    ("answered 0", response_with([item9(coded(0))]), 0),
+    (
+        "ordinal extension on the coding",
+        response_with([item9({"valueCoding": ordinal(2, ITEM_WEIGHT)})]),
+        2,
+    ),
+    (
+        "ordinal extension on the answer",
+        response_with([item9(ordinal(1, key="valueInteger"))]),
+        1,
+    ),
+    (
+        "code and ordinal disagree: the higher",
+        response_with([item9({"valueCoding": {"code": "LA6568-5", **ordinal(2)}})]),
+        2,
+    ),
+    ("valueDecimal", response_with([item9({"valueDecimal": 2.0})]), 2),
+    ("valueQuantity", response_with([item9({"valueQuantity": {"value": 1}})]), 1),
+    ("above 3 counts as 3", response_with([item9({"valueInteger": 7})]), 3),
+    ("a fraction rounds up", response_with([item9({"valueDecimal": 0.5})]), 1),
+    ("a number as text", response_with([item9({"valueInteger": "2"})]), 2),
+    ("below 0 is nothing", response_with([item9({"valueInteger": -1})]), None),
+    ("a boolean is nothing", response_with([item9({"valueInteger": True})]), None),
+    (
+        "an unknown answer code is nothing",
+        response_with([item9({"valueCoding": {"code": "LA6575-0"}})]),
+        None,
+    ),
+    (
+        "unreadable beside readable",
+        response_with([item9({"valueString": "often"}, None, 5, {"valueInteger": 1})]),
+        1,
+    ),
+    (
+        "a lone answer object, not a list",
+        response_with([{"linkId": "phq9-9", "answer": {"valueInteger": 2}}]),
+        2,
+    ),
+    ("no answer", response_with([item9()]), None),
+    ("only item 1", response_with([item9(coded(3), link_id="PHQ.1")]), None),
+    (
+        "by LOINC code on an item of an unrecognised questionnaire",
+        response_with(
+            [
+                {"linkId": "feelings-x", "answer": [coded(1)]},
+                {
+                    "linkId": "z9",
+                    "code": [{"system": "http://loinc.org", "code": "44260-8"}],
+                    "answer": [coded(2)],
+                },
+            ]
+        ),
+        2,
+    ),
+    (
+        "by LOINC code in the linkId",
+        response_with([{"linkId": "/44260-8", "answer": [coded(1)]}]),
+        1,
+    ),
+    (
+        "by the clinic's declared map",
+        response_with([{"linkId": "mood-i", "answer": [coded(3)]}], CLINIC_FORM + "|1.0"),
+        3,
+    ),
+    (
+        "the declared linkId without its questionnaire",
+        response_with([{"linkId": "mood-i", "answer": [coded(3)]}]),
+        None,
+    ),
+    ("inside a group", response_with([{"linkId": "phq", "item": [item9(coded(2))]}]), 2),
+    (
+        "under another item's answer",
+        response_with(
+            [{"linkId": "intro", "answer": [{"valueBoolean": True, "item": [item9(coded(1))]}]}]
+        ),
+        1,
+    ),
+    (
+        "item 9 twice: both are read",
+        response_with([item9(coded(1)), item9(coded(2), link_id="phq9-9")]),
+        2,
+    ),
+    (
+        "a Bundle with two responses",
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {"resource": response_with([item9(coded(1))])},
+                {"resource": response_with([item9(coded(2), link_id="/44260-8")])},
+            ],
+        },
+        2,
+    ),
+    (
+        "a Bundle in a Bundle",
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "Bundle",
+                        "entry": [{"resource": response_with([item9(coded(3))])}],
+                    }
+                }
+            ],
+        },
+        3,
+    ),
+    (
+        "a wrong resourceType does not hide it",
+        {"resourceType": "Questionaire-Response", "item": [item9(coded(2))]},
+        2,
+    ),
+    (
+        "a list of responses",
+        [response_with([item9(coded(1))]), response_with([item9(coded(3))])],
+        3,
+    ),
+    (
+        "a GAD-7 item 7 is no risk item",
+        response_with([{"linkId": "gad7-7", "answer": [coded(3)]}]),
+        None,
+    ),
+    ("nested 50,000 deep", nested(50_000, item9(coded(2))), 2),
+    ("None", None, None),
+    ("a list", [1, "two", None], None),
+    ("a string", "QuestionnaireResponse", None),
+    ("a number", 9, None),
+    ("items not a list", {"resourceType": "QuestionnaireResponse", "item": "PHQ.9"}, None),
+    (
+        "items of every type",
+        {"item": [None, 1, "a", [], {"linkId": 5}, {"linkId": ["PHQ.9"], "answer": [coded(3)]}]},
+        None,
+    ),
+    (
+        "codes and urls of the wrong types",
+        response_with(
+            [
+                {"linkId": "q", "code": 44260, "answer": [coded(3)]},
+                {
+                    "linkId": "r",
+                    "code": [{"system": "http://loinc.org", "code": ["44260-8"]}],
+                    "answer": [coded(3)],
+                },
+                item9(
+                    {
+                        "valueCoding": {
+                            "code": ["LA6571-9"],
+                            "extension": [{"url": ["x"], "valueDecimal": 3}, 4],
+                        },
+                        "extension": {"url": "x"},
+                    }
+                ),
+            ]
+        ),
+        None,
+    ),
+    (
+        "numbers that are not numbers",
+        response_with(
+            [
+                item9(
+                    {"valueDecimal": float("nan")},
+                    {"valueDecimal": float("inf")},
+                    {"valueInteger": 10**400 * -1},
+                    {"valueInteger": "3 days"},
+                )
+            ]
+        ),
+        None,
+    ),
+    (
+        "a Bundle of garbage",
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                1,
+                None,
+                {"resource": None},
+                {"resource": [None]},
+                {"resource": {"item": {}}},
+            ],
+        },
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [case[1:] for case in RISK_CASES],
+    ids=[case[0] for case in RISK_CASES],
+)
+def test_item9_risk_is_the_highest_item_9_answer_anywhere(
+    resource: Any, expected: int | None
+) -> None:
+    assert item9_risk(resource, SCREENING) == expected
+
+
+def test_item9_risk_reads_the_answers_of_a_request_that_is_refused(client: FlaskClient) -> None:
+    resource = fixture("phq9_mii_proms_style.json")
+    del resource["item"][3]  # item 4 missing
+    resource["item"][7]["answer"] = [coded(0), coded(3)]  # PHQ.9, with two answers
+    assert post_fhir(client, resource).status_code == 422
+    assert item9_risk(resource, SCREENING) == 3
+
+
+def test_item9_risk_does_not_change_the_resource() -> None:
+    resource = fixture("bundle_phq9_gad7.json")
+    before = json.dumps(resource, sort_keys=True)
+    assert item9_risk(resource, SCREENING) == 1
+    assert json.dumps(resource, sort_keys=True) == before
+
+
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.sampled_from(["PHQ.9", "phq9-9", "/44260-8", "44260-8", "LA6571-9", "http://loinc.org"])
+)
+FHIR_KEYS = st.sampled_from(
+    [
+        "resourceType", "entry", "resource", "item", "linkId", "answer", "code", "system",
+        "valueCoding", "valueInteger", "valueDecimal", "valueQuantity", "value", "extension",
+        "url", "questionnaire",
+    ]
+)  # fmt: skip
+FHIR_LIKE = st.recursive(
+    JSON_LEAVES,
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(FHIR_KEYS | st.text(max_size=8), children, max_size=6)
+    ),
+    max_leaves=50,
+)
+RISK_PROPERTY = settings(max_examples=300, deadline=None)
+
+
+@RISK_PROPERTY
+@given(resource=FHIR_LIKE)
+def test_item9_risk_never_raises_and_answers_on_the_0_to_3_scale(resource: Any) -> None:
+    found = item9_risk(resource, SCREENING)
+    assert found is None or (type(found) is int and 0 <= found <= 3)
+
+
+@RISK_PROPERTY
+@given(resource=FHIR_LIKE, value=st.integers(0, 3))
+def test_an_item_9_answer_beside_anything_is_never_lost(resource: Any, value: int) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": resource}, {"resource": response_with([item9(coded(value))])}],
+    }
+    found = item9_risk(bundle, SCREENING)
+    assert found is not None and found >= value
