@@ -387,7 +387,9 @@ def item9_risk(resource: Any, config: ScreeningConfig) -> int | None:
 
     Never raises, whatever it is given: it runs before validation. Every answer of every item 9
     counts, in every QuestionnaireResponse (a Bundle's, too), also where nothing else is
-    recognised; an answer that cannot be read counts as nothing.
+    recognised. An answer is read by its LOINC answer code, ordinal extension or number; above 3
+    counts as 3, a fraction rounds up (0.5 is above 0), and one that cannot be read, or is below
+    0, counts as nothing.
     """
     risk_items = {
         (instrument.id, instrument.risk_item)

@@ -437,6 +437,20 @@ def nested(depth: int, innermost: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+def bundled(depth: int, innermost: dict[str, Any]) -> dict[str, Any]:
+    resource = innermost
+    for _ in range(depth):
+        resource = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
+    return resource
+
+
+def listed(depth: int, innermost: dict[str, Any]) -> list[Any]:
+    resource: list[Any] = [innermost]
+    for _ in range(depth):
+        resource = [resource]
+    return resource
+
+
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
 
@@ -576,6 +590,8 @@ RISK_CASES = [
         None,
     ),
     ("nested 50,000 deep", nested(50_000, item9(coded(2))), 2),
+    ("in Bundles nested 50,000 deep", bundled(50_000, response_with([item9(coded(1))])), 1),
+    ("in lists nested 50,000 deep", listed(50_000, response_with([item9(coded(3))])), 3),
     ("None", None, None),
     ("a list", [1, "two", None], None),
     ("a string", "QuestionnaireResponse", None),
