@@ -113,6 +113,7 @@ class _Where:
     link_id: Any
 
     def path(self, root: str) -> str:
+        """The item's field path from `root`: `QuestionnaireResponse.item[0].item[2]`."""
         steps: list[str] = []
         where: _Where | None = self
         while where is not None:
@@ -121,6 +122,7 @@ class _Where:
         return ".".join([root, *reversed(steps)])
 
     def link_ids(self) -> str:
+        """The linkIds from the outermost item down to this one: `'mood' > 'phq9-3'`."""
         names: list[str] = []
         where: _Where | None = self
         while where is not None:
