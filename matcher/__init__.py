@@ -119,7 +119,7 @@ def _load_rules_and_roster(app: Flask) -> tuple[Any, Any]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: load config, build the Matcher once for this worker, register blueprints."""
-    from matcher import logs, security
+    from matcher import logs, risk_gate, security
     from matcher.api import bp as api_bp
     from matcher.api_errors import register_error_handlers
     from matcher.checklist_api import bp as checklist_api_bp
@@ -178,6 +178,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["response_cache"] = ResponseCache(app.config["RESPONSE_CACHE_SIZE"])
     logs.configure_logging(app.config["LOG_LEVEL"])
     logs.install(app)
+    # Before the rate limiter (installed by security): risk is read before anything can refuse.
+    risk_gate.install(app)
     security.install(app)
     register_error_handlers(app)
     app.register_blueprint(api_bp)

@@ -499,3 +499,45 @@ def intake_from_query(args: Mapping[str, str]) -> dict[str, Any]:
     if preferences:
         intake["preferences"] = preferences
     return intake
+
+
+def item9_risk(resource: Any, config: ScreeningConfig) -> int | None:
+    """The highest answer to the PHQ-9 risk item anywhere in a resource, or None; never raises.
+
+    Every answer of the item counts, in every QuestionnaireResponse of a Bundle, whatever else
+    is wrong with the resource: the safety path reads it before any validation.
+    """
+    table = _lookup(config)
+    targets = {
+        (instrument.id, instrument.risk_item)
+        for instrument in config.instruments.values()
+        if instrument.risk_item
+    }
+    highest: int | None = None
+    stack: list[Any] = [resource]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack.extend(v for v in node.values() if isinstance(v, list | dict))
+        if "linkId" not in node:
+            continue
+        try:
+            target = _identify(node, table, config)
+        except Exception:
+            continue
+        if target is None or (target.instrument, target.position) not in targets:
+            continue
+        for answer in node.get("answer") or [] if isinstance(node.get("answer"), list) else []:
+            try:
+                value = _answer_value({"answer": [answer]}, config.answer_codes, "")
+            except Exception:
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                highest = max(highest or 0, min(int(value), 3) if value >= 1 else 1)
+            elif highest is None and value == 0:
+                highest = 0
+    return highest

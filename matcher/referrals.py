@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
 import uuid
@@ -53,6 +55,22 @@ class ReferralNotSaved(RuntimeError):
         super().__init__("the referral could not be stored")
 
 
+class KeyUsedElsewhere(RuntimeError):
+    """Storage found the Idempotency-Key already used with a different request."""
+
+
+class KeyReused(RuntimeError):
+    """The Idempotency-Key was first used with another request: nothing of that one is shown.
+
+    `stored` is the referral kept anyway under a new id when this request is urgent, else None.
+    """
+
+    def __init__(self, result: dict[str, Any], stored: Stored | None) -> None:
+        self.result = result
+        self.stored = stored
+        super().__init__("the Idempotency-Key was used before with a different request")
+
+
 @dataclass(frozen=True)
 class Stored:
     """A stored referral: its id, whether it is urgent, and whether this request created it."""
@@ -86,14 +104,16 @@ class Referrals:
         contact: dict[str, Any],
         consent: bool,
         idempotency_key: str | None,
+        request_hash: str | None = None,
     ) -> Stored:
         """Commit one referral and return it; a repeated idempotency key returns the first one.
 
         Returns only after the transaction has committed. Without consent only what safety
         follow-up needs is kept: the contact, the urgent flag and the screening results.
+        A key first used with another request (another `request_hash`) raises KeyUsedElsewhere.
         """
         if idempotency_key:
-            found = self._by_key(idempotency_key)
+            found = self._by_key(idempotency_key, request_hash)
             if found is not None:
                 return found
         offered = [
@@ -113,22 +133,28 @@ class Referrals:
             rules_version=result["rules_version"],
             contact=_dumps(contact),
             idempotency_key=idempotency_key or None,
+            request_hash=request_hash if idempotency_key else None,
         )
         try:
             with Session(self.engine) as session, session.begin():
                 session.add(referral)
         except IntegrityError:
             # The same key, committed by a concurrent request an instant earlier.
-            found = self._by_key(idempotency_key) if idempotency_key else None
+            found = self._by_key(idempotency_key, request_hash) if idempotency_key else None
             if found is None:
                 raise
             return found
         return Stored(referral_id, urgent, created=True)
 
-    def _by_key(self, key: str) -> Stored | None:
+    def _by_key(self, key: str, request_hash: str | None) -> Stored | None:
         with Session(self.engine) as session:
             found = session.scalar(select(Referral).where(Referral.idempotency_key == key))
-            return None if found is None else Stored(found.id, found.urgent, created=False)
+            if found is None:
+                return None
+            # Rows from before keys were bound to their request (no hash) replay as they did.
+            if found.request_hash is not None and found.request_hash != request_hash:
+                raise KeyUsedElsewhere()
+            return Stored(found.id, found.urgent, created=False)
 
     def get(self, referral_id: str) -> dict[str, Any] | None:
         """One referral as stored, or None."""
@@ -198,6 +224,9 @@ class Referrals:
     def acknowledge(self, referral_id: str, actor: str, version: int) -> None:
         """Record that a person has seen an urgent referral (needed before it moves on)."""
         with self._changing(referral_id, version) as (session, referral):
+            if referral.acknowledged_by:
+                # The first acknowledgement is the one that counts for the deadline: keep it.
+                raise ReferralError(f"{referral.acknowledged_by} already acknowledged it")
             referral.acknowledged_by, referral.acknowledged_at = actor, now()
             session.add(
                 AuditEvent(
@@ -306,13 +335,26 @@ class Submitted:
     message: str
 
 
+def scoped_key(idempotency_key: str | None, client: str) -> str | None:
+    """The key as stored: bound to the client that sent it, so keys of two clients never meet."""
+    if not idempotency_key:
+        return None
+    return hashlib.sha256(f"{client}\n{idempotency_key}".encode()).hexdigest()
+
+
 def submit_referral(
-    matcher: Matcher, referrals: Referrals, payload: Any, idempotency_key: str | None
+    matcher: Matcher,
+    referrals: Referrals,
+    payload: Any,
+    idempotency_key: str | None,
+    client: str = "",
 ) -> Submitted:
     """Validate a referral request, match its intake and store it (once); IntakeError if bad.
 
     Without consent nothing is stored unless the intake is urgent (self-harm answers).
-    ReferralNotSaved, carrying the match, if the database fails.
+    ReferralNotSaved, carrying the match, if the database fails; KeyReused when the
+    Idempotency-Key came first with another request (an urgent one is stored all the same).
+    `client` scopes the key (the client's address): another client's key is another key.
     """
     try:
         body = ReferralRequestSchema().load(payload)
@@ -327,10 +369,17 @@ def submit_referral(
         raise IntakeError(
             {"consent": ["Needed to keep your request: without it nothing is stored."]}
         )
+    request_hash = hashlib.sha256(_dumps(payload).encode()).hexdigest()
+    keep = functools.partial(
+        referrals.store, body["intake"], result, body["contact"], body["consent"]
+    )
     try:
-        stored = referrals.store(
-            body["intake"], result, body["contact"], body["consent"], idempotency_key
-        )
+        try:
+            stored = keep(scoped_key(idempotency_key, client), request_hash)
+        except KeyUsedElsewhere:
+            # Someone else's request came with this key first. Theirs is never shown; an
+            # urgent person is still kept, under a new id, so that someone gets in touch.
+            raise KeyReused(result, keep(None, request_hash) if urgent else None) from None
     except SQLAlchemyError as exc:
         # No personal data in the log: what failed, and whether someone needs following up.
         log.error(

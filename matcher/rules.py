@@ -69,6 +69,7 @@ class Term:
     label: str
     description: str = ""
     phrase: str = ""
+    risk: bool = False  # a difficulty whose choice alone starts the safety path
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ class Vocabulary:
     genders: dict[str, Term]
     licence_types: dict[str, Term]
     instruments: dict[str, Term]
+
+    @cached_property
+    def risk_difficulties(self) -> frozenset[str]:
+        """Difficulties marked `risk: true`: choosing one is a risk signal, like a self-harm yes."""
+        return frozenset(d.id for d in self.difficulties.values() if d.risk)
 
     @staticmethod
     def is_language(code: str) -> bool:
@@ -283,6 +289,7 @@ class CrisisConfig:
     follow_up: str
     emergency_template: str
     review_notice: str
+    no_list: str
     fallback_emergency: str
     fallback_text: str
     locales: dict[str, dict[str, Any]]
@@ -340,6 +347,7 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
             label=entry.get("label") or entry.get("name", ""),
             description=entry.get("description", ""),
             phrase=entry.get("phrase", ""),
+            risk=entry.get("risk", False),
         )
     return terms
 
@@ -385,7 +393,7 @@ def load_clinical_rules(
         "setting": vocabulary.settings,
         "format": vocabulary.formats,
         "recommended": vocabulary.modalities,
-        "risk": RISK_SIGNALS,
+        "risk": {**RISK_SIGNALS, **{d: d for d in vocabulary.risk_difficulties}},
     }
     rules = []
     for raw in data["rules"]:
@@ -677,6 +685,7 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
         follow_up=data["follow_up"],
         emergency_template=data["emergency_template"],
         review_notice=data["review_notice"],
+        no_list=data["no_list"],
         fallback_emergency=data["fallback"]["emergency"],
         fallback_text=data["fallback"]["text"],
         locales=dict(data["locales"]),

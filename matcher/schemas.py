@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pycountry
@@ -16,6 +16,8 @@ from marshmallow import (
     validate,
     validates_schema,
 )
+
+from matcher.risk import yes_no
 
 # Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
 LANGUAGE_CODES = sorted(
@@ -70,6 +72,16 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class YesNoAnswer(fields.Boolean):
+    """A yes/no answer as people's clients send it: true/false, "yes"/"no", "true"/"false", 1/0."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        answer = yes_no(value)
+        if answer is None:
+            raise ValidationError(f'Answer yes or no (true/false, "yes"/"no", 1/0), not {value!r}.')
+        return answer
+
+
 class StrictBoolean(fields.Boolean):
     """A JSON or YAML boolean only: not 1, "yes" or "on" (1 == True would pass a truthy set)."""
 
@@ -87,6 +99,8 @@ class VocabularyEntrySchema(StrictSchema):
     label = fields.String(required=True, validate=validate.Length(min=1))
     description = fields.String(validate=validate.Length(min=1))
     phrase = fields.String(validate=validate.Length(min=1))
+    # Difficulties only: choosing it is a risk signal that starts the safety path.
+    risk = StrictBoolean()
 
 
 class ModalityEntrySchema(StrictSchema):
@@ -384,6 +398,7 @@ class CrisisFileSchema(StrictSchema):
     follow_up = fields.String(required=True, validate=validate.Length(min=1))
     emergency_template = fields.String(required=True, validate=validate.Length(min=1))
     review_notice = fields.String(required=True, validate=validate.Length(min=1))
+    no_list = fields.String(required=True, validate=validate.Length(min=1))
     fallback = fields.Nested(CrisisFallbackSchema, required=True)
     locales = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
@@ -503,8 +518,13 @@ def build_intake_schema(
     gender_ids: Iterable[str],
     is_language: Callable[[str], bool],
     instruments: Iterable[tuple[str, str, int, str | None]] = (),
+    risk_in: Callable[[Any], Sequence[str]] = lambda raw: (),
 ) -> Schema:
-    """Build the intake schema for one vocabulary (ids are data, so the schema is built at load)."""
+    """Build the intake schema for one vocabulary (ids are data, so the schema is built at load).
+
+    `risk_in` finds risk signals in the intake as sent: an intake that carries one is valid
+    without any difficulty (the person may only want help now).
+    """
 
     def language_code(value: str) -> None:
         if not is_language(value):
@@ -556,8 +576,11 @@ def build_intake_schema(
     ScreeningSchema = StrictSchema.from_dict(screening_fields, name="ScreeningSchema")
 
     class RiskSchema(StrictSchema):
-        self_harm_thoughts = StrictBoolean(
-            metadata={"description": "The person says they have thoughts of harming themselves."},
+        self_harm_thoughts = YesNoAnswer(
+            metadata={
+                "description": "The person says they have thoughts of harming themselves "
+                '(true/false; "yes"/"no", "true"/"false" and 1/0 are accepted too).'
+            },
         )
 
     class IntakeSchema(StrictSchema):
@@ -565,14 +588,31 @@ def build_intake_schema(
         risk = fields.Nested(RiskSchema)
         difficulties = fields.List(
             fields.String(validate=validate.OneOf(list(difficulty_ids))),
-            required=True,
-            validate=[validate.Length(min=1, max=MAX_DIFFICULTIES), unique_items],
-            metadata={"uniqueItems": True},
+            load_default=list,
+            validate=[validate.Length(max=MAX_DIFFICULTIES), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "1 to 10 ids; may be left out only when the intake carries a "
+                "risk signal (thoughts of self-harm, PHQ-9 item 9 above 0).",
+            },
         )
         preferences = fields.Nested(
             PreferencesSchema, load_default=lambda: {"format": "any", "setting": "any"}
         )
         limit = fields.Integer(strict=True, load_default=5, validate=validate.Range(min=1, max=50))
+
+        @validates_schema(pass_original=True, skip_on_field_errors=False)
+        def _some_difficulty(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+            if not isinstance(original, dict):
+                return  # marshmallow says what is wrong with it
+            sent = original.get("difficulties")
+            if sent in (None, []) and not risk_in(original):
+                message = (
+                    "Missing data for required field."
+                    if sent is None
+                    else f"Length must be between 1 and {MAX_DIFFICULTIES}."
+                )
+                raise ValidationError(message, "difficulties")
 
     return IntakeSchema()
 
@@ -719,6 +759,7 @@ class CheckSchema(StrictSchema):
 class WhyResponseSchema(StrictSchema):
     safety = fields.Nested(SafetySchema, required=True)
     therapist = fields.Nested(TherapistSchema, required=True)
+    review_required = fields.Boolean(required=True)
     eligible = fields.Boolean(required=True)
     summary = fields.String(required=True)
     checks = fields.List(fields.Nested(CheckSchema), required=True)
@@ -775,6 +816,10 @@ class ErrorSchema(Schema):
     status = fields.String(required=True)
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    safety = fields.Nested(
+        SafetySchema,
+        metadata={"description": "Present whenever the request carried a risk signal."},
+    )
 
 
 # --- the questions-to-ask checklist (rules/checklist.yaml, GET /api/v1/checklist) -------------
@@ -911,4 +956,5 @@ class ReferralResponseSchema(StrictSchema):
     status = fields.String(required=True)
     urgent = fields.Boolean(required=True)
     message = fields.String(required=True)
+    safety = fields.Nested(SafetySchema, required=True)
     result = fields.Nested(MatchResponseSchema, required=True)

@@ -26,6 +26,7 @@ from matcher.accounts import Accounts
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.referrals import NEXT, STATUSES, ReferralConflict, ReferralError, Referrals
+from matcher.risk_gate import form_reader, screens_risk
 from matcher.security import limiter
 from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
 
@@ -157,6 +158,7 @@ def console() -> BaseResponse:
 
 @bp.post("/staff")
 @staff_required
+@screens_risk(form_reader(intake_from_form))
 def console_action() -> BaseResponse:
     """Match the caller's answers, or explain why one therapist is (not) a match for them."""
     held = matcher()

@@ -27,7 +27,7 @@ from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.referrals import ReferralNotSaved, submit_referral
-from matcher.safety import record_urgent_event
+from matcher.risk_gate import carries_risk, form_reader, mark_urgent, screens_risk
 from matcher.security import limiter, public_limit
 
 bp = Blueprint("web", __name__)
@@ -273,7 +273,8 @@ def results_without_answers() -> BaseResponse:
 
 
 @bp.post("/results")
-@limiter.limit(public_limit)
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(form_reader(intake_from_form))
 def results() -> BaseResponse:
     """Match the submitted form and show the results, or the form again with its errors."""
     held = matcher()
@@ -315,12 +316,8 @@ def results() -> BaseResponse:
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
     )
-    response = private(make_response(page, 200))
-    if result["safety"]["urgent"]:
-        response.headers["X-Safety-Event-Id"] = record_urgent_event(
-            held.rules_version, request.path
-        )
-    return response
+    mark_urgent(result["safety"]["triggers"])
+    return private(make_response(page, 200))
 
 
 @bp.get("/checklist")

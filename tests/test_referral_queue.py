@@ -83,6 +83,21 @@ def test_an_urgent_referral_needs_acknowledging_before_it_moves_on(app: Flask) -
     )
 
 
+def test_a_second_acknowledgement_never_replaces_the_first(app: Flask) -> None:
+    referrals = app.extensions["referrals"]
+    urgent = refer(app, URGENT, "Cleo")
+    referrals.acknowledge(urgent, "desk", 1)
+    first = referrals.get(urgent)
+    with pytest.raises(ReferralError, match="^desk already acknowledged it$"):
+        referrals.acknowledge(urgent, "other", 2)
+    again = referrals.get(urgent)
+    assert (again["acknowledged_by"], again["acknowledged_at"], again["version"]) == (
+        "desk",
+        first["acknowledged_at"],
+        2,
+    )
+
+
 def test_a_referral_is_worked_to_booked_through_the_console(app: Flask) -> None:
     referral = refer(app, GRIEF, "Ana")
     client = desk(app)

@@ -110,7 +110,14 @@ def assert_right_path(
         event_id = response.headers["X-Safety-Event-Id"]
         assert re.fullmatch(r"[0-9a-f]{32}", event_id)
         assert [e["event_id"] for e in events] == [event_id]
-        assert set(events[0]) == {"event", "event_id", "follow_up", "rules_version", "source"}
+        assert set(events[0]) == {
+            "event",
+            "event_id",
+            "follow_up",
+            "rules_version",
+            "source",
+            "status",
+        }
     else:
         assert all(a["level"] != "urgent" for a in body["alerts"])
         assert body["safety"]["review_before_booking"] is False
@@ -172,13 +179,38 @@ def test_an_unknown_locale_falls_back_to_the_local_emergency_number(locale: str 
     assert "go to the nearest emergency department" in body["alerts"][0]["text"]
 
 
-def test_risk_flag_must_be_a_real_boolean(client: FlaskClient) -> None:
-    for value in ("yes", 1, None):
-        response = client.post(
-            "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
-        )
-        assert response.status_code == 422
-        assert "risk.self_harm_thoughts" in response.get_json()["errors"]
+@pytest.mark.parametrize("value", [True, "true", "yes", "Yes", 1])
+def test_a_yes_to_self_harm_is_read_however_the_client_writes_it(
+    client: FlaskClient, value: Any
+) -> None:
+    response = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["safety"]["triggers"] == ["self_harm_thoughts"]
+
+
+@pytest.mark.parametrize("value", [False, "false", "no", 0])
+def test_a_no_to_self_harm_is_read_however_the_client_writes_it(
+    client: FlaskClient, value: Any
+) -> None:
+    response = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["safety"]["urgent"] is False
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, None, "", [True]])
+def test_any_other_self_harm_answer_is_refused_naming_the_field(
+    client: FlaskClient, value: Any
+) -> None:
+    response = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
+    )
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["risk.self_harm_thoughts"]
+    assert "safety" not in response.get_json()
 
 
 def test_safety_answers_never_reach_the_log(
