@@ -218,8 +218,7 @@ def _named(link: str, recogniser: _Recogniser) -> LinkTarget | None:
     return LinkTarget("total", instrument_id)  # an empty id is resolved once the items are known
 
 
-def _declared_link_ids(response: dict[str, Any], config: ScreeningConfig) -> dict[str, LinkTarget]:
-    canonical = response.get("questionnaire")
+def _declared_link_ids(canonical: Any, config: ScreeningConfig) -> dict[str, LinkTarget]:
     if not isinstance(canonical, str):
         return {}
     found = config.questionnaires.get(canonical)
@@ -333,7 +332,7 @@ def read_screening(resource: Any, config: ScreeningConfig) -> FhirScreening:
     for response, prefix in _responses(resource):
         if not isinstance(response.get("item", []), list):
             raise IntakeError({f"{prefix}.item": ["Must be a list."]})
-        declared = _declared_link_ids(response, config)
+        declared = _declared_link_ids(response.get("questionnaire"), config)
         for item, where in _walk(response.get("item")):
             path = where.path(prefix)
             if not isinstance(item, dict):
@@ -388,10 +387,10 @@ def item9_risk(resource: Any, config: ScreeningConfig) -> int | None:
     """The highest answer (0-3) to a risk item (PHQ-9 item 9) anywhere in `resource`, or None.
 
     Never raises, whatever it is given: it runs before validation. Every answer of every item 9
-    counts, in every QuestionnaireResponse (a Bundle's, too), also where nothing else is
-    recognised. An answer is read by its LOINC answer code, ordinal extension or number; above 3
-    counts as 3, a fraction rounds up (0.5 is above 0), and one that cannot be read, or is below
-    0, counts as nothing.
+    counts, wherever it sits (a Bundle's responses, nested Bundles, contained resources,
+    Parameters), also where nothing else is recognised. An answer is read by its LOINC answer
+    code, ordinal extension or number; above 3 counts as 3, a fraction rounds up (0.5 is above
+    0), and one that cannot be read, or is below 0, counts as nothing.
     """
     risk_items = {
         (instrument.id, instrument.risk_item)
@@ -400,41 +399,32 @@ def item9_risk(resource: Any, config: ScreeningConfig) -> int | None:
     }
     recogniser = _Recogniser.of(config)
     highest: int | None = None
-    for response in _anything_with_items(resource):
-        declared = _declared_link_ids(response, config)
-        for item, _ in _walk(response["item"]):
-            if not isinstance(item, dict):
-                continue
-            target = _identify(item, recogniser, declared)
-            if target is None or (target.instrument, target.position) not in risk_items:
-                continue
-            answers = item.get("answer")
-            for answer in answers if isinstance(answers, list) else [answers]:
-                value = _risk_value(answer, config.answer_codes)
-                if value is not None and (highest is None or value > highest):
-                    highest = value
-    return highest
-
-
-def _anything_with_items(resource: Any) -> Iterator[dict[str, Any]]:
-    # A QuestionnaireResponse, a Bundle's (nested Bundles too), or a list of them: the sender
-    # declared FHIR, and a wrong resourceType must not hide an item 9 answer.
-    stack = [resource]
+    # One pass over every object, without recursion; each carries the canonical URL of the
+    # QuestionnaireResponse it sits in, for the clinic's declared linkIds.
+    stack: list[tuple[Any, str | None]] = [(resource, None)]
     visited: set[int] = set()
     while stack:
-        node = stack.pop()
-        if id(node) in visited:
+        node, questionnaire = stack.pop()
+        if not isinstance(node, dict | list) or id(node) in visited:
             continue
         visited.add(id(node))
         if isinstance(node, list):
-            stack.extend(reversed(node))
-        elif isinstance(node, dict):
-            if isinstance(node.get("item"), list):
-                yield node
-            entries = node.get("entry")
-            for entry in reversed(entries) if isinstance(entries, list) else []:
-                if isinstance(entry, dict):
-                    stack.append(entry.get("resource"))
+            stack.extend((child, questionnaire) for child in node)
+            continue
+        if isinstance(node.get("questionnaire"), str):
+            questionnaire = node["questionnaire"]
+        stack.extend((child, questionnaire) for child in node.values())
+        if "answer" not in node:
+            continue
+        target = _identify(node, recogniser, _declared_link_ids(questionnaire, config))
+        if target is None or (target.instrument, target.position) not in risk_items:
+            continue
+        answers = node["answer"]
+        for answer in answers if isinstance(answers, list) else [answers]:
+            value = _risk_value(answer, config.answer_codes)
+            if value is not None and (highest is None or value > highest):
+                highest = value
+    return highest
 
 
 def _risk_value(answer: Any, codes: Mapping[str, int]) -> int | None:
@@ -499,45 +489,3 @@ def intake_from_query(args: Mapping[str, str]) -> dict[str, Any]:
     if preferences:
         intake["preferences"] = preferences
     return intake
-
-
-def item9_risk(resource: Any, config: ScreeningConfig) -> int | None:
-    """The highest answer to the PHQ-9 risk item anywhere in a resource, or None; never raises.
-
-    Every answer of the item counts, in every QuestionnaireResponse of a Bundle, whatever else
-    is wrong with the resource: the safety path reads it before any validation.
-    """
-    table = _lookup(config)
-    targets = {
-        (instrument.id, instrument.risk_item)
-        for instrument in config.instruments.values()
-        if instrument.risk_item
-    }
-    highest: int | None = None
-    stack: list[Any] = [resource]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        stack.extend(v for v in node.values() if isinstance(v, list | dict))
-        if "linkId" not in node:
-            continue
-        try:
-            target = _identify(node, table, config)
-        except Exception:
-            continue
-        if target is None or (target.instrument, target.position) not in targets:
-            continue
-        for answer in node.get("answer") or [] if isinstance(node.get("answer"), list) else []:
-            try:
-                value = _answer_value({"answer": [answer]}, config.answer_codes, "")
-            except Exception:
-                continue
-            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                highest = max(highest or 0, min(int(value), 3) if value >= 1 else 1)
-            elif highest is None and value == 0:
-                highest = 0
-    return highest

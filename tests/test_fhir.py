@@ -575,6 +575,38 @@ RISK_CASES = [
         3,
     ),
     (
+        "in a contained resource",
+        {
+            "resourceType": "QuestionnaireResponse",
+            "contained": [response_with([item9(coded(2))])],
+            "item": [],
+        },
+        2,
+    ),
+    (
+        "in Parameters",
+        {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "response", "resource": response_with([item9(coded(1))])}],
+        },
+        1,
+    ),
+    (
+        "each response's own declared map",
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {"resource": response_with([{"linkId": "mood-i", "answer": [coded(3)]}])},
+                {
+                    "resource": response_with(
+                        [{"linkId": "mood-i", "answer": [coded(1)]}], CLINIC_FORM
+                    )
+                },
+            ],
+        },
+        1,
+    ),
+    (
         "a wrong resourceType does not hide it",
         {"resourceType": "Questionaire-Response", "item": [item9(coded(2))]},
         2,
