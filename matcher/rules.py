@@ -17,10 +17,12 @@ from marshmallow import Schema, ValidationError
 from matcher.errors import ConfigError
 from matcher.schemas import (
     LANGUAGE_CODES,
+    LINK_TARGET_PATTERN,
     SCREENING_CONDITION,
     ClinicalFileSchema,
     CrisisFileSchema,
     MatchingFileSchema,
+    QuestionnaireLinkIdsSchema,
     ScreeningFileSchema,
     SourcesFileSchema,
     VocabularyFileSchema,
@@ -244,6 +246,7 @@ class Instrument:
     difficulty_field: str | None = None
     difficulty_loinc: str | None = None
     difficulty_text: str | None = None
+    link_id_prefixes: tuple[str, ...] = ()  # lowercase; `phq9` recognises linkId `PHQ9-1`
 
     @property
     def max_total(self) -> int:
@@ -256,6 +259,15 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class LinkTarget:
+    """What a questionnaire item is: an instrument's item, its difficulty question or its total."""
+
+    kind: str  # item, difficulty or total
+    instrument: str  # "" for a total that names no instrument, resolved once the items are known
+    position: int = 0  # the item's number, for kind "item"
+
+
+@dataclass(frozen=True)
 class ScreeningConfig:
     """The screening instruments and their shared answer scale, from screening.yaml."""
 
@@ -265,6 +277,8 @@ class ScreeningConfig:
     answers: tuple[str, ...]
     difficulty_answers: tuple[str, ...]
     severity_labels: dict[str, str]
+    # A clinic's own Questionnaires by canonical URL (maybe with |version): linkId -> target.
+    questionnaires: dict[str, dict[str, LinkTarget]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -569,10 +583,12 @@ def load_screening(path: Path, name: str, sources: Mapping[str, Source]) -> Scre
             difficulty_field=difficulty.get("field"),
             difficulty_loinc=difficulty.get("loinc"),
             difficulty_text=difficulty.get("text"),
+            link_id_prefixes=tuple(raw["link_id_prefixes"]),
         )
     codes = [loinc for i in instruments.values() for loinc, _ in i.items]
     if len(set(codes)) != len(codes):
         raise ConfigError(name, "a LOINC item code is used twice")
+    _check_link_id_prefixes(name, instruments)
     return ScreeningConfig(
         instruments=instruments,
         answer_codes=dict(data["answer_codes"]),
@@ -580,7 +596,83 @@ def load_screening(path: Path, name: str, sources: Mapping[str, Source]) -> Scre
         answers=tuple(data["answers"]),
         difficulty_answers=tuple(data["difficulty_answers"]),
         severity_labels=dict(data["severity_labels"]),
+        questionnaires=_questionnaire_link_ids(name, data["questionnaires"], instruments),
     )
+
+
+def _check_link_id_prefixes(name: str, instruments: Mapping[str, Instrument]) -> None:
+    owner: dict[str, str] = {}
+    for instrument in instruments.values():
+        for prefix in instrument.link_id_prefixes:
+            stem = prefix.rstrip("-_./")  # `phq.` and `phq` name the same questionnaire
+            if owner.get(stem, instrument.id) != instrument.id:
+                raise ConfigError(
+                    name,
+                    f"link_id_prefixes: {prefix!r} is also a prefix of {owner[stem]!r}",
+                    f"instrument {instrument.id!r}",
+                )
+            owner[stem] = instrument.id
+
+
+def _questionnaire_link_ids(
+    name: str, entries: list[Any], instruments: Mapping[str, Instrument]
+) -> dict[str, dict[str, LinkTarget]]:
+    """Check each declared Questionnaire linkId map; name the questionnaire in every message."""
+    maps: dict[str, dict[str, LinkTarget]] = {}
+    for index, raw in enumerate(entries):
+        url = raw.get("url") if isinstance(raw, dict) else None
+        entry = f"questionnaire {url!r}" if isinstance(url, str) else f"questionnaire #{index + 1}"
+        try:
+            loaded = QuestionnaireLinkIdsSchema().load(raw)
+        except ValidationError as exc:
+            flat = flatten_errors(exc.messages)
+            path, messages = next(iter(flat.items()))
+            where = f"field {path!r}: " if path != "_schema" else ""
+            raise ConfigError(name, f"{where}{'; '.join(messages)}", entry) from None
+        if loaded["url"] in maps:
+            raise ConfigError(name, "url is listed twice", entry)
+        targets: dict[str, LinkTarget] = {}
+        claimed: dict[LinkTarget, str] = {}
+        for link_id, declared in loaded["link_ids"].items():
+            target = _link_target(name, entry, link_id, declared, instruments)
+            if target in claimed:
+                raise ConfigError(
+                    name,
+                    f"linkIds {claimed[target]!r} and {link_id!r} are both {declared}",
+                    entry,
+                )
+            claimed[target] = link_id
+            targets[link_id] = target
+        maps[loaded["url"]] = targets
+    return maps
+
+
+def _link_target(
+    name: str, entry: str, link_id: str, declared: str, instruments: Mapping[str, Instrument]
+) -> LinkTarget:
+    parsed = LINK_TARGET_PATTERN.match(declared)
+    if parsed is None:  # the schema has already refused it; kept for the type checker
+        raise ConfigError(name, f"linkId {link_id!r}: {declared!r} is not an item", entry)
+    instrument = instruments.get(parsed["instrument"])
+    if instrument is None:
+        raise ConfigError(
+            name,
+            f"linkId {link_id!r}: unknown instrument {parsed['instrument']!r} "
+            f"({', '.join(instruments)})",
+            entry,
+        )
+    what = parsed["what"]
+    if what in ("difficulty", "total"):
+        return LinkTarget(what, instrument.id)
+    position = int(what)
+    if not 1 <= position <= len(instrument.items):
+        raise ConfigError(
+            name,
+            f"linkId {link_id!r}: {instrument.id} has items 1 to {len(instrument.items)}, "
+            f"not {position}",
+            entry,
+        )
+    return LinkTarget("item", instrument.id, position)
 
 
 def load_crisis(path: Path, name: str) -> CrisisConfig:

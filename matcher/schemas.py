@@ -26,6 +26,14 @@ LANGUAGE_CODES = sorted(
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# screening.yaml: how FHIR linkIds name an instrument (`phq9`, `phq-9`...) and a declared item.
+LINK_ID_PREFIX_PATTERN = re.compile(r"^(?=.{3,40}$)[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*[-_./]?$")
+LINK_TARGET_PATTERN = re.compile(
+    r"^(?P<instrument>[a-z][a-z0-9_]*)\.(?P<what>[0-9]{1,3}|difficulty|total)$"
+)
+CANONICAL_URL_PATTERN = re.compile(
+    r"^(?:https?://[^\s/|]+(?:/[^\s|]*)?|urn:[a-z0-9-]+:[^\s|]+)(?:\|[^\s|]+)?$"
+)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -300,6 +308,18 @@ class InstrumentSchema(StrictSchema):
     risk_item = fields.Integer(strict=True, validate=validate.Range(min=1))
     difficulty_item = fields.Nested(DifficultyItemSchema)
     bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(min=1))
+    link_id_prefixes = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                LINK_ID_PREFIX_PATTERN,
+                error="{input!r} must be 3 to 40 lowercase letters and digits, with single - _ "
+                "or . between them, maybe ending in the one separator it takes (linkIds are "
+                "matched case-insensitively).",
+            )
+        ),
+        load_default=list,
+        validate=unique_items,
+    )
 
 
 AnswerCodes = fields.Dict(
@@ -307,6 +327,32 @@ AnswerCodes = fields.Dict(
     values=fields.Integer(strict=True, validate=validate.Range(min=0, max=3)),
     required=True,
 )
+
+
+class QuestionnaireLinkIdsSchema(StrictSchema):
+    """A clinic's own Questionnaire: which of its linkIds is which instrument item."""
+
+    url = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            CANONICAL_URL_PATTERN,
+            error="{input!r} is not a Questionnaire's canonical URL (http://, https:// or urn:, "
+            "optionally with a |version suffix).",
+        ),
+    )
+    name = fields.String(validate=validate.Length(min=1))
+    link_ids = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=255)),
+        values=fields.String(
+            validate=validate.Regexp(
+                LINK_TARGET_PATTERN,
+                error="{input!r} must be <instrument>.<item number>, <instrument>.difficulty "
+                "or <instrument>.total (for example phq9.9).",
+            )
+        ),
+        required=True,
+        validate=validate.Length(min=1),
+    )
 
 
 class ScreeningFileSchema(StrictSchema):
@@ -320,6 +366,8 @@ class ScreeningFileSchema(StrictSchema):
         fields.Nested(InstrumentSchema), required=True, validate=validate.Length(min=1)
     )
     severity_labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    # Checked entry by entry in matcher.rules, so that each message names its questionnaire.
+    questionnaires = fields.List(fields.Raw(), load_default=list)
 
 
 class CrisisResourceSchema(StrictSchema):
