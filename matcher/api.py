@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from matcher.api_errors import database_unavailable, error_response
-from matcher.fhir import intake_from_query, read_screening
+from matcher.errors import IntakeError
+from matcher.fhir import intake_from_query, read_screening, split_parameters
 from matcher.matching import Matcher
 from matcher.referrals import KeyReused, ReferralNotSaved, Referrals, submit_referral
 from matcher.response_cache import CachedResponse, ResponseCache
@@ -86,11 +87,7 @@ def match() -> Response:
     if found is None:
         body = json_body((JSON, FHIR_JSON))
         if request.mimetype == FHIR_JSON:
-            read = read_screening(body, matcher.knowledge.screening)
-            result = matcher.match(
-                {**intake_from_query(request.args), "screening": read.answers},
-                read.declared_totals,
-            )
+            result = matcher.match(*_fhir_intake(body, matcher))
         else:
             result = matcher.match(body)
         found = CachedResponse(
@@ -99,6 +96,24 @@ def match() -> Response:
         cache.put(key, found)
     mark_urgent(found.triggers)
     return _private(current_app.response_class(found.body, mimetype=JSON))
+
+
+def _fhir_intake(body: Any, matcher: Matcher) -> tuple[dict[str, Any], dict[str, int]]:
+    # Fields from the URL (ids only) and from a Parameters body; the answers from the resource.
+    from_body, answers = split_parameters(body)
+    from_query = intake_from_query(request.args)
+    twice = sorted(
+        {*from_body, *from_body.get("preferences", {})}
+        & {*from_query, *from_query.get("preferences", {})} - {"preferences"}
+    )
+    if twice:
+        raise IntakeError({name: ["Given both in the URL and in the body."] for name in twice})
+    read = read_screening(answers, matcher.knowledge.screening)
+    preferences = {**from_query.get("preferences", {}), **from_body.get("preferences", {})}
+    intake = {**from_query, **from_body, "screening": read.answers}
+    if preferences:
+        intake["preferences"] = preferences
+    return intake, read.declared_totals
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")

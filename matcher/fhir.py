@@ -32,10 +32,37 @@ LINK_FLAGS = re.IGNORECASE | re.ASCII
 # A risk answer given as text ("3") is read too: the safety path reads what it can.
 NUMERIC_TEXT = re.compile(r"[ ]*[+-]?[0-9]{1,6}(?:\.[0-9]{1,6})?[ ]*")
 
-# Intake fields that may ride along as query parameters with a FHIR body.
-LIST_PARAMS = {"difficulties": None, "languages": "preferences", "times": "preferences"}
-TEXT_PARAMS = {"format", "setting", "city", "therapist_gender"}
-INT_PARAMS = {"age": "preferences", "max_fee": "preferences", "limit": None}
+
+@dataclass(frozen=True)
+class IntakeField:
+    """An intake field that rides along with FHIR answers: where it goes, and how it is sent."""
+
+    section: str | None  # "preferences", "risk", or None for the intake's top level
+    kind: str  # list, text, integer or yes_no
+    # Health or personal data never travels in a URL (proxies and servers log URLs): such a
+    # field is sent only in the body, as a parameter of a FHIR Parameters resource.
+    in_query: bool
+
+
+INTAKE_FIELDS = {
+    "difficulties": IntakeField(None, "list", in_query=False),
+    "languages": IntakeField("preferences", "list", in_query=True),
+    "times": IntakeField("preferences", "list", in_query=True),
+    "format": IntakeField("preferences", "text", in_query=True),
+    "setting": IntakeField("preferences", "text", in_query=True),
+    "therapist_gender": IntakeField("preferences", "text", in_query=True),
+    "city": IntakeField("preferences", "text", in_query=False),
+    "age": IntakeField("preferences", "integer", in_query=False),
+    "max_fee": IntakeField("preferences", "integer", in_query=False),
+    "limit": IntakeField(None, "integer", in_query=True),
+    "self_harm_thoughts": IntakeField("risk", "yes_no", in_query=False),
+}
+RESPONSE_PARAMETER = "response"
+NOT_IN_A_URL = (
+    "Health and personal data do not belong in a URL (proxies log URLs): send this field in the "
+    "body, as a parameter of a FHIR Parameters resource."
+)
+PARAMETER_VALUES = ("valueCode", "valueString", "valueInteger", "valueBoolean", "valueDecimal")
 
 
 @dataclass
@@ -466,26 +493,100 @@ def _risk_number(value: Any) -> int | None:
     return min(math.ceil(value), 3)
 
 
+def _place(intake: dict[str, Any], name: str, value: Any) -> None:
+    field = INTAKE_FIELDS[name]
+    target = intake.setdefault(field.section, {}) if field.section else intake
+    if field.kind == "list":
+        target.setdefault(name, []).extend(value if isinstance(value, list) else [value])
+    else:
+        target[name] = value
+
+
+def _from_text(field: IntakeField, raw: str) -> Any:
+    if field.kind == "list":
+        return [v.strip() for v in raw.split(",") if v.strip()]
+    if field.kind == "integer":
+        return int(raw) if re.fullmatch(r"-?\d{1,9}", raw) else raw
+    if field.kind == "yes_no":
+        return {"true": True, "false": False}.get(raw, raw)
+    return raw
+
+
 def intake_from_query(args: Mapping[str, str]) -> dict[str, Any]:
-    """Build the JSON intake from query parameters named like its fields (`?difficulties=a,b`)."""
+    """The intake fields a URL may carry (`?languages=es,en&format=online`): ids, no health data."""
     intake: dict[str, Any] = {}
-    preferences: dict[str, Any] = {}
-    unknown = []
+    errors: dict[str, list[str]] = {}
     for name, raw in args.items():
-        if name in LIST_PARAMS:
-            values = [v.strip() for v in raw.split(",") if v.strip()]
-            (preferences if LIST_PARAMS[name] else intake)[name] = values
-        elif name in TEXT_PARAMS:
-            preferences[name] = raw
-        elif name in INT_PARAMS:
-            value: Any = int(raw) if re.fullmatch(r"-?\d{1,9}", raw) else raw
-            (preferences if INT_PARAMS[name] else intake)[name] = value
-        elif name == "self_harm_thoughts":
-            intake["risk"] = {"self_harm_thoughts": {"true": True, "false": False}.get(raw, raw)}
+        field = INTAKE_FIELDS.get(name)
+        if field is None:
+            errors[name] = ["Unknown query parameter."]
+        elif not field.in_query:
+            errors[name] = [NOT_IN_A_URL]
         else:
-            unknown.append(name)
-    if unknown:
-        raise IntakeError({name: ["Unknown query parameter."] for name in unknown})
-    if preferences:
-        intake["preferences"] = preferences
+            _place(intake, name, _from_text(field, raw))
+    if errors:
+        raise IntakeError(errors)
     return intake
+
+
+def split_parameters(resource: Any) -> tuple[dict[str, Any], Any]:
+    """Split a FHIR Parameters body into intake fields and the answers' resource.
+
+    A body that is not a Parameters resource is the answers themselves, with no fields. In a
+    Parameters resource, each `response` parameter holds a QuestionnaireResponse (or a Bundle),
+    and the other parameters are intake fields named like the JSON intake's, with a value[x]
+    (repeated for lists: one `difficulties` parameter per difficulty).
+    """
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
+        return {}, resource
+    parameters = resource.get("parameter")
+    if not isinstance(parameters, list):
+        raise IntakeError({"Parameters.parameter": ["Must be a list of parameters."]})
+    intake: dict[str, Any] = {}
+    responses: list[Any] = []
+    errors: dict[str, list[str]] = {}
+    for index, parameter in enumerate(parameters):
+        path = f"Parameters.parameter[{index}]"
+        name = parameter.get("name") if isinstance(parameter, dict) else None
+        if name == RESPONSE_PARAMETER:
+            responses.append(parameter.get("resource"))
+            continue
+        field = INTAKE_FIELDS.get(name) if isinstance(name, str) else None
+        values = [parameter[k] for k in PARAMETER_VALUES if k in parameter] if name else []
+        if field is None:
+            errors[path] = [f"Unknown parameter {name!r}: expected response or an intake field."]
+            continue
+        if len(values) != 1:
+            errors[path] = [f"Parameter {name!r} needs exactly one value[x]."]
+            continue
+        placed = intake.get(field.section, {}) if field.section else intake
+        if field.kind != "list" and name in placed:
+            errors[path] = [f"Parameter {name!r} is given twice."]
+            continue
+        value = values[0]
+        if isinstance(value, str) and field.kind != "list":
+            value = _from_text(field, value)
+        _place(intake, str(name), value)
+    if not responses:
+        errors["Parameters.parameter"] = [
+            f"No {RESPONSE_PARAMETER!r} parameter holds a QuestionnaireResponse."
+        ]
+    if errors:
+        raise IntakeError(errors)
+    if len(responses) == 1:
+        return intake, responses[0]
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in responses]}
+    return intake, bundle
+
+
+def self_harm_parameter(resource: Any) -> Any:
+    """The value of a Parameters body's `self_harm_thoughts` parameter, or None; never raises."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
+        return None
+    parameters = resource.get("parameter")
+    for parameter in parameters if isinstance(parameters, list) else []:
+        if isinstance(parameter, dict) and parameter.get("name") == "self_harm_thoughts":
+            for key in PARAMETER_VALUES:
+                if key in parameter:
+                    return parameter[key]
+    return None

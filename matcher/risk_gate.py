@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from matcher import risk, safety
-from matcher.fhir import item9_risk
+from matcher.fhir import item9_risk, self_harm_parameter
 from matcher.matching import Matcher
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,13 @@ def match_request(held: Matcher) -> tuple[str, ...]:
         query = (risk.SELF_HARM,)
 
     def fhir_signals(resource: Any) -> tuple[str, ...]:
+        found: list[str] = []
         instrument = next((i for i in config.instruments.values() if i.risk_item), None)
-        if instrument is None or not item9_risk(resource, config):
-            return ()
-        return (risk.risk_item_signal(instrument.id, instrument.risk_item or 0),)
+        if instrument is not None and item9_risk(resource, config):
+            found.append(risk.risk_item_signal(instrument.id, instrument.risk_item or 0))
+        if risk.yes_no(self_harm_parameter(resource)) is True:
+            found.append(risk.SELF_HARM)
+        return tuple(found)
 
     return risk.combine(_body_signals(fhir_signals, held), query)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import PROJECT_ROOT
-from matcher.fhir import item9_risk
+from matcher.fhir import INTAKE_FIELDS, item9_risk
 from matcher.rules import load_knowledge
 from tests.invariants import assert_valid_match_response
 
@@ -26,7 +27,30 @@ def fixture(name: str) -> dict[str, Any]:
     return data
 
 
+def as_parameters(resource: Any, fields: list[tuple[str, str]]) -> dict[str, Any]:
+    """A FHIR Parameters body: the answers as `response`, each field as its own parameter."""
+    parameters = [
+        {"name": name, "valueString": value}
+        for name, raw in fields
+        for value in (raw.split(",") if INTAKE_FIELDS[name].kind == "list" else [raw])
+    ]
+    return {
+        "resourceType": "Parameters",
+        "parameter": [*parameters, {"name": "response", "resource": resource}],
+    }
+
+
 def post_fhir(client: FlaskClient, resource: Any, query: str = "?difficulties=depression") -> Any:
+    """Post FHIR answers with the intake fields of `query`: ids in the URL, health data in the body."""
+    fields = parse_qsl(query.removeprefix("?"), keep_blank_values=True)
+    in_body = [(k, v) for k, v in fields if k in INTAKE_FIELDS and not INTAKE_FIELDS[k].in_query]
+    if in_body and not isinstance(resource, (str, bytes)):
+        resource = as_parameters(resource, in_body)
+        query = (
+            "?" + urlencode([f for f in fields if f not in in_body])
+            if len(fields) > len(in_body)
+            else ""
+        )
     body = resource if isinstance(resource, (str, bytes)) else json.dumps(resource)
     return client.post(f"/api/v1/match{query}", data=body, content_type="application/fhir+json")
 
@@ -756,3 +780,121 @@ def test_an_item_9_answer_beside_anything_is_never_lost(resource: Any, value: in
     }
     found = item9_risk(bundle, SCREENING)
     assert found is not None and found >= value
+
+
+# --- the intake's other fields: ids in the URL, health data only in the body --------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["?difficulties=depression", "?age=34", "?city=Madrid", "?self_harm_thoughts=false"]
+)
+def test_health_data_in_the_url_is_refused_and_said_where_it_belongs(
+    client: FlaskClient, query: str
+) -> None:
+    response = client.post(
+        f"/api/v1/match{query}",
+        data=json.dumps(fixture("phq9_loinc_linkids.json")),
+        content_type="application/fhir+json",
+    )
+    assert response.status_code == 422
+    name = query[1:].split("=")[0]
+    assert response.get_json()["errors"] == {
+        name: [
+            "Health and personal data do not belong in a URL (proxies log URLs): send this "
+            "field in the body, as a parameter of a FHIR Parameters resource."
+        ]
+    }
+
+
+def test_a_parameters_body_carries_the_fields_and_several_responses(client: FlaskClient) -> None:
+    bundle = fixture("bundle_phq9_gad7.json")
+    responses = [entry["resource"] for entry in bundle["entry"]]
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "difficulties", "valueCode": "ptsd"},
+            {"name": "difficulties", "valueCode": "depression"},
+            {"name": "city", "valueString": "Madrid"},
+            {"name": "format", "valueCode": "in_person"},
+            {"name": "age", "valueInteger": 34},
+            *({"name": "response", "resource": r} for r in responses),
+        ],
+    }
+    response = client.post(
+        "/api/v1/match?languages=es&limit=2",
+        data=json.dumps(body),
+        content_type="application/fhir+json",
+    )
+    assert response.status_code == 200, response.get_json()
+    result = response.get_json()
+    assert sorted(result["screening"]) == ["gad7", "phq9"]
+    assert len(result["matches"]) == 2
+    for match in result["matches"]:
+        assert match["therapist"]["city"] == "Madrid"
+        assert "es" in match["therapist"]["languages"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "query", "errors"),
+    [
+        (
+            [{"name": "colour", "valueString": "red"}],
+            "",
+            {
+                "Parameters.parameter[0]": [
+                    "Unknown parameter 'colour': expected response or an intake field."
+                ]
+            },
+        ),
+        (
+            [{"name": "age", "valueInteger": 3, "valueString": "3"}],
+            "",
+            {"Parameters.parameter[0]": ["Parameter 'age' needs exactly one value[x]."]},
+        ),
+        (
+            [{"name": "age", "valueInteger": 30}, {"name": "age", "valueInteger": 31}],
+            "",
+            {"Parameters.parameter[1]": ["Parameter 'age' is given twice."]},
+        ),
+        (
+            [{"name": "format", "valueCode": "online"}],
+            "?format=online",
+            {"format": ["Given both in the URL and in the body."]},
+        ),
+    ],
+)
+def test_a_bad_parameters_body_is_a_422_naming_the_parameter(
+    client: FlaskClient, parameters: list[dict[str, Any]], query: str, errors: dict[str, list[str]]
+) -> None:
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "difficulties", "valueCode": "depression"},
+            *parameters,
+            {"name": "response", "resource": fixture("phq9_loinc_linkids.json")},
+        ],
+    }
+    body["parameter"] = [body["parameter"][0], *parameters, body["parameter"][-1]]
+    for error in list(errors):
+        if error.startswith("Parameters.parameter["):
+            index = int(error.split("[")[1].rstrip("]")) + 1
+            errors[f"Parameters.parameter[{index}]"] = errors.pop(error)
+    response = client.post(
+        f"/api/v1/match{query}", data=json.dumps(body), content_type="application/fhir+json"
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == errors
+
+
+def test_a_parameters_body_without_a_response_is_refused(client: FlaskClient) -> None:
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "difficulties", "valueCode": "grief"}],
+    }
+    response = client.post(
+        "/api/v1/match", data=json.dumps(body), content_type="application/fhir+json"
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "Parameters.parameter": ["No 'response' parameter holds a QuestionnaireResponse."]
+    }

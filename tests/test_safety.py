@@ -73,14 +73,17 @@ def test_every_item9_and_risk_flag_combination_over_json_takes_the_right_path(
 def test_every_item9_and_risk_flag_combination_over_fhir_takes_the_right_path(
     client: FlaskClient, item9: int, flag: bool | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    query = "?difficulties=depression"
+    # The intake's health fields travel in a FHIR Parameters body, never in the URL.
+    parameters: list[dict[str, Any]] = [{"name": "difficulties", "valueCode": "depression"}]
     if flag is not None:
-        query += f"&self_harm_thoughts={str(flag).lower()}"
+        parameters.append({"name": "self_harm_thoughts", "valueBoolean": flag})
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [*parameters, {"name": "response", "resource": fhir_phq9(item9)}],
+    }
     with caplog.at_level(logging.WARNING, logger="matcher.safety"):
         response = client.post(
-            f"/api/v1/match{query}",
-            data=json.dumps(fhir_phq9(item9)),
-            content_type="application/fhir+json",
+            "/api/v1/match", data=json.dumps(body), content_type="application/fhir+json"
         )
     assert_right_path(response, expected_urgent(item9, flag), item9, flag, caplog)
 
