@@ -109,11 +109,6 @@ def _start_notifier(app: Flask) -> None:
         notifier.start()
 
 
-# Secrets are taken as written: from_prefixed_env would read "12345" as a number, "true" as
-# a boolean and "null" as nothing.
-VERBATIM_SETTINGS = ("SMTP_USERNAME", "SMTP_PASSWORD", "WEBHOOK_SECRET", "WEBHOOK_URL")
-
-
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
     from matcher.matching import Matcher
@@ -164,6 +159,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from matcher.api import bp as api_bp
     from matcher.api_errors import register_error_handlers
     from matcher.checklist_api import bp as checklist_api_bp
+    from matcher.notifications import VERBATIM_SETTINGS
     from matcher.openapi import build_spec
     from matcher.response_cache import ResponseCache
     from matcher.staff import bp as staff_bp

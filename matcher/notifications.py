@@ -49,6 +49,9 @@ SIGNATURE_HEADER = "X-Matcher-Signature"
 TIMESTAMP_HEADER = "X-Matcher-Timestamp"
 EVENT_ID_HEADER = "X-Matcher-Event-Id"
 LAST_ERROR_LENGTH = 200
+# Secrets are taken as written: from_prefixed_env would read "12345" as a number, "true" as
+# a boolean and "null" as nothing.
+VERBATIM_SETTINGS = ("SMTP_USERNAME", "SMTP_PASSWORD", "WEBHOOK_SECRET", "WEBHOOK_URL")
 
 
 @dataclass(frozen=True)
