@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from matcher.notifications import (
@@ -238,17 +238,20 @@ class Outbox:
 
     def counts(self) -> dict[str, int]:
         """How many notifications are sent, waiting, and failing (tried at least once)."""
+        unsent = Notification.sent_at.is_(None)
+
+        def how_many(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
         with Session(self.engine) as session:
-            rows = session.execute(
+            sent, pending, failing = session.execute(
                 select(
-                    Notification.sent_at.is_(None), Notification.attempts > 0, func.count()
-                ).group_by(Notification.sent_at.is_(None), Notification.attempts > 0)
-            ).all()
-        counts = {"sent": 0, "pending": 0, "failing": 0}
-        for unsent, tried, count in rows:
-            key = "sent" if not unsent else "failing" if tried else "pending"
-            counts[key] += int(count)
-        return counts
+                    how_many(~unsent),
+                    how_many(and_(unsent, Notification.attempts == 0)),
+                    how_many(and_(unsent, Notification.attempts > 0)),
+                )
+            ).one()
+        return {"sent": int(sent), "pending": int(pending), "failing": int(failing)}
 
     def of_referral(self, referral_id: str) -> list[dict[str, Any]]:
         """The notifications about one referral, in order (for tests and the admin)."""
