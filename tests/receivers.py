@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.servers import free_port
 
@@ -47,8 +48,11 @@ class Inbox:
 
     mails: list[Mail] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    login_required: bool = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.login_required and not session.authenticated:
+            return "530 Authentication required"
         with self.arrived:
             self.mails.append(Mail(list(envelope.rcpt_tos), bytes(envelope.content)))
             self.arrived.notify_all()
@@ -62,11 +66,26 @@ class Inbox:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    """A real SMTP server (aiosmtpd) on a free loopback port: (port, inbox)."""
+def smtp_server(login: tuple[str, str] | None = None) -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server (aiosmtpd) on a free loopback port: (port, inbox).
+
+    With `login` (user, password) it accepts mail only after AUTH with exactly those.
+    """
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    extra: dict[str, Any] = {}
+    if login is not None:
+
+        def authenticator(server: Any, session: Any, envelope: Any, how: str, data: Any) -> Any:
+            given = (data.login.decode(), data.password.decode())
+            ok = isinstance(data, LoginPassword) and given == login
+            return AuthResult(success=ok, handled=False)
+
+        # Plain AUTH on loopback (the test has no certificate for STARTTLS); DATA is refused
+        # unless the session logged in (auth_required with plain AUTH would warn).
+        extra = {"authenticator": authenticator, "auth_require_tls": False}
+        inbox.login_required = True
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **extra)
     controller.start()
     try:
         yield port, inbox

@@ -184,6 +184,25 @@ def test_the_email_says_an_urgent_referral_arrived_with_its_deadline_and_link_an
     assert all(n["sent_at"] is not None for n in outbox(app).of_referral(urgent))
 
 
+def test_the_email_is_sent_after_logging_in_when_a_username_is_set(
+    tmp_path: Path, database_url: str
+) -> None:
+    with smtp_server(login=("matcher", "12345")) as (port, inbox):
+        wrong = channel_config(port, SMTP_USERNAME="matcher", SMTP_PASSWORD="54321")
+        with clinic(database_url, tmp_path, **wrong) as app:
+            urgent = refer(app)
+            assert notifier(app).run_once().failed == 1
+            [refused] = outbox(app).of_referral(urgent)
+            assert refused["last_error"] == (
+                "the SMTP server refused (SMTPAuthenticationError, code 535)"
+            )
+        right = channel_config(port, SMTP_USERNAME="matcher", SMTP_PASSWORD="12345")
+        with clinic(database_url, tmp_path, **right) as app:
+            later = refused["next_attempt_at"]
+            assert notifier(app).run_once(now=later).sent == 1
+        assert [m.recipients for m in inbox.mails] == [["desk@clinic.example"]]
+
+
 def test_the_webhook_carries_ids_times_and_the_link_only_and_its_signature_verifies(
     app: Flask, hook: tuple[int, Hook]
 ) -> None:
