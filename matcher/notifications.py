@@ -334,8 +334,18 @@ def _post_webhook(body: bytes, webhook: Webhook, event_id: str, at: float) -> No
             EVENT_ID_HEADER: event_id,
         },
     )
-    with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as response:
+    with _NO_REDIRECTS.open(request, timeout=SEND_TIMEOUT_S) as response:
         response.read(1024)
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    # urllib would follow a 301/302/303 as a GET without the body, and its 200 would count as
+    # delivered: a redirect is a failed delivery, retried like any other.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
 def _describe(exc: BaseException) -> str:

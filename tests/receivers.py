@@ -122,6 +122,8 @@ def webhook_receiver(port: int | None = None) -> Iterator[tuple[int, Hook]]:
                 Received(self.path, dict(self.headers.items()), self.rfile.read(length))
             )
             self.send_response(hook.status)
+            if 300 <= hook.status < 400:
+                self.send_header("Location", "/elsewhere")
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -285,6 +285,17 @@ def test_a_receiver_answering_errors_is_retried_with_growing_waits_forever(
     assert notifier(app).run_once(now=moment).sent == 1
 
 
+def test_a_webhook_that_redirects_has_not_received_the_event_and_is_retried(
+    app: Flask, hook: tuple[int, Hook]
+) -> None:
+    hook[1].status = 302
+    urgent = refer(app)
+    assert notifier(app).run_once().failed == 1
+    webhook = outbox(app).of_referral(urgent)[1]
+    assert (webhook["last_error"], webhook["sent_at"]) == ("the webhook answered HTTP 302", None)
+    assert [r.path for r in hook[1].requests] == ["/hook"]
+
+
 def test_the_retry_policy_doubles_from_30_seconds_up_to_15_minutes() -> None:
     assert [int(retry_delay(n).total_seconds()) for n in (1, 2, 3, 4, 5, 6, 7, 100)] == [
         30, 60, 120, 240, 480, 900, 900, 900,
