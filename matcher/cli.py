@@ -118,11 +118,14 @@ def notify(args: argparse.Namespace) -> int:
     """Send due notifications and escalate overdue urgent referrals: once, or every interval."""
     from sqlalchemy.exc import ArgumentError, OperationalError
 
+    from matcher.logs import configure_logging
     from matcher.notifications import settings_from
     from matcher.outbox import Notifier, Outbox
     from matcher.store import make_engine, migrate, unreachable, unusable
 
     config = environment_config()
+    # What was sent and what failed, as JSON lines on stderr like the service's own log.
+    configure_logging(str(config.get("LOG_LEVEL") or "INFO"))
     state_dir = Path(config.get("STATE_DIR") or PROJECT_ROOT / "var")
     url = str(config.get("DATABASE_URL") or default_database_url(state_dir))
     try:

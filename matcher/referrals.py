@@ -387,6 +387,7 @@ class Referrals:
                 session.scalar(select(func.count()).select_from(Referral).where(*where)) or 0
             )
             pages = max(1, math.ceil(total / per_page))
+            page = min(page, pages)  # past the end (the queue shrank): its last page
             rows = session.execute(
                 select(Referral, overdue_flag)
                 .where(*where)

@@ -296,8 +296,9 @@ def referral_queue() -> BaseResponse:
     group = request.args.get("group") or None
     page_arg = request.args.get("page") or "1"
     error = None
-    if not page_arg.isdigit() or int(page_arg) < 1:
-        error, page_arg = f"page must be a whole number from 1, not {page_arg[:20]!r}.", "1"
+    if not page_arg.isdigit() or len(page_arg) > 6 or int(page_arg) < 1:
+        error = f"page must be a whole number from 1 to 999999, not {page_arg[:20]!r}."
+        page_arg = "1"
     if group is not None and not REFERRAL_ID.match(group):
         error, group = "group must be a referral id (32 hexadecimal characters).", None
     listed = _referrals().queue_page(

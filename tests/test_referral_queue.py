@@ -448,13 +448,16 @@ def test_the_queue_shows_50_a_page_with_page_links_and_the_urgent_counts_on_ever
     assert '<a href="/staff/referrals?status=new&amp;page=1" rel="prev">Previous</a>' in filtered
     pages = [client.get(f"/staff/referrals?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
     assert len({r for page in pages for r in rows(page)}) == 119
+    beyond = client.get("/staff/referrals?page=9").get_data(as_text=True)
+    assert rows(beyond) == rows(third) and "Page 3 of 3." in beyond
 
 
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("page=0", "page must be a whole number from 1, not &#39;0&#39;."),
-        ("page=two", "page must be a whole number from 1, not &#39;two&#39;."),
+        ("page=0", "page must be a whole number from 1 to 999999, not &#39;0&#39;."),
+        ("page=two", "page must be a whole number from 1 to 999999, not &#39;two&#39;."),
+        ("page=" + "9" * 5000, "page must be a whole number from 1 to 999999, not &#39;99999999999999999999&#39;."),
         ("group=../x", "group must be a referral id (32 hexadecimal characters)."),
     ],
 )
