@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -615,3 +615,41 @@ def test_two_instances_each_with_its_own_senders_deliver_every_urgent_referral_o
     mailed = [m.body.split("Referral: ")[1].split("\n")[0] for m in mail[1].mails]
     assert sorted(mailed) == sorted(created)
 
+
+
+def test_urgent_referrals_stored_before_the_outbox_get_the_default_deadline_and_are_escalated(
+    tmp_path: Path, database_url: str, mail: tuple[int, Inbox]
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from matcher.store import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(config, "0004")
+    engine = make_engine(database_url)
+    arrived = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            for referral_id, urgent in (("a" * 32, True), ("b" * 32, False)):
+                connection.execute(
+                    text(
+                        "INSERT INTO referrals (id, created_at, status, urgent, consent, "
+                        "rules_version, contact, version) VALUES (:id, :at, 'new', :urgent, "
+                        "true, 'v', '{}', 1)"
+                    ),
+                    {"id": referral_id, "at": arrived, "urgent": urgent},
+                )
+    finally:
+        engine.dispose()
+    with clinic(database_url, tmp_path, **channel_config(mail[0])) as app:
+        referrals = app.extensions["referrals"]
+        assert referrals.get("a" * 32)["ack_deadline"] == arrived + timedelta(minutes=30)
+        assert referrals.get("b" * 32)["ack_deadline"] is None
+        assert notifier(app).run_once().escalated == 1
+        [overdue] = mail[1].mails
+        assert overdue.recipients == ["oncall@clinic.example"]
+        assert f"Referral: {'a' * 32}" in overdue.body
