@@ -92,16 +92,23 @@ class Outbox:
         self.engine = engine
         self.settings = settings
 
-    def claim(self, sender: str, at: datetime) -> Claimed | None:
-        """Take the next due notification nobody holds, for CLAIM_LEASE; None when none is due."""
+    def claim(
+        self, sender: str, at: datetime, skip_channels: frozenset[str] = frozenset()
+    ) -> Claimed | None:
+        """Take the next due notification nobody holds, for CLAIM_LEASE; None when none is due.
+
+        Never tried ones first, so a new urgent referral does not wait behind old failures.
+        """
         free = or_(Notification.claimed_until.is_(None), Notification.claimed_until < at)
         due = (
             select(Notification.id)
             .where(Notification.sent_at.is_(None), Notification.next_attempt_at <= at, free)
-            .order_by(Notification.next_attempt_at, Notification.id)
+            .order_by(Notification.attempts, Notification.next_attempt_at, Notification.id)
             .limit(10)
             .with_for_update(skip_locked=True)
         )
+        if skip_channels:
+            due = due.where(Notification.channel.not_in(sorted(skip_channels)))
         with Session(self.engine) as session, session.begin():
             for notification_id in session.scalars(due).all():
                 taken = session.execute(
@@ -298,7 +305,10 @@ class Notifier:
         clock: Callable[[], datetime] = (lambda: now) if now is not None else _real_now
         escalated = self.outbox.escalate_overdue(clock())
         sent = failed = 0
-        while (claimed := self.outbox.claim(self.name, clock())) is not None:
+        # A channel that failed once in this pass is left for the next one: its other
+        # notifications would most likely wait out the same timeout, one after another.
+        failing: set[str] = set()
+        while (claimed := self.outbox.claim(self.name, clock(), frozenset(failing))) is not None:
             notice = claimed.notice
             try:
                 self._deliver(notice, self.settings)
@@ -313,6 +323,7 @@ class Notifier:
                 continue
             retry_at = self.outbox.failed(claimed, self.name, clock(), error)
             failed += 1
+            failing.add(notice.channel)
             log.error(
                 json.dumps(
                     {

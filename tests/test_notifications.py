@@ -264,6 +264,22 @@ def test_a_receiver_that_is_down_gets_the_retry_with_backoff_and_then_receives_i
         assert sent["sent_at"] == start + timedelta(seconds=30)
 
 
+def test_a_channel_that_fails_is_left_for_the_next_pass_while_the_others_go_on(
+    app: Flask, mail: tuple[int, Inbox], hook: tuple[int, Hook]
+) -> None:
+    hook[1].status = 503
+    first = refer(app, address="192.0.2.1")
+    second = refer(app, address="192.0.2.2")
+    done = notifier(app).run_once()
+    assert (done.sent, done.failed) == (2, 1)
+    assert len(mail[1].mails) == 2 and len(hook[1].requests) == 1
+    webhooks = [outbox(app).of_referral(r)[1]["attempts"] for r in (first, second)]
+    assert webhooks == [1, 0]
+    hook[1].status = 204
+    retried = notifier(app).run_once(now=created_at(app, second) + timedelta(minutes=1))
+    assert (retried.sent, retried.failed) == (2, 0)
+
+
 def test_a_receiver_answering_errors_is_retried_with_growing_waits_forever(
     app: Flask, hook: tuple[int, Hook]
 ) -> None:
