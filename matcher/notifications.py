@@ -262,7 +262,8 @@ def signature_ok(
 def email_message(notice: Notice, settings: NotifySettings) -> EmailMessage:
     """The e-mail for one notice: that an urgent referral arrived or is overdue, and the link."""
     smtp = settings.smtp
-    assert smtp is not None, "an e-mail notification needs MATCHER_SMTP_HOST"
+    if smtp is None:
+        raise ValueError("an e-mail notification needs MATCHER_SMTP_HOST")
     link = settings.link(notice.referral_id)
     message = EmailMessage()
     if notice.kind == URGENT_OVERDUE:
