@@ -295,6 +295,7 @@ def results() -> BaseResponse:
                     "consent": form.get("consent") == "yes",
                 },
                 None,
+                source=request.remote_addr,
             )
             result, referral_message = done.result, done.message
         else:
