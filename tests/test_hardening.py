@@ -14,6 +14,7 @@ import requests
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT, create_app
+from matcher.errors import ConfigError
 from tests.servers import running_server
 
 INTAKE = {"difficulties": ["grief"]}
@@ -81,7 +82,7 @@ def test_request_ids_are_echoed_or_made(client: FlaskClient) -> None:
 
 def test_a_direct_start_on_bad_files_still_fails(rules_copy: Path) -> None:
     (rules_copy / "clinical" / "trauma.yaml").write_text("rules: [", encoding="utf-8")
-    with pytest.raises(Exception, match="invalid YAML"):
+    with pytest.raises(ConfigError, match="invalid YAML"):
         create_app(
             {
                 "RULES_DIR": str(rules_copy),

@@ -108,6 +108,7 @@ def assert_right_path(
         )
         assert [a["level"] for a in body["alerts"]].count("urgent") == 1
         assert body["safety"]["review_before_booking"] is True
+        assert body["matches"]  # every intake here names a difficulty: there is a list
         assert all(m["review_required"] for m in body["matches"])
         assert all(m["caveats"][0]["rule"] == "safety.self_harm" for m in body["matches"])
         event_id = response.headers["X-Safety-Event-Id"]
