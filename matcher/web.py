@@ -27,7 +27,7 @@ from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.referrals import ReferralNotSaved, submit_referral
-from matcher.safety import record_urgent_event
+from matcher.safety import record_urgent_event, safety_json
 from matcher.security import limiter, public_limit
 
 bp = Blueprint("web", __name__)
@@ -50,6 +50,18 @@ FIELD_OF_PATH = {
     "consent": "consent",
 }
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
+# The intake form's answers (besides each questionnaire's items), carried by later forms.
+ANSWER_FIELDS = (
+    "difficulties",
+    "self_harm_thoughts",
+    "languages",
+    "format",
+    "setting",
+    "city",
+    "age",
+    "max_fee",
+    "therapist_gender",
+)
 FORM_ERROR = "_form"
 # The intake's messages are written for API clients; these few read better beside a form field.
 FRIENDLIER = {
@@ -172,6 +184,51 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
     return intake
 
 
+def answer_fields(form: MultiDict[str, str], held: Matcher) -> list[tuple[str, str]]:
+    """The person's answers as (name, value) pairs, to carry in a later form's hidden fields.
+
+    Only the intake form's own fields: never the token, the contact fields or anything else.
+    """
+    names = {*ANSWER_FIELDS}
+    for instrument in held.knowledge.screening.instruments.values():
+        names.update(f"{instrument.id}-{n}" for n in range(1, len(instrument.items) + 1))
+        if instrument.difficulty_field:
+            names.add(instrument.difficulty_field)
+    return [(name, value) for name, value in form.items(multi=True) if name in names and value]
+
+
+def form_safety(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
+    """The `safety` part for a form that failed validation: urgent on a yes or a risk item > 0.
+
+    Read from the raw fields, so that an answer elsewhere on the form that is wrong never hides
+    the crisis resources.
+    """
+    signals = []
+    for instrument in held.knowledge.screening.instruments.values():
+        if instrument.risk_item is not None:
+            value = form.get(f"{instrument.id}-{instrument.risk_item}", "").strip()
+            if value.isdigit() and int(value) > 0:
+                signals.append(f"{instrument.id}_item{instrument.risk_item}")
+    if form.get("self_harm_thoughts") == "yes":
+        signals.append("self_harm_thoughts")
+    return safety_json(signals, held.knowledge.crisis, held.locale)
+
+
+def reached_by(contact: Mapping[str, str]) -> str:
+    """How the clinic will reach a person: by phone when they left one (quicker), else e-mail."""
+    return "phone" if contact.get("phone") else "email"
+
+
+def contact_promise(held: Matcher, safety: Mapping[str, Any], contact: Mapping[str, str]) -> list[str]:
+    """What an urgent person who left a way to reach them reads: who, how, and what next."""
+    words = held.knowledge.crisis.contact_promise
+    return [
+        words[reached_by(contact)],
+        words["next_steps"],
+        words["do_not_wait"].format(emergency=safety["emergency_number"]),
+    ]
+
+
 def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Map IntakeError field paths (preferences.city, screening.phq9...) to the form's fields."""
     shown: dict[str, list[str]] = {}
@@ -244,14 +301,38 @@ def checklist_link_query(result: Mapping[str, Any], form: MultiDict[str, str]) -
 
 
 def render_form(
-    form: MultiDict[str, str], errors: dict[str, list[str]], status: int
+    form: MultiDict[str, str],
+    errors: dict[str, list[str]],
+    status: int,
+    safety: Mapping[str, Any] | None = None,
 ) -> BaseResponse:
-    """The intake form, with the person's answers and each error beside its field."""
+    """The intake form, with the person's answers, each error beside its field, and, when
+    `safety` is urgent, the crisis resources before everything else."""
     held = matcher()
     page = render_template(
-        "intake.html", form=form, errors=errors, csrf_token=csrf_token(), **form_options(held)
+        "intake.html",
+        form=form,
+        errors=errors,
+        safety=safety,
+        csrf_token=csrf_token(),
+        **form_options(held),
     )
     return private(make_response(page, status))
+
+
+def with_safety_event(response: BaseResponse, safety: Mapping[str, Any]) -> BaseResponse:
+    """Log an urgent answer for staff follow-up and name the event in `X-Safety-Event-Id`."""
+    if safety["urgent"]:
+        response.headers["X-Safety-Event-Id"] = record_urgent_event(
+            matcher().rules_version, request.path
+        )
+    return response
+
+
+def form_again(form: MultiDict[str, str], errors: dict[str, list[str]], status: int) -> BaseResponse:
+    """The form once more with its errors, and the crisis resources first if the answers say so."""
+    safety = form_safety(form, matcher())
+    return with_safety_event(render_form(form, errors, status, safety), safety)
 
 
 NOT_SAVED = (
@@ -280,19 +361,17 @@ def results() -> BaseResponse:
     form = request.form
     if not token_ok():
         expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
-        return render_form(form, expired, 400)
+        return form_again(form, expired, 400)
     intake = intake_from_form(form, held)
     referral_message = referral_error = None
+    contact = contact_from_form(form)
+    left_contact = any(form.get(name, "").strip() for name in CONTACT_FIELDS)
     try:
-        if any(form.get(name, "").strip() for name in CONTACT_FIELDS):
+        if left_contact:
             done = submit_referral(
                 held,
                 current_app.extensions["referrals"],
-                {
-                    "intake": intake,
-                    "contact": contact_from_form(form),
-                    "consent": form.get("consent") == "yes",
-                },
+                {"intake": intake, "contact": contact, "consent": form.get("consent") == "yes"},
                 None,
             )
             result, referral_message = done.result, done.message
@@ -300,27 +379,34 @@ def results() -> BaseResponse:
             result = held.match(intake)
     except IntakeError as exc:
         errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
-        return render_form(form, form_errors(errors), 422)
+        return form_again(form, form_errors(errors), 422)
     except ReferralNotSaved as exc:
         # The person still gets their matches (and the crisis resources first, if urgent),
         # told plainly that nothing reached the clinic. A 200: a proxy that swaps 5xx pages
         # for its own would hide the crisis resources.
         result, referral_error = exc.result, NOT_SAVED
+    safety = result["safety"]
+    promise = None
+    if safety["urgent"] and referral_message:
+        # Said in the words of crisis.yaml, after the crisis block (never the message twice).
+        promise, referral_message = contact_promise(held, safety, contact), None
     page = render_template(
         "results.html",
         result=result,
         referral_message=referral_message,
         referral_error=referral_error,
+        promise=promise,
+        # An urgent person the clinic cannot reach yet is invited to leave a way to reach them.
+        invite=safety["urgent"] and promise is None,
+        answers=answer_fields(form, held),
+        form=form if referral_error else MultiDict(),
+        errors={},
+        csrf_token=csrf_token(),
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
     )
-    response = private(make_response(page, 200))
-    if result["safety"]["urgent"]:
-        response.headers["X-Safety-Event-Id"] = record_urgent_event(
-            held.rules_version, request.path
-        )
-    return response
+    return with_safety_event(private(make_response(page, 200)), safety)
 
 
 @bp.get("/checklist")

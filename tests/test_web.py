@@ -320,7 +320,8 @@ def test_urgent_answers_put_crisis_resources_first_and_log_the_event(
     )
     words = text(html[html.index('id="crisis"') : html.index('id="results-title"')])
     assert words.startswith(
-        'id="crisis" class="crisis" role="alert" aria-labelledby="crisis-title"> Support for you, now '
+        'id="crisis" class="crisis" role="alert" aria-labelledby="crisis-title" tabindex="-1"> '
+        "Support for you, now "
     )
     assert "call 999 now" in words and "Emergency: 999" in words
     assert "Samaritans : 116 123 (24/7)" in words and "Shout : Text SHOUT to 85258" in words
