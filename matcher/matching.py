@@ -170,7 +170,9 @@ class Matcher:
             # The safety path sees a clinician one to one first: advice for another setting
             # ("a group fits low mood well") is neither shown nor scored, in every answer.
             kept = self.knowledge.crisis.urgent_path_settings
-            clinical = replace(clinical, advice=[a for a in clinical.advice if a["setting"] in kept])
+            clinical = replace(
+                clinical, advice=[a for a in clinical.advice if a["setting"] in kept]
+            )
             picture = replace(
                 picture, advised_settings=tuple(s for s in picture.advised_settings if s in kept)
             )

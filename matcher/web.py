@@ -219,7 +219,9 @@ def reached_by(contact: Mapping[str, str]) -> str:
     return "phone" if contact.get("phone") else "email"
 
 
-def contact_promise(held: Matcher, safety: Mapping[str, Any], contact: Mapping[str, str]) -> list[str]:
+def contact_promise(
+    held: Matcher, safety: Mapping[str, Any], contact: Mapping[str, str]
+) -> list[str]:
     """What an urgent person who left a way to reach them reads: who, how, and what next."""
     words = held.knowledge.crisis.contact_promise
     return [
@@ -329,7 +331,9 @@ def with_safety_event(response: BaseResponse, safety: Mapping[str, Any]) -> Base
     return response
 
 
-def form_again(form: MultiDict[str, str], errors: dict[str, list[str]], status: int) -> BaseResponse:
+def form_again(
+    form: MultiDict[str, str], errors: dict[str, list[str]], status: int
+) -> BaseResponse:
     """The form once more with its errors, and the crisis resources first if the answers say so."""
     safety = form_safety(form, matcher())
     return with_safety_event(render_form(form, errors, status, safety), safety)
@@ -398,7 +402,7 @@ def results() -> BaseResponse:
         promise=promise,
         # An urgent person the clinic cannot reach yet is invited to leave a way to reach them.
         invite=safety["urgent"] and promise is None,
-        answers=answer_fields(form, held),
+        carried_answers=answer_fields(form, held),
         form=form if referral_error else MultiDict(),
         errors={},
         csrf_token=csrf_token(),
