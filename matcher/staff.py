@@ -40,6 +40,7 @@ from matcher.web import (
     contact_from_form,
     form_errors,
     form_options,
+    form_safety,
     intake_from_form,
     labels,
     matcher,
@@ -167,7 +168,8 @@ def _console(
 ) -> BaseResponse:
     held = matcher()
     roster = sorted(held.roster.therapists, key=lambda t: str(t.profile["name"]))
-    safety = (result or why or {}).get("safety") or {"urgent": False}
+    # Answers that failed validation still carry their risk: the protocol shows all the same.
+    safety = (result or why or {}).get("safety") or form_safety(form, held)
     page = render_template(
         "staff/console.html",
         form=form,

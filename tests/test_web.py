@@ -451,6 +451,28 @@ def test_an_anonymous_urgent_person_is_invited_to_leave_a_way_to_reach_them(gb_a
     assert "A grief group can help" not in html
 
 
+def test_a_mistyped_email_in_the_invitation_shows_the_form_with_the_crisis_block_first(
+    gb_app: Flask,
+) -> None:
+    client = gb_app.test_client()
+    invited = submit(client, URGENT_ANSWERS).get_data(as_text=True)
+    data = [
+        *hidden_fields(invited, "follow-up-form"),
+        ("contact_name", "Ro"),
+        ("contact_email", "ro@"),
+        ("csrf_token", form_token(invited)),
+    ]
+    response = client.post("/results", data=MultiDict(data))
+    assert response.status_code == 422 and "X-Safety-Event-Id" in response.headers
+    html = response.get_data(as_text=True)
+    assert Page(html).main_children[:4] == ["crisis", "intake-title", "p", "error-summary"]
+    assert '<a href="#field-contact_email">Not a valid email address.</a>' in html
+    assert (
+        'value="ro@"' in html
+        and {"difficulty-depression", "difficulty-grief"} <= Page(html).checked
+    )
+
+
 def test_a_non_urgent_result_has_no_invitation(client: FlaskClient) -> None:
     html = submit(client, MADRID).get_data(as_text=True)
     assert 'id="follow-up"' not in html and "follow-up-form" not in html
@@ -850,6 +872,20 @@ def test_saving_an_urgent_caller_without_a_phone_or_email_says_so_beside_the_fie
     ) in html
     assert 'id="urgent-protocol"' in html and 'value="Nobody"' in html
     assert on_call_app.extensions["referrals"].count() == before
+
+
+def test_a_caller_whose_answers_have_a_mistake_still_gets_the_protocol(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    response = staff.post(
+        "/staff", data={**URGENT_CALLER, "age": "121", "csrf_token": token, "action": "match"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="age-error"' in html and 'id="urgent-protocol"' in html
+    assert protocol_steps(html)[2] == (
+        "If they are in danger now, call 999 (or ask a colleague to) while you stay on the line "
+        "with them."
+    )
 
 
 def test_a_console_form_without_its_token_does_nothing(gb_app: Flask) -> None:
