@@ -144,8 +144,7 @@ def logout() -> BaseResponse:
 
 
 def urgent_protocol(safety: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The receptionist's steps for an urgent caller: this locale's emergency number, and the
-    on-call clinician (MATCHER_ON_CALL), or a plain warning where nobody is set."""
+    """The receptionist's steps for an urgent caller, with the on-call clinician or a warning."""
     crisis = matcher().knowledge.crisis
     on_call = str(current_app.config.get("ON_CALL") or "").strip()
     steps = []

@@ -308,8 +308,7 @@ def render_form(
     status: int,
     safety: Mapping[str, Any] | None = None,
 ) -> BaseResponse:
-    """The intake form, with the person's answers, each error beside its field, and, when
-    `safety` is urgent, the crisis resources before everything else."""
+    """The intake form with the answers and errors; an urgent `safety` puts crisis help first."""
     held = matcher()
     page = render_template(
         "intake.html",
