@@ -40,7 +40,10 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
 
     try:
         # A first start on bad files, or with the database out of reach, stops here.
-        checked = create_app({"KEEP_LAST_GOOD": False, "DATABASE_REQUIRED": True})
+        # No sender in the master: each worker runs its own after the fork.
+        checked = create_app(
+            {"KEEP_LAST_GOOD": False, "DATABASE_REQUIRED": True, "NOTIFY_IN_SERVICE": False}
+        )
     except ConfigError as exc:
         print(f"matcher: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)

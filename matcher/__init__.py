@@ -48,6 +48,8 @@ def _open_database(app: Flask) -> None:
 
     from matcher.accounts import Accounts
     from matcher.errors import ConfigError
+    from matcher.notifications import settings_from
+    from matcher.outbox import Notifier, Outbox
     from matcher.referrals import Referrals
     from matcher.store import make_engine, migrate, unreachable, unusable
 
@@ -57,8 +59,13 @@ def _open_database(app: Flask) -> None:
     except (ArgumentError, ImportError, ValueError) as exc:
         # A URL SQLAlchemy cannot parse, an unknown dialect, or its driver not installed.
         raise ConfigError("MATCHER_DATABASE_URL", unusable(database_url, exc)) from None
+    settings = settings_from(app.config)
+    notifier = Notifier(Outbox(engine, settings))
     app.extensions["accounts"] = Accounts(engine)
-    app.extensions["referrals"] = Referrals(engine)
+    app.extensions["notifier"] = notifier
+    app.extensions["referrals"] = Referrals(
+        engine, settings, str(app.config["SECRET_KEY"]), on_urgent=notifier.wake
+    )
     try:
         migrate(database_url, Path(app.config["STATE_DIR"]))
         if app.config["RETENTION_DAYS"]:
@@ -71,6 +78,35 @@ def _open_database(app: Flask) -> None:
         log.error(
             json.dumps({"event": "database.unavailable_at_start", "error": type(exc.orig).__name__})
         )
+
+
+def _start_notifier(app: Flask) -> None:
+    """Say who urgent referrals reach, and run this worker's sender unless told not to."""
+    notifier = app.extensions["notifier"]
+    settings = notifier.settings
+    if not settings.channels:
+        log.warning(
+            json.dumps(
+                {
+                    "event": "notify.no_channel",
+                    "message": "urgent referrals notify nobody: set MATCHER_SMTP_HOST and "
+                    "MATCHER_NOTIFY_TO, or MATCHER_WEBHOOK_URL and MATCHER_WEBHOOK_SECRET",
+                }
+            )
+        )
+        return
+    if not settings.public_url:
+        log.warning(
+            json.dumps(
+                {
+                    "event": "notify.no_public_url",
+                    "message": "MATCHER_PUBLIC_URL is not set: notifications link to a path "
+                    "(/staff/referrals/ID) without the address of the service",
+                }
+            )
+        )
+    if settings.in_service:
+        notifier.start()
 
 
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
@@ -119,10 +155,11 @@ def _load_rules_and_roster(app: Flask) -> tuple[Any, Any]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: load config, build the Matcher once for this worker, register blueprints."""
-    from matcher import logs, security
+    from matcher import logs, risk_gate, security
     from matcher.api import bp as api_bp
     from matcher.api_errors import register_error_handlers
     from matcher.checklist_api import bp as checklist_api_bp
+    from matcher.notifications import VERBATIM_SETTINGS
     from matcher.openapi import build_spec
     from matcher.response_cache import ResponseCache
     from matcher.staff import bp as staff_bp
@@ -163,8 +200,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         # Set true behind TLS: the staff session cookie then travels over HTTPS only.
         SESSION_COOKIE_SECURE=False,
+        # Urgent referrals notify the clinic by e-mail and/or a signed webhook (README).
+        SMTP_HOST=None,
+        SMTP_PORT=None,
+        SMTP_TLS="starttls",
+        SMTP_USERNAME=None,
+        SMTP_PASSWORD=None,
+        NOTIFY_FROM=None,
+        NOTIFY_TO=None,
+        ESCALATION_TO=None,
+        WEBHOOK_URL=None,
+        WEBHOOK_SECRET=None,
+        # The service's address as staff reach it, for the link in each notification.
+        PUBLIC_URL=None,
+        # An urgent referral not acknowledged this many minutes after it arrived is escalated.
+        URGENT_ACK_MINUTES=30,
+        # Near-identical urgent referrals from one address within this many minutes are one
+        # group in the queue, notified once (0 turns grouping off).
+        URGENT_GROUP_MINUTES=10,
+        # Seconds between sender passes (a new urgent referral wakes the sender at once).
+        NOTIFY_INTERVAL=30,
+        # Each worker sends notifications itself; false when only `matcher notify` sends.
+        NOTIFY_IN_SERVICE=True,
     )
     app.config.from_prefixed_env("MATCHER")
+    for key in VERBATIM_SETTINGS:
+        if f"MATCHER_{key}" in os.environ:
+            app.config[key] = os.environ[f"MATCHER_{key}"]
     if test_config:
         app.config.from_mapping(test_config)
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
@@ -178,10 +240,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["response_cache"] = ResponseCache(app.config["RESPONSE_CACHE_SIZE"])
     logs.configure_logging(app.config["LOG_LEVEL"])
     logs.install(app)
+    # Before the rate limiter (installed by security): risk is read before anything can refuse.
+    risk_gate.install(app)
     security.install(app)
     register_error_handlers(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(checklist_api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(staff_bp)
+    _start_notifier(app)
     return app

@@ -9,12 +9,20 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from matcher.api_errors import database_unavailable
-from matcher.fhir import intake_from_query, read_screening
+from matcher.api_errors import database_unavailable, error_response
+from matcher.errors import IntakeError
+from matcher.fhir import intake_from_query, read_screening, split_parameters
 from matcher.matching import Matcher
-from matcher.referrals import ReferralNotSaved, Referrals, submit_referral
+from matcher.referrals import KeyReused, ReferralNotSaved, Referrals, submit_referral
 from matcher.response_cache import CachedResponse, ResponseCache
-from matcher.safety import record_urgent_event
+from matcher.risk_gate import (
+    carries_risk,
+    mark_urgent,
+    match_request,
+    referral_request,
+    screens_risk,
+)
+from matcher.risk_gate import json_intake as json_intake_risk
 from matcher.security import limiter, public_limit
 
 bp = Blueprint("api", __name__)
@@ -68,7 +76,8 @@ def _private(response: Response) -> Response:
 
 
 @bp.post("/api/v1/match")
-@limiter.limit(public_limit)
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(match_request)
 def match() -> Response:
     """Match an intake (JSON, or a FHIR QuestionnaireResponse) to modalities and therapists."""
     matcher = _matcher()
@@ -78,29 +87,41 @@ def match() -> Response:
     if found is None:
         body = json_body((JSON, FHIR_JSON))
         if request.mimetype == FHIR_JSON:
-            read = read_screening(body, matcher.knowledge.screening)
-            result = matcher.match(
-                {**intake_from_query(request.args), "screening": read.answers},
-                read.declared_totals,
-            )
+            result = matcher.match(*_fhir_intake(body, matcher))
         else:
             result = matcher.match(body)
-        found = CachedResponse(current_app.json.dumps(result).encode(), result["safety"]["urgent"])
-        cache.put(key, found)
-    response = _private(current_app.response_class(found.body, mimetype=JSON))
-    if found.urgent:
-        # The body stays the same for the same intake; each urgent request is its own event.
-        response.headers["X-Safety-Event-Id"] = record_urgent_event(
-            matcher.rules_version, request.path
+        found = CachedResponse(
+            current_app.json.dumps(result).encode(), tuple(result["safety"]["triggers"])
         )
-    return response
+        cache.put(key, found)
+    mark_urgent(found.triggers)
+    return _private(current_app.response_class(found.body, mimetype=JSON))
+
+
+def _fhir_intake(body: Any, matcher: Matcher) -> tuple[dict[str, Any], dict[str, int]]:
+    # Fields from the URL (ids only) and from a Parameters body; the answers from the resource.
+    from_body, answers = split_parameters(body)
+    from_query = intake_from_query(request.args)
+    twice = sorted(
+        {*from_body, *from_body.get("preferences", {})}
+        & {*from_query, *from_query.get("preferences", {})} - {"preferences"}
+    )
+    if twice:
+        raise IntakeError({name: ["Given both in the URL and in the body."] for name in twice})
+    read = read_screening(answers, matcher.knowledge.screening)
+    preferences = {**from_query.get("preferences", {}), **from_body.get("preferences", {})}
+    intake = {**from_query, **from_body, "screening": read.answers}
+    if preferences:
+        intake["preferences"] = preferences
+    return intake, read.declared_totals
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
 @bp.post("/api/v1/referrals")
-@limiter.limit(public_limit)
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(referral_request)
 def referral() -> Response:
     """Keep an intake so that someone from the clinic gets in touch; 201 once it is committed."""
     key = request.headers.get("Idempotency-Key")
@@ -109,11 +130,11 @@ def referral() -> Response:
     matcher = _matcher()
     referrals: Referrals = current_app.extensions["referrals"]
     try:
-        done = submit_referral(matcher, referrals, json_body(), key)
+        done = submit_referral(matcher, referrals, json_body(), key, request.remote_addr or "")
     except ReferralNotSaved as exc:
-        return _not_saved(exc.result, matcher.rules_version)
-    if done.stored.urgent and done.stored.created:
-        record_urgent_event(matcher.rules_version, request.path)
+        return _private(database_unavailable(exc.result))
+    except KeyReused as exc:
+        return _private(_key_reused(exc))
     response = _private(
         jsonify(
             {
@@ -121,6 +142,7 @@ def referral() -> Response:
                 "status": "new",
                 "urgent": done.stored.urgent,
                 "message": done.message,
+                "safety": done.result["safety"],
                 "result": done.result,
             }
         )
@@ -129,16 +151,33 @@ def referral() -> Response:
     return response
 
 
-def _not_saved(result: dict[str, Any], rules_version: str) -> Response:
-    # 503, but with the match: an urgent person's crisis resources must not be lost with it.
-    response = _private(database_unavailable(result))
-    if result["safety"]["urgent"]:
-        response.headers["X-Safety-Event-Id"] = record_urgent_event(rules_version, request.path)
-    return response
+KEY_REUSED = (
+    "This Idempotency-Key was already used with a different request, so this request was not "
+    "taken as a retry of it. Send each new request with a new key (a random UUID)."
+)
+KEPT_UNDER_NEW_ID = (
+    " Because your answers say you may be at risk, your request was kept all the same, under a "
+    "new id, and a person from the clinic will be in touch."
+)
+
+
+def _key_reused(exc: KeyReused) -> Response:
+    # 422 without anything of the request that came first; an urgent one was kept regardless.
+    errors = {"Idempotency-Key": ["Already used with a different request."]}
+    if exc.stored is None:
+        return error_response(422, KEY_REUSED, errors)
+    return error_response(
+        422,
+        KEY_REUSED + KEPT_UNDER_NEW_ID,
+        errors,
+        referral={"id": exc.stored.id, "status": "new", "urgent": exc.stored.urgent},
+        result=exc.result,
+    )
 
 
 @bp.post("/api/v1/therapists/<therapist_id>/why")
-@limiter.limit(public_limit)
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(json_intake_risk)
 def why(therapist_id: str) -> Response:
     """Explain why a therapist is or is not a match for an intake."""
     matcher = _matcher()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from matcher.errors import IntakeError, UnknownTherapist
+from matcher.risk_gate import safety_block
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,15 @@ def error_response(
     body: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
     if errors is not None:
         body["errors"] = errors
+    urgent = safety_block()
+    if urgent is not None:
+        # Whatever is wrong with the request, a person at risk still gets the crisis resources.
+        body["safety"] = urgent
     body.update(extra)
     response = jsonify(body)
     response.status_code = code
+    # An error may echo what was sent (a person's answers): never kept by a browser or proxy.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

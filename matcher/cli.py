@@ -1,12 +1,15 @@
-"""The command line: `matcher check` validates rules and roster; `matcher staff` runs accounts."""
+"""The command line: `matcher check` validates rules and roster; `matcher staff` runs accounts;
+`matcher notify` sends the clinic's urgent referral notifications."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from matcher import PROJECT_ROOT, default_database_url
 from matcher.errors import ConfigError
@@ -95,6 +98,71 @@ def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
     return 0
 
 
+def environment_config() -> dict[str, Any]:
+    """MATCHER_ settings from the environment, read as the service reads them (JSON if valid)."""
+    from matcher.notifications import VERBATIM_SETTINGS
+
+    config: dict[str, Any] = {}
+    for name, value in os.environ.items():
+        if not name.startswith("MATCHER_"):
+            continue
+        key = name.removeprefix("MATCHER_")
+        try:
+            config[key] = value if key in VERBATIM_SETTINGS else json.loads(value)
+        except json.JSONDecodeError:
+            config[key] = value
+    return config
+
+
+def notify(args: argparse.Namespace) -> int:
+    """Send due notifications and escalate overdue urgent referrals: once, or every interval."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from matcher.logs import configure_logging
+    from matcher.notifications import settings_from
+    from matcher.outbox import Notifier, Outbox
+    from matcher.store import make_engine, migrate, unreachable, unusable
+
+    config = environment_config()
+    # What was sent and what failed, as JSON lines on stderr like the service's own log.
+    configure_logging(str(config.get("LOG_LEVEL") or "INFO"))
+    state_dir = Path(config.get("STATE_DIR") or PROJECT_ROOT / "var")
+    url = str(config.get("DATABASE_URL") or default_database_url(state_dir))
+    try:
+        settings = settings_from(config)
+        if not settings.channels:
+            print(
+                "matcher notify: no channel is configured, so urgent referrals notify nobody: "
+                "set MATCHER_SMTP_HOST and MATCHER_NOTIFY_TO, or MATCHER_WEBHOOK_URL and "
+                "MATCHER_WEBHOOK_SECRET",
+                file=sys.stderr,
+            )
+            return 1
+        migrate(url, state_dir)
+        notifier = Notifier(Outbox(make_engine(url), settings))
+        if not args.once:
+            notifier.run_forever()
+            return 0
+        done = notifier.run_once()
+    except ConfigError as exc:
+        print(f"matcher notify: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"matcher notify: {unreachable(url, exc)}", file=sys.stderr)
+        return 1
+    except (ArgumentError, ImportError, ValueError) as exc:
+        print(f"matcher notify: MATCHER_DATABASE_URL: {unusable(url, exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    print(
+        f"matcher notify: sent {done.sent}, failed {done.failed} (will be retried), "
+        f"escalated {done.escalated}"
+    )
+    # A failed send makes the pass fail, so that a timer running it reports a problem.
+    return 1 if done.failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="matcher")
@@ -119,6 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         actions.add_parser(name, help=text).add_argument("username")
     actions.add_parser("list", help="list the accounts")
     staff_parser.set_defaults(run=staff)
+    notify_parser = commands.add_parser(
+        "notify", help="send urgent referral notifications and escalate overdue ones"
+    )
+    notify_parser.add_argument(
+        "--once",
+        action="store_true",
+        help="one pass, then exit (for a timer); without it, a pass every MATCHER_NOTIFY_INTERVAL",
+    )
+    notify_parser.set_defaults(run=notify)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -19,8 +19,16 @@ from durable import engine as durable_engine
 from matcher.errors import EngineError
 
 FactKey = tuple[tuple[str, Any], ...]
+# Every session starts with this fact, which an internal rule handles: a session whose facts all
+# matched no rule crashes durable_rules (a segfault in delete_state), so none may be left so.
+SESSION_FACT = {"type": "_session"}
+SESSION_RULE = "_session"
 
 _ruleset_numbers = itertools.count(1)
+
+
+def _nothing(_closure: Any) -> None:
+    """The internal session rule's action: it exists only so that every session has a match."""
 
 
 class _QuietHost(durable_engine.Host):  # type: ignore[misc]
@@ -88,6 +96,7 @@ class RulesEngine:
             definition = copy.deepcopy(spec.definition)
             definition["run"] = self._action(spec)
             definitions[spec.rule_id] = definition
+        definitions[SESSION_RULE] = {"all": [{"m": dict(SESSION_FACT)}], "run": _nothing}
         try:
             self._host.register_rulesets({self.ruleset_name: definitions})
         except Exception as exc:  # the C engine reports only an error code
@@ -131,24 +140,24 @@ class RulesEngine:
                 collector.asserted.add(key)
             self._collector = collector
             try:
-                batch = [dict(fact, sid=sid) for fact in unique.values()]
-                if batch:
+                batch = [dict(SESSION_FACT, sid=sid)]
+                batch += [dict(fact, sid=sid) for fact in unique.values()]
+                try:
+                    self._host.assert_facts(self.ruleset_name, batch)
+                except durable_engine.MessageNotHandledException:
+                    # Some fact matched no rule: the engine raised before running the actions
+                    # the other facts triggered, and left them pending. Run them now.
+                    self._host.update_state(self.ruleset_name, {"sid": sid})
+                if self._inputs_complete is not None:
                     try:
-                        self._host.assert_facts(self.ruleset_name, batch)
+                        self._host.assert_fact(
+                            self.ruleset_name, dict(self._inputs_complete, sid=sid)
+                        )
                     except durable_engine.MessageNotHandledException:
-                        # Some fact matched no rule: the engine raised before running the actions
-                        # the other facts triggered, and left them pending. Run them now.
-                        self._host.update_state(self.ruleset_name, {"sid": sid})
-                    if self._inputs_complete is not None:
-                        try:
-                            self._host.assert_fact(
-                                self.ruleset_name, dict(self._inputs_complete, sid=sid)
-                            )
-                        except durable_engine.MessageNotHandledException:
-                            pass  # no rule waits for it in this ruleset
-                    state = self._host.get_state(self.ruleset_name, sid)
-                    if isinstance(state, dict) and state.get("exception"):
-                        collector.errors.append(str(state["exception"]))
+                        pass  # no rule waits for it in this ruleset
+                state = self._host.get_state(self.ruleset_name, sid)
+                if isinstance(state, dict) and state.get("exception"):
+                    collector.errors.append(str(state["exception"]))
             except Exception as exc:
                 raise EngineError(f"durable_rules failed: {exc!r}") from exc
             finally:

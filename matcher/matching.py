@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from marshmallow import Schema, ValidationError
 
-from matcher import explain, ranking, safety, screening
+from matcher import explain, ranking, risk, safety, screening
 from matcher.engine import RulesEngine, RuleSpec
 from matcher.errors import IntakeError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
@@ -33,6 +33,7 @@ CLINICAL_CACHE_SIZE = 4096
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
 REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
+REVIEW_SUMMARY = "A clinician reviews this request before any booking (safety answers)."
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Matcher:
                 (i.id, i.name, len(i.items), i.difficulty_field)
                 for i in knowledge.screening.instruments.values()
             ],
+            risk_in=self.risk_in,
         )
         self.therapist_query_schema: Schema = build_therapist_query_schema(
             format_ids=vocabulary.formats,
@@ -125,6 +127,11 @@ class Matcher:
 
     # --- intake -----------------------------------------------------------------------------
 
+    def risk_in(self, raw: Any) -> tuple[str, ...]:
+        """The risk signals in an intake as sent, valid or not (see matcher.risk)."""
+        vocabulary = self.knowledge.vocabulary
+        return risk.in_intake(raw, self.knowledge.screening, vocabulary.risk_difficulties)
+
     def parse_intake(
         self, payload: Any, declared_totals: Mapping[str, int] | None = None
     ) -> Intake:
@@ -147,13 +154,12 @@ class Matcher:
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
         )
-        self_harm = (data.get("risk") or {}).get("self_harm_thoughts")
         return Intake(
             difficulties=tuple(data["difficulties"]),
             preferences=preferences,
             limit=data["limit"],
             scores=scores,
-            risk_signals=tuple(screening.risk_signals(scores, self_harm)),
+            risk_signals=self.risk_in(payload),
         )
 
     # --- matching ---------------------------------------------------------------------------
@@ -400,16 +406,22 @@ class Matcher:
         clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
         active = self._active(preferences)
-        survivors, counts = ranking.funnel(self.roster, active, preferences)
-        ranked = self._rank(survivors, preferences, picture, intake.limit)
+        ranked: list[Ranked] = []
         no_match = None
         relaxed: list[dict[str, Any]] = []
-        if not ranked:
-            no_match = self._no_match(counts, preferences)
-            relaxed = self._relaxed(intake, picture, clinical)
+        # Someone who only told us about risk (no difficulty) is helped by a person first, not
+        # by a list of strangers: a risk-only intake gets the crisis resources and no matches.
+        risk_only = set(intake.difficulties) <= self.knowledge.vocabulary.risk_difficulties
+        if not risk_only:
+            survivors, counts = ranking.funnel(self.roster, active, preferences)
+            ranked = self._rank(survivors, preferences, picture, intake.limit)
+            if not ranked:
+                no_match = self._no_match(counts, preferences)
+                relaxed = self._relaxed(intake, picture, clinical)
         safety_part = safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale)
         # The safety path is built in: no rule can remove it, and it always comes first.
         alerts = ([safety.urgent_alert(safety_part)] if safety_part["urgent"] else []) + [
+            *([safety.no_list_alert(self.knowledge.crisis)] if risk_only else []),
             *clinical.alerts,
             *self._score_notes(intake),
         ]
@@ -456,6 +468,8 @@ class Matcher:
             0, therapist, self._scores(own, preferences, picture), preferences, picture
         )
         reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
+        if intake.risk_signals:
+            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
         rank = None
         name = therapist["name"]
         if failed:
@@ -473,9 +487,12 @@ class Matcher:
                 f"{name} meets every requirement and ranks {rank} of {len(order)} "
                 f"with {ranking.total(lines)} of {most} points."
             )
+        if intake.risk_signals:
+            summary += f" {REVIEW_SUMMARY}"
         return {
             "safety": safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale),
             "therapist": therapist.profile,
+            "review_required": bool(intake.risk_signals),
             "eligible": not failed,
             "summary": summary,
             "checks": [

@@ -23,8 +23,15 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "Body over the size limit",
         415: "Content-Type is not application/json",
         422: "Invalid intake or query: `errors` maps field paths to messages",
+        429: "Over the rate limit (MATCHER_RATE_LIMIT per client address); never for a request "
+        "that carries a risk signal",
     }
-    return {str(code): {"description": text[code], **_json("Error")} for code in codes}
+    documented = {str(code): {"description": text[code], **_json("Error")} for code in codes}
+    if 429 in codes:
+        documented["429"]["headers"] = {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        }
+    return documented
 
 
 def _comma_list(ids: list[str]) -> str:
@@ -85,7 +92,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 "requestBody": intake_body,
                 "responses": {
                     "200": {"description": "Matches", **_json("MatchResponse")},
-                    **_errors(400, 413, 415, 422),
+                    **_errors(400, 413, 415, 422, 429),
                 },
             }
         },
@@ -122,7 +129,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                         "urgent intake.",
                         **_json("ReferralNotSaved"),
                     },
-                    **_errors(400, 413, 415, 422),
+                    **_errors(400, 413, 415, 422, 429),
                 },
             }
         },
@@ -136,7 +143,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 "requestBody": intake_body,
                 "responses": {
                     "200": {"description": "Explanation", **_json("WhyResponse")},
-                    **_errors(400, 404, 413, 415, 422),
+                    **_errors(400, 404, 413, 415, 422, 429),
                 },
             }
         },
@@ -149,7 +156,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 "parameters": [{"in": "query", "schema": matcher.therapist_query_schema}],
                 "responses": {
                     "200": {"description": "A page of therapists", **_json("TherapistList")},
-                    **_errors(422),
+                    **_errors(422, 429),
                 },
             }
         },
@@ -162,7 +169,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 "parameters": [therapist_id],
                 "responses": {
                     "200": {"description": "Profile", **_json("Therapist")},
-                    **_errors(404),
+                    **_errors(404, 429),
                 },
             }
         },
@@ -175,7 +182,7 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
                 "parameters": [{"in": "query", "schema": schemas.ChecklistQuerySchema}],
                 "responses": {
                     "200": {"description": "The tailored checklist", **_json("Checklist")},
-                    **_errors(422),
+                    **_errors(422, 429),
                 },
             }
         },
@@ -213,6 +220,32 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         "$ref": "#/components/schemas/Intake"
     }
     # A rule marshmallow checks across fields, said in the schema too: in person needs a city.
+    components = document["components"]["schemas"]
+    # Rules marshmallow checks across fields, said in the schema too. An intake names at least
+    # one difficulty, unless it carries a risk signal (a yes to self-harm, PHQ-9 item 9 above 0).
+    yes = {"enum": [True, "true", "yes", 1]}
+    components["Risk"]["properties"]["self_harm_thoughts"] = {
+        "description": components["Risk"]["properties"]["self_harm_thoughts"]["description"],
+        "enum": [True, False, "true", "false", "yes", "no", 1, 0],
+    }
+    components["Intake"]["anyOf"] = [
+        {"required": ["difficulties"], "properties": {"difficulties": {"minItems": 1}}},
+        {
+            "required": ["risk"],
+            "properties": {
+                "risk": {
+                    "required": ["self_harm_thoughts"],
+                    "properties": {"self_harm_thoughts": yes},
+                }
+            },
+        },
+    ]
+    # A contact is an e-mail address or a phone number; consent is needed unless urgent.
+    components["Contact"]["anyOf"] = [{"required": ["email"]}, {"required": ["phone"]}]
+    components["ReferralRequest"]["anyOf"] = [
+        {"properties": {"consent": {"enum": [True]}}},
+        {"properties": {"intake": components["Intake"]["anyOf"][1]}},
+    ]
     document["components"]["schemas"]["Preferences"]["anyOf"] = [
         {"properties": {"format": {"not": {"enum": ["in_person"]}}}},
         {"required": ["city"]},

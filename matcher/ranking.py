@@ -182,6 +182,8 @@ def _practises_recommended(
 def _treats_difficulties(
     r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
 ) -> Shares | None:
+    if not c.difficulties:
+        return None  # a risk-only intake: nothing to treat, no points either way
     treated = np.zeros(len(at))
     for difficulty in c.difficulties:
         column = _column(r, "difficulties", difficulty, at)

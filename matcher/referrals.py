@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
+import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import ColumnElement, Engine, and_, case, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
+from matcher.notifications import URGENT_REFERRAL, NotifySettings, ack_deadline, keyed_hash
+from matcher.outbox import add_notifications
 from matcher.schemas import ReferralRequestSchema, flatten_errors
 from matcher.store import AuditEvent, Referral, now
 
@@ -53,6 +58,22 @@ class ReferralNotSaved(RuntimeError):
         super().__init__("the referral could not be stored")
 
 
+class KeyUsedElsewhere(RuntimeError):
+    """Storage found the Idempotency-Key already used with a different request."""
+
+
+class KeyReused(RuntimeError):
+    """The Idempotency-Key was first used with another request: nothing of that one is shown.
+
+    `stored` is the referral kept anyway under a new id when this request is urgent, else None.
+    """
+
+    def __init__(self, result: dict[str, Any], stored: Stored | None) -> None:
+        self.result = result
+        self.stored = stored
+        super().__init__("the Idempotency-Key was used before with a different request")
+
+
 @dataclass(frozen=True)
 class Stored:
     """A stored referral: its id, whether it is urgent, and whether this request created it."""
@@ -73,11 +94,54 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-class Referrals:
-    """The referral queue's storage."""
+PER_PAGE = 50
 
-    def __init__(self, engine: Engine) -> None:
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue (flood groups as one row each) and the urgent counts of the whole."""
+
+    rows: list[dict[str, Any]]
+    page: int
+    pages: int
+    total: int
+    urgent_waiting: int
+    overdue: int
+
+
+def _overdue(referral: Any, at: datetime) -> ColumnElement[bool]:
+    # Urgent, nobody has acknowledged it, and its deadline has passed.
+    return and_(
+        referral.urgent.is_(True),
+        referral.acknowledged_at.is_(None),
+        referral.ack_deadline.is_not(None),
+        referral.ack_deadline <= at,
+    )
+
+
+def _contact_key(contact: dict[str, Any]) -> str | None:
+    email = str(contact.get("email") or "").strip().lower()
+    phone = "".join(c for c in str(contact.get("phone") or "") if c.isdigit())
+    return f"{email}|{phone}" if email or phone else None
+
+
+class Referrals:
+    """The referral queue's storage, and its notification outbox's producer."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: NotifySettings | None = None,
+        secret: str = "",
+        on_urgent: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
+        # Which channels a new urgent referral notifies, its deadline, and flood grouping.
+        self.settings = settings or NotifySettings()
+        # Keys the hashes of client addresses, contacts and intakes used to group floods.
+        self.secret = secret
+        # Called after an urgent referral is committed (wakes this process's sender).
+        self.on_urgent = on_urgent
 
     def store(
         self,
@@ -86,14 +150,21 @@ class Referrals:
         contact: dict[str, Any],
         consent: bool,
         idempotency_key: str | None,
+        request_hash: str | None = None,
+        *,
+        source: str | None = None,
     ) -> Stored:
         """Commit one referral and return it; a repeated idempotency key returns the first one.
 
         Returns only after the transaction has committed. Without consent only what safety
-        follow-up needs is kept: the contact, the urgent flag and the screening results.
+        follow-up needs is kept: the contact, the urgent flag and the screening results. A new
+        urgent referral commits its notifications with it, one per configured channel, unless
+        it joins a flood group (near-identical urgent referrals from the same `source`, the
+        client address, within URGENT_GROUP_MINUTES), whose first referral has notified.
+        A key first used with another request (another `request_hash`) raises KeyUsedElsewhere.
         """
         if idempotency_key:
-            found = self._by_key(idempotency_key)
+            found = self._by_key(idempotency_key, request_hash)
             if found is not None:
                 return found
         offered = [
@@ -101,9 +172,10 @@ class Referrals:
         ]
         referral_id = uuid.uuid4().hex
         urgent = bool(result["safety"]["urgent"])
+        created_at = now()
         referral = Referral(
             id=referral_id,
-            created_at=now(),
+            created_at=created_at,
             status="new",
             urgent=urgent,
             consent=consent,
@@ -113,22 +185,89 @@ class Referrals:
             rules_version=result["rules_version"],
             contact=_dumps(contact),
             idempotency_key=idempotency_key or None,
+            request_hash=request_hash if idempotency_key else None,
         )
+        if urgent:
+            referral.ack_deadline = ack_deadline(created_at, self.settings.ack_minutes)
+            self._fingerprint(referral, intake, contact, source)
         try:
             with Session(self.engine) as session, session.begin():
+                if urgent:
+                    referral.group_of = self._group_lead(session, referral)
                 session.add(referral)
+                session.flush()  # the referral row first: notifications refer to it
+                if urgent and referral.group_of is None:
+                    add_notifications(
+                        session, referral_id, URGENT_REFERRAL, self.settings.channels, created_at
+                    )
         except IntegrityError:
             # The same key, committed by a concurrent request an instant earlier.
-            found = self._by_key(idempotency_key) if idempotency_key else None
+            found = self._by_key(idempotency_key, request_hash) if idempotency_key else None
             if found is None:
                 raise
             return found
+        if urgent and self.on_urgent is not None:
+            try:
+                self.on_urgent()
+            except Exception as exc:  # noqa: BLE001 - the referral is committed: never fail it
+                log.error(json.dumps({"event": "notify.wake_failed", "error": type(exc).__name__}))
         return Stored(referral_id, urgent, created=True)
 
-    def _by_key(self, key: str) -> Stored | None:
+    def _fingerprint(
+        self,
+        referral: Referral,
+        intake: dict[str, Any] | None,
+        contact: dict[str, Any],
+        source: str | None,
+    ) -> None:
+        # Keyed hashes only: comparable between requests, never the address or answers.
+        if source:
+            referral.source_hash = keyed_hash(self.secret, "source", source)
+        contact_key = _contact_key(contact)
+        if contact_key:
+            referral.contact_hash = keyed_hash(self.secret, "contact", contact_key)
+        if intake is not None:
+            referral.intake_hash = keyed_hash(self.secret, "intake", _dumps(intake))
+
+    def _group_lead(self, session: Session, referral: Referral) -> str | None:
+        # The first referral of a group from the same source with the same contact or intake,
+        # started within the window: a flood is one row (and one notification) per window.
+        minutes = self.settings.group_minutes
+        if not referral.source_hash or not minutes:
+            return None
+        similar = [
+            column == value
+            for column, value in (
+                (Referral.contact_hash, referral.contact_hash),
+                (Referral.intake_hash, referral.intake_hash),
+            )
+            if value
+        ]
+        if not similar:
+            return None
+        lead = session.scalar(
+            select(Referral.id)
+            .where(
+                Referral.urgent.is_(True),
+                Referral.group_of.is_(None),
+                Referral.source_hash == referral.source_hash,
+                Referral.created_at >= referral.created_at - timedelta(minutes=minutes),
+                or_(*similar),
+            )
+            .order_by(Referral.created_at.desc(), Referral.id)
+            .limit(1)
+        )
+        return lead
+
+    def _by_key(self, key: str, request_hash: str | None) -> Stored | None:
         with Session(self.engine) as session:
             found = session.scalar(select(Referral).where(Referral.idempotency_key == key))
-            return None if found is None else Stored(found.id, found.urgent, created=False)
+            if found is None:
+                return None
+            # Rows from before keys were bound to their request (no hash) replay as they did.
+            if found.request_hash is not None and found.request_hash != request_hash:
+                raise KeyUsedElsewhere()
+            return Stored(found.id, found.urgent, created=False)
 
     def get(self, referral_id: str) -> dict[str, Any] | None:
         """One referral as stored, or None."""
@@ -154,6 +293,23 @@ class Referrals:
                 "matches": json.loads(found.matches) if found.matches else None,
                 "rules_version": found.rules_version,
                 "contact": json.loads(found.contact),
+                "ack_deadline": _aware(found.ack_deadline),
+                "escalated_at": _aware(found.escalated_at),
+                "overdue": bool(
+                    found.urgent
+                    and found.acknowledged_at is None
+                    and found.ack_deadline is not None
+                    and _aware(found.ack_deadline) <= now()
+                ),
+                "group_of": found.group_of,
+                "similar": int(
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Referral)
+                        .where(Referral.group_of == (found.group_of or found.id))
+                    )
+                    or 0
+                ),
             }
 
     def reachable(self) -> bool:
@@ -173,31 +329,103 @@ class Referrals:
     def queue(
         self, status: str | None = None, therapist: str | None = None
     ) -> list[dict[str, Any]]:
-        """Referrals to work: urgent first, then oldest first; filtered by status and therapist."""
-        query = select(Referral)
+        """Every referral to work, ungrouped: overdue urgent first, then urgent, then oldest."""
+        overdue_flag = case((_overdue(Referral, now()), 1), else_=0)
+        query = select(Referral, overdue_flag)
         if status:
             query = query.where(Referral.status == status)
         if therapist:
             query = query.where(Referral.therapist_id == therapist)
-        query = query.order_by(Referral.urgent.desc(), Referral.created_at, Referral.id)
+        query = query.order_by(
+            overdue_flag.desc(), Referral.urgent.desc(), Referral.created_at, Referral.id
+        )
         with Session(self.engine) as session:
-            return [
-                {
-                    "id": r.id,
-                    "urgent": r.urgent,
-                    "status": r.status,
-                    "created_at": _aware(r.created_at),
-                    "acknowledged_by": r.acknowledged_by,
-                    "therapist_id": r.therapist_id,
-                    "name": json.loads(r.contact).get("name"),
-                    "version": r.version,
-                }
-                for r in session.scalars(query)
-            ]
+            return [_row(r, bool(flag), 0) for r, flag in session.execute(query)]
+
+    def queue_page(
+        self,
+        status: str | None = None,
+        therapist: str | None = None,
+        page: int = 1,
+        per_page: int = PER_PAGE,
+        group: str | None = None,
+        at: datetime | None = None,
+    ) -> QueuePage:
+        """A page of the queue: overdue urgent first, then urgent, then oldest.
+
+        A flood group is one row (its first referral, with `similar`: how many more); `group`
+        lists one group's referrals instead. The urgent counts cover the whole queue.
+        """
+        at = at or now()
+        member, leader = aliased(Referral), aliased(Referral)
+
+        def matching(referral: Any) -> list[ColumnElement[bool]]:
+            conditions: list[ColumnElement[bool]] = []
+            if status:
+                conditions.append(referral.status == status)
+            if therapist:
+                conditions.append(referral.therapist_id == therapist)
+            return conditions
+
+        if group:
+            where = [or_(Referral.id == group, Referral.group_of == group), *matching(Referral)]
+            overdue = _overdue(Referral, at)
+        else:
+            # A referral is shown unless it belongs to a group whose first referral is shown;
+            # a group is overdue when any of its (shown) referrals is.
+            under_leader = exists().where(leader.id == Referral.group_of, *matching(leader))
+            where = [~under_leader, *matching(Referral)]
+            overdue = or_(
+                _overdue(Referral, at),
+                exists().where(
+                    member.group_of == Referral.id, _overdue(member, at), *matching(member)
+                ),
+            )
+        overdue_flag = case((overdue, 1), else_=0)
+        with Session(self.engine) as session:
+            total = int(
+                session.scalar(select(func.count()).select_from(Referral).where(*where)) or 0
+            )
+            pages = max(1, math.ceil(total / per_page))
+            page = min(page, pages)  # past the end (the queue shrank): its last page
+            rows = session.execute(
+                select(Referral, overdue_flag)
+                .where(*where)
+                .order_by(
+                    overdue_flag.desc(), Referral.urgent.desc(), Referral.created_at, Referral.id
+                )
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+            similar: dict[str, int] = {}
+            if rows and not group:
+                counted = session.execute(
+                    select(member.group_of, func.count())
+                    .where(member.group_of.in_([r.id for r, _ in rows]), *matching(member))
+                    .group_by(member.group_of)
+                )
+                similar = {str(lead): int(count) for lead, count in counted}
+            urgent_waiting, overdue_count = session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(case((_overdue(Referral, at), 1), else_=0)), 0),
+                ).where(Referral.urgent.is_(True), Referral.acknowledged_at.is_(None))
+            ).one()
+            return QueuePage(
+                rows=[_row(r, bool(flag), similar.get(r.id, 0)) for r, flag in rows],
+                page=page,
+                pages=pages,
+                total=total,
+                urgent_waiting=int(urgent_waiting),
+                overdue=int(overdue_count),
+            )
 
     def acknowledge(self, referral_id: str, actor: str, version: int) -> None:
         """Record that a person has seen an urgent referral (needed before it moves on)."""
         with self._changing(referral_id, version) as (session, referral):
+            if referral.acknowledged_by:
+                # The first acknowledgement is the one that counts for the deadline: keep it.
+                raise ReferralError(f"{referral.acknowledged_by} already acknowledged it")
             referral.acknowledged_by, referral.acknowledged_at = actor, now()
             session.add(
                 AuditEvent(
@@ -260,7 +488,7 @@ class Referrals:
             referral["history"] = [
                 {"at": _aware(e.at).isoformat(), "by": e.actor, "action": e.action} for e in history
             ]
-        for name in ("created_at", "acknowledged_at", "changed_at"):
+        for name in ("created_at", "acknowledged_at", "changed_at", "ack_deadline", "escalated_at"):
             if referral[name] is not None:
                 referral[name] = referral[name].isoformat()
         return referral
@@ -297,6 +525,23 @@ class Referrals:
             return count
 
 
+def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
+    return {
+        "id": referral.id,
+        "urgent": referral.urgent,
+        "overdue": overdue,
+        "status": referral.status,
+        "created_at": _aware(referral.created_at),
+        "ack_deadline": _aware(referral.ack_deadline),
+        "acknowledged_by": referral.acknowledged_by,
+        "therapist_id": referral.therapist_id,
+        "name": json.loads(referral.contact).get("name"),
+        "version": referral.version,
+        "group_of": referral.group_of,
+        "similar": similar,
+    }
+
+
 @dataclass(frozen=True)
 class Submitted:
     """A referral request handled: what was stored, the match, and what to tell the person."""
@@ -306,13 +551,30 @@ class Submitted:
     message: str
 
 
+def scoped_key(idempotency_key: str | None, client: str) -> str | None:
+    """The key as stored: bound to the client that sent it, so keys of two clients never meet."""
+    if not idempotency_key:
+        return None
+    return hashlib.sha256(f"{client}\n{idempotency_key}".encode()).hexdigest()
+
+
 def submit_referral(
-    matcher: Matcher, referrals: Referrals, payload: Any, idempotency_key: str | None
+    matcher: Matcher,
+    referrals: Referrals,
+    payload: Any,
+    idempotency_key: str | None,
+    client: str = "",
+    *,
+    source: str | None = None,
 ) -> Submitted:
     """Validate a referral request, match its intake and store it (once); IntakeError if bad.
 
     Without consent nothing is stored unless the intake is urgent (self-harm answers).
-    ReferralNotSaved, carrying the match, if the database fails.
+    ReferralNotSaved, carrying the match, if the database fails; KeyReused when the
+    Idempotency-Key came first with another request (an urgent one is stored all the same).
+    `client` scopes the key (the client's address): another client's key is another key.
+    `source` (by default `client`): the client's address, whose keyed hash groups a flood of
+    urgent referrals.
     """
     try:
         body = ReferralRequestSchema().load(payload)
@@ -327,10 +589,22 @@ def submit_referral(
         raise IntakeError(
             {"consent": ["Needed to keep your request: without it nothing is stored."]}
         )
+    request_hash = hashlib.sha256(_dumps(payload).encode()).hexdigest()
+    keep = functools.partial(
+        referrals.store,
+        body["intake"],
+        result,
+        body["contact"],
+        body["consent"],
+        source=source if source is not None else client or None,
+    )
     try:
-        stored = referrals.store(
-            body["intake"], result, body["contact"], body["consent"], idempotency_key
-        )
+        try:
+            stored = keep(scoped_key(idempotency_key, client), request_hash)
+        except KeyUsedElsewhere:
+            # Someone else's request came with this key first. Theirs is never shown; an
+            # urgent person is still kept, under a new id, so that someone gets in touch.
+            raise KeyReused(result, keep(None, request_hash) if urgent else None) from None
     except SQLAlchemyError as exc:
         # No personal data in the log: what failed, and whether someone needs following up.
         log.error(

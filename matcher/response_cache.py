@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CachedResponse:
-    """A serialised response and whether it took the safety path (logged on every request)."""
+    """A serialised response and the risk signals that sent it down the safety path (logged on
+    every request, cached or not)."""
 
     body: bytes
-    urgent: bool
+    triggers: tuple[str, ...]
 
 
 class ResponseCache:

@@ -18,10 +18,12 @@ from marshmallow import Schema, ValidationError
 from matcher.errors import ConfigError
 from matcher.schemas import (
     LANGUAGE_CODES,
+    LINK_TARGET_PATTERN,
     SCREENING_CONDITION,
     ClinicalFileSchema,
     CrisisFileSchema,
     MatchingFileSchema,
+    QuestionnaireLinkIdsSchema,
     ScreeningFileSchema,
     SourcesFileSchema,
     VocabularyFileSchema,
@@ -68,6 +70,7 @@ class Term:
     label: str
     description: str = ""
     phrase: str = ""
+    risk: bool = False  # a difficulty whose choice alone starts the safety path
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ class Vocabulary:
     genders: dict[str, Term]
     licence_types: dict[str, Term]
     instruments: dict[str, Term]
+
+    @cached_property
+    def risk_difficulties(self) -> frozenset[str]:
+        """Difficulties marked `risk: true`: choosing one is a risk signal, like a self-harm yes."""
+        return frozenset(d.id for d in self.difficulties.values() if d.risk)
 
     @staticmethod
     def is_language(code: str) -> bool:
@@ -239,6 +247,7 @@ class Instrument:
     difficulty_field: str | None = None
     difficulty_loinc: str | None = None
     difficulty_text: str | None = None
+    link_id_prefixes: tuple[str, ...] = ()  # lowercase; `phq9` recognises linkId `PHQ9-1`
 
     @property
     def max_total(self) -> int:
@@ -251,6 +260,15 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class LinkTarget:
+    """What a questionnaire item is: an instrument's item, its difficulty question or its total."""
+
+    kind: str  # item, difficulty or total
+    instrument: str  # "" for a total that names no instrument, resolved once the items are known
+    position: int = 0  # the item's number, for kind "item"
+
+
+@dataclass(frozen=True)
 class ScreeningConfig:
     """The screening instruments and their shared answer scale, from screening.yaml."""
 
@@ -260,6 +278,8 @@ class ScreeningConfig:
     answers: tuple[str, ...]
     difficulty_answers: tuple[str, ...]
     severity_labels: dict[str, str]
+    # A clinic's own Questionnaires by canonical URL (maybe with |version): linkId -> target.
+    questionnaires: dict[str, dict[str, LinkTarget]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -270,6 +290,7 @@ class CrisisConfig:
     follow_up: str
     emergency_template: str
     review_notice: str
+    no_list: str
     fallback_emergency: str
     fallback_text: str
     locales: dict[str, dict[str, Any]]
@@ -335,6 +356,7 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
             label=entry.get("label") or entry.get("name", ""),
             description=entry.get("description", ""),
             phrase=entry.get("phrase", ""),
+            risk=entry.get("risk", False),
         )
     return terms
 
@@ -380,7 +402,7 @@ def load_clinical_rules(
         "setting": vocabulary.settings,
         "format": vocabulary.formats,
         "recommended": vocabulary.modalities,
-        "risk": RISK_SIGNALS,
+        "risk": {**RISK_SIGNALS, **{d: d for d in vocabulary.risk_difficulties}},
     }
     rules = []
     for raw in data["rules"]:
@@ -570,10 +592,12 @@ def load_screening(path: Path, name: str, sources: Mapping[str, Source]) -> Scre
             difficulty_field=difficulty.get("field"),
             difficulty_loinc=difficulty.get("loinc"),
             difficulty_text=difficulty.get("text"),
+            link_id_prefixes=tuple(raw["link_id_prefixes"]),
         )
     codes = [loinc for i in instruments.values() for loinc, _ in i.items]
     if len(set(codes)) != len(codes):
         raise ConfigError(name, "a LOINC item code is used twice")
+    _check_link_id_prefixes(name, instruments)
     return ScreeningConfig(
         instruments=instruments,
         answer_codes=dict(data["answer_codes"]),
@@ -581,7 +605,83 @@ def load_screening(path: Path, name: str, sources: Mapping[str, Source]) -> Scre
         answers=tuple(data["answers"]),
         difficulty_answers=tuple(data["difficulty_answers"]),
         severity_labels=dict(data["severity_labels"]),
+        questionnaires=_questionnaire_link_ids(name, data["questionnaires"], instruments),
     )
+
+
+def _check_link_id_prefixes(name: str, instruments: Mapping[str, Instrument]) -> None:
+    owner: dict[str, str] = {}
+    for instrument in instruments.values():
+        for prefix in instrument.link_id_prefixes:
+            stem = prefix.rstrip("-_./")  # `phq.` and `phq` name the same questionnaire
+            if owner.get(stem, instrument.id) != instrument.id:
+                raise ConfigError(
+                    name,
+                    f"link_id_prefixes: {prefix!r} is also a prefix of {owner[stem]!r}",
+                    f"instrument {instrument.id!r}",
+                )
+            owner[stem] = instrument.id
+
+
+def _questionnaire_link_ids(
+    name: str, entries: list[Any], instruments: Mapping[str, Instrument]
+) -> dict[str, dict[str, LinkTarget]]:
+    """Check each declared Questionnaire linkId map; name the questionnaire in every message."""
+    maps: dict[str, dict[str, LinkTarget]] = {}
+    for index, raw in enumerate(entries):
+        url = raw.get("url") if isinstance(raw, dict) else None
+        entry = f"questionnaire {url!r}" if isinstance(url, str) else f"questionnaire #{index + 1}"
+        try:
+            loaded = QuestionnaireLinkIdsSchema().load(raw)
+        except ValidationError as exc:
+            flat = flatten_errors(exc.messages)
+            path, messages = next(iter(flat.items()))
+            where = f"field {path!r}: " if path != "_schema" else ""
+            raise ConfigError(name, f"{where}{'; '.join(messages)}", entry) from None
+        if loaded["url"] in maps:
+            raise ConfigError(name, "url is listed twice", entry)
+        targets: dict[str, LinkTarget] = {}
+        claimed: dict[LinkTarget, str] = {}
+        for link_id, declared in loaded["link_ids"].items():
+            target = _link_target(name, entry, link_id, declared, instruments)
+            if target in claimed:
+                raise ConfigError(
+                    name,
+                    f"linkIds {claimed[target]!r} and {link_id!r} are both {declared}",
+                    entry,
+                )
+            claimed[target] = link_id
+            targets[link_id] = target
+        maps[loaded["url"]] = targets
+    return maps
+
+
+def _link_target(
+    name: str, entry: str, link_id: str, declared: str, instruments: Mapping[str, Instrument]
+) -> LinkTarget:
+    parsed = LINK_TARGET_PATTERN.match(declared)
+    if parsed is None:  # the schema has already refused it; kept for the type checker
+        raise ConfigError(name, f"linkId {link_id!r}: {declared!r} is not an item", entry)
+    instrument = instruments.get(parsed["instrument"])
+    if instrument is None:
+        raise ConfigError(
+            name,
+            f"linkId {link_id!r}: unknown instrument {parsed['instrument']!r} "
+            f"({', '.join(instruments)})",
+            entry,
+        )
+    what = parsed["what"]
+    if what in ("difficulty", "total"):
+        return LinkTarget(what, instrument.id)
+    position = int(what)
+    if not 1 <= position <= len(instrument.items):
+        raise ConfigError(
+            name,
+            f"linkId {link_id!r}: {instrument.id} has items 1 to {len(instrument.items)}, "
+            f"not {position}",
+            entry,
+        )
+    return LinkTarget("item", instrument.id, position)
 
 
 def load_crisis(path: Path, name: str) -> CrisisConfig:
@@ -602,6 +702,7 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
         follow_up=data["follow_up"],
         emergency_template=data["emergency_template"],
         review_notice=data["review_notice"],
+        no_list=data["no_list"],
         fallback_emergency=data["fallback"]["emergency"],
         fallback_text=data["fallback"]["text"],
         locales=dict(data["locales"]),

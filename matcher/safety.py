@@ -49,8 +49,16 @@ def urgent_alert(safety: dict[str, Any]) -> dict[str, Any]:
     return {"level": "urgent", "rule": "safety.self_harm", "text": text}
 
 
-def record_urgent_event(rules_version: str, source: str) -> str:
-    """Log an urgent intake for staff follow-up, with no personal data; return its event id."""
+def no_list_alert(crisis: CrisisConfig) -> dict[str, Any]:
+    """The note that a risk-only intake gets a person, not an automatic list of therapists."""
+    return {"level": "info", "rule": "safety.no_automatic_list", "text": crisis.no_list}
+
+
+def record_urgent_event(rules_version: str, source: str, status: int | None = None) -> str:
+    """Log an urgent intake for staff follow-up, with no personal data; return its event id.
+
+    Logged whatever the answer was: `status` says whether the request itself was refused.
+    """
     event_id = uuid.uuid4().hex
     log.warning(
         json.dumps(
@@ -58,6 +66,7 @@ def record_urgent_event(rules_version: str, source: str) -> str:
                 "event": "safety.urgent_intake",
                 "event_id": event_id,
                 "source": source,
+                "status": status,
                 "rules_version": rules_version,
                 "follow_up": "clinician review before booking",
             },

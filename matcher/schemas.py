@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pycountry
@@ -17,6 +17,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from matcher.risk import yes_no
+
 # Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
 LANGUAGE_CODES = sorted(
     str(language.alpha_2) for language in pycountry.languages if hasattr(language, "alpha_2")
@@ -24,6 +26,14 @@ LANGUAGE_CODES = sorted(
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# screening.yaml: how FHIR linkIds name an instrument (`phq9`, `phq-9`...) and a declared item.
+LINK_ID_PREFIX_PATTERN = re.compile(r"^(?=.{3,40}$)[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*[-_./]?$")
+LINK_TARGET_PATTERN = re.compile(
+    r"^(?P<instrument>[a-z][a-z0-9_]*)\.(?P<what>[0-9]{1,3}|difficulty|total)$"
+)
+CANONICAL_URL_PATTERN = re.compile(
+    r"^(?:https?://[^\s/|]+(?:/[^\s|]*)?|urn:[a-z0-9-]+:[^\s|]+)(?:\|[^\s|]+)?$"
+)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -62,6 +72,16 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class YesNoAnswer(fields.Boolean):
+    """A yes/no answer as people's clients send it: true/false, "yes"/"no", "true"/"false", 1/0."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        answer = yes_no(value)
+        if answer is None:
+            raise ValidationError(f'Answer yes or no (true/false, "yes"/"no", 1/0), not {value!r}.')
+        return answer
+
+
 class StrictBoolean(fields.Boolean):
     """A JSON or YAML boolean only: not 1, "yes" or "on" (1 == True would pass a truthy set)."""
 
@@ -79,6 +99,8 @@ class VocabularyEntrySchema(StrictSchema):
     label = fields.String(required=True, validate=validate.Length(min=1))
     description = fields.String(validate=validate.Length(min=1))
     phrase = fields.String(validate=validate.Length(min=1))
+    # Difficulties only: choosing it is a risk signal that starts the safety path.
+    risk = StrictBoolean()
 
 
 class ModalityEntrySchema(StrictSchema):
@@ -286,6 +308,18 @@ class InstrumentSchema(StrictSchema):
     risk_item = fields.Integer(strict=True, validate=validate.Range(min=1))
     difficulty_item = fields.Nested(DifficultyItemSchema)
     bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(min=1))
+    link_id_prefixes = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                LINK_ID_PREFIX_PATTERN,
+                error="{input!r} must be 3 to 40 lowercase letters and digits, with single - _ "
+                "or . between them, maybe ending in the one separator it takes (linkIds are "
+                "matched case-insensitively).",
+            )
+        ),
+        load_default=list,
+        validate=unique_items,
+    )
 
 
 AnswerCodes = fields.Dict(
@@ -293,6 +327,32 @@ AnswerCodes = fields.Dict(
     values=fields.Integer(strict=True, validate=validate.Range(min=0, max=3)),
     required=True,
 )
+
+
+class QuestionnaireLinkIdsSchema(StrictSchema):
+    """A clinic's own Questionnaire: which of its linkIds is which instrument item."""
+
+    url = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            CANONICAL_URL_PATTERN,
+            error="{input!r} is not a Questionnaire's canonical URL (http://, https:// or urn:, "
+            "optionally with a |version suffix).",
+        ),
+    )
+    name = fields.String(validate=validate.Length(min=1))
+    link_ids = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=255)),
+        values=fields.String(
+            validate=validate.Regexp(
+                LINK_TARGET_PATTERN,
+                error="{input!r} must be <instrument>.<item number>, <instrument>.difficulty "
+                "or <instrument>.total (for example phq9.9).",
+            )
+        ),
+        required=True,
+        validate=validate.Length(min=1),
+    )
 
 
 class ScreeningFileSchema(StrictSchema):
@@ -306,6 +366,8 @@ class ScreeningFileSchema(StrictSchema):
         fields.Nested(InstrumentSchema), required=True, validate=validate.Length(min=1)
     )
     severity_labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    # Checked entry by entry in matcher.rules, so that each message names its questionnaire.
+    questionnaires = fields.List(fields.Raw(), load_default=list)
 
 
 class CrisisResourceSchema(StrictSchema):
@@ -352,6 +414,7 @@ class CrisisFileSchema(StrictSchema):
     follow_up = fields.String(required=True, validate=validate.Length(min=1))
     emergency_template = fields.String(required=True, validate=validate.Length(min=1))
     review_notice = fields.String(required=True, validate=validate.Length(min=1))
+    no_list = fields.String(required=True, validate=validate.Length(min=1))
     fallback = fields.Nested(CrisisFallbackSchema, required=True)
     urgent_path_settings = fields.List(
         fields.String(), required=True, validate=validate.Length(min=1)
@@ -476,8 +539,13 @@ def build_intake_schema(
     gender_ids: Iterable[str],
     is_language: Callable[[str], bool],
     instruments: Iterable[tuple[str, str, int, str | None]] = (),
+    risk_in: Callable[[Any], Sequence[str]] = lambda raw: (),
 ) -> Schema:
-    """Build the intake schema for one vocabulary (ids are data, so the schema is built at load)."""
+    """Build the intake schema for one vocabulary (ids are data, so the schema is built at load).
+
+    `risk_in` finds risk signals in the intake as sent: an intake that carries one is valid
+    without any difficulty (the person may only want help now).
+    """
 
     def language_code(value: str) -> None:
         if not is_language(value):
@@ -529,8 +597,11 @@ def build_intake_schema(
     ScreeningSchema = StrictSchema.from_dict(screening_fields, name="ScreeningSchema")
 
     class RiskSchema(StrictSchema):
-        self_harm_thoughts = StrictBoolean(
-            metadata={"description": "The person says they have thoughts of harming themselves."},
+        self_harm_thoughts = YesNoAnswer(
+            metadata={
+                "description": "The person says they have thoughts of harming themselves "
+                '(true/false; "yes"/"no", "true"/"false" and 1/0 are accepted too).'
+            },
         )
 
     class IntakeSchema(StrictSchema):
@@ -538,14 +609,31 @@ def build_intake_schema(
         risk = fields.Nested(RiskSchema)
         difficulties = fields.List(
             fields.String(validate=validate.OneOf(list(difficulty_ids))),
-            required=True,
-            validate=[validate.Length(min=1, max=MAX_DIFFICULTIES), unique_items],
-            metadata={"uniqueItems": True},
+            load_default=list,
+            validate=[validate.Length(max=MAX_DIFFICULTIES), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "1 to 10 ids; may be left out only when the intake carries a "
+                "risk signal (thoughts of self-harm, PHQ-9 item 9 above 0).",
+            },
         )
         preferences = fields.Nested(
             PreferencesSchema, load_default=lambda: {"format": "any", "setting": "any"}
         )
         limit = fields.Integer(strict=True, load_default=5, validate=validate.Range(min=1, max=50))
+
+        @validates_schema(pass_original=True, skip_on_field_errors=False)
+        def _some_difficulty(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+            if not isinstance(original, dict):
+                return  # marshmallow says what is wrong with it
+            sent = original.get("difficulties")
+            if sent in (None, []) and not risk_in(original):
+                message = (
+                    "Missing data for required field."
+                    if sent is None
+                    else f"Length must be between 1 and {MAX_DIFFICULTIES}."
+                )
+                raise ValidationError(message, "difficulties")
 
     return IntakeSchema()
 
@@ -692,6 +780,7 @@ class CheckSchema(StrictSchema):
 class WhyResponseSchema(StrictSchema):
     safety = fields.Nested(SafetySchema, required=True)
     therapist = fields.Nested(TherapistSchema, required=True)
+    review_required = fields.Boolean(required=True)
     eligible = fields.Boolean(required=True)
     summary = fields.String(required=True)
     checks = fields.List(fields.Nested(CheckSchema), required=True)
@@ -748,6 +837,10 @@ class ErrorSchema(Schema):
     status = fields.String(required=True)
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    safety = fields.Nested(
+        SafetySchema,
+        metadata={"description": "Present whenever the request carried a risk signal."},
+    )
 
 
 # --- the questions-to-ask checklist (rules/checklist.yaml, GET /api/v1/checklist) -------------
@@ -884,4 +977,5 @@ class ReferralResponseSchema(StrictSchema):
     status = fields.String(required=True)
     urgent = fields.Boolean(required=True)
     message = fields.String(required=True)
+    safety = fields.Nested(SafetySchema, required=True)
     result = fields.Nested(MatchResponseSchema, required=True)

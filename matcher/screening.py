@@ -111,18 +111,6 @@ def facts(
     return result
 
 
-def risk_signals(scores: Mapping[str, Score], self_harm_thoughts: bool | None) -> list[str]:
-    """Risk signals: a risk item above 0 (whatever the total), or a yes to self-harm."""
-    signals = [
-        f"{score.instrument}_item{score.risk_item}"
-        for score in scores.values()
-        if score.risk_item is not None and (score.risk_value or 0) > 0
-    ]
-    if self_harm_thoughts:
-        signals.append("self_harm_thoughts")
-    return signals
-
-
 def as_json(scores: Mapping[str, Score], config: ScreeningConfig) -> dict[str, Any]:
     """The `screening` part of a response: totals, bands, disagreement with a declared total."""
     result: dict[str, Any] = {}

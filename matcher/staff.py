@@ -12,11 +12,12 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, session
 from werkzeug.datastructures import MultiDict
@@ -34,13 +35,13 @@ from matcher.referrals import (
     Referrals,
     submit_referral,
 )
+from matcher.risk_gate import form_reader, safety_block, screens_risk
 from matcher.security import limiter
 from matcher.web import (
     answer_fields,
     contact_from_form,
     form_errors,
     form_options,
-    form_safety,
     intake_from_form,
     labels,
     matcher,
@@ -168,7 +169,7 @@ def _console(
     held = matcher()
     roster = sorted(held.roster.therapists, key=lambda t: str(t.profile["name"]))
     # Answers that failed validation still carry their risk: the protocol shows all the same.
-    safety = (result or why or {}).get("safety") or form_safety(form, held)
+    safety = (result or why or {}).get("safety") or safety_block() or {"urgent": False}
     page = render_template(
         "staff/console.html",
         form=form,
@@ -196,6 +197,7 @@ def console() -> BaseResponse:
 
 @bp.post("/staff")
 @staff_required
+@screens_risk(form_reader(intake_from_form))
 def console_action() -> BaseResponse:
     """Match the caller's answers, explain one therapist, or save the call as urgent."""
     held = matcher()
@@ -289,12 +291,16 @@ def admin_required(view: View) -> View:
 @bp.get("/staff/admin")
 @admin_required
 def admin() -> BaseResponse:
-    """Accounts, the newest audit events, and the rules version being served."""
+    """Accounts, the newest audit events, notifications not sent yet, and the rules version."""
     held = matcher()
+    outbox = current_app.extensions["notifier"].outbox
     page = render_template(
         "staff/admin.html",
         accounts=accounts().all(),
         events=accounts().audit_log(100),
+        channels=outbox.settings.channels,
+        notification_counts=outbox.counts(),
+        unsent=outbox.unsent(100),
         rules_version=held.rules_version,
         reload_error=current_app.extensions.get("reload_error"),
         csrf_token=csrf_token(),
@@ -333,17 +339,47 @@ def _roster_choices() -> list[tuple[str, str]]:
     return [(t.id, str(t.profile["name"])) for t in therapists]
 
 
+REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def page_links(page: int, pages: int) -> list[int | None]:
+    """Page numbers to link: the first, the last and two either side of `page`; None is a gap."""
+    wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    links: list[int | None] = []
+    for number in wanted:
+        if links and number - (links[-1] or 0) > 1:
+            links.append(None)
+        links.append(number)
+    return links
+
+
 @bp.get("/staff/referrals")
 @staff_required
 def referral_queue() -> BaseResponse:
-    """The queue: urgent first, then oldest first, with time waiting; by status and therapist."""
+    """The queue: overdue urgent first, then urgent, then oldest; 50 a page; floods grouped."""
     status = request.args.get("status") or None
     therapist = request.args.get("therapist") or None
-    listed = _referrals().queue(status if status in STATUSES else None, therapist)
+    group = request.args.get("group") or None
+    page_arg = request.args.get("page") or "1"
+    error = None
+    if not page_arg.isdigit() or len(page_arg) > 6 or int(page_arg) < 1:
+        error = f"page must be a whole number from 1 to 999999, not {page_arg[:20]!r}."
+        page_arg = "1"
+    if group is not None and not REFERRAL_ID.match(group):
+        error, group = "group must be a referral id (32 hexadecimal characters).", None
+    listed = _referrals().queue_page(
+        status if status in STATUSES else None, therapist, int(page_arg), group=group
+    )
     accounts().record(str(session["staff"]), "referrals.listed")
+    kept = {k: v for k, v in (("status", status), ("therapist", therapist), ("group", group)) if v}
     page = render_template(
         "staff/referrals.html",
-        referrals=listed,
+        queue=listed,
+        referrals=listed.rows,
+        page_links=page_links(listed.page, listed.pages),
+        page_query=lambda number: urlencode({**kept, "page": number}),
+        group=group,
+        error=error,
         statuses=STATUSES,
         status=status,
         therapist=therapist,
@@ -351,7 +387,7 @@ def referral_queue() -> BaseResponse:
         waiting=_waiting,
         csrf_token=csrf_token(),
     )
-    return make_response(page, 200)
+    return make_response(page, 400 if error else 200)
 
 
 def _referral_page(

@@ -1,4 +1,4 @@
-"""The service's database: staff accounts and the audit log (SQLite by default).
+"""The database: staff accounts, the audit log, referrals and their outbox (SQLite by default).
 
 Tables are created and changed only by Alembic migrations (matcher/migrations), run at start.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Engine,
+    ForeignKey,
     Integer,
     String,
     Text,
@@ -97,8 +98,41 @@ class Referral(Base):
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     therapist_id: Mapped[str | None] = mapped_column(String(40))
     close_reason: Mapped[str | None] = mapped_column(String(200))
+    # Urgent referrals only: acknowledge by this time, or the escalation address is told.
+    ack_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Keyed hashes (never the values) that group a flood of near-identical urgent referrals
+    # from one client address; group_of is the first referral of the group (None for it).
+    source_hash: Mapped[str | None] = mapped_column(String(64))
+    contact_hash: Mapped[str | None] = mapped_column(String(64))
+    intake_hash: Mapped[str | None] = mapped_column(String(64))
+    group_of: Mapped[str | None] = mapped_column(String(32))
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Notification(Base):
+    """The outbox: one message to the clinic about an urgent referral, kept until it is sent.
+
+    Written in the same transaction as what it is about, so a committed urgent referral always
+    has its notifications; senders claim a row (claimed_by, until claimed_until) before sending.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))  # never personal data
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def make_engine(url: str) -> Engine:

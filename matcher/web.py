@@ -27,7 +27,7 @@ from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.referrals import ReferralNotSaved, submit_referral
-from matcher.safety import record_urgent_event, safety_json
+from matcher.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.security import limiter, public_limit
 
 bp = Blueprint("web", __name__)
@@ -197,23 +197,6 @@ def answer_fields(form: MultiDict[str, str], held: Matcher) -> list[tuple[str, s
     return [(name, value) for name, value in form.items(multi=True) if name in names and value]
 
 
-def form_safety(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
-    """The `safety` part for a form that failed validation: urgent on a yes or a risk item > 0.
-
-    Read from the raw fields, so that an answer elsewhere on the form that is wrong never hides
-    the crisis resources.
-    """
-    signals = []
-    for instrument in held.knowledge.screening.instruments.values():
-        if instrument.risk_item is not None:
-            value = form.get(f"{instrument.id}-{instrument.risk_item}", "").strip()
-            if value.isdigit() and int(value) > 0:
-                signals.append(f"{instrument.id}_item{instrument.risk_item}")
-    if form.get("self_harm_thoughts") == "yes":
-        signals.append("self_harm_thoughts")
-    return safety_json(signals, held.knowledge.crisis, held.locale)
-
-
 def reached_by(contact: Mapping[str, str]) -> str:
     """How the clinic will reach a person: by phone when they left one (quicker), else e-mail."""
     return "phone" if contact.get("phone") else "email"
@@ -321,21 +304,11 @@ def render_form(
     return private(make_response(page, status))
 
 
-def with_safety_event(response: BaseResponse, safety: Mapping[str, Any]) -> BaseResponse:
-    """Log an urgent answer for staff follow-up and name the event in `X-Safety-Event-Id`."""
-    if safety["urgent"]:
-        response.headers["X-Safety-Event-Id"] = record_urgent_event(
-            matcher().rules_version, request.path
-        )
-    return response
-
-
 def form_again(
     form: MultiDict[str, str], errors: dict[str, list[str]], status: int
 ) -> BaseResponse:
     """The form once more with its errors, and the crisis resources first if the answers say so."""
-    safety = form_safety(form, matcher())
-    return with_safety_event(render_form(form, errors, status, safety), safety)
+    return render_form(form, errors, status, safety_block())
 
 
 NOT_SAVED = (
@@ -357,7 +330,8 @@ def results_without_answers() -> BaseResponse:
 
 
 @bp.post("/results")
-@limiter.limit(public_limit)
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(form_reader(intake_from_form))
 def results() -> BaseResponse:
     """Match the submitted form and show the results, or the form again with its errors."""
     held = matcher()
@@ -376,6 +350,7 @@ def results() -> BaseResponse:
                 current_app.extensions["referrals"],
                 {"intake": intake, "contact": contact, "consent": form.get("consent") == "yes"},
                 None,
+                source=request.remote_addr,
             )
             result, referral_message = done.result, done.message
         else:
@@ -409,7 +384,8 @@ def results() -> BaseResponse:
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
     )
-    return with_safety_event(private(make_response(page, 200)), safety)
+    mark_urgent(result["safety"]["triggers"])
+    return private(make_response(page, 200))
 
 
 @bp.get("/checklist")

@@ -43,7 +43,8 @@ def app_on(database_url: str, state_dir: Path, **config: Any) -> Flask:
 
 
 def close_database(app: Flask) -> None:
-    """Close the connections an app built for a test holds (its engine's pool)."""
+    """Stop the app's notification sender, then close its connections (its engine's pool)."""
+    app.extensions["notifier"].stop()
     app.extensions["referrals"].engine.dispose()
 
 

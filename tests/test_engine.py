@@ -101,6 +101,18 @@ def test_facts_that_match_no_rule_do_not_stop_the_others_from_firing() -> None:
     assert fired(engine, "grief") == []
 
 
+def test_a_session_whose_facts_all_match_no_rule_is_evaluated_and_cleaned_up() -> None:
+    # Without the engine's own session fact, deleting such a session crashed the process
+    # (a segfault inside durable_rules), e.g. for a risk-only intake no rule mentions.
+    engine = engine_for(
+        rule("ptsd", [("difficulty", ["ptsd"])], recommend="emdr", strength="strong")
+    )
+    for _ in range(3):
+        assert fired(engine, "grief") == []
+        assert engine.evaluate([]) == []
+    assert fired(engine, "ptsd") == ["ptsd"]
+
+
 def test_firings_report_the_facts_each_pattern_matched() -> None:
     engine = engine_for(*CHAIN)
     firing = engine.evaluate([difficulty("panic"), difficulty("depression")])[0]

@@ -173,7 +173,7 @@ def test_huge_strings_and_lists_are_refused_with_their_field(client: FlaskClient
 def test_wrong_kinds_of_fhir_resource_are_refused(client: FlaskClient) -> None:
     for kind in ("Patient", "Observation", "Questionnaire", "OperationOutcome", "Bundle"):
         response = client.post(
-            "/api/v1/match?difficulties=grief",
+            "/api/v1/match?languages=en",
             data=json.dumps({"resourceType": kind}),
             content_type="application/fhir+json",
         )

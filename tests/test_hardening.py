@@ -106,8 +106,8 @@ def wait_for(condition: object, seconds: float = 60) -> None:
         try:
             if condition():  # type: ignore[operator]
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # workers being replaced: not yet answering
         time.sleep(0.25)
     raise AssertionError("condition not met in time")
 

@@ -49,9 +49,17 @@ def test_a_full_run_of_the_server_logs_no_intake_content() -> None:
         assert requests.post(f"{base}/api/v1/therapists/t-001/why", json=intake, timeout=10).ok
         bad = {**intake, "difficulties": ["Secret-Value-7731"]}
         assert requests.post(f"{base}/api/v1/match", json=bad, timeout=10).status_code == 422
+        parameters = {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "difficulties", "valueCode": "complex_trauma"},
+                {"name": "city", "valueString": "Privacyville"},
+                {"name": "response", "resource": json.loads(FIXTURE.read_bytes())},
+            ],
+        }
         fhir = requests.post(
-            f"{base}/api/v1/match?difficulties=complex_trauma&city=Privacyville&format=in_person",
-            data=FIXTURE.read_bytes(),
+            f"{base}/api/v1/match?format=in_person",
+            data=json.dumps(parameters),
             headers={"Content-Type": "application/fhir+json"},
             timeout=10,
         )

@@ -83,6 +83,21 @@ def test_an_urgent_referral_needs_acknowledging_before_it_moves_on(app: Flask) -
     )
 
 
+def test_a_second_acknowledgement_never_replaces_the_first(app: Flask) -> None:
+    referrals = app.extensions["referrals"]
+    urgent = refer(app, URGENT, "Cleo")
+    referrals.acknowledge(urgent, "desk", 1)
+    first = referrals.get(urgent)
+    with pytest.raises(ReferralError, match="^desk already acknowledged it$"):
+        referrals.acknowledge(urgent, "other", 2)
+    again = referrals.get(urgent)
+    assert (again["acknowledged_by"], again["acknowledged_at"], again["version"]) == (
+        "desk",
+        first["acknowledged_at"],
+        2,
+    )
+
+
 def test_a_referral_is_worked_to_booked_through_the_console(app: Flask) -> None:
     referral = refer(app, GRIEF, "Ana")
     client = desk(app)
@@ -331,3 +346,123 @@ def test_an_urgent_form_with_a_way_to_reach_the_person_is_kept_without_the_tick(
     assert "A person from the clinic will call you." in html
     queue = app.extensions["referrals"].queue()
     assert [(r["name"], r["urgent"]) for r in queue] == [("Eli", True)]
+
+
+def refer_from(app: Flask, address: str, intake: dict[str, Any], **contact: str) -> str:
+    response = app.test_client().post(
+        "/api/v1/referrals",
+        json={"intake": intake, "contact": {**CONTACT, **contact}, "consent": True},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    assert response.status_code == 201
+    referral_id: str = response.get_json()["id"]
+    return referral_id
+
+
+def rows(html: str) -> list[str]:
+    return re.findall(r'id="referral-([0-9a-f]{32})"', html)
+
+
+def test_a_flood_of_near_identical_urgent_referrals_from_one_source_is_one_row_never_dropped(
+    app: Flask,
+) -> None:
+    ordinary = refer(app, GRIEF, "Ana")
+    flood = [
+        refer_from(app, "198.51.100.66", URGENT, name=f"Fake {n}", email=f"fake{n}@example.org")
+        for n in range(30)
+    ]
+    someone_else = refer_from(app, "192.0.2.8", URGENT, name="Cleo", email="cleo@example.org")
+    assert app.extensions["referrals"].count() == 32
+    client = desk(app)
+    html = client.get("/staff/referrals").get_data(as_text=True)
+    assert rows(html) == [flood[0], someone_else, ordinary]
+    assert (
+        f'<a class="similar" href="/staff/referrals?group={flood[0]}">'
+        "and 29 similar from the same source</a>"
+    ) in html
+    assert "31 urgent referrals not yet acknowledged" in html
+    group = client.get(f"/staff/referrals?group={flood[0]}").get_data(as_text=True)
+    assert sorted(rows(group)) == sorted(flood)
+    assert "One group: 30 near-identical urgent referrals from the same source" in group
+    member = client.get(f"/staff/referrals/{flood[7]}").get_data(as_text=True)
+    assert "One of 30 near-identical urgent referrals from the same source." in member
+
+
+def test_urgent_referrals_with_different_answers_or_contacts_from_one_source_are_not_grouped(
+    app: Flask,
+) -> None:
+    first = refer_from(app, "198.51.100.66", URGENT, name="Dee", email="dee@example.org")
+    other_answers = {**URGENT, "difficulties": ["anxiety"]}
+    second = refer_from(app, "198.51.100.66", other_answers, name="Eve", email="eve@example.org")
+    html = desk(app).get("/staff/referrals").get_data(as_text=True)
+    assert sorted(rows(html)) == sorted([first, second])
+    assert "similar from the same source" not in html
+
+
+def past_deadline(app: Flask, referral_id: str) -> None:
+    """Move an urgent referral's acknowledgement deadline a minute into the past."""
+    with app.extensions["referrals"].engine.begin() as connection:
+        connection.execute(
+            text("UPDATE referrals SET ack_deadline = created_at WHERE id = :id"),
+            {"id": referral_id},
+        )
+
+
+def test_the_queue_puts_overdue_urgent_first_and_says_overdue_in_words(app: Flask) -> None:
+    oldest = refer(app, GRIEF, "Ana")
+    on_time = refer_from(app, "192.0.2.1", URGENT, name="Ben", email="ben@example.org")
+    late = refer_from(app, "192.0.2.2", URGENT, name="Cleo", email="cleo@example.org")
+    past_deadline(app, late)
+    html = desk(app).get("/staff/referrals").get_data(as_text=True)
+    assert rows(html) == [late, on_time, oldest]
+    assert "2 urgent referrals not yet acknowledged</strong>, <strong>1 OVERDUE</strong>" in html
+    late_row = html.split(f'id="referral-{late}"')[1].split("</tr>")[0]
+    assert "<strong>OVERDUE</strong> URGENT" in late_row and "(overdue)" in late_row
+    on_time_row = html.split(f'id="referral-{on_time}"')[1].split("</tr>")[0]
+    assert "OVERDUE" not in on_time_row and "(overdue)" not in on_time_row
+    page = desk(app).get(f"/staff/referrals/{late}").get_data(as_text=True)
+    assert "<strong>OVERDUE</strong> by 0 min" in page
+
+
+def test_the_queue_shows_50_a_page_with_page_links_and_the_urgent_counts_on_every_page(
+    app: Flask,
+) -> None:
+    matcher = app.extensions["matcher"]
+    referrals = app.extensions["referrals"]
+    grief = matcher.match(GRIEF)
+    for n in range(118):
+        referrals.store(GRIEF, grief, {**CONTACT, "name": f"P{n}"}, True, None)
+    urgent = refer(app, URGENT, "Cleo")
+    past_deadline(app, urgent)
+    client = desk(app)
+    first = client.get("/staff/referrals").get_data(as_text=True)
+    assert len(rows(first)) == 50 and rows(first)[0] == urgent
+    assert "119 rows" in first and "Page 1 of 3." in first
+    assert '<a href="/staff/referrals?page=2" rel="next">Next</a>' in first
+    third = client.get("/staff/referrals?page=3").get_data(as_text=True)
+    assert len(rows(third)) == 19 and urgent not in rows(third)
+    assert "1 urgent referral not yet acknowledged</strong>, <strong>1 OVERDUE</strong>" in third
+    assert '<a href="/staff/referrals?page=3" aria-current="page"><strong>3</strong></a>' in third
+    filtered = client.get("/staff/referrals?status=new&page=2").get_data(as_text=True)
+    assert '<a href="/staff/referrals?status=new&amp;page=1" rel="prev">Previous</a>' in filtered
+    pages = [client.get(f"/staff/referrals?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    assert len({r for page in pages for r in rows(page)}) == 119
+    beyond = client.get("/staff/referrals?page=9").get_data(as_text=True)
+    assert rows(beyond) == rows(third) and "Page 3 of 3." in beyond
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("page=0", "page must be a whole number from 1 to 999999, not &#39;0&#39;."),
+        ("page=two", "page must be a whole number from 1 to 999999, not &#39;two&#39;."),
+        ("page=" + "9" * 5000, "page must be a whole number from 1 to 999999, not &#39;99999999999999999999&#39;."),
+        ("group=../x", "group must be a referral id (32 hexadecimal characters)."),
+    ],
+)
+def test_a_queue_address_that_makes_no_sense_is_a_400_naming_the_parameter(
+    app: Flask, query: str, message: str
+) -> None:
+    response = desk(app).get(f"/staff/referrals?{query}")
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)

@@ -164,6 +164,7 @@ def test_an_urgent_referral_that_cannot_be_saved_still_carries_the_crisis_resour
     result = response.get_json()["result"]
     assert result["alerts"][0]["level"] == "urgent" and result["safety"]["urgent"] is True
     assert result["safety"]["message"] and result["safety"]["emergency_number"]
+    assert response.get_json()["safety"] == result["safety"]
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Safety-Event-Id"])
 
 
@@ -252,3 +253,20 @@ def test_a_server_killed_right_after_201_still_has_the_referral(
     assert restarted.extensions["referrals"].get(created.json()["id"]) is not None
     assert restarted.extensions["referrals"].count() == 2
     close_database(restarted)
+
+
+def test_an_idempotency_key_belongs_to_the_client_that_sent_it(app: Flask) -> None:
+    headers = {"Idempotency-Key": "retry-1"}
+    ana = {"intake": INTAKE, "contact": {**CONTACT, "name": "Ana"}, "consent": True}
+    ben = {"intake": INTAKE, "contact": {**CONTACT, "name": "Ben"}, "consent": True}
+    client = app.test_client()
+    first = client.post("/api/v1/referrals", json=ana, headers=headers)
+    other = client.post(
+        "/api/v1/referrals", json=ben, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.7"}
+    )
+    retry = client.post("/api/v1/referrals", json=ana, headers=headers)
+    assert (first.status_code, other.status_code, retry.status_code) == (201, 201, 200)
+    assert retry.get_json()["id"] == first.get_json()["id"] != other.get_json()["id"]
+    stored = app.extensions["referrals"]
+    assert stored.get(other.get_json()["id"])["contact"]["name"] == "Ben"
+    assert stored.count() == 2

@@ -73,14 +73,17 @@ def test_every_item9_and_risk_flag_combination_over_json_takes_the_right_path(
 def test_every_item9_and_risk_flag_combination_over_fhir_takes_the_right_path(
     client: FlaskClient, item9: int, flag: bool | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    query = "?difficulties=depression"
+    # The intake's health fields travel in a FHIR Parameters body, never in the URL.
+    parameters: list[dict[str, Any]] = [{"name": "difficulties", "valueCode": "depression"}]
     if flag is not None:
-        query += f"&self_harm_thoughts={str(flag).lower()}"
+        parameters.append({"name": "self_harm_thoughts", "valueBoolean": flag})
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [*parameters, {"name": "response", "resource": fhir_phq9(item9)}],
+    }
     with caplog.at_level(logging.WARNING, logger="matcher.safety"):
         response = client.post(
-            f"/api/v1/match{query}",
-            data=json.dumps(fhir_phq9(item9)),
-            content_type="application/fhir+json",
+            "/api/v1/match", data=json.dumps(body), content_type="application/fhir+json"
         )
     assert_right_path(response, expected_urgent(item9, flag), item9, flag, caplog)
 
@@ -110,7 +113,14 @@ def assert_right_path(
         event_id = response.headers["X-Safety-Event-Id"]
         assert re.fullmatch(r"[0-9a-f]{32}", event_id)
         assert [e["event_id"] for e in events] == [event_id]
-        assert set(events[0]) == {"event", "event_id", "follow_up", "rules_version", "source"}
+        assert set(events[0]) == {
+            "event",
+            "event_id",
+            "follow_up",
+            "rules_version",
+            "source",
+            "status",
+        }
     else:
         assert all(a["level"] != "urgent" for a in body["alerts"])
         assert body["safety"]["review_before_booking"] is False
@@ -172,13 +182,31 @@ def test_an_unknown_locale_falls_back_to_the_local_emergency_number(locale: str 
     assert "go to the nearest emergency department" in body["alerts"][0]["text"]
 
 
-def test_risk_flag_must_be_a_real_boolean(client: FlaskClient) -> None:
-    for value in ("yes", 1, None):
-        response = client.post(
-            "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
-        )
-        assert response.status_code == 422
-        assert "risk.self_harm_thoughts" in response.get_json()["errors"]
+@pytest.mark.parametrize(
+    ("value", "urgent"),
+    [(v, True) for v in (True, "true", "yes", "Yes", 1)]
+    + [(v, False) for v in (False, "false", "no", 0)],
+)
+def test_a_self_harm_answer_is_read_however_the_client_writes_yes_or_no(
+    client: FlaskClient, value: Any, urgent: bool
+) -> None:
+    response = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["safety"]["triggers"] == (["self_harm_thoughts"] if urgent else [])
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, None, "", [True]])
+def test_any_other_self_harm_answer_is_refused_naming_the_field(
+    client: FlaskClient, value: Any
+) -> None:
+    response = client.post(
+        "/api/v1/match", json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": value}}
+    )
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["risk.self_harm_thoughts"]
+    assert "safety" not in response.get_json()
 
 
 def test_safety_answers_never_reach_the_log(

@@ -353,7 +353,7 @@ GB_CRISIS_MESSAGE = (
     "answers",
     [
         {"self_harm_thoughts": "yes", "age": "121"},
-        {"self_harm_thoughts": "yes"},  # no difficulty ticked
+        {"self_harm_thoughts": "yes", "difficulties": "grief", "city": "x" * 101},
         {"self_harm_thoughts": "yes", "format": "in_person", "languages": "Spanish"},
         {f"phq9-{n}": "1" for n in range(1, 8)} | {"phq9-9": "3", "difficulties": "depression"},
     ],
