@@ -171,7 +171,18 @@ class Matcher:
     def _clinical_picture(self, intake: Intake) -> tuple[ClinicalExplanation, ClinicalPicture]:
         clinical, picture = self._clinical_for(self._facts_key(intake))
         # The cached picture lists difficulties in canonical order; keep the person's own.
-        return clinical, replace(picture, difficulties=intake.difficulties)
+        picture = replace(picture, difficulties=intake.difficulties)
+        if intake.risk_signals:
+            # The safety path sees a clinician one to one first: advice for another setting
+            # ("a group fits low mood well") is neither shown nor scored, in every answer.
+            kept = self.knowledge.crisis.urgent_path_settings
+            clinical = replace(
+                clinical, advice=[a for a in clinical.advice if a["setting"] in kept]
+            )
+            picture = replace(
+                picture, advised_settings=tuple(s for s in picture.advised_settings if s in kept)
+            )
+        return clinical, picture
 
     def facts(self, intake: Intake) -> list[dict[str, Any]]:
         """The facts the clinical rules reason over, for one intake."""

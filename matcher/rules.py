@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -293,6 +294,14 @@ class CrisisConfig:
     fallback_emergency: str
     fallback_text: str
     locales: dict[str, dict[str, Any]]
+    # Settings whose advice the urgent path still shows (one to one first, never a group).
+    urgent_path_settings: tuple[str, ...]
+    # What a person who left a way to reach them reads: by phone/email, then next steps.
+    contact_promise: dict[str, str]
+    # The receptionist's steps for an urgent caller ({emergency}, {on_call}), and what to say
+    # when no on-call clinician is configured.
+    staff_protocol_steps: tuple[str, ...]
+    on_call_unset: str
 
 
 @dataclass(frozen=True)
@@ -680,6 +689,14 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
     data = _validate(CrisisFileSchema(), load_yaml(path, name), name, None, "entry")
     if "{emergency}" not in data["emergency_template"]:
         raise ConfigError(name, "emergency_template must contain {emergency}")
+    _only_placeholders(data["contact_promise"]["do_not_wait"], {"emergency"}, name, "do_not_wait")
+    steps = data["staff_protocol"]["steps"]
+    for number, step in enumerate(steps, 1):
+        _only_placeholders(step, {"emergency", "on_call"}, name, f"staff_protocol step {number}")
+    if sum("{on_call}" in step for step in steps) != 1:
+        raise ConfigError(
+            name, "staff_protocol: exactly one step must say {on_call} (how to reach the clinician)"
+        )
     return CrisisConfig(
         message=data["message"],
         follow_up=data["follow_up"],
@@ -689,7 +706,23 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
         fallback_emergency=data["fallback"]["emergency"],
         fallback_text=data["fallback"]["text"],
         locales=dict(data["locales"]),
+        urgent_path_settings=tuple(data["urgent_path_settings"]),
+        contact_promise=dict(data["contact_promise"]),
+        staff_protocol_steps=tuple(steps),
+        on_call_unset=data["staff_protocol"]["on_call_unset"],
     )
+
+
+def _only_placeholders(text: str, allowed: set[str], file: str, where: str) -> None:
+    """Refuse a text whose {placeholders} the service cannot fill (it would fail at run time)."""
+    try:
+        used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError as exc:
+        raise ConfigError(file, f"{where}: {exc}: {text!r}") from None
+    unknown = sorted(used - allowed)
+    if unknown:
+        known = ", ".join(f"{{{a}}}" for a in sorted(allowed))
+        raise ConfigError(file, f"{where}: unknown placeholder {{{unknown[0]}}} (use {known})")
 
 
 def load_knowledge(rules_dir: Path) -> Knowledge:
@@ -735,6 +768,11 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
     _check_flags(rules)
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
     crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
+    for setting in crisis.urgent_path_settings:
+        if setting not in vocabulary.settings:
+            raise ConfigError(
+                f"{base}/{CRISIS_FILE}", f"urgent_path_settings: unknown setting {setting!r}"
+            )
     return Knowledge(
         vocabulary=vocabulary,
         sources=sources,

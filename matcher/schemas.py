@@ -393,6 +393,22 @@ class CrisisFallbackSchema(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(min=1))
 
 
+class ContactPromiseSchema(StrictSchema):
+    phone = fields.String(required=True, validate=validate.Length(min=1))
+    email = fields.String(required=True, validate=validate.Length(min=1))
+    next_steps = fields.String(required=True, validate=validate.Length(min=1))
+    do_not_wait = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class StaffProtocolSchema(StrictSchema):
+    steps = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    on_call_unset = fields.String(required=True, validate=validate.Length(min=1))
+
+
 class CrisisFileSchema(StrictSchema):
     message = fields.String(required=True, validate=validate.Length(min=1))
     follow_up = fields.String(required=True, validate=validate.Length(min=1))
@@ -400,6 +416,11 @@ class CrisisFileSchema(StrictSchema):
     review_notice = fields.String(required=True, validate=validate.Length(min=1))
     no_list = fields.String(required=True, validate=validate.Length(min=1))
     fallback = fields.Nested(CrisisFallbackSchema, required=True)
+    urgent_path_settings = fields.List(
+        fields.String(), required=True, validate=validate.Length(min=1)
+    )
+    contact_promise = fields.Nested(ContactPromiseSchema, required=True)
+    staff_protocol = fields.Nested(StaffProtocolSchema, required=True)
     locales = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
         values=fields.Nested(CrisisLocaleSchema),

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
@@ -26,10 +26,27 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.accounts import Accounts
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
-from matcher.referrals import NEXT, STATUSES, ReferralConflict, ReferralError, Referrals
-from matcher.risk_gate import form_reader, screens_risk
+from matcher.referrals import (
+    NEXT,
+    STATUSES,
+    ReferralConflict,
+    ReferralError,
+    ReferralNotSaved,
+    Referrals,
+    submit_referral,
+)
+from matcher.risk_gate import form_reader, safety_block, screens_risk
 from matcher.security import limiter
-from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
+from matcher.web import (
+    answer_fields,
+    contact_from_form,
+    form_errors,
+    form_options,
+    intake_from_form,
+    labels,
+    matcher,
+    private,
+)
 
 bp = Blueprint("staff", __name__)
 log = logging.getLogger(__name__)
@@ -127,21 +144,42 @@ def logout() -> BaseResponse:
     return redirect("/staff/login?logged_out=1", code=303)
 
 
+def urgent_protocol(safety: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The receptionist's steps for an urgent caller, with the on-call clinician or a warning."""
+    crisis = matcher().knowledge.crisis
+    on_call = str(current_app.config.get("ON_CALL") or "").strip()
+    steps = []
+    for step in crisis.staff_protocol_steps:
+        if "{on_call}" in step and not on_call:
+            steps.append({"text": crisis.on_call_unset, "warning": True})
+        else:
+            text = step.format(emergency=safety["emergency_number"], on_call=on_call)
+            steps.append({"text": text, "warning": False})
+    return steps
+
+
 def _console(
     form: MultiDict[str, str],
     errors: dict[str, list[str]] | None = None,
     result: dict[str, Any] | None = None,
     why: dict[str, Any] | None = None,
     status: int = 200,
+    saved: dict[str, str] | None = None,
 ) -> BaseResponse:
     held = matcher()
     roster = sorted(held.roster.therapists, key=lambda t: str(t.profile["name"]))
+    # Answers that failed validation still carry their risk: the protocol shows all the same.
+    safety = (result or why or {}).get("safety") or safety_block() or {"urgent": False}
     page = render_template(
         "staff/console.html",
         form=form,
         errors=errors or {},
         result=result,
         why=why,
+        safety=safety,
+        protocol=urgent_protocol(safety) if safety["urgent"] else None,
+        carried_answers=answer_fields(form, held),
+        saved=saved,
         roster=[(t.id, str(t.profile["name"])) for t in roster],
         labels=labels(held),
         csrf_token=csrf_token(),
@@ -161,12 +199,14 @@ def console() -> BaseResponse:
 @staff_required
 @screens_risk(form_reader(intake_from_form))
 def console_action() -> BaseResponse:
-    """Match the caller's answers, or explain why one therapist is (not) a match for them."""
+    """Match the caller's answers, explain one therapist, or save the call as urgent."""
     held = matcher()
     form = request.form
     intake = intake_from_form(form, held)
     try:
         actor = str(session["staff"])
+        if form.get("action") == "save_urgent":
+            return _save_urgent(form, intake, actor)
         if form.get("action") == "why":
             therapist_id = form.get("therapist", "")
             if therapist_id not in held.roster.by_id:
@@ -181,6 +221,32 @@ def console_action() -> BaseResponse:
         return _console(form, result=result)
     except IntakeError as exc:
         return _console(form, form_errors(exc.errors), status=422)
+
+
+URGENT_NOT_SAVED = (
+    "The urgent referral could not be saved just now (the database is not answering): nothing "
+    "was stored. Stay with the caller, write their details down, and try again in a minute."
+)
+
+
+def _save_urgent(form: MultiDict[str, str], intake: dict[str, Any], actor: str) -> BaseResponse:
+    """Store the caller as an urgent referral (no consent needed) and show its link."""
+    contact = contact_from_form(form)
+    payload = {"intake": intake, "contact": contact, "consent": False}
+    try:
+        done = submit_referral(matcher(), _referrals(), payload, None)
+    except IntakeError as exc:
+        errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
+        try:
+            result = matcher().match(intake)
+        except IntakeError:
+            result = None
+        return _console(form, form_errors(errors), result=result, status=422)
+    except ReferralNotSaved as exc:
+        return _console(form, {"_form": [URGENT_NOT_SAVED]}, result=exc.result, status=503)
+    # Who saved which referral, never the caller's answers or contact.
+    accounts().record(actor, "console.urgent_referral", done.stored.id)
+    return _console(form, result=done.result, saved={"id": done.stored.id, "name": contact["name"]})
 
 
 @bp.get("/staff/therapists")

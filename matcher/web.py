@@ -27,7 +27,7 @@ from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.referrals import ReferralNotSaved, submit_referral
-from matcher.risk_gate import carries_risk, form_reader, mark_urgent, screens_risk
+from matcher.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.security import limiter, public_limit
 
 bp = Blueprint("web", __name__)
@@ -50,6 +50,18 @@ FIELD_OF_PATH = {
     "consent": "consent",
 }
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
+# The intake form's answers (besides each questionnaire's items), carried by later forms.
+ANSWER_FIELDS = (
+    "difficulties",
+    "self_harm_thoughts",
+    "languages",
+    "format",
+    "setting",
+    "city",
+    "age",
+    "max_fee",
+    "therapist_gender",
+)
 FORM_ERROR = "_form"
 # The intake's messages are written for API clients; these few read better beside a form field.
 FRIENDLIER = {
@@ -172,6 +184,36 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
     return intake
 
 
+def answer_fields(form: MultiDict[str, str], held: Matcher) -> list[tuple[str, str]]:
+    """The person's answers as (name, value) pairs, to carry in a later form's hidden fields.
+
+    Only the intake form's own fields: never the token, the contact fields or anything else.
+    """
+    names = {*ANSWER_FIELDS}
+    for instrument in held.knowledge.screening.instruments.values():
+        names.update(f"{instrument.id}-{n}" for n in range(1, len(instrument.items) + 1))
+        if instrument.difficulty_field:
+            names.add(instrument.difficulty_field)
+    return [(name, value) for name, value in form.items(multi=True) if name in names and value]
+
+
+def reached_by(contact: Mapping[str, str]) -> str:
+    """How the clinic will reach a person: by phone when they left one (quicker), else e-mail."""
+    return "phone" if contact.get("phone") else "email"
+
+
+def contact_promise(
+    held: Matcher, safety: Mapping[str, Any], contact: Mapping[str, str]
+) -> list[str]:
+    """What an urgent person who left a way to reach them reads: who, how, and what next."""
+    words = held.knowledge.crisis.contact_promise
+    return [
+        words[reached_by(contact)],
+        words["next_steps"],
+        words["do_not_wait"].format(emergency=safety["emergency_number"]),
+    ]
+
+
 def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Map IntakeError field paths (preferences.city, screening.phq9...) to the form's fields."""
     shown: dict[str, list[str]] = {}
@@ -244,14 +286,29 @@ def checklist_link_query(result: Mapping[str, Any], form: MultiDict[str, str]) -
 
 
 def render_form(
-    form: MultiDict[str, str], errors: dict[str, list[str]], status: int
+    form: MultiDict[str, str],
+    errors: dict[str, list[str]],
+    status: int,
+    safety: Mapping[str, Any] | None = None,
 ) -> BaseResponse:
-    """The intake form, with the person's answers and each error beside its field."""
+    """The intake form with the answers and errors; an urgent `safety` puts crisis help first."""
     held = matcher()
     page = render_template(
-        "intake.html", form=form, errors=errors, csrf_token=csrf_token(), **form_options(held)
+        "intake.html",
+        form=form,
+        errors=errors,
+        safety=safety,
+        csrf_token=csrf_token(),
+        **form_options(held),
     )
     return private(make_response(page, status))
+
+
+def form_again(
+    form: MultiDict[str, str], errors: dict[str, list[str]], status: int
+) -> BaseResponse:
+    """The form once more with its errors, and the crisis resources first if the answers say so."""
+    return render_form(form, errors, status, safety_block())
 
 
 NOT_SAVED = (
@@ -281,19 +338,17 @@ def results() -> BaseResponse:
     form = request.form
     if not token_ok():
         expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
-        return render_form(form, expired, 400)
+        return form_again(form, expired, 400)
     intake = intake_from_form(form, held)
     referral_message = referral_error = None
+    contact = contact_from_form(form)
+    left_contact = any(form.get(name, "").strip() for name in CONTACT_FIELDS)
     try:
-        if any(form.get(name, "").strip() for name in CONTACT_FIELDS):
+        if left_contact:
             done = submit_referral(
                 held,
                 current_app.extensions["referrals"],
-                {
-                    "intake": intake,
-                    "contact": contact_from_form(form),
-                    "consent": form.get("consent") == "yes",
-                },
+                {"intake": intake, "contact": contact, "consent": form.get("consent") == "yes"},
                 None,
                 source=request.remote_addr,
             )
@@ -302,17 +357,29 @@ def results() -> BaseResponse:
             result = held.match(intake)
     except IntakeError as exc:
         errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
-        return render_form(form, form_errors(errors), 422)
+        return form_again(form, form_errors(errors), 422)
     except ReferralNotSaved as exc:
         # The person still gets their matches (and the crisis resources first, if urgent),
         # told plainly that nothing reached the clinic. A 200: a proxy that swaps 5xx pages
         # for its own would hide the crisis resources.
         result, referral_error = exc.result, NOT_SAVED
+    safety = result["safety"]
+    promise = None
+    if safety["urgent"] and referral_message:
+        # Said in the words of crisis.yaml, after the crisis block (never the message twice).
+        promise, referral_message = contact_promise(held, safety, contact), None
     page = render_template(
         "results.html",
         result=result,
         referral_message=referral_message,
         referral_error=referral_error,
+        promise=promise,
+        # An urgent person the clinic cannot reach yet is invited to leave a way to reach them.
+        invite=safety["urgent"] and promise is None,
+        carried_answers=answer_fields(form, held),
+        form=form if referral_error else MultiDict(),
+        errors={},
+        csrf_token=csrf_token(),
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),

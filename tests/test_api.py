@@ -165,6 +165,36 @@ def test_why_for_an_unknown_therapist_is_404(client: FlaskClient) -> None:
     assert status == 404 and body["message"] == "No therapist with id 't-999'."
 
 
+def test_the_urgent_path_shows_only_one_to_one_advice_in_match_and_why(
+    client: FlaskClient,
+) -> None:
+    grieving = {"difficulties": ["depression", "grief"], "preferences": {"setting": "group"}}
+    _, calm = post(client, grieving)
+    assert [(a["rule"], a["setting"]) for a in calm["advice"]] == [
+        ("depression.group_requested", "group"),
+        ("grief.group", "group"),
+    ]
+    group_therapist = calm["matches"][0]["therapist"]["id"]
+    assert "Offers groups, which the rules advise for you" in [
+        r["text"] for r in calm["matches"][0]["reasons"]
+    ]
+
+    urgent = {**grieving, "risk": {"self_harm_thoughts": True}}
+    _, body = post(client, urgent)
+    assert body["safety"]["urgent"] is True
+    assert [(a["rule"], a["setting"]) for a in body["advice"]] == [
+        ("risk.individual_first", "individual")
+    ]
+    for match in body["matches"]:
+        assert "Offers groups, which the rules advise for you" not in [
+            r["text"] for r in match["reasons"]
+        ]
+    _, why = post(client, urgent, f"/api/v1/therapists/{group_therapist}/why")
+    assert "Offers groups, which the rules advise for you" not in [
+        r["text"] for r in why["reasons"]
+    ]
+
+
 @pytest.mark.parametrize(
     ("intake", "errors"),
     [

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from matcher import create_app
 from tests.forms import form_token
@@ -320,7 +321,8 @@ def test_urgent_answers_put_crisis_resources_first_and_log_the_event(
     )
     words = text(html[html.index('id="crisis"') : html.index('id="results-title"')])
     assert words.startswith(
-        'id="crisis" class="crisis" role="alert" aria-labelledby="crisis-title"> Support for you, now '
+        'id="crisis" class="crisis" role="alert" aria-labelledby="crisis-title" tabindex="-1"> '
+        "Support for you, now "
     )
     assert "call 999 now" in words and "Emergency: 999" in words
     assert "Samaritans : 116 123 (24/7)" in words and "Shout : Text SHOUT to 85258" in words
@@ -337,6 +339,178 @@ def test_phq9_item_9_above_0_is_urgent_too(gb_app: Flask) -> None:
     assert "A PHQ-9 total of 1 of 27 is in the minimal range." in text(
         response.get_data(as_text=True)
     )
+
+
+GB_CRISIS_MESSAGE = (
+    "You told us you have had thoughts of harming yourself or that you would be better off dead. "
+    "You deserve support now, not only when therapy starts. If you might act on these thoughts or "
+    "you are in danger now, call 999 now. Before any booking, a clinician from the clinic should "
+    "talk with you first."
+)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"self_harm_thoughts": "yes", "age": "121"},
+        {"self_harm_thoughts": "yes", "difficulties": "grief", "city": "x" * 101},
+        {"self_harm_thoughts": "yes", "format": "in_person", "languages": "Spanish"},
+        {f"phq9-{n}": "1" for n in range(1, 8)} | {"phq9-9": "3", "difficulties": "depression"},
+    ],
+)
+def test_a_form_with_errors_after_risk_answers_shows_the_crisis_resources_before_the_errors(
+    gb_app: Flask, caplog: pytest.LogCaptureFixture, answers: dict[str, str]
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="matcher.safety"):
+        response = submit(gb_app.test_client(), answers)
+    assert response.status_code == 422
+    event_id = response.headers["X-Safety-Event-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", event_id) and event_id in caplog.text
+    html = response.get_data(as_text=True)
+    assert Page(html).main_children[:4] == ["crisis", "intake-title", "p", "error-summary"]
+    assert '<h1 id="crisis-title">Support for you, now</h1>' in html
+    assert '<h2 id="intake-title">Find a therapist who fits you</h2>' in html
+    assert f'<p class="crisis-message">{GB_CRISIS_MESSAGE}</p>' in html
+    assert (
+        '<p class="crisis-emergency">Emergency: <strong><a href="tel:999">999</a></strong></p>'
+        in html
+    )
+    assert html.index('id="crisis"') < html.index('id="error-summary"') < html.index("<form")
+
+
+def test_an_expired_form_after_a_yes_shows_the_crisis_resources_too(gb_app: Flask) -> None:
+    response = gb_app.test_client().post(
+        "/results", data={"difficulties": "depression", "self_harm_thoughts": "yes"}
+    )
+    assert response.status_code == 400 and "X-Safety-Event-Id" in response.headers
+    assert Page(response.get_data(as_text=True)).main_children[0] == "crisis"
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"self_harm_thoughts": "no", "age": "121"},
+        {f"phq9-{n}": "1" for n in range(1, 8)} | {"phq9-9": "0", "difficulties": "depression"},
+    ],
+)
+def test_a_form_with_errors_and_no_risk_answers_has_no_crisis_block(
+    gb_app: Flask, answers: dict[str, str]
+) -> None:
+    response = submit(gb_app.test_client(), answers)
+    assert response.status_code == 422 and "X-Safety-Event-Id" not in response.headers
+    html = response.get_data(as_text=True)
+    assert 'id="crisis"' not in html
+    assert Page(html).main_children[:3] == ["intake-title", "p", "error-summary"]
+
+
+URGENT_ANSWERS = {
+    "difficulties": ["depression", "grief"],
+    "self_harm_thoughts": "yes",
+    "setting": "group",
+    "phq9-1": "",
+}
+
+
+def hidden_fields(html: str, form_class: str) -> list[tuple[str, str]]:
+    """The hidden (name, value) pairs of the form with this class, the token left out."""
+    form = html[html.index(f'class="{form_class}"') :]
+    form = form[: form.index("</form>")]
+    pairs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+    return [(name, value) for name, value in pairs if name != "csrf_token"]
+
+
+def test_an_anonymous_urgent_person_is_invited_to_leave_a_way_to_reach_them(gb_app: Flask) -> None:
+    response = submit(gb_app.test_client(), URGENT_ANSWERS)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert Page(html).main_children[:3] == ["crisis", "follow-up", "results-title"]
+    assert '<h2 id="follow-up-title">Would you like the clinic to contact you?</h2>' in html
+    assert (
+        '<p id="follow-up-invitation">We cannot contact you from this answer alone. If you would '
+        "like someone from the clinic to get in touch, leave your name and a phone number or "
+        "email address.</p>"
+    ) in html
+    assert (
+        "If you leave your name and a phone number or email address, we keep only that way to "
+        "reach you and your questionnaire scores, so that a clinician can check on you. If you "
+        "also tick the box, we keep your answers and the therapists we suggest as well, so that "
+        "you do not have to repeat them. If you leave this empty, we keep nothing."
+    ) in text(html)
+    assert '<form method="post" action="/results" class="follow-up-form" novalidate>' in html
+    assert hidden_fields(html, "follow-up-form") == [
+        ("difficulties", "depression"),
+        ("difficulties", "grief"),
+        ("self_harm_thoughts", "yes"),
+        ("setting", "group"),
+    ]
+    page = Page(html)
+    for control in ("field-contact_name", "field-contact_phone", "field-contact_email", "consent"):
+        assert control in page.label_for
+    # Advice for a group is not shown beside self-harm answers; one-to-one advice is.
+    assert "A group fits low mood well" not in html
+    assert "A grief group can help" not in html
+
+
+def test_a_mistyped_email_in_the_invitation_shows_the_form_with_the_crisis_block_first(
+    gb_app: Flask,
+) -> None:
+    client = gb_app.test_client()
+    invited = submit(client, URGENT_ANSWERS).get_data(as_text=True)
+    data = [
+        *hidden_fields(invited, "follow-up-form"),
+        ("contact_name", "Ro"),
+        ("contact_email", "ro@"),
+        ("csrf_token", form_token(invited)),
+    ]
+    response = client.post("/results", data=MultiDict(data))
+    assert response.status_code == 422 and "X-Safety-Event-Id" in response.headers
+    html = response.get_data(as_text=True)
+    assert Page(html).main_children[:4] == ["crisis", "intake-title", "p", "error-summary"]
+    assert '<a href="#field-contact_email">Not a valid email address.</a>' in html
+    assert (
+        'value="ro@"' in html
+        and {"difficulty-depression", "difficulty-grief"} <= Page(html).checked
+    )
+
+
+def test_a_non_urgent_result_has_no_invitation(client: FlaskClient) -> None:
+    html = submit(client, MADRID).get_data(as_text=True)
+    assert 'id="follow-up"' not in html and "follow-up-form" not in html
+
+
+@pytest.mark.parametrize(
+    ("contact", "how"),
+    [
+        ({"contact_phone": "+44 20 7946 0000"}, "call you"),
+        ({"contact_email": "ro@example.org"}, "e-mail you"),
+        ({"contact_phone": "020 7946 0000", "contact_email": "ro@example.org"}, "call you"),
+    ],
+)
+def test_an_urgent_person_who_leaves_a_contact_is_told_who_calls_and_when_never_invited_again(
+    gb_app: Flask, contact: dict[str, str], how: str
+) -> None:
+    client = gb_app.test_client()
+    invited = submit(client, URGENT_ANSWERS).get_data(as_text=True)
+    answers = hidden_fields(invited, "follow-up-form")
+    name = "Ro by " + " and ".join(contact)
+    data = [*answers, ("contact_name", name), *contact.items(), ("csrf_token", form_token(invited))]
+    response = client.post("/results", data=MultiDict(data))
+    assert response.status_code == 200 and "X-Safety-Event-Id" in response.headers
+    html = response.get_data(as_text=True)
+    assert Page(html).main_children[:3] == ["crisis", "follow-up", "results-title"]
+    assert (
+        '<h2 id="follow-up-title">What happens next</h2>\n'
+        f'  <p role="status" id="contact-promise"><strong>A person from the clinic will {how}.</strong></p>\n'
+        "  <p>A clinician gets in touch within one working day, to ask how you are and to talk "
+        "with you about the support that fits you.</p>"
+        "<p>If you are in danger now, do not wait for us: call 999 now.</p>"
+    ) in html
+    assert "follow-up-form" not in html and "follow-up-invitation" not in html
+    assert html.count("You told us you have had thoughts of harming yourself") == 1
+    stored = [r for r in gb_app.extensions["referrals"].queue() if r["name"] == name]
+    assert [(r["urgent"], r["status"]) for r in stored] == [(True, "new")]
+    kept = gb_app.extensions["referrals"].get(stored[0]["id"])
+    assert kept["consent"] is False and kept["intake"] is None
 
 
 def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest_alternatives(
@@ -553,6 +727,164 @@ def test_the_console_asks_for_a_therapist_before_explaining(gb_app: Flask) -> No
     assert (
         'id="therapist-error"><span class="visually-hidden">Error: </span>Choose a therapist from the list.'
         in response.get_data(as_text=True)
+    )
+
+
+@pytest.fixture(scope="module")
+def on_call_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The UK app with an on-call clinician set, and one staff account."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "LOCALE": "GB",
+            "SECRET_KEY": "test-key",
+            "STATE_DIR": str(tmp_path_factory.mktemp("on-call-state")),
+            "RATE_LIMIT": "",
+            "ON_CALL": "Dr Rivera, 020 7946 0000",
+        }
+    )
+    app.extensions["accounts"].add(USERNAME, PASSWORD, "staff", "test")
+    return app
+
+
+URGENT_CALLER = {"difficulties": "depression", "self_harm_thoughts": "yes"}
+
+
+def protocol_steps(html: str) -> list[str]:
+    """The receptionist's steps, in order, as the console shows them."""
+    steps = html[html.index('<ol class="protocol-steps">') :]
+    steps = steps[: steps.index("</ol>")]
+    return [text(li) for li in re.findall(r"<li[^>]*>(.*?)</li>", steps, re.S)]
+
+
+def test_an_urgent_caller_gives_the_receptionist_a_protocol_with_the_on_call_clinician(
+    on_call_app: Flask,
+) -> None:
+    staff, token = logged_in(on_call_app)
+    response = staff.post("/staff", data={**URGENT_CALLER, "csrf_token": token, "action": "match"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<h2 id="protocol-title">Urgent caller: what to do now</h2>' in html
+    assert protocol_steps(html) == [
+        "Stay on the line. Keep your voice calm, let the caller talk, and do not end or transfer "
+        "the call to look something up.",
+        "Ask directly whether they are safe right now and whether they have a plan to act on "
+        "these thoughts. Asking does not put the idea in their head.",
+        "If they are in danger now, call 999 (or ask a colleague to) while you stay on the line "
+        "with them.",
+        "Reach the on-call clinician now: Dr Rivera, 020 7946 0000.",
+        "Give the caller the crisis numbers below and check that they can note them down.",
+        "Save the call as an urgent referral with the caller&#39;s name and a phone number or "
+        "e-mail address, so that a clinician follows up.",
+    ]
+    numbers = html[html.index('id="protocol-numbers-title"') : html.index('id="save-urgent"')]
+    assert "Emergency: 999" in text(numbers) and "Samaritans : 116 123 (24/7)" in text(numbers)
+    # Words for staff, not the words shown to the person.
+    assert "You told us you have had thoughts of harming yourself" not in html
+    assert 'id="on-call-unset"' not in html
+
+
+def test_without_an_on_call_setting_the_protocol_warns_plainly(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    html = staff.post(
+        "/staff", data={**URGENT_CALLER, "csrf_token": token, "action": "match"}
+    ).get_data(as_text=True)
+    assert (
+        '<li id="on-call-unset" class="warning"><strong>Warning:</strong> No on-call clinician is '
+        "set for this clinic (MATCHER_ON_CALL is empty). Ask your clinical lead or manager who is "
+        "on call now, and tell an administrator to set it.</li>"
+    ) in html
+
+
+def test_a_caller_who_is_not_urgent_gets_no_protocol_and_no_urgent_save(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    html = staff.post("/staff", data={**MADRID, "csrf_token": token, "action": "match"}).get_data(
+        as_text=True
+    )
+    assert 'id="urgent-protocol"' not in html and 'id="save-urgent"' not in html
+
+
+def test_the_receptionist_saves_an_urgent_caller_as_an_urgent_referral_in_one_click(
+    on_call_app: Flask,
+) -> None:
+    staff, token = logged_in(on_call_app)
+    shown = staff.post(
+        "/staff", data={**URGENT_CALLER, "phq9-1": "", "csrf_token": token, "action": "match"}
+    ).get_data(as_text=True)
+    assert hidden_fields(shown, "save-urgent-form") == [
+        ("action", "save_urgent"),
+        ("difficulties", "depression"),
+        ("self_harm_thoughts", "yes"),
+    ]
+    labels_on_page = Page(shown).label_for
+    assert {"field-contact_name", "field-contact_phone", "field-contact_email"} <= labels_on_page
+    data = [
+        *hidden_fields(shown, "save-urgent-form"),
+        ("contact_name", "Caller Example"),
+        ("contact_phone", "+44 20 7946 0002"),
+        ("csrf_token", token),
+    ]
+    response = staff.post("/staff", data=MultiDict(data))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    referrals = on_call_app.extensions["referrals"]
+    stored = [r for r in referrals.queue() if r["name"] == "Caller Example"]
+    assert [(r["urgent"], r["status"]) for r in stored] == [(True, "new")]
+    referral_id = stored[0]["id"]
+    assert (
+        '<p class="notice" role="status" id="urgent-saved">Saved as an urgent referral: '
+        f'<a id="urgent-referral-link" href="/staff/referrals/{referral_id}">open the referral '
+        "for Caller Example</a>. A clinician sees it at the top of the queue.</p>"
+    ) in html
+    assert "save-urgent-form" not in html and 'id="urgent-protocol"' in html
+    assert referrals.get(referral_id)["contact"] == {
+        "name": "Caller Example",
+        "phone": "+44 20 7946 0002",
+    }
+    event = on_call_app.extensions["accounts"].audit_log(1)[0]
+    assert (event["actor"], event["action"], event["subject"], event["detail"]) == (
+        USERNAME,
+        "console.urgent_referral",
+        referral_id,
+        None,
+    )
+
+
+def test_saving_an_urgent_caller_without_a_phone_or_email_says_so_beside_the_field(
+    on_call_app: Flask,
+) -> None:
+    staff, token = logged_in(on_call_app)
+    before = on_call_app.extensions["referrals"].count()
+    response = staff.post(
+        "/staff",
+        data={
+            **URGENT_CALLER,
+            "action": "save_urgent",
+            "contact_name": "Nobody",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert (
+        '<p class="error-message" id="contact_email-error"><span class="visually-hidden">Error: '
+        "</span>Give an email address or a phone number.</p>"
+    ) in html
+    assert 'id="urgent-protocol"' in html and 'value="Nobody"' in html
+    assert on_call_app.extensions["referrals"].count() == before
+
+
+def test_a_caller_whose_answers_have_a_mistake_still_gets_the_protocol(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    response = staff.post(
+        "/staff", data={**URGENT_CALLER, "age": "121", "csrf_token": token, "action": "match"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="age-error"' in html and 'id="urgent-protocol"' in html
+    assert protocol_steps(html)[2] == (
+        "If they are in danger now, call 999 (or ask a colleague to) while you stay on the line "
+        "with them."
     )
 
 

@@ -18,7 +18,9 @@ document.addEventListener("DOMContentLoaded", function () {
   // Select the share link on focus, ready to copy.
   var share = document.getElementById("share-link");
   if (share) { share.addEventListener("focus", function () { share.select(); }); }
-  // After a failed submit, move focus to the list of problems.
+  // After a failed submit, move focus to the list of problems; when the crisis resources come
+  // first (self-harm answers), to them, so that nobody is taken past them.
   var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
+  var crisis = document.getElementById("crisis");
+  if (summary) { (crisis || summary).focus(); }
 });

@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
 STAFF_USERNAME = "frontdesk"
 STAFF_PASSWORD = "front-desk-e2e-password"
+ON_CALL = "Dr Rivera, 020 7946 0000"
+EVERY_IMPACT = ("minor", "moderate", "serious", "critical")
 
 
 def _unavailable(reason: str) -> None:
@@ -51,6 +53,7 @@ def serving(state_dir: Path, database_url: str | None = None) -> Iterator[str]:
         "MATCHER_STATE_DIR": str(state_dir),
         "MATCHER_SECRET_KEY": "e2e-" + "k" * 40,
         "MATCHER_LOCALE": "GB",
+        "MATCHER_ON_CALL": ON_CALL,
     }
     if database_url:
         env["MATCHER_DATABASE_URL"] = database_url

@@ -6,7 +6,13 @@ from typing import Any
 
 import requests
 
-from tests.e2e.conftest import STAFF_PASSWORD, STAFF_USERNAME, axe_violations
+from tests.e2e.conftest import (
+    EVERY_IMPACT,
+    ON_CALL,
+    STAFF_PASSWORD,
+    STAFF_USERNAME,
+    axe_violations,
+)
 
 
 def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: Any) -> None:
@@ -203,3 +209,153 @@ def test_a_person_asks_to_be_contacted_and_the_receptionist_books_them(
     page.get_by_label("Booked with (for booked)").select_option("t-045")
     page.get_by_role("button", name="Save").click()
     assert page.locator("dl dd").first.inner_text() == "booked with Ruth Abernathy"
+
+
+def log_in(page: Any, server: str, path: str) -> None:
+    """Open a staff page, log in on the way, and land on it."""
+    page.goto(f"{server}{path}")
+    page.wait_for_url(f"{server}/staff/login?next={path}")
+    page.get_by_label("Name").fill(STAFF_USERNAME)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}{path}")
+
+
+def main_children(page: Any) -> list[str]:
+    """The ids (or tag names) of what <main> holds, in order."""
+    return page.evaluate(
+        "[...document.querySelector('main').children].map(e => e.id || e.tagName.toLowerCase())"
+    )
+
+
+def test_a_yes_with_a_wrong_age_shows_the_crisis_resources_first_then_the_errors(
+    server: str, page: Any
+) -> None:
+    page.goto(f"{server}/")
+    page.get_by_label("Low mood and depression").check()
+    page.locator("#field-self_harm_thoughts").get_by_label("Yes").check()
+    page.get_by_label("Your age").fill("121")
+    page.get_by_role("button", name="Show my matches").click()
+
+    crisis = page.locator("#crisis")
+    assert main_children(page)[:4] == ["crisis", "intake-title", "p", "error-summary"]
+    assert crisis.get_by_role("heading", level=1).inner_text() == "Support for you, now"
+    assert crisis.locator(".crisis-emergency").inner_text() == "Emergency: 999"
+    assert (
+        crisis.bounding_box()["y"] + crisis.bounding_box()["height"]
+        <= page.locator("#error-summary").bounding_box()["y"]
+    )
+    # Focus goes to the crisis resources, so that nobody is taken past them to the errors.
+    assert crisis.evaluate("el => el === document.activeElement")
+    assert page.locator("#error-summary li").all_inner_texts() == [
+        "Must be greater than or equal to 0 and less than or equal to 120."
+    ]
+    assert page.locator("#age-error").text_content() == (
+        "Error: Must be greater than or equal to 0 and less than or equal to 120."
+    )
+    assert page.locator("#field-self_harm_thoughts").get_by_label("Yes").is_checked()
+    assert axe_violations(page, EVERY_IMPACT) == []
+
+
+def test_an_anonymous_urgent_person_leaves_a_phone_and_staff_see_it_first_in_the_queue(
+    queue_server: str, page: Any
+) -> None:
+    server = queue_server
+    earlier = requests.post(
+        f"{server}/api/v1/referrals",
+        json={
+            "intake": {"difficulties": ["grief"]},
+            "contact": {"name": "Earlier Example", "email": "earlier@example.org"},
+            "consent": True,
+        },
+        timeout=30,
+    )
+    assert earlier.status_code == 201 and earlier.json()["urgent"] is False
+    page.goto(f"{server}/")
+    page.get_by_label("Low mood and depression").check()
+    page.get_by_label("Grief and loss").check()
+    page.locator("#field-self_harm_thoughts").get_by_label("Yes").check()
+    page.get_by_role("button", name="Show my matches").click()
+    page.wait_for_url(f"{server}/results")
+    assert main_children(page)[:3] == ["crisis", "follow-up", "results-title"]
+    follow_up = page.locator("#follow-up")
+    assert follow_up.get_by_role("heading").inner_text() == (
+        "Would you like the clinic to contact you?"
+    )
+    assert (
+        page.locator("#follow-up-invitation")
+        .inner_text()
+        .startswith("We cannot contact you from this answer alone.")
+    )
+    assert axe_violations(page, EVERY_IMPACT) == []
+
+    follow_up.get_by_label("Your name").fill("Sky Example")
+    follow_up.get_by_label("Phone").fill("+44 20 7946 0003")
+    follow_up.get_by_role("button", name="Ask the clinic to contact me").click()
+    page.wait_for_url(f"{server}/results")  # the answers went in the POST body again
+    assert main_children(page)[:3] == ["crisis", "follow-up", "results-title"]
+    assert (
+        page.locator("#contact-promise").inner_text() == "A person from the clinic will call you."
+    )
+    assert page.locator("#follow-up p").all_inner_texts()[1:] == [
+        "A clinician gets in touch within one working day, to ask how you are and to talk with "
+        "you about the support that fits you.",
+        "If you are in danger now, do not wait for us: call 999 now.",
+    ]
+    assert page.locator(".follow-up-form").count() == 0
+    assert axe_violations(page, EVERY_IMPACT) == []
+
+    log_in(page, server, "/staff/referrals")
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("td").all_inner_texts()[:3] == ["Sky Example", "URGENT", "new"]
+    assert rows.nth(1).locator("td").all_inner_texts()[:3] == ["Earlier Example", "", "new"]
+    page.get_by_role("link", name="Sky Example").click()
+    assert page.locator("h1").inner_text() == "Referral from Sky Example"
+    assert (
+        page.locator(".urgent-flag")
+        .inner_text()
+        .startswith("Urgent: safety answers. Not acknowledged yet")
+    )
+
+
+def test_the_receptionist_follows_the_protocol_and_saves_an_urgent_caller(
+    server: str, page: Any
+) -> None:
+    log_in(page, server, "/staff")
+    page.get_by_label("Low mood and depression").check()
+    page.locator("#field-self_harm_thoughts").get_by_label("Yes").check()
+    page.get_by_role("button", name="Find matches").click()
+
+    protocol = page.locator("#urgent-protocol")
+    assert protocol.get_by_role("heading", level=2).inner_text() == "Urgent caller: what to do now"
+    steps = protocol.locator(".protocol-steps li").all_inner_texts()
+    assert steps[0].startswith("Stay on the line.")
+    assert f"Reach the on-call clinician now: {ON_CALL}." in steps
+    assert protocol.locator(".crisis-emergency").inner_text() == "Emergency: 999"
+    assert "Samaritans: 116 123" in protocol.locator(".crisis-resources").inner_text()
+    assert page.locator("#crisis").count() == 0  # the person's words are not the staff's
+    assert axe_violations(page, EVERY_IMPACT) == []
+
+    save = page.locator("#save-urgent")
+    save.get_by_label("Caller's name").fill("Caller Example")
+    save.get_by_role("button", name="Save as urgent referral").click()
+    assert page.locator("#contact_email-error").text_content() == (
+        "Error: Give an email address or a phone number."
+    )
+    assert save.get_by_label("Caller's name").input_value() == "Caller Example"
+    assert axe_violations(page, EVERY_IMPACT) == []
+    save.get_by_label("Caller's phone").fill("+44 20 7946 0004")
+    save.get_by_role("button", name="Save as urgent referral").click()
+    saved = page.locator("#urgent-saved")
+    assert saved.inner_text().startswith("Saved as an urgent referral: open the referral for")
+    assert page.get_by_label("Low mood and depression").is_checked()  # the call goes on
+    assert page.locator("#urgent-protocol").is_visible()
+    assert axe_violations(page, EVERY_IMPACT) == []
+    page.locator("#urgent-referral-link").click()
+    assert page.locator("h1").inner_text() == "Referral from Caller Example"
+    assert (
+        page.locator(".urgent-flag")
+        .inner_text()
+        .startswith("Urgent: safety answers. Not acknowledged yet")
+    )
