@@ -160,8 +160,6 @@ PROBLEMS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 # Only the API reads JSON bodies: a form post carries these as form fields, or not at all.
 JSON_ONLY = {"malformed JSON", "a body over the size limit", "the wrong content type"}
-# The pages' crisis block on a form re-rendered with errors lands with the pages work.
-PAGES_PENDING = True
 
 CASES = [
     pytest.param(entry, signal, problem, id=f"{entry} | {signal} | {problem}")
@@ -169,11 +167,6 @@ CASES = [
     for signal in SIGNALS
     for problem in PROBLEMS
     if not (entry in HTML_ENTRY_POINTS and problem in JSON_ONLY)
-    and not (
-        entry in HTML_ENTRY_POINTS
-        and (problem != "nothing" or "skipped" in signal or "incomplete" in signal)
-        and PAGES_PENDING
-    )
 ]
 
 
