@@ -17,6 +17,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
+
 # Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
 LANGUAGE_CODES = sorted(
     str(language.alpha_2) for language in pycountry.languages if hasattr(language, "alpha_2")
@@ -24,6 +26,13 @@ LANGUAGE_CODES = sorted(
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def plain_text(value: str) -> None:
+    """Refuse text that cannot be encoded, control characters and bidirectional overrides."""
+    problem = first_unsafe(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -475,8 +484,11 @@ def build_intake_schema(
         format = fields.String(load_default="any", validate=validate.OneOf([*format_ids, "any"]))
         setting = fields.String(load_default="any", validate=validate.OneOf([*setting_ids, "any"]))
         city = fields.String(
-            validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S")],
-            metadata={"description": "Required when format is in_person.", "pattern": r"\S"},
+            validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S"), plain_text],
+            metadata={
+                "description": "Required when format is in_person.",
+                "pattern": VISIBLE_TEXT_PATTERN,
+            },
         )
         age = fields.Integer(strict=True, validate=validate.Range(min=0, max=120))
         max_fee = fields.Integer(
@@ -824,12 +836,21 @@ class ChecklistResponseSchema(StrictSchema):
 class ContactSchema(StrictSchema):
     """How the person wants the clinic to reach them."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(validate=validate.Length(max=254))
+    name = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=200), plain_text],
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
+    email = fields.Email(
+        validate=[validate.Length(max=254), plain_text], metadata={"pattern": PLAIN_TEXT_PATTERN}
+    )
     phone = fields.String(
-        validate=validate.Regexp(
-            r"^\+?[0-9][0-9 ()./-]{5,29}$", error="Not a phone number we can call."
-        )
+        validate=[
+            plain_text,
+            validate.Regexp(
+                r"^\+?[0-9][0-9 ()./-]{5,29}$", error="Not a phone number we can call."
+            ),
+        ]
     )
     preferred = fields.String(validate=validate.OneOf(["email", "phone"]))
 

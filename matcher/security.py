@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from matcher.text import displayable
 
 # No inline script or style anywhere: pages load /static files only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -42,8 +47,20 @@ def public_limit() -> str:
     return str(current_app.config["RATE_LIMIT"])
 
 
+def shown(value: Any) -> Any:
+    """What a template prints for `value`: text that can always be sent, never a failed page."""
+    if isinstance(value, Markup):
+        return Markup(displayable(str(value)))
+    if isinstance(value, str):
+        return displayable(value)
+    return value
+
+
 def install(app: Flask) -> None:
     """Add headers, CORS and rate limiting to the app, as its configuration says."""
+    # Every {{ ... }} in every template: what was stored before the boundary refused such text
+    # (a lone surrogate, an override) is shown replaced, never a UnicodeEncodeError (500).
+    app.jinja_env.finalize = shown
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         # Behind a reverse proxy, the client's address is in X-Forwarded-For.

@@ -349,7 +349,14 @@ def referral_action(referral_id: str) -> BaseResponse:
             if stored is None or not stored["intake"]:
                 return _referral_page(referral_id, "There is no intake to match again.", 409)
             accounts().record(actor, "referral.rematched", referral_id)
-            return _referral_page(referral_id, rematch=matcher().match(stored["intake"]))
+            try:
+                rematched = matcher().match(stored["intake"])
+            except IntakeError as exc:
+                # Kept before today's rules refused something in it: say what, on the page.
+                fields = ", ".join(sorted(exc.errors))
+                message = f"The answers kept cannot be matched again today ({fields})."
+                return _referral_page(referral_id, message, 422)
+            return _referral_page(referral_id, rematch=rematched)
         else:
             return _referral_page(referral_id, "Unknown action; nothing was changed.", 400)
     except ReferralConflict as exc:
