@@ -37,6 +37,22 @@ def default_database_url(state_dir: str | Path) -> str:
     return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
 
 
+def _private_state(app: Flask) -> None:
+    """Make the state folder and an SQLite database private to this user, saying what was not."""
+    from matcher.private_files import make_private, private_folder
+    from matcher.store import sqlite_files
+
+    state_dir = Path(app.config["STATE_DIR"])
+    database_url = app.config["DATABASE_URL"] or default_database_url(state_dir)
+    try:
+        private_folder(state_dir)
+    except OSError:
+        return  # the database (or the last good copy) will say what is wrong with the folder
+    for change in make_private([state_dir, *sqlite_files(database_url)]):
+        # Others could read referral contacts and password hashes until now.
+        log.warning(json.dumps({"event": "state.not_private", "problem": change}))
+
+
 def _open_database(app: Flask) -> None:
     """Migrate the database, purge expired referrals, and hold the accounts and referrals.
 
@@ -170,6 +186,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
     _ensure_secret_key(app)
 
+    _private_state(app)
     _open_database(app)
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher

@@ -29,11 +29,31 @@ def check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"matcher check: {exc}", file=sys.stderr)
         return 1
+    _warn_if_not_private()
     print(
         f"matcher check: ok: {len(matcher.knowledge.rules)} clinical rules, "
         f"{len(matcher.roster.therapists)} therapists, rules_version {matcher.rules_version}"
     )
     return 0
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("MATCHER_STATE_DIR", PROJECT_ROOT / "var"))
+
+
+def _warn_if_not_private() -> None:
+    """Say which state files others could read (the service fixes them when it starts)."""
+    from matcher.private_files import loose
+    from matcher.store import sqlite_files
+
+    state_dir = _state_dir()
+    url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
+    for problem in loose([state_dir, *sqlite_files(url)]):
+        print(
+            f"matcher check: warning: {problem}: other users can read referral contacts and "
+            "password hashes (the service makes it private when it starts; or chmod -R go= it)",
+            file=sys.stderr,
+        )
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -51,7 +71,7 @@ def staff(args: argparse.Namespace) -> int:
 
     from matcher.store import unreachable, unusable
 
-    state_dir = Path(os.environ.get("MATCHER_STATE_DIR", PROJECT_ROOT / "var"))
+    state_dir = _state_dir()
     url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
     try:
         return _staff_action(args, url, state_dir)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
+
+from matcher.private_files import create_private, open_private, private_folder
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -101,6 +104,16 @@ class Referral(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+def _create_private_sqlite(url: str) -> None:
+    # Created 0600 before SQLite opens it (SQLite would make it 0644): the journal files SQLite
+    # creates beside it take the database file's mode.
+    database = Path(url.removeprefix("sqlite:///"))
+    with contextlib.suppress(OSError):  # SQLite itself says what is wrong with the path
+        private_folder(database.parent)
+        if database.name and database.name != ":memory:":
+            create_private(database)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`.
 
@@ -111,7 +124,7 @@ def make_engine(url: str) -> Engine:
     and lose its change; this way one waits for the other, as FOR UPDATE makes PostgreSQL do.
     """
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _create_private_sqlite(url)
         engine = create_engine(url, connect_args={"timeout": 15})
 
         @event.listens_for(engine, "connect")
@@ -201,6 +214,8 @@ def migrate(url: str, lock_dir: Path) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if url.startswith("sqlite:///"):
+        _create_private_sqlite(url)
     engine = create_engine(url, poolclass=NullPool, connect_args=_server_timeouts(url))
     try:
         with _file_lock(_lock_file(url, lock_dir)), engine.begin() as connection:
@@ -210,6 +225,17 @@ def migrate(url: str, lock_dir: Path) -> None:
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The files an SQLite database URL keeps: the database, its journals and its lock."""
+    if not url.startswith("sqlite:///"):
+        return []
+    database = Path(url.removeprefix("sqlite:///"))
+    if not database.name or database.name == ":memory:":
+        return []
+    suffixes = ("", "-journal", "-wal", "-shm", ".migrate.lock")
+    return [database.with_name(database.name + suffix) for suffix in suffixes]
 
 
 def _lock_file(url: str, lock_dir: Path) -> Path | None:
@@ -229,7 +255,7 @@ def _file_lock(path: Path | None) -> Iterator[None]:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lock = open(path, "w")  # noqa: SIM115 - held until the migration is done
+        lock = os.fdopen(open_private(path), "w")  # held until the migration is done
     except OSError:
         yield  # the database itself will say what is wrong with its folder
         return
