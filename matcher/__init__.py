@@ -175,6 +175,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Closed referrals are deleted this many days after closing (checked at every start).
         RETENTION_DAYS=365,
         SECRET_KEY=None,
+        # A staff session ends after this long without a request, and this long after login.
+        STAFF_SESSION_IDLE_MINUTES=30,
+        STAFF_SESSION_MAX_HOURS=12,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Set true behind TLS: the staff session cookie then travels over HTTPS only.

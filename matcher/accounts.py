@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from matcher.store import AuditEvent, StaffAccount, now
+from matcher.store import AuditEvent, StaffAccount, new_session_version, now
 
 ROLES = ("staff", "admin")  # admin may also manage accounts and reload the rules
 MIN_PASSWORD_LENGTH = 12
@@ -33,6 +33,16 @@ class Login:
     username: str | None = None
     role: str | None = None
     locked_until: datetime | None = None
+    session_version: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """An account as a staff request sees it: its name, role and current session version."""
+
+    username: str
+    role: str
+    session_version: str
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -81,7 +91,7 @@ class Accounts:
             self._record(session, actor, "account.created", username, {"role": role})
 
     def set_password(self, username: str, password: str, actor: str) -> None:
-        """Give an account a new password (and lift any lock-out)."""
+        """Give an account a new password, lift any lock-out and end its sessions."""
         account_role = self.role_of(username)
         if account_role is None:
             raise AccountError(f"there is no account named {username!r}")
@@ -90,7 +100,35 @@ class Accounts:
             account = self._get(session, username)
             account.password_hash = self.hasher.hash(password)
             account.failed_logins, account.locked_until = 0, None
+            account.session_version = new_session_version()
             self._record(session, actor, "account.password_set", username)
+
+    def set_role(self, username: str, role: str, actor: str) -> None:
+        """Give an account another role and end its sessions (they were opened with the old one)."""
+        if role not in ROLES:
+            raise AccountError(f"role must be one of: {', '.join(ROLES)}")
+        with Session(self.engine) as session, session.begin():
+            account = self._get(session, username)
+            account.role = role
+            account.session_version = new_session_version()
+            self._record(session, actor, "account.role_set", username, {"role": role})
+
+    def end_sessions(self, username: str, actor: str, action: str = "sessions.ended") -> None:
+        """End every session of an account, on every instance (a logout ends them all)."""
+        with Session(self.engine) as session, session.begin():
+            account = self._get(session, username)
+            account.session_version = new_session_version()
+            self._record(session, actor, action, username)
+
+    def member(self, username: str) -> StaffMember | None:
+        """The account a session names, as it is now in the database, or None if it is gone."""
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(StaffAccount.role, StaffAccount.session_version).where(
+                    StaffAccount.username == username
+                )
+            ).first()
+        return None if found is None else StaffMember(username, found.role, found.session_version)
 
     def remove(self, username: str, actor: str) -> None:
         """Delete an account."""
@@ -172,7 +210,12 @@ class Accounts:
             if self.hasher.check_needs_rehash(account.password_hash):
                 account.password_hash = self.hasher.hash(password)
             self._record(session, username, "login", username)
-            return Login("ok", username=username, role=account.role)
+            return Login(
+                "ok",
+                username=username,
+                role=account.role,
+                session_version=account.session_version,
+            )
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

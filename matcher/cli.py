@@ -66,7 +66,7 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def staff(args: argparse.Namespace) -> int:
-    """Add, list, remove or unlock staff accounts, or set a password."""
+    """Add, list, remove or unlock staff accounts, or set a password or a role."""
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from matcher.store import unreachable, unusable
@@ -96,6 +96,9 @@ def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
         elif args.action == "passwd":
             accounts.set_password(args.username, _password(args), actor)
             print(f"matcher staff: new password for {args.username!r}")
+        elif args.action == "role":
+            accounts.set_role(args.username, args.role, actor)
+            print(f"matcher staff: {args.username!r} is now {args.role}; their sessions ended")
         elif args.action == "remove":
             accounts.remove(args.username, actor)
             print(f"matcher staff: removed {args.username!r}")
@@ -137,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             action.add_argument("--role", choices=["staff", "admin"], default="staff")
     for name, text in (("remove", "delete an account"), ("unlock", "lift a lock-out")):
         actions.add_parser(name, help=text).add_argument("username")
+    role_parser = actions.add_parser("role", help="change an account's role (ends its sessions)")
+    role_parser.add_argument("username")
+    role_parser.add_argument("role", choices=["staff", "admin"])
     actions.add_parser("list", help="list the accounts")
     staff_parser.set_defaults(run=staff)
     args = parser.parse_args(argv)

@@ -9,20 +9,31 @@ caller's answers goes to the audit log (who, what, when; never the answers thems
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.accounts import Accounts
+from matcher.accounts import Accounts, StaffMember
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.referrals import NEXT, STATUSES, ReferralConflict, ReferralError, Referrals
@@ -56,6 +67,52 @@ def _login_page(status: int, error: str | None = None, next_path: str = "/staff"
     return private(make_response(page, status))
 
 
+def epoch_seconds() -> int:
+    """Now, in whole seconds since the epoch (what a staff session records)."""
+    return int(time.time())
+
+
+def _signed_in() -> StaffMember | None:
+    """The account this request's session belongs to, if the session is still good.
+
+    The cookie is signed but cannot be taken back: so it names the account's session version,
+    which logout, a new password, a new role or removal change, and it ends after
+    STAFF_SESSION_IDLE_MINUTES without use and STAFF_SESSION_MAX_HOURS after the login.
+    """
+    name, version = session.get("staff"), session.get("session_version")
+    started, seen = session.get("started"), session.get("seen")
+    if not isinstance(name, str) or not isinstance(version, str):
+        return None
+    if not isinstance(started, int) or not isinstance(seen, int):
+        return None
+    moment = epoch_seconds()
+    config = current_app.config
+    if moment - seen > int(config["STAFF_SESSION_IDLE_MINUTES"]) * 60:
+        return None
+    if moment - started > int(config["STAFF_SESSION_MAX_HOURS"]) * 3600:
+        return None
+    member = accounts().member(name)
+    if member is None or not hmac.compare_digest(member.session_version, version):
+        return None
+    session["seen"] = moment
+    return member
+
+
+def _end_session() -> None:
+    for key in ("staff", "session_version", "started", "seen", "role"):
+        session.pop(key, None)
+
+
+@bp.app_context_processor
+def _staff_member() -> dict[str, Any]:
+    # What pages show (the admin link, the erase button) follows the role in the database.
+    member: StaffMember | None = g.get("staff_member")
+    return {
+        "staff_name": member.username if member else None,
+        "staff_role": member.role if member else None,
+    }
+
+
 def staff_required(view: View) -> View:
     """Guard a staff view: 503 when unconfigured, a login when signed out, a token on POSTs."""
 
@@ -63,10 +120,13 @@ def staff_required(view: View) -> View:
     def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
         if not _configured_password():
             return _not_configured()
-        if not session.get("staff") or accounts().role_of(str(session["staff"])) is None:
+        member = _signed_in()
+        if member is None:
+            _end_session()
             if request.method == "GET":
                 return redirect(f"/staff/login?next={request.path}", code=302)
             return _login_page(401, "Please log in to use the front-desk console.")
+        g.staff_member = member
         if request.method == "POST" and not token_ok():
             return private(make_response(render_template("staff/expired.html"), 400))
         return private(view(*args, **kwargs))
@@ -111,8 +171,13 @@ def login() -> BaseResponse:
         log.warning(json.dumps({"event": "staff.login_failed"}))
         return _login_page(401, "That name or password is not right. Please try again.", next_path)
     session.clear()
-    session["staff"] = result.username
-    session["role"] = result.role
+    moment = epoch_seconds()
+    session.update(
+        staff=result.username,
+        session_version=result.session_version,
+        started=moment,
+        seen=moment,
+    )
     csrf_token()
     return redirect(next_path, code=303)
 
@@ -120,7 +185,8 @@ def login() -> BaseResponse:
 @bp.post("/staff/logout")
 @staff_required
 def logout() -> BaseResponse:
-    """End the staff session."""
+    """End the staff session, and every other session of the account: a copied cookie too."""
+    accounts().end_sessions(str(session["staff"]), str(session["staff"]), "logout")
     session.clear()
     return redirect("/staff/login?logged_out=1", code=303)
 
@@ -212,7 +278,7 @@ def admin_required(view: View) -> View:
     @functools.wraps(view)
     @staff_required
     def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
-        if accounts().role_of(str(session["staff"])) != "admin":
+        if g.staff_member.role != "admin":
             return make_response(render_template("staff/forbidden.html"), 403)
         return view(*args, **kwargs)
 

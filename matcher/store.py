@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_session_version() -> str:
+    """A fresh, unguessable session version (random, so a re-added account never reuses one)."""
+    return secrets.token_hex(16)
+
+
 class Base(DeclarativeBase):
     """The tables' common base."""
 
@@ -58,6 +64,10 @@ class StaffAccount(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Every staff session carries it; a new one (logout, new password or role) ends them all.
+    session_version: Mapped[str] = mapped_column(
+        String(32), nullable=False, default=new_session_version
+    )
 
 
 class AuditEvent(Base):
