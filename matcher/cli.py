@@ -104,14 +104,10 @@ def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
             print(f"matcher staff: removed {args.username!r}")
         elif args.action == "unlock":
             accounts.unlock(args.username, actor)
-            print(f"matcher staff: unlocked {args.username!r}")
+            print(f"matcher staff: forgot the failed logins of {args.username!r}")
         else:
             for account in accounts.all():
-                locked = account["locked_until"]
-                print(
-                    f"{account['username']}\t{account['role']}"
-                    + (f"\tlocked until {locked:%Y-%m-%d %H:%M} UTC" if locked else "")
-                )
+                print(f"{account['username']}\t{account['role']}")
     except AccountError as exc:
         print(f"matcher staff: {exc}", file=sys.stderr)
         return 1
@@ -138,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if name == "add":
             action.add_argument("--role", choices=["staff", "admin"], default="staff")
-    for name, text in (("remove", "delete an account"), ("unlock", "lift a lock-out")):
+    for name, text in (
+        ("remove", "delete an account"),
+        ("unlock", "forget an account's failed logins (from every address)"),
+    ):
         actions.add_parser(name, help=text).add_argument("username")
     role_parser = actions.add_parser("role", help="change an account's role (ends its sessions)")
     role_parser.add_argument("username")

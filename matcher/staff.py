@@ -159,17 +159,27 @@ def login() -> BaseResponse:
     next_path = _safe_next(request.form.get("next"))
     if not token_ok():
         return _login_page(400, "The form had expired. Please enter the password again.", next_path)
-    result = accounts().login(request.form.get("username", ""), request.form.get("password", ""))
-    if result.outcome == "locked" and result.locked_until is not None:
-        until = result.locked_until.strftime("%H:%M UTC")
-        message = (
-            f"This account is locked after too many failed logins until {until}; "
-            "an admin can unlock it sooner."
-        )
-        return _login_page(403, message, next_path)
+    result = accounts().login(
+        request.form.get("username", ""),
+        request.form.get("password", ""),
+        request.remote_addr or "-",
+    )
+    # The same answers whether or not the name exists: only the name and address are counted.
+    wait = (
+        f" Please wait {result.retry_after} seconds before trying again."
+        if result.retry_after
+        else ""
+    )
+    if result.outcome == "throttled":
+        log.warning(json.dumps({"event": "staff.login_throttled"}))
+        message = "Too many failed logins from here for now." + wait
+        response = _login_page(429, message + " An admin can clear this sooner.", next_path)
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
     if result.outcome != "ok":
         log.warning(json.dumps({"event": "staff.login_failed"}))
-        return _login_page(401, "That name or password is not right. Please try again.", next_path)
+        message = "That name or password is not right." + (wait or " Please try again.")
+        return _login_page(401, message, next_path)
     session.clear()
     moment = epoch_seconds()
     session.update(
@@ -293,12 +303,22 @@ def admin() -> BaseResponse:
     page = render_template(
         "staff/admin.html",
         accounts=accounts().all(),
+        failed_logins=accounts().failed_logins(),
         events=accounts().audit_log(100),
         rules_version=held.rules_version,
         reload_error=current_app.extensions.get("reload_error"),
         csrf_token=csrf_token(),
     )
     return make_response(page, 200)
+
+
+@bp.post("/staff/admin/unlock")
+@admin_required
+def unlock() -> BaseResponse:
+    """Forget one name's failed logins from one address, so that it need not wait."""
+    username, address = request.form.get("username", ""), request.form.get("address", "")
+    accounts().unlock(username, str(session["staff"]), address)
+    return redirect("/staff/admin?unlocked=1", code=303)
 
 
 @bp.post("/staff/admin/reload")

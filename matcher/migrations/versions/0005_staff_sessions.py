@@ -1,7 +1,9 @@
-"""Staff sessions can be revoked: each account has a session version that every login carries.
+"""Staff sessions can be revoked, and failed logins slow the guesser instead of locking the account.
 
-Changing it (logout, new password, new role) ends every session of the account; a removed and
-re-added account gets a new one, so an old cookie never works again.
+Each account has a session version that every login carries: changing it (logout, new password,
+new role) ends every session of the account; a removed and re-added account gets a new one, so
+an old cookie never works again. Failed logins are counted per name and client address, and per
+address (login_failures), with growing delays; the account-wide lock-out columns go.
 
 Revision ID: 0005
 Revises: 0004
@@ -22,8 +24,25 @@ def upgrade() -> None:
         table.add_column(
             sa.Column("session_version", sa.String(32), nullable=False, server_default="0005")
         )
+        table.drop_column("failed_logins")
+        table.drop_column("locked_until")
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("address", sa.String(64), nullable=False),
+        sa.Column("failures", sa.Integer, nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("blocked_until", sa.DateTime(timezone=True)),
+        sa.UniqueConstraint("username", "address", name="login_failures_username_address"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("login_failures")
     with op.batch_alter_table("staff_accounts") as table:
+        table.add_column(sa.Column("locked_until", sa.DateTime(timezone=True)))
+        table.add_column(
+            sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0")
+        )
         table.drop_column("session_version")
