@@ -154,6 +154,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Requests per client address on the public endpoints ("" turns limiting off); the
         # store is per process unless a shared one is named (redis://... for several instances).
         RATE_LIMIT="120 per minute",
+        # Staff login attempts per client address: its own setting, so that turning the public
+        # limit off never leaves the password open to fast guessing ("" turns it off too).
+        LOGIN_RATE_LIMIT="10 per minute",
         RATE_LIMIT_STORAGE_URI="memory://",
         # Origins (clinic sites) whose pages may call the API from a browser.
         CORS_ORIGINS=[],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -42,9 +42,22 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 def public_limit() -> str:
     """The rate limit on public endpoints, from configuration (MATCHER_RATE_LIMIT)."""
-    from flask import current_app
-
     return str(current_app.config["RATE_LIMIT"])
+
+
+def login_limit() -> str:
+    """The rate limit on staff logins per client address (MATCHER_LOGIN_RATE_LIMIT)."""
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+LOGIN_ENDPOINT = "staff.login"
+
+
+@limiter.request_filter
+def _switched_off() -> bool:
+    # Each limit has its own setting: turning off the public one ("") leaves logins limited.
+    setting = "LOGIN_RATE_LIMIT" if request.endpoint == LOGIN_ENDPOINT else "RATE_LIMIT"
+    return not current_app.config[setting]
 
 
 def shown(value: Any) -> Any:
@@ -79,7 +92,9 @@ def install(app: Flask) -> None:
         max_age=600,
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATE_LIMIT_STORAGE_URI"])
-    app.config["RATELIMIT_ENABLED"] = bool(app.config["RATE_LIMIT"])
+    # Always on: which limits apply is decided per request (_switched_off), from this app's
+    # settings; the limiter is one object shared by every app built in this process.
+    app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)
 
     @app.after_request

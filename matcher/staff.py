@@ -37,7 +37,7 @@ from matcher.accounts import Accounts, StaffMember
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.referrals import NEXT, STATUSES, ReferralConflict, ReferralError, Referrals
-from matcher.security import limiter
+from matcher.security import limiter, login_limit
 from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
 
 bp = Blueprint("staff", __name__)
@@ -151,7 +151,7 @@ def login_form() -> BaseResponse:
 
 
 @bp.post("/staff/login")
-@limiter.limit("10 per minute")  # slows password guessing from one address
+@limiter.limit(login_limit)  # on by default, whatever MATCHER_RATE_LIMIT says
 def login() -> BaseResponse:
     """Check the staff password (constant-time) and start a staff session."""
     if not _configured_password():

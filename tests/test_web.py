@@ -98,6 +98,7 @@ def gb_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "SECRET_KEY": "test-key",
             "STATE_DIR": str(state),
             "RATE_LIMIT": "",
+            "LOGIN_RATE_LIMIT": "",
         }
     )
     app.extensions["accounts"].add(USERNAME, PASSWORD, "staff", "test")
