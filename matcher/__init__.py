@@ -18,9 +18,38 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def _ensure_secret_key(app: Flask) -> None:
-    """Use the configured SECRET_KEY, or make a random one for this run and say so."""
-    if app.config.get("SECRET_KEY"):
+    """Use the configured SECRET_KEY, or make a random one for this run and say so.
+
+    A key that is not a string of at least 32 characters stops start-up with one line: a
+    number (MATCHER_SECRET_KEY=12345 is read as JSON) would fail every page with a session.
+    """
+    from matcher.errors import ConfigError
+
+    key = app.config.get("SECRET_KEY")
+    if key is not None and key != "":
+        if not isinstance(key, str):
+            if isinstance(key, bool):
+                kind = "true or false"
+            elif isinstance(key, int | float):
+                kind = "a number"
+            else:
+                kind = f"a JSON {type(key).__name__}"
+            raise ConfigError(
+                "MATCHER_SECRET_KEY",
+                f"must be a string of at least {MIN_SECRET_KEY_LENGTH} characters, not {kind} "
+                "(the value is read as JSON when it parses); make one with: "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'",
+            )
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                "MATCHER_SECRET_KEY",
+                f"must be at least {MIN_SECRET_KEY_LENGTH} characters, not {len(key)}; make one "
+                "with: python3 -c 'import secrets; print(secrets.token_hex(32))'",
+            )
         return
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     # gunicorn builds the app in the master first (on_starting) and forks the workers after:

@@ -182,7 +182,7 @@ def staff_app(tmp_path: Path) -> Flask:
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k" * 32,
             "STATE_DIR": str(tmp_path),
             "RATE_LIMIT": "",
             # The database's own throttle is what these tests are about.

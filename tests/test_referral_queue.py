@@ -26,7 +26,7 @@ URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
 
 @pytest.fixture()
 def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    app = app_on(database_url, tmp_path, SECRET_KEY="k")
+    app = app_on(database_url, tmp_path, SECRET_KEY="k" * 32)
     app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")
     yield app
     close_database(app)

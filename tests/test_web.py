@@ -95,7 +95,7 @@ def gb_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         {
             "TESTING": True,
             "LOCALE": "GB",
-            "SECRET_KEY": "test-key",
+            "SECRET_KEY": "test-key-" + "k" * 32,
             "STATE_DIR": str(state),
             "RATE_LIMIT": "",
             "LOGIN_RATE_LIMIT": "",
