@@ -61,6 +61,31 @@ def _ensure_secret_key(app: Flask) -> None:
     )
 
 
+def _check_public_url(app: Flask) -> None:
+    """Refuse a MATCHER_PUBLIC_URL that is not an http(s) origin with an optional path."""
+    from urllib.parse import urlsplit
+
+    from matcher.errors import ConfigError
+
+    url = app.config.get("PUBLIC_URL")
+    if url is None or url == "":
+        return
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ConfigError(
+            "MATCHER_PUBLIC_URL",
+            f"{url!r} is not a public address like https://clinic.example or "
+            "https://clinic.example/matcher (no query, fragment or user)",
+        )
+
+
 def default_database_url(state_dir: str | Path) -> str:
     """The SQLite file used when no DATABASE_URL is configured."""
     return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
@@ -207,6 +232,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Closed referrals are deleted this many days after closing (checked at every start).
         RETENTION_DAYS=365,
         SECRET_KEY=None,
+        # Where people reach the service (https://clinic.example/matcher), for links it writes
+        # into pages; unset, they are paths on the address the browser used.
+        PUBLIC_URL=None,
         # A staff session ends after this long without a request, and this long after login.
         STAFF_SESSION_IDLE_MINUTES=30,
         STAFF_SESSION_MAX_HOURS=12,
@@ -220,6 +248,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
     _ensure_secret_key(app)
+    _check_public_url(app)
 
     _private_state(app)
     _open_database(app)

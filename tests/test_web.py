@@ -393,7 +393,7 @@ def test_the_checklist_page_lists_the_tailored_questions_and_a_link_without_pers
         "language.sessions",
     ]
     assert (
-        'value="http://localhost/checklist?modalities=emdr,cbt&amp;format=online&amp;setting=group"'
+        'value="/checklist?modalities=emdr,cbt&amp;format=online&amp;setting=group"'
         in html
     )
     assert '<link rel="stylesheet" href="/static/print.css" media="print">' in html
