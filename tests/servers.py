@@ -68,10 +68,10 @@ def server_log(process: subprocess.Popen[str]) -> str:
 
 @contextlib.contextmanager
 def running_server(
-    env: dict[str, str] | None = None, umask: int = -1
+    env: dict[str, str] | None = None, umask: int = -1, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start gunicorn, wait until /healthz answers, yield (base URL, process), then stop it."""
-    port = free_port()
+    port = port or free_port()
     # Its database and last-good copy in a fresh folder unless the test names one.
     env = {"MATCHER_STATE_DIR": tempfile.mkdtemp(prefix="matcher-state-"), **(env or {})}
     process = start_gunicorn(port, env, umask)
