@@ -33,6 +33,7 @@ MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(days=1)  # failures older than this no longer count
 ANY_NAME = "*"  # the row that counts an address's failures over every name
 INVALID_NAME = ""  # the row for names no account can have (too long, other characters)
+MAX_ADDRESS_LENGTH = 64  # an IPv6 address with a zone fits
 
 
 class AccountError(ValueError):
@@ -70,7 +71,8 @@ class StaffMember:
     session_version: str
 
 
-def _well_formed(username: str) -> bool:
+def well_formed_username(username: str) -> bool:
+    """Whether an account could have this name (1 to 64 of the allowed characters)."""
     return 0 < len(username) <= 64 and set(username) <= USERNAME_CHARS
 
 
@@ -92,7 +94,7 @@ class Accounts:
         self._decoy = self.hasher.hash("a decoy password nobody has")
 
     def _check_new(self, username: str, password: str, role: str) -> None:
-        if not _well_formed(username):
+        if not well_formed_username(username):
             raise AccountError(
                 "a username is 1 to 64 lowercase letters, digits, dots, dashes or underscores"
             )
@@ -227,8 +229,8 @@ class Accounts:
     ) -> Login:
         """Check a login from a client address; slow down repeated failures, never lock out."""
         moment = at or now()
-        name = username if _well_formed(username) else INVALID_NAME
-        address = address[:64]
+        name = username if well_formed_username(username) else INVALID_NAME
+        address = address[:MAX_ADDRESS_LENGTH]
         waiting = self._waiting(name, address, moment)
         if waiting:
             # Refused before the password is looked at: a right guess here would tell nothing.

@@ -13,6 +13,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    pre_load,
     validate,
     validates_schema,
 )
@@ -869,6 +870,30 @@ class ReferralRequestSchema(StrictSchema):
     intake = fields.Dict(required=True, metadata={"description": "The same body as /match."})
     contact = fields.Nested(ContactSchema, required=True)
     consent = StrictBoolean(required=True)
+
+
+# The longest close reason the database keeps (referrals.close_reason).
+CLOSE_REASON_MAX = 200
+
+
+def build_status_change_schema(therapist_ids: Iterable[str]) -> Schema:
+    """The staff form that moves a referral on: booked with someone on the roster, a reason."""
+
+    class StatusChangeSchema(Schema):
+        class Meta:
+            unknown = EXCLUDE  # the form token, the version and the action ride along
+
+        status = fields.String(required=True, validate=validate.Length(min=1, max=16))
+        therapist = fields.String(
+            validate=validate.OneOf(list(therapist_ids), error="Choose a therapist from the list.")
+        )
+        reason = fields.String(validate=[validate.Length(max=CLOSE_REASON_MAX), plain_text])
+
+        @pre_load
+        def _blank_is_absent(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+            return {k: v for k, v in data.items() if v != ""}
+
+    return StatusChangeSchema()
 
 
 class ReferralNotSavedSchema(ErrorSchema):

@@ -13,12 +13,13 @@ import hmac
 import json
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
@@ -30,13 +31,22 @@ from flask import (
     request,
     session,
 )
+from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.accounts import Accounts, StaffMember
+from matcher.accounts import (
+    ANY_NAME,
+    INVALID_NAME,
+    MAX_ADDRESS_LENGTH,
+    Accounts,
+    StaffMember,
+    well_formed_username,
+)
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.referrals import NEXT, STATUSES, ReferralConflict, ReferralError, Referrals
+from matcher.schemas import build_status_change_schema, flatten_errors
 from matcher.security import limiter, login_limit
 from matcher.web import form_errors, form_options, intake_from_form, labels, matcher, private
 
@@ -124,7 +134,8 @@ def staff_required(view: View) -> View:
         if member is None:
             _end_session()
             if request.method == "GET":
-                return redirect(f"/staff/login?next={request.path}", code=302)
+                # Quoted: a path can hold %0d%0a, which must never reach a header as CR LF.
+                return redirect(f"/staff/login?next={quote(request.path)}", code=302)
             return _login_page(401, "Please log in to use the front-desk console.")
         g.staff_member = member
         if request.method == "POST" and not token_ok():
@@ -139,7 +150,7 @@ def _safe_next(value: str | None) -> str:
     parts = urlsplit(value or "")
     if parts.scheme or parts.netloc or not parts.path.startswith("/staff"):
         return "/staff"
-    return parts.path
+    return quote(parts.path, safe="/%")
 
 
 @bp.get("/staff/login")
@@ -317,6 +328,10 @@ def admin() -> BaseResponse:
 def unlock() -> BaseResponse:
     """Forget one name's failed logins from one address, so that it need not wait."""
     username, address = request.form.get("username", ""), request.form.get("address", "")
+    if not (well_formed_username(username) or username in (ANY_NAME, INVALID_NAME)) or (
+        len(address) > MAX_ADDRESS_LENGTH
+    ):
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
     accounts().unlock(username, str(session["staff"]), address)
     return redirect("/staff/admin?unlocked=1", code=303)
 
@@ -399,8 +414,26 @@ def _referral_page(
     return make_response(page, status)
 
 
+# How the status form's fields are named on the page, for its error messages.
+FORM_LABELS = {"status": "New status", "therapist": "Booked with", "reason": "Reason"}
+REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def referral_view(view: View) -> View:
+    """Answer 404 for a path that cannot be a referral id, before it reaches the database."""
+
+    @functools.wraps(view)
+    def checked(referral_id: str) -> BaseResponse:
+        if not REFERRAL_ID.match(referral_id):
+            return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+        return view(referral_id)
+
+    return cast(View, checked)
+
+
 @bp.get("/staff/referrals/<referral_id>")
 @staff_required
+@referral_view
 def referral_detail(referral_id: str) -> BaseResponse:
     """One referral: contact, status, history, and the actions that move it on."""
     accounts().record(str(session["staff"]), "referral.viewed", referral_id)
@@ -409,6 +442,7 @@ def referral_detail(referral_id: str) -> BaseResponse:
 
 @bp.post("/staff/referrals/<referral_id>")
 @staff_required
+@referral_view
 def referral_action(referral_id: str) -> BaseResponse:
     """Acknowledge, change status, or match again; a stale form is told, never applied."""
     actor = str(session["staff"])
@@ -422,13 +456,19 @@ def referral_action(referral_id: str) -> BaseResponse:
         if action == "acknowledge":
             _referrals().acknowledge(referral_id, actor, version)
         elif action == "status":
+            try:
+                change = build_status_change_schema(matcher().roster.by_id).load(form)
+            except ValidationError as exc:
+                problems = flatten_errors(exc.messages)
+                shown = " ".join(f"{FORM_LABELS[k]}: {' '.join(v)}" for k, v in problems.items())
+                return _referral_page(referral_id, f"{shown} Nothing was changed.", 422)
             _referrals().change_status(
                 referral_id,
-                form.get("status", ""),
+                change["status"],
                 actor,
                 version,
-                form.get("therapist") or None,
-                form.get("reason"),
+                change.get("therapist"),
+                change.get("reason"),
             )
         elif action == "rematch":
             stored = _referrals().get(referral_id)
@@ -454,6 +494,7 @@ def referral_action(referral_id: str) -> BaseResponse:
 
 @bp.get("/staff/referrals/<referral_id>/export")
 @staff_required
+@referral_view
 def referral_export(referral_id: str) -> BaseResponse:
     """Everything kept about this person's referral, as a JSON download (right of access)."""
     exported = _referrals().export(referral_id)
@@ -468,6 +509,7 @@ def referral_export(referral_id: str) -> BaseResponse:
 
 @bp.post("/staff/referrals/<referral_id>/erase")
 @admin_required
+@referral_view
 def referral_erase(referral_id: str) -> BaseResponse:
     """Delete this person's referral on their request (right to erasure); admins only."""
     if not _referrals().erase(referral_id, str(session["staff"])):
