@@ -88,7 +88,7 @@ def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
 
     migrate(url, state_dir)
     accounts = Accounts(make_engine(url))
-    actor = f"cli:{getpass.getuser()}"
+    actor = f"cli:{getpass.getuser()}"[:64]  # the audit log's actor column
     try:
         if args.action == "add":
             accounts.add(args.username, _password(args), args.role, actor)
