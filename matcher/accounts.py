@@ -279,9 +279,11 @@ class Accounts:
                 self._record(session, actor, "login.failed", subject, detail)
                 wait = max(blocked)
                 return Login("wrong", retry_after=_seconds(wait) if wait else 0)
+            # Both counts start again: a receptionist's typos, added up over a day at an office
+            # whose staff share one address, never make the whole office wait.
             session.execute(
                 delete(LoginFailure).where(
-                    LoginFailure.username == name, LoginFailure.address == address
+                    LoginFailure.username.in_([name, ANY_NAME]), LoginFailure.address == address
                 )
             )
             if self.hasher.check_needs_rehash(account.password_hash):

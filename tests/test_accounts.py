@@ -106,6 +106,19 @@ def test_one_address_guessing_many_names_is_slowed_down_too(accounts: Accounts) 
     assert accounts.login("yet-another", "guess", DESK, moment).outcome == "wrong"
 
 
+def test_a_successful_login_starts_both_counts_again(accounts: Accounts) -> None:
+    accounts.add("ana", PASSWORD, "staff", "test")
+    moment = now()
+    for number in range(FREE_FAILURES_PER_ADDRESS - 1):
+        accounts.login(f"typo{number}", "guess", DESK, moment)
+    accounts.login("ana", "typo", DESK, moment)
+    assert accounts.login("ana", PASSWORD, DESK, moment).outcome == "ok"
+    assert [(f["username"], f["failures"]) for f in accounts.failed_logins(moment)] == [
+        (f"typo{n}", 1) for n in range(FREE_FAILURES_PER_ADDRESS - 1)
+    ]
+    assert accounts.login("ben", "typo", DESK, moment).retry_after == 0
+
+
 def test_guesses_sent_in_parallel_are_all_counted(accounts: Accounts) -> None:
     # Several workers (or instances) checking wrong passwords at the same moment: each failure
     # counts, so parallel guessing is slowed down as much as guessing one after another.
