@@ -9,6 +9,13 @@ threads = 1
 worker_class = "sync"
 timeout = int(os.environ.get("MATCHER_TIMEOUT", "30"))
 graceful_timeout = 10
+# A master restarted after a crash binds its port again, even while the old socket lingers.
+reuse_port = True
+# gunicorn's control socket defaults to one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn), so
+# two instances on one machine would take it over from each other: off unless an instance is
+# given its own path (MATCHER_CONTROL_SOCKET=/run/matcher-a/gunicorn.ctl). Reloads use HUP.
+control_socket = os.environ.get("MATCHER_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 # Each worker builds its own Matcher (and its own durable_rules host) in create_app().
 preload_app = False
 # A worker started by a reload (HUP) that finds broken files serves the last good copy.
@@ -49,3 +56,22 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
         sys.exit(1)
     # The workers open their own connections; none of the master's may be shared across fork.
     checked.extensions["referrals"].engine.dispose()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def post_fork(server, worker):  # noqa: ANN001 - gunicorn's hook signature
+    """Make the worker die with its master: never left serving unsupervised after a SIGKILL."""
+    import ctypes
+    import signal
+    import sys
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (AttributeError, OSError):  # not Linux: nothing to ask the kernel for
+        return
+    if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        print(f"matcher: worker {os.getpid()}: PR_SET_PDEATHSIG failed", file=sys.stderr)
+    if os.getppid() != server.pid:
+        os._exit(0)  # the master died between the fork and the prctl: the signal never comes

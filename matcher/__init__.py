@@ -18,9 +18,38 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def _ensure_secret_key(app: Flask) -> None:
-    """Use the configured SECRET_KEY, or make a random one for this run and say so."""
-    if app.config.get("SECRET_KEY"):
+    """Use the configured SECRET_KEY, or make a random one for this run and say so.
+
+    A key that is not a string of at least 32 characters stops start-up with one line: a
+    number (MATCHER_SECRET_KEY=12345 is read as JSON) would fail every page with a session.
+    """
+    from matcher.errors import ConfigError
+
+    key = app.config.get("SECRET_KEY")
+    if key is not None and key != "":
+        if not isinstance(key, str):
+            if isinstance(key, bool):
+                kind = "true or false"
+            elif isinstance(key, int | float):
+                kind = "a number"
+            else:
+                kind = f"a JSON {type(key).__name__}"
+            raise ConfigError(
+                "MATCHER_SECRET_KEY",
+                f"must be a string of at least {MIN_SECRET_KEY_LENGTH} characters, not {kind} "
+                "(the value is read as JSON when it parses); make one with: "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'",
+            )
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                "MATCHER_SECRET_KEY",
+                f"must be at least {MIN_SECRET_KEY_LENGTH} characters, not {len(key)}; make one "
+                "with: python3 -c 'import secrets; print(secrets.token_hex(32))'",
+            )
         return
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     # gunicorn builds the app in the master first (on_starting) and forks the workers after:
@@ -32,9 +61,50 @@ def _ensure_secret_key(app: Flask) -> None:
     )
 
 
+def _check_public_url(app: Flask) -> None:
+    """Refuse a MATCHER_PUBLIC_URL that is not an http(s) origin with an optional path."""
+    from urllib.parse import urlsplit
+
+    from matcher.errors import ConfigError
+
+    url = app.config.get("PUBLIC_URL")
+    if url is None or url == "":
+        return
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ConfigError(
+            "MATCHER_PUBLIC_URL",
+            f"{url!r} is not a public address like https://clinic.example or "
+            "https://clinic.example/matcher (no query, fragment or user)",
+        )
+
+
 def default_database_url(state_dir: str | Path) -> str:
     """The SQLite file used when no DATABASE_URL is configured."""
     return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
+
+
+def _private_state(app: Flask) -> None:
+    """Make the state folder and an SQLite database private to this user, saying what was not."""
+    from matcher.private_files import make_private, private_folder
+    from matcher.store import sqlite_files
+
+    state_dir = Path(app.config["STATE_DIR"])
+    database_url = app.config["DATABASE_URL"] or default_database_url(state_dir)
+    try:
+        private_folder(state_dir)
+    except OSError:
+        return  # the database (or the last good copy) will say what is wrong with the folder
+    for change in make_private([state_dir, *sqlite_files(database_url)]):
+        # Others could read referral contacts and password hashes until now.
+        log.warning(json.dumps({"event": "state.not_private", "problem": change}))
 
 
 def _open_database(app: Flask) -> None:
@@ -175,6 +245,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Requests per client address on the public endpoints ("" turns limiting off); the
         # store is per process unless a shared one is named (redis://... for several instances).
         RATE_LIMIT="120 per minute",
+        # Staff login attempts per client address: its own setting, so that turning the public
+        # limit off never leaves the password open to fast guessing ("" turns it off too).
+        LOGIN_RATE_LIMIT="10 per minute",
         RATE_LIMIT_STORAGE_URI="memory://",
         # Origins (clinic sites) whose pages may call the API from a browser.
         CORS_ORIGINS=[],
@@ -187,6 +260,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATE_DIR=str(PROJECT_ROOT / "var"),
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
+        # How staff reach the on-call clinician, for the console's urgent protocol.
+        ON_CALL=None,
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
         # (postgresql+psycopg://...). The console is closed (503) until an account exists.
         DATABASE_URL=None,
@@ -196,6 +271,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Closed referrals are deleted this many days after closing (checked at every start).
         RETENTION_DAYS=365,
         SECRET_KEY=None,
+        # Where people and staff reach the service (https://clinic.example/matcher), for links
+        # it writes into pages and notifications; unset, they are paths.
+        PUBLIC_URL=None,
+        # A staff session ends after this long without a request, and this long after login.
+        STAFF_SESSION_IDLE_MINUTES=30,
+        STAFF_SESSION_MAX_HOURS=12,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Set true behind TLS: the staff session cookie then travels over HTTPS only.
@@ -211,8 +292,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ESCALATION_TO=None,
         WEBHOOK_URL=None,
         WEBHOOK_SECRET=None,
-        # The service's address as staff reach it, for the link in each notification.
-        PUBLIC_URL=None,
         # An urgent referral not acknowledged this many minutes after it arrived is escalated.
         URGENT_ACK_MINUTES=30,
         # Near-identical urgent referrals from one address within this many minutes are one
@@ -231,7 +310,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
     _ensure_secret_key(app)
+    _check_public_url(app)
 
+    _private_state(app)
     _open_database(app)
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher

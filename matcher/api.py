@@ -48,6 +48,18 @@ def _reject_constant(name: str) -> Any:
     raise BadRequest(f"Malformed JSON: {name} is not a JSON number.")
 
 
+MAX_INTEGER_DIGITS = 20  # more than any field takes; Python refuses past 4300 with a ValueError
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise BadRequest(
+            f"Malformed JSON: a number of {len(digits.lstrip('-'))} digits; "
+            f"no field takes more than {MAX_INTEGER_DIGITS}."
+        )
+    return int(digits)
+
+
 def json_body(accepted: tuple[str, ...] = (JSON,)) -> Any:
     """Parse the request body as strict JSON, or raise a 4xx that says what is wrong."""
     if request.mimetype not in accepted:
@@ -60,7 +72,12 @@ def json_body(accepted: tuple[str, ...] = (JSON,)) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("Malformed JSON: the body is not UTF-8.") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_bounded_int,
+        )
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"Malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."

@@ -32,11 +32,31 @@ def check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"matcher check: {exc}", file=sys.stderr)
         return 1
+    _warn_if_not_private()
     print(
         f"matcher check: ok: {len(matcher.knowledge.rules)} clinical rules, "
         f"{len(matcher.roster.therapists)} therapists, rules_version {matcher.rules_version}"
     )
     return 0
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("MATCHER_STATE_DIR", PROJECT_ROOT / "var"))
+
+
+def _warn_if_not_private() -> None:
+    """Say which state files others could read (the service fixes them when it starts)."""
+    from matcher.private_files import loose
+    from matcher.store import sqlite_files
+
+    state_dir = _state_dir()
+    url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
+    for problem in loose([state_dir, *sqlite_files(url)]):
+        print(
+            f"matcher check: warning: {problem}: other users can read referral contacts and "
+            "password hashes (the service makes it private when it starts; or chmod -R go= it)",
+            file=sys.stderr,
+        )
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -49,12 +69,12 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def staff(args: argparse.Namespace) -> int:
-    """Add, list, remove or unlock staff accounts, or set a password."""
+    """Add, list, remove or unlock staff accounts, or set a password or a role."""
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from matcher.store import unreachable, unusable
 
-    state_dir = Path(os.environ.get("MATCHER_STATE_DIR", PROJECT_ROOT / "var"))
+    state_dir = _state_dir()
     url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
     try:
         return _staff_action(args, url, state_dir)
@@ -71,7 +91,7 @@ def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
 
     migrate(url, state_dir)
     accounts = Accounts(make_engine(url))
-    actor = f"cli:{getpass.getuser()}"
+    actor = f"cli:{getpass.getuser()}"[:64]  # the audit log's actor column
     try:
         if args.action == "add":
             accounts.add(args.username, _password(args), args.role, actor)
@@ -79,19 +99,18 @@ def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
         elif args.action == "passwd":
             accounts.set_password(args.username, _password(args), actor)
             print(f"matcher staff: new password for {args.username!r}")
+        elif args.action == "role":
+            accounts.set_role(args.username, args.role, actor)
+            print(f"matcher staff: {args.username!r} is now {args.role}; their sessions ended")
         elif args.action == "remove":
             accounts.remove(args.username, actor)
             print(f"matcher staff: removed {args.username!r}")
         elif args.action == "unlock":
             accounts.unlock(args.username, actor)
-            print(f"matcher staff: unlocked {args.username!r}")
+            print(f"matcher staff: forgot the failed logins of {args.username!r}")
         else:
             for account in accounts.all():
-                locked = account["locked_until"]
-                print(
-                    f"{account['username']}\t{account['role']}"
-                    + (f"\tlocked until {locked:%Y-%m-%d %H:%M} UTC" if locked else "")
-                )
+                print(f"{account['username']}\t{account['role']}")
     except AccountError as exc:
         print(f"matcher staff: {exc}", file=sys.stderr)
         return 1
@@ -183,8 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         if name == "add":
             action.add_argument("--role", choices=["staff", "admin"], default="staff")
-    for name, text in (("remove", "delete an account"), ("unlock", "lift a lock-out")):
+    for name, text in (
+        ("remove", "delete an account"),
+        ("unlock", "forget an account's failed logins (from every address)"),
+    ):
         actions.add_parser(name, help=text).add_argument("username")
+    role_parser = actions.add_parser("role", help="change an account's role (ends its sessions)")
+    role_parser.add_argument("username")
+    role_parser.add_argument("role", choices=["staff", "admin"])
     actions.add_parser("list", help="list the accounts")
     staff_parser.set_defaults(run=staff)
     notify_parser = commands.add_parser(

@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from matcher.private_files import make_private, open_private, private_folder
+
 POINTER = "last-good"
 
 
@@ -21,17 +23,19 @@ def save(state_dir: Path, version: str, rules_dir: Path, roster_path: Path) -> N
     pointer = state_dir / POINTER
     if pointer.exists() and pointer.read_text(encoding="utf-8").strip() == target.name:
         return
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(state_dir)
     if not target.exists():
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=state_dir))
         shutil.copytree(rules_dir, staging / "rules")
         shutil.copy2(roster_path, staging / roster_path.name)
+        make_private([staging])  # the copies keep the sources' modes (0644) otherwise
         try:
             staging.rename(target)
         except OSError:  # another worker kept the same version first
             shutil.rmtree(staging, ignore_errors=True)
     temporary = state_dir / f".{POINTER}.{os.getpid()}"
-    temporary.write_text(target.name, encoding="utf-8")
+    with os.fdopen(open_private(temporary), "w", encoding="utf-8") as written:
+        written.write(target.name)
     os.replace(temporary, pointer)
     for old in state_dir.glob(f"{POINTER}-*"):
         if old != target:

@@ -13,11 +13,13 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    pre_load,
     validate,
     validates_schema,
 )
 
 from matcher.risk import yes_no
+from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
 # Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
 LANGUAGE_CODES = sorted(
@@ -34,6 +36,13 @@ LINK_TARGET_PATTERN = re.compile(
 CANONICAL_URL_PATTERN = re.compile(
     r"^(?:https?://[^\s/|]+(?:/[^\s|]*)?|urn:[a-z0-9-]+:[^\s|]+)(?:\|[^\s|]+)?$"
 )
+
+
+def plain_text(value: str) -> None:
+    """Refuse text that cannot be encoded, control characters and bidirectional overrides."""
+    problem = first_unsafe(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -564,8 +573,11 @@ def build_intake_schema(
         format = fields.String(load_default="any", validate=validate.OneOf([*format_ids, "any"]))
         setting = fields.String(load_default="any", validate=validate.OneOf([*setting_ids, "any"]))
         city = fields.String(
-            validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S")],
-            metadata={"description": "Required when format is in_person.", "pattern": r"\S"},
+            validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S"), plain_text],
+            metadata={
+                "description": "Required when format is in_person.",
+                "pattern": VISIBLE_TEXT_PATTERN,
+            },
         )
         age = fields.Integer(strict=True, validate=validate.Range(min=0, max=120))
         max_fee = fields.Integer(
@@ -938,12 +950,21 @@ class ChecklistResponseSchema(StrictSchema):
 class ContactSchema(StrictSchema):
     """How the person wants the clinic to reach them."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(validate=validate.Length(max=254))
+    name = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=200), plain_text],
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
+    email = fields.Email(
+        validate=[validate.Length(max=254), plain_text], metadata={"pattern": PLAIN_TEXT_PATTERN}
+    )
     phone = fields.String(
-        validate=validate.Regexp(
-            r"^\+?[0-9][0-9 ()./-]{5,29}$", error="Not a phone number we can call."
-        )
+        validate=[
+            plain_text,
+            validate.Regexp(
+                r"^\+?[0-9][0-9 ()./-]{5,29}$", error="Not a phone number we can call."
+            ),
+        ]
     )
     preferred = fields.String(validate=validate.OneOf(["email", "phone"]))
 
@@ -962,6 +983,30 @@ class ReferralRequestSchema(StrictSchema):
     intake = fields.Dict(required=True, metadata={"description": "The same body as /match."})
     contact = fields.Nested(ContactSchema, required=True)
     consent = StrictBoolean(required=True)
+
+
+# The longest close reason the database keeps (referrals.close_reason).
+CLOSE_REASON_MAX = 200
+
+
+def build_status_change_schema(therapist_ids: Iterable[str]) -> Schema:
+    """The staff form that moves a referral on: booked with someone on the roster, a reason."""
+
+    class StatusChangeSchema(Schema):
+        class Meta:
+            unknown = EXCLUDE  # the form token, the version and the action ride along
+
+        status = fields.String(required=True, validate=validate.Length(min=1, max=16))
+        therapist = fields.String(
+            validate=validate.OneOf(list(therapist_ids), error="Choose a therapist from the list.")
+        )
+        reason = fields.String(validate=[validate.Length(max=CLOSE_REASON_MAX), plain_text])
+
+        @pre_load
+        def _blank_is_absent(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+            return {k: v for k, v in data.items() if v != ""}
+
+    return StatusChangeSchema()
 
 
 class ReferralNotSavedSchema(ErrorSchema):

@@ -9,21 +9,40 @@ caller's answers goes to the audit log (who, what, when; never the answers thems
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
 import os
 import re
 import signal
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
+from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.accounts import Accounts
+from matcher.accounts import (
+    ANY_NAME,
+    INVALID_NAME,
+    MAX_ADDRESS_LENGTH,
+    Accounts,
+    StaffMember,
+    well_formed_username,
+)
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.referrals import (
@@ -36,7 +55,8 @@ from matcher.referrals import (
     submit_referral,
 )
 from matcher.risk_gate import form_reader, safety_block, screens_risk
-from matcher.security import limiter
+from matcher.schemas import build_status_change_schema, flatten_errors
+from matcher.security import limiter, login_limit
 from matcher.web import (
     answer_fields,
     contact_from_form,
@@ -75,6 +95,52 @@ def _login_page(status: int, error: str | None = None, next_path: str = "/staff"
     return private(make_response(page, status))
 
 
+def epoch_seconds() -> int:
+    """Now, in whole seconds since the epoch (what a staff session records)."""
+    return int(time.time())
+
+
+def _signed_in() -> StaffMember | None:
+    """The account this request's session belongs to, if the session is still good.
+
+    The cookie is signed but cannot be taken back: so it names the account's session version,
+    which logout, a new password, a new role or removal change, and it ends after
+    STAFF_SESSION_IDLE_MINUTES without use and STAFF_SESSION_MAX_HOURS after the login.
+    """
+    name, version = session.get("staff"), session.get("session_version")
+    started, seen = session.get("started"), session.get("seen")
+    if not isinstance(name, str) or not isinstance(version, str):
+        return None
+    if not isinstance(started, int) or not isinstance(seen, int):
+        return None
+    moment = epoch_seconds()
+    config = current_app.config
+    if moment - seen > int(config["STAFF_SESSION_IDLE_MINUTES"]) * 60:
+        return None
+    if moment - started > int(config["STAFF_SESSION_MAX_HOURS"]) * 3600:
+        return None
+    member = accounts().member(name)
+    if member is None or not hmac.compare_digest(member.session_version, version):
+        return None
+    session["seen"] = moment
+    return member
+
+
+def _end_session() -> None:
+    for key in ("staff", "session_version", "started", "seen", "role"):
+        session.pop(key, None)
+
+
+@bp.app_context_processor
+def _staff_member() -> dict[str, Any]:
+    # What pages show (the admin link, the erase button) follows the role in the database.
+    member: StaffMember | None = g.get("staff_member")
+    return {
+        "staff_name": member.username if member else None,
+        "staff_role": member.role if member else None,
+    }
+
+
 def staff_required(view: View) -> View:
     """Guard a staff view: 503 when unconfigured, a login when signed out, a token on POSTs."""
 
@@ -82,10 +148,14 @@ def staff_required(view: View) -> View:
     def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
         if not _configured_password():
             return _not_configured()
-        if not session.get("staff") or accounts().role_of(str(session["staff"])) is None:
+        member = _signed_in()
+        if member is None:
+            _end_session()
             if request.method == "GET":
-                return redirect(f"/staff/login?next={request.path}", code=302)
+                # Quoted: a path can hold %0d%0a, which must never reach a header as CR LF.
+                return redirect(f"/staff/login?next={quote(request.path)}", code=302)
             return _login_page(401, "Please log in to use the front-desk console.")
+        g.staff_member = member
         if request.method == "POST" and not token_ok():
             return private(make_response(render_template("staff/expired.html"), 400))
         return private(view(*args, **kwargs))
@@ -98,7 +168,7 @@ def _safe_next(value: str | None) -> str:
     parts = urlsplit(value or "")
     if parts.scheme or parts.netloc or not parts.path.startswith("/staff"):
         return "/staff"
-    return parts.path
+    return quote(parts.path, safe="/%")
 
 
 @bp.get("/staff/login")
@@ -110,7 +180,7 @@ def login_form() -> BaseResponse:
 
 
 @bp.post("/staff/login")
-@limiter.limit("10 per minute")  # slows password guessing from one address
+@limiter.limit(login_limit)  # on by default, whatever MATCHER_RATE_LIMIT says
 def login() -> BaseResponse:
     """Check the staff password (constant-time) and start a staff session."""
     if not _configured_password():
@@ -118,20 +188,35 @@ def login() -> BaseResponse:
     next_path = _safe_next(request.form.get("next"))
     if not token_ok():
         return _login_page(400, "The form had expired. Please enter the password again.", next_path)
-    result = accounts().login(request.form.get("username", ""), request.form.get("password", ""))
-    if result.outcome == "locked" and result.locked_until is not None:
-        until = result.locked_until.strftime("%H:%M UTC")
-        message = (
-            f"This account is locked after too many failed logins until {until}; "
-            "an admin can unlock it sooner."
-        )
-        return _login_page(403, message, next_path)
+    result = accounts().login(
+        request.form.get("username", ""),
+        request.form.get("password", ""),
+        request.remote_addr or "-",
+    )
+    # The same answers whether or not the name exists: only the name and address are counted.
+    wait = (
+        f" Please wait {result.retry_after} seconds before trying again."
+        if result.retry_after
+        else ""
+    )
+    if result.outcome == "throttled":
+        log.warning(json.dumps({"event": "staff.login_throttled"}))
+        message = "Too many failed logins from here for now." + wait
+        response = _login_page(429, message + " An admin can clear this sooner.", next_path)
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
     if result.outcome != "ok":
         log.warning(json.dumps({"event": "staff.login_failed"}))
-        return _login_page(401, "That name or password is not right. Please try again.", next_path)
+        message = "That name or password is not right." + (wait or " Please try again.")
+        return _login_page(401, message, next_path)
     session.clear()
-    session["staff"] = result.username
-    session["role"] = result.role
+    moment = epoch_seconds()
+    session.update(
+        staff=result.username,
+        session_version=result.session_version,
+        started=moment,
+        seen=moment,
+    )
     csrf_token()
     return redirect(next_path, code=303)
 
@@ -139,7 +224,8 @@ def login() -> BaseResponse:
 @bp.post("/staff/logout")
 @staff_required
 def logout() -> BaseResponse:
-    """End the staff session."""
+    """End the staff session, and every other session of the account: a copied cookie too."""
+    accounts().end_sessions(str(session["staff"]), str(session["staff"]), "logout")
     session.clear()
     return redirect("/staff/login?logged_out=1", code=303)
 
@@ -281,7 +367,7 @@ def admin_required(view: View) -> View:
     @functools.wraps(view)
     @staff_required
     def guarded(*args: Any, **kwargs: Any) -> BaseResponse:
-        if accounts().role_of(str(session["staff"])) != "admin":
+        if g.staff_member.role != "admin":
             return make_response(render_template("staff/forbidden.html"), 403)
         return view(*args, **kwargs)
 
@@ -297,6 +383,7 @@ def admin() -> BaseResponse:
     page = render_template(
         "staff/admin.html",
         accounts=accounts().all(),
+        failed_logins=accounts().failed_logins(),
         events=accounts().audit_log(100),
         channels=outbox.settings.channels,
         notification_counts=outbox.counts(),
@@ -306,6 +393,19 @@ def admin() -> BaseResponse:
         csrf_token=csrf_token(),
     )
     return make_response(page, 200)
+
+
+@bp.post("/staff/admin/unlock")
+@admin_required
+def unlock() -> BaseResponse:
+    """Forget one name's failed logins from one address, so that it need not wait."""
+    username, address = request.form.get("username", ""), request.form.get("address", "")
+    if not (well_formed_username(username) or username in (ANY_NAME, INVALID_NAME)) or (
+        len(address) > MAX_ADDRESS_LENGTH
+    ):
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+    accounts().unlock(username, str(session["staff"]), address)
+    return redirect("/staff/admin?unlocked=1", code=303)
 
 
 @bp.post("/staff/admin/reload")
@@ -416,8 +516,26 @@ def _referral_page(
     return make_response(page, status)
 
 
+# How the status form's fields are named on the page, for its error messages.
+FORM_LABELS = {"status": "New status", "therapist": "Booked with", "reason": "Reason"}
+REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def referral_view(view: View) -> View:
+    """Answer 404 for a path that cannot be a referral id, before it reaches the database."""
+
+    @functools.wraps(view)
+    def checked(referral_id: str) -> BaseResponse:
+        if not REFERRAL_ID.match(referral_id):
+            return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+        return view(referral_id)
+
+    return cast(View, checked)
+
+
 @bp.get("/staff/referrals/<referral_id>")
 @staff_required
+@referral_view
 def referral_detail(referral_id: str) -> BaseResponse:
     """One referral: contact, status, history, and the actions that move it on."""
     accounts().record(str(session["staff"]), "referral.viewed", referral_id)
@@ -426,6 +544,7 @@ def referral_detail(referral_id: str) -> BaseResponse:
 
 @bp.post("/staff/referrals/<referral_id>")
 @staff_required
+@referral_view
 def referral_action(referral_id: str) -> BaseResponse:
     """Acknowledge, change status, or match again; a stale form is told, never applied."""
     actor = str(session["staff"])
@@ -439,20 +558,33 @@ def referral_action(referral_id: str) -> BaseResponse:
         if action == "acknowledge":
             _referrals().acknowledge(referral_id, actor, version)
         elif action == "status":
+            try:
+                change = build_status_change_schema(matcher().roster.by_id).load(form)
+            except ValidationError as exc:
+                problems = flatten_errors(exc.messages)
+                shown = " ".join(f"{FORM_LABELS[k]}: {' '.join(v)}" for k, v in problems.items())
+                return _referral_page(referral_id, f"{shown} Nothing was changed.", 422)
             _referrals().change_status(
                 referral_id,
-                form.get("status", ""),
+                change["status"],
                 actor,
                 version,
-                form.get("therapist") or None,
-                form.get("reason"),
+                change.get("therapist"),
+                change.get("reason"),
             )
         elif action == "rematch":
             stored = _referrals().get(referral_id)
             if stored is None or not stored["intake"]:
                 return _referral_page(referral_id, "There is no intake to match again.", 409)
             accounts().record(actor, "referral.rematched", referral_id)
-            return _referral_page(referral_id, rematch=matcher().match(stored["intake"]))
+            try:
+                rematched = matcher().match(stored["intake"])
+            except IntakeError as exc:
+                # Kept before today's rules refused something in it: say what, on the page.
+                fields = ", ".join(sorted(exc.errors))
+                message = f"The answers kept cannot be matched again today ({fields})."
+                return _referral_page(referral_id, message, 422)
+            return _referral_page(referral_id, rematch=rematched)
         else:
             return _referral_page(referral_id, "Unknown action; nothing was changed.", 400)
     except ReferralConflict as exc:
@@ -464,6 +596,7 @@ def referral_action(referral_id: str) -> BaseResponse:
 
 @bp.get("/staff/referrals/<referral_id>/export")
 @staff_required
+@referral_view
 def referral_export(referral_id: str) -> BaseResponse:
     """Everything kept about this person's referral, as a JSON download (right of access)."""
     exported = _referrals().export(referral_id)
@@ -478,6 +611,7 @@ def referral_export(referral_id: str) -> BaseResponse:
 
 @bp.post("/staff/referrals/<referral_id>/erase")
 @admin_required
+@referral_view
 def referral_erase(referral_id: str) -> BaseResponse:
     """Delete this person's referral on their request (right to erasure); admins only."""
     if not _referrals().erase(referral_id, str(session["staff"])):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     func,
@@ -32,12 +35,19 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
+from matcher.private_files import create_private, open_private, private_folder
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def now() -> datetime:
     """The current time, in UTC."""
     return datetime.now(UTC)
+
+
+def new_session_version() -> str:
+    """A fresh, unguessable session version (random, so a re-added account never reuses one)."""
+    return secrets.token_hex(16)
 
 
 class Base(DeclarativeBase):
@@ -53,9 +63,27 @@ class StaffAccount(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Every staff session carries it; a new one (logout, new password or role) ends them all.
+    session_version: Mapped[str] = mapped_column(
+        String(32), nullable=False, default=new_session_version
+    )
+
+
+class LoginFailure(Base):
+    """Failed logins in a row for one name from one client address (or, as "*", any name)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        UniqueConstraint("username", "address", name="login_failures_username_address"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEvent(Base):
@@ -135,6 +163,16 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+def _create_private_sqlite(url: str) -> None:
+    # Created 0600 before SQLite opens it (SQLite would make it 0644): the journal files SQLite
+    # creates beside it take the database file's mode.
+    database = Path(url.removeprefix("sqlite:///"))
+    with contextlib.suppress(OSError):  # SQLite itself says what is wrong with the path
+        private_folder(database.parent)
+        if database.name and database.name != ":memory:":
+            create_private(database)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`.
 
@@ -145,7 +183,7 @@ def make_engine(url: str) -> Engine:
     and lose its change; this way one waits for the other, as FOR UPDATE makes PostgreSQL do.
     """
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _create_private_sqlite(url)
         engine = create_engine(url, connect_args={"timeout": 15})
 
         @event.listens_for(engine, "connect")
@@ -235,6 +273,8 @@ def migrate(url: str, lock_dir: Path) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if url.startswith("sqlite:///"):
+        _create_private_sqlite(url)
     engine = create_engine(url, poolclass=NullPool, connect_args=_server_timeouts(url))
     try:
         with _file_lock(_lock_file(url, lock_dir)), engine.begin() as connection:
@@ -244,6 +284,17 @@ def migrate(url: str, lock_dir: Path) -> None:
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The files an SQLite database URL keeps: the database, its journals and its lock."""
+    if not url.startswith("sqlite:///"):
+        return []
+    database = Path(url.removeprefix("sqlite:///"))
+    if not database.name or database.name == ":memory:":
+        return []
+    suffixes = ("", "-journal", "-wal", "-shm", ".migrate.lock")
+    return [database.with_name(database.name + suffix) for suffix in suffixes]
 
 
 def _lock_file(url: str, lock_dir: Path) -> Path | None:
@@ -263,7 +314,7 @@ def _file_lock(path: Path | None) -> Iterator[None]:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lock = open(path, "w")  # noqa: SIM115 - held until the migration is done
+        lock = os.fdopen(open_private(path), "w")  # held until the migration is done
     except OSError:
         yield  # the database itself will say what is wrong with its folder
         return

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     make_response,
     redirect,
@@ -389,7 +388,7 @@ def results() -> BaseResponse:
 
 
 @bp.get("/checklist")
-def checklist_page() -> Response:
+def checklist_page() -> BaseResponse:
     """Questions to ask a therapist, tailored by the link's modalities, format and setting."""
     book = checklist()
     held = matcher()
@@ -408,16 +407,19 @@ def checklist_page() -> Response:
         tailoring = book.tailoring(query)
     except IntakeError as exc:
         page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
-        return make_response(page, 422)
+        return private(make_response(page, 422))
     share = tailoring.link_query()
+    # From the configured public address, or the path alone: never the Host header, which
+    # anyone can forge to put their own site in the link people copy.
     page = render_template(
         "checklist.html",
         checklist=book.build(tailoring),
         errors={},
         chosen=tailoring,
-        share_url=request.host_url.rstrip("/")
+        share_url=(current_app.config["PUBLIC_URL"] or "").rstrip("/")
         + "/checklist"
         + (f"?{query_string(share)}" if share else ""),
         **context,
     )
-    return make_response(page, 200)
+    # The kinds of therapy in it say something about the person: no shared cache keeps it.
+    return private(make_response(page, 200))

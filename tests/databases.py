@@ -35,6 +35,7 @@ def app_on(database_url: str, state_dir: Path, **config: Any) -> Flask:
         {
             "TESTING": True,
             "RATE_LIMIT": "",
+            "LOGIN_RATE_LIMIT": "",
             "STATE_DIR": str(state_dir),
             "DATABASE_URL": database_url,
             **config,

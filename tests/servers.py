@@ -26,8 +26,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start the service under gunicorn; its output goes to a file (see `server_log`).
+def start_gunicorn(
+    port: int, env: dict[str, str] | None = None, umask: int = -1
+) -> subprocess.Popen[str]:
+    """Start the service under gunicorn (with `umask` if given); its output goes to a file.
 
     Not a pipe: a pipe nobody reads fills after 64 KiB of log lines and blocks the workers.
     """
@@ -52,6 +54,7 @@ def start_gunicorn(port: int, env: dict[str, str] | None = None) -> subprocess.P
         text=True,
         # Its own process group: workers left behind by a killed master can be stopped too.
         start_new_session=True,
+        umask=umask,
     )
     log.close()
     process.log_path = log.name  # type: ignore[attr-defined]
@@ -65,13 +68,13 @@ def server_log(process: subprocess.Popen[str]) -> str:
 
 @contextlib.contextmanager
 def running_server(
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, umask: int = -1, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start gunicorn, wait until /healthz answers, yield (base URL, process), then stop it."""
-    port = free_port()
+    port = port or free_port()
     # Its database and last-good copy in a fresh folder unless the test names one.
     env = {"MATCHER_STATE_DIR": tempfile.mkdtemp(prefix="matcher-state-"), **(env or {})}
-    process = start_gunicorn(port, env)
+    process = start_gunicorn(port, env, umask)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

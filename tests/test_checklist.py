@@ -286,3 +286,49 @@ def test_the_app_refuses_to_start_without_a_checklist(rules_copy: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         create_app({"RULES_DIR": str(rules_copy)})
     assert str(caught.value) == "rules/checklist.yaml: file not found"
+
+
+# --- the share link on the page: never from a forged Host header ------------------------------
+
+SHARE = "/checklist?modalities=emdr,cbt&amp;format=online"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.example"},
+        {"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+    ],
+)
+def test_a_forged_host_never_reaches_the_share_link(
+    client: FlaskClient, headers: dict[str, str]
+) -> None:
+    response = client.get("/checklist?modalities=emdr,cbt&format=online", headers=headers)
+    html = response.get_data(as_text=True)
+    assert "evil.example" not in html
+    assert f'<input id="share-link" type="text" readonly value="{SHARE}">' in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_share_link_uses_the_configured_public_address(tmp_path: Path) -> None:
+    app = create_app({"STATE_DIR": str(tmp_path), "PUBLIC_URL": "https://clinic.example/matcher/"})
+    response = app.test_client().get(
+        "/checklist?modalities=emdr,cbt&format=online", headers={"Host": "evil.example"}
+    )
+    assert (
+        f'<input id="share-link" type="text" readonly value="https://clinic.example/matcher{SHARE}">'
+        in response.get_data(as_text=True)
+    )
+
+
+def test_an_invalid_checklist_link_is_not_cached_either(client: FlaskClient) -> None:
+    response = client.get("/checklist?modalities=reiki")
+    assert response.status_code == 422 and response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "url", ["clinic.example", "ftp://clinic.example", "https://clinic.example/?x=1", "https://"]
+)
+def test_a_public_address_that_is_not_one_stops_start_up(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="MATCHER_PUBLIC_URL: .* is not a public address like"):
+        create_app({"STATE_DIR": str(tmp_path), "PUBLIC_URL": url})

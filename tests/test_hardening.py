@@ -73,6 +73,48 @@ def test_the_public_endpoints_are_rate_limited_with_retry_after() -> None:
     assert client.get("/healthz").status_code == 200  # health checks are never limited
 
 
+def login_attempts(client: FlaskClient, count: int) -> list[int]:
+    from tests.forms import form_token
+
+    token = form_token(client.get("/staff/login").get_data(as_text=True))
+    return [
+        client.post(
+            "/staff/login",
+            # a new name each time: the database's own per-name throttle stays out of the way
+            data={"username": f"guess{n}", "password": "wrong guess", "csrf_token": token},
+        ).status_code
+        for n in range(count)
+    ]
+
+
+def test_turning_the_public_limit_off_leaves_the_login_limited(tmp_path: Path) -> None:
+    app = create_app({"RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "SECRET_KEY": "s" * 32})
+    app.extensions["accounts"].add("desk", "correct horse battery", "staff", "test")
+    client = app.test_client()
+    assert [client.post("/api/v1/match", json=INTAKE).status_code for _ in range(15)] == [200] * 15
+    assert login_attempts(client, 11) == [401] * 10 + [429]
+
+
+def test_the_login_limit_is_its_own_setting(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "RATE_LIMIT": "3 per minute",
+            "LOGIN_RATE_LIMIT": "2 per minute",
+            "STATE_DIR": str(tmp_path),
+            "SECRET_KEY": "s" * 32,
+        }
+    )
+    app.extensions["accounts"].add("desk", "correct horse battery", "staff", "test")
+    client = app.test_client()
+    assert login_attempts(client, 3) == [401, 401, 429]
+    assert [client.post("/api/v1/match", json=INTAKE).status_code for _ in range(4)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
+
+
 def test_request_ids_are_echoed_or_made(client: FlaskClient) -> None:
     given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert given.headers["X-Request-ID"] == "abc-123"

@@ -94,7 +94,7 @@ def hook() -> Iterator[tuple[int, Hook]]:
 @contextlib.contextmanager
 def clinic(database_url: str, state: Path, **config: Any) -> Iterator[Flask]:
     """The app with these settings, its connections closed afterwards."""
-    app = app_on(database_url, state, SECRET_KEY="k", **config)
+    app = app_on(database_url, state, SECRET_KEY="notify-" + "k" * 32, **config)
     try:
         yield app
     finally:
@@ -239,7 +239,9 @@ def test_a_receiver_that_is_down_gets_the_retry_with_backoff_and_then_receives_i
     tmp_path: Path, database_url: str
 ) -> None:
     port = free_port()  # nothing listens here yet
-    with clinic(database_url, tmp_path, **channel_config(webhook_url=f"http://127.0.0.1:{port}/")) as app:
+    with clinic(
+        database_url, tmp_path, **channel_config(webhook_url=f"http://127.0.0.1:{port}/")
+    ) as app:
         urgent = refer(app)
         start = created_at(app, urgent) + timedelta(seconds=1)
         first = notifier(app).run_once(now=start)
@@ -334,7 +336,9 @@ def test_an_urgent_referral_not_acknowledged_by_its_deadline_is_escalated_once(
     overdue = [m for m in mail[1].mails if m.recipients == ["oncall@clinic.example"]]
     assert len(overdue) == 1
     deadline = (arrived + timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M UTC")
-    assert overdue[0].message["Subject"] == f"OVERDUE: urgent referral not acknowledged by {deadline}"
+    assert (
+        overdue[0].message["Subject"] == f"OVERDUE: urgent referral not acknowledged by {deadline}"
+    )
     assert f"{PUBLIC_URL}/staff/referrals/{urgent}" in overdue[0].body
     events = [json.loads(r.body) for r in hook[1].requests]
     assert [(e["event"], e["referral_id"], e["overdue"]) for e in events if e["overdue"]] == [
@@ -504,7 +508,10 @@ def test_without_any_channel_the_start_up_warns_that_urgent_referrals_notify_nob
             {"URGENT_ACK_MINUTES": 0},
             "MATCHER_URGENT_ACK_MINUTES: 0 is not a whole number from 1 to 1440",
         ),
-        ({"NOTIFY_INTERVAL": "soon"}, "MATCHER_NOTIFY_INTERVAL: 'soon' is not 0.05 to 3600 seconds"),
+        (
+            {"NOTIFY_INTERVAL": "soon"},
+            "MATCHER_NOTIFY_INTERVAL: 'soon' is not 0.05 to 3600 seconds",
+        ),
     ],
 )
 def test_notification_settings_that_cannot_work_stop_start_up_naming_the_setting(
@@ -630,7 +637,6 @@ def test_two_instances_each_with_its_own_senders_deliver_every_urgent_referral_o
     # Every sender has stopped with its server: nothing more can arrive.
     mailed = [m.body.split("Referral: ")[1].split("\n")[0] for m in mail[1].mails]
     assert sorted(mailed) == sorted(created)
-
 
 
 def test_urgent_referrals_stored_before_the_outbox_get_the_default_deadline_and_are_escalated(

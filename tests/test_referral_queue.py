@@ -26,7 +26,7 @@ URGENT = {"difficulties": ["depression"], "risk": {"self_harm_thoughts": True}}
 
 @pytest.fixture()
 def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    app = app_on(database_url, tmp_path, SECRET_KEY="k")
+    app = app_on(database_url, tmp_path, SECRET_KEY="k" * 32)
     app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")
     yield app
     close_database(app)
@@ -456,7 +456,10 @@ def test_the_queue_shows_50_a_page_with_page_links_and_the_urgent_counts_on_ever
     [
         ("page=0", "page must be a whole number from 1 to 999999, not &#39;0&#39;."),
         ("page=two", "page must be a whole number from 1 to 999999, not &#39;two&#39;."),
-        ("page=" + "9" * 5000, "page must be a whole number from 1 to 999999, not &#39;99999999999999999999&#39;."),
+        (
+            "page=" + "9" * 5000,
+            "page must be a whole number from 1 to 999999, not &#39;99999999999999999999&#39;.",
+        ),
         ("group=../x", "group must be a referral id (32 hexadecimal characters)."),
     ],
 )

@@ -140,7 +140,10 @@ def test_bad_requests_name_the_field_and_store_nothing(
 def down(tmp_path: Path, database_url: str) -> Flask:
     """The app as a worker (re)started during a database outage builds it."""
     return app_on(
-        unreachable_url(database_url, tmp_path), tmp_path, DATABASE_REQUIRED=False, SECRET_KEY="k"
+        unreachable_url(database_url, tmp_path),
+        tmp_path,
+        DATABASE_REQUIRED=False,
+        SECRET_KEY="k" * 32,
     )
 
 

@@ -39,6 +39,7 @@ def gb_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "SECRET_KEY": "gate-test-key-" + "x" * 32,
             "STATE_DIR": str(tmp_path_factory.mktemp("gate")),
             "RATE_LIMIT": "",
+            "LOGIN_RATE_LIMIT": "",
         }
     )
     app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")

@@ -88,3 +88,30 @@ def test_gunicorn_refuses_to_start_when_the_database_is_out_of_reach(
     assert f"matcher: cannot start: MATCHER_DATABASE_URL: cannot reach the database {shown}: " in (
         server_log(process)
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (
+            "1234567890123456789012345678901234567890",
+            "must be a string of at least 32 characters, not a number (the value is read as "
+            "JSON when it parses)",
+        ),
+        (
+            "true",
+            "must be a string of at least 32 characters, not true or false (the value is read "
+            "as JSON when it parses)",
+        ),
+        ("changeme", "must be at least 32 characters, not 8"),
+    ],
+)
+def test_gunicorn_refuses_a_secret_key_that_is_not_a_long_string(key: str, problem: str) -> None:
+    process = start_gunicorn(free_port(), {"MATCHER_SECRET_KEY": key})
+    process.wait(timeout=60)
+    assert process.returncode == 1
+    lines = [line for line in server_log(process).splitlines() if "cannot start" in line]
+    assert lines == [
+        f"matcher: cannot start: MATCHER_SECRET_KEY: {problem}; make one with: "
+        "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+    ]

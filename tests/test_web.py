@@ -96,9 +96,10 @@ def gb_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         {
             "TESTING": True,
             "LOCALE": "GB",
-            "SECRET_KEY": "test-key",
+            "SECRET_KEY": "test-key-" + "k" * 32,
             "STATE_DIR": str(state),
             "RATE_LIMIT": "",
+            "LOGIN_RATE_LIMIT": "",
         }
     )
     app.extensions["accounts"].add(USERNAME, PASSWORD, "staff", "test")
@@ -565,10 +566,7 @@ def test_the_checklist_page_lists_the_tailored_questions_and_a_link_without_pers
         "setting.group",
         "language.sessions",
     ]
-    assert (
-        'value="http://localhost/checklist?modalities=emdr,cbt&amp;format=online&amp;setting=group"'
-        in html
-    )
+    assert 'value="/checklist?modalities=emdr,cbt&amp;format=online&amp;setting=group"' in html
     assert '<link rel="stylesheet" href="/static/print.css" media="print">' in html
     assert (
         "Tailored to: EMDR, Cognitive behavioural therapy (CBT); Online (video); A group."
@@ -737,7 +735,7 @@ def on_call_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         {
             "TESTING": True,
             "LOCALE": "GB",
-            "SECRET_KEY": "test-key",
+            "SECRET_KEY": "test-key-" + "k" * 32,
             "STATE_DIR": str(tmp_path_factory.mktemp("on-call-state")),
             "RATE_LIMIT": "",
             "ON_CALL": "Dr Rivera, 020 7946 0000",

@@ -17,7 +17,12 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   // Select the share link on focus, ready to copy.
   var share = document.getElementById("share-link");
-  if (share) { share.addEventListener("focus", function () { share.select(); }); }
+  if (share) {
+    // Without a configured public address the server writes the path only: complete it here,
+    // from the address this browser actually used (never from a header anyone can forge).
+    if (share.value.charAt(0) === "/") { share.value = window.location.origin + share.value; }
+    share.addEventListener("focus", function () { share.select(); });
+  }
   // After a failed submit, move focus to the list of problems; when the crisis resources come
   // first (self-harm answers), to them, so that nobody is taken past them.
   var summary = document.getElementById("error-summary");
