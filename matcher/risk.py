@@ -63,26 +63,49 @@ def _ordered(signals: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(signals))
 
 
+# How much of a request the readers walk: far more than any intake, bounded for hostile ones.
+WALK_LIMIT = 20_000
+
+
+def _objects(raw: Any) -> Iterable[Mapping[str, Any]]:
+    """Every object inside `raw`, at any depth (a bounded walk that never recurses)."""
+    stack, seen = [raw], 0
+    while stack and seen < WALK_LIMIT:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, Mapping):
+            yield node
+            stack.extend(v for v in node.values() if isinstance(v, Mapping | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, Mapping | list))
+
+
 def in_intake(
     raw: Any, config: ScreeningConfig, risk_difficulties: Collection[str] = ()
 ) -> tuple[str, ...]:
     """Signals in a JSON intake as sent: a risk item above 0, a yes to self-harm, a risk difficulty.
 
     Reads the raw value, valid or not; an incomplete questionnaire still counts its risk item.
+    An answer in the wrong place counts too (a `self_harm_thoughts` outside `risk`, a `phq9` list
+    outside `screening`): validation refuses it, and the person still gets the safety path.
     """
     if not isinstance(raw, Mapping):
         return ()
-    signals: list[str] = []
-    screening = raw.get("screening")
-    if isinstance(screening, Mapping):
-        for instrument in config.instruments.values():
-            answers = screening.get(instrument.id)
-            item = instrument.risk_item
-            if item and isinstance(answers, list) and len(answers) >= item:
+    items: set[str] = set()
+    self_harm = False
+    risky_items = [(i.id, i.risk_item) for i in config.instruments.values() if i.risk_item]
+    for node in _objects(raw):
+        for instrument, item in risky_items:
+            answers = node.get(instrument)
+            if isinstance(answers, list) and len(answers) >= item:
                 if _positive(answers[item - 1]):
-                    signals.append(risk_item_signal(instrument.id, item))
-    risk = raw.get("risk")
-    if isinstance(risk, Mapping) and yes_no(risk.get(SELF_HARM)) is True:
+                    items.add(risk_item_signal(instrument, item))
+        if SELF_HARM in node and yes_no(node[SELF_HARM]) is True:
+            self_harm = True
+    # Always in one order (questionnaires, then the question, then difficulties): same intake,
+    # same triggers, same bytes.
+    signals = [risk_item_signal(i, n) for i, n in risky_items if risk_item_signal(i, n) in items]
+    if self_harm:
         signals.append(SELF_HARM)
     difficulties = raw.get("difficulties")
     if risk_difficulties and isinstance(difficulties, list):

@@ -447,3 +447,25 @@ def test_a_difficulty_marked_as_a_risk_in_the_vocabulary_starts_the_safety_path(
     assert refused.status_code == 422 and refused.get_json()["safety"]["triggers"] == ["self_harm"]
     with_grief = client.post("/api/v1/match", json={"difficulties": ["self_harm", "grief"]})
     assert with_grief.get_json()["matches"] and with_grief.get_json()["safety"]["urgent"] is True
+
+
+@pytest.mark.parametrize(
+    ("intake", "triggers"),
+    [
+        ({"difficulties": ["grief"], "self_harm_thoughts": True}, ["self_harm_thoughts"]),
+        (
+            {"difficulties": ["grief"], "preferences": {"self_harm_thoughts": "yes"}},
+            ["self_harm_thoughts"],
+        ),
+        ({"difficulties": ["grief"], "phq9": [0, 0, 0, 0, 0, 0, 0, 0, 2]}, ["phq9_item9"]),
+        ({"intake": {"screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 1]}}}, ["phq9_item9"]),
+    ],
+)
+def test_a_risk_answer_in_the_wrong_place_is_refused_but_still_reaches_the_safety_path(
+    gb_app: Flask, intake: dict[str, Any], triggers: list[str]
+) -> None:
+    response = gb_app.test_client().post("/api/v1/match", json=intake)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["safety"]["triggers"] == triggers
+    assert response.headers["X-Safety-Event-Id"]
