@@ -6,6 +6,9 @@ only in POST bodies, never in URLs, and pages that show them are marked `no-stor
 
 from __future__ import annotations
 
+import functools
+import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +28,7 @@ from matcher.checklist import Checklist, Tailoring
 from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
-from matcher.referrals import ReferralNotSaved, submit_referral
+from matcher.referrals import KeyReused, ReferralNotSaved, submit_referral
 from matcher.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.security import limiter, public_limit
 
@@ -298,9 +301,23 @@ def render_form(
         errors=errors,
         safety=safety,
         csrf_token=csrf_token(),
+        submission_id=submission_id(form),
         **form_options(held),
     )
     return private(make_response(page, status))
+
+
+SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def submission_id(form: MultiDict[str, str]) -> str:
+    """The id of one filling-in of the form: kept across error rounds, new for a new form.
+
+    Sent back as the referral's Idempotency-Key, so a form sent twice (a double click, a reload
+    that resubmits) makes one referral, not two.
+    """
+    sent = form.get("submission_id", "")
+    return sent if SUBMISSION_ID.match(sent) else uuid.uuid4().hex
 
 
 def form_again(
@@ -310,6 +327,9 @@ def form_again(
     return render_form(form, errors, status, safety_block())
 
 
+# Said when an urgent person's changed answers were kept under a new id (the page then shows the
+# contact promise of crisis.yaml in its place, after the crisis resources).
+URGENT_KEPT = "A person from the clinic will be in touch with you as soon as they can."
 NOT_SAVED = (
     "We could not save your request just now, so the clinic has not received it and nothing was "
     "stored. Please send the form again in a few minutes, or contact the clinic directly."
@@ -344,14 +364,7 @@ def results() -> BaseResponse:
     left_contact = any(form.get(name, "").strip() for name in CONTACT_FIELDS)
     try:
         if left_contact:
-            done = submit_referral(
-                held,
-                current_app.extensions["referrals"],
-                {"intake": intake, "contact": contact, "consent": form.get("consent") == "yes"},
-                None,
-                source=request.remote_addr,
-            )
-            result, referral_message = done.result, done.message
+            result, referral_message = _refer(held, form, intake, contact)
         else:
             result = held.match(intake)
     except IntakeError as exc:
@@ -376,6 +389,7 @@ def results() -> BaseResponse:
         # An urgent person the clinic cannot reach yet is invited to leave a way to reach them.
         invite=safety["urgent"] and promise is None,
         carried_answers=answer_fields(form, held),
+        submission_id=submission_id(form),
         form=form if referral_error else MultiDict(),
         errors={},
         csrf_token=csrf_token(),
@@ -385,6 +399,24 @@ def results() -> BaseResponse:
     )
     mark_urgent(result["safety"]["triggers"])
     return private(make_response(page, 200))
+
+
+def _refer(
+    held: Matcher, form: MultiDict[str, str], intake: dict[str, Any], contact: dict[str, str]
+) -> tuple[dict[str, Any], str]:
+    """Store the form's referral once per filling-in; the match and what to tell the person."""
+    body = {"intake": intake, "contact": contact, "consent": form.get("consent") == "yes"}
+    key = form.get("submission_id", "")
+    client = request.remote_addr or ""
+    store = functools.partial(submit_referral, held, current_app.extensions["referrals"], body)
+    try:
+        done = store(key if SUBMISSION_ID.match(key) else None, client, source=client)
+    except KeyReused as exc:
+        if exc.stored is not None:  # urgent: kept under a new id all the same
+            return exc.result, URGENT_KEPT
+        # The same form sent again with other answers (Back, change, send): a new referral.
+        done = store(None, client, source=client)
+    return done.result, done.message
 
 
 @bp.get("/checklist")

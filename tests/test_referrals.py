@@ -273,3 +273,31 @@ def test_an_idempotency_key_belongs_to_the_client_that_sent_it(app: Flask) -> No
     stored = app.extensions["referrals"]
     assert stored.get(other.get_json()["id"])["contact"]["name"] == "Ben"
     assert stored.count() == 2
+
+
+def submission_of(page: str) -> str:
+    found = re.search(r'name="submission_id" value="([0-9a-f]{32})"', page)
+    assert found, "the form carries no submission id"
+    return found.group(1)
+
+
+def test_the_form_sent_again_makes_one_referral_and_changed_answers_a_new_one(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    form = {
+        "csrf_token": form_token(page),
+        "submission_id": submission_of(page),
+        "difficulties": "grief",
+        "contact_name": "Ana",
+        "contact_email": "ana@example.org",
+        "consent": "yes",
+    }
+    sent = [client.post("/results", data=form) for _ in range(3)]
+    assert [r.status_code for r in sent] == [200, 200, 200]
+    stored = app.extensions["referrals"]
+    assert stored.count() == 1
+    assert (
+        client.get("/").get_data(as_text=True).count(form["submission_id"]) == 0
+    )  # a new form, a new id
+    changed = client.post("/results", data={**form, "difficulties": "stress"})
+    assert changed.status_code == 200 and stored.count() == 2
