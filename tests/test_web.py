@@ -438,7 +438,9 @@ def test_an_anonymous_urgent_person_is_invited_to_leave_a_way_to_reach_them(gb_a
         "you do not have to repeat them. If you leave this empty, we keep nothing."
     ) in text(html)
     assert '<form method="post" action="/results" class="follow-up-form" novalidate>' in html
-    assert hidden_fields(html, "follow-up-form") == [
+    carried = hidden_fields(html, "follow-up-form")
+    assert carried[0][0] == "submission_id" and re.fullmatch(r"[0-9a-f]{32}", carried[0][1])
+    assert carried[1:] == [
         ("difficulties", "depression"),
         ("difficulties", "grief"),
         ("self_harm_thoughts", "yes"),
