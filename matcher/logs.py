@@ -18,6 +18,9 @@ from flask import Flask, Response, g, request
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("matcher.requests")
+# A query string inside a logged request line or URL, and anything gunicorn quotes from one.
+QUERY_STRING = re.compile(r"\?[^\s'\"]*")
+QUOTED = re.compile(r"'[^']*'")
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,6 +40,10 @@ class JsonFormatter(logging.Formatter):
             fields = None
         if isinstance(fields, dict):
             entry.update(fields)
+        elif record.name.startswith("gunicorn"):
+            # gunicorn quotes a malformed request line (or a piece of it), query string
+            # included, and either may carry what someone wrote: keep only gunicorn's words.
+            entry["message"] = QUOTED.sub("'[removed]'", QUERY_STRING.sub("?[removed]", message))
         else:
             entry["message"] = message
         if record.exc_info and record.exc_info[0] is not None:

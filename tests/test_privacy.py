@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
 
 import requests
@@ -73,7 +75,18 @@ def test_a_full_run_of_the_server_logs_no_intake_content() -> None:
             ).status_code
             == 400
         )
+        # A malformed request line, which gunicorn itself answers (400) and logs.
+        host, port = base.removeprefix("http://").split(":")
+        for line in (b"GET /a?city=Privacyville", b"GET /a?city=Privacy Privacyville HTTP/1.1"):
+            with socket.create_connection((host, int(port)), timeout=10) as raw:
+                raw.sendall(line + b"\r\n\r\n")
+                assert raw.recv(1024).startswith(b"HTTP/1.1 400")
+        deadline = time.monotonic() + 10  # gunicorn writes its warning after answering
+        while server_log(process).count("Invalid request") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
     log = server_log(process)
+    assert "Invalid HTTP request line: '[removed]'" in log
+    assert "Invalid HTTP Version: '[removed]'" in log
     lines = [line for line in log.splitlines() if line.strip()]
     requests_logged = [json.loads(line) for line in lines if '"event": "request"' in line]
     assert len(requests_logged) >= 6  # the run really was logged
