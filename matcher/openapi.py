@@ -241,7 +241,17 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         },
     ]
     # A contact is an e-mail address or a phone number; consent is needed unless urgent.
-    components["Contact"]["anyOf"] = [{"required": ["email"]}, {"required": ["phone"]}]
+    # ...and the way preferred is one that was given.
+    components["Contact"]["allOf"] = [
+        {"anyOf": [{"required": ["email"]}, {"required": ["phone"]}]},
+        {
+            "anyOf": [
+                {"not": {"required": ["preferred"]}},
+                {"required": ["email"], "properties": {"preferred": {"enum": ["email"]}}},
+                {"required": ["phone"], "properties": {"preferred": {"enum": ["phone"]}}},
+            ]
+        },
+    ]
     components["ReferralRequest"]["anyOf"] = [
         {"properties": {"consent": {"enum": [True]}}},
         {"properties": {"intake": components["Intake"]["anyOf"][1]}},
