@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -136,10 +137,13 @@ def _open_database(app: Flask) -> None:
     app.extensions["referrals"] = Referrals(
         engine, settings, str(app.config["SECRET_KEY"]), on_urgent=notifier.wake
     )
+    if app.config["RETENTION_DAYS"]:
+        # Purged at every start, and then hourly by this worker's sender while it runs.
+        days = timedelta(days=int(app.config["RETENTION_DAYS"]))
+        notifier.housekeeping = functools.partial(app.extensions["referrals"].purge_closed, days)
     try:
         migrate(database_url, Path(app.config["STATE_DIR"]))
         if app.config["RETENTION_DAYS"]:
-            days = timedelta(days=int(app.config["RETENTION_DAYS"]))
             app.extensions["referrals"].purge_closed(days)
     except OperationalError as exc:
         engine.dispose()

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +142,7 @@ def notify(args: argparse.Namespace) -> int:
     from matcher.logs import configure_logging
     from matcher.notifications import settings_from
     from matcher.outbox import Notifier, Outbox
+    from matcher.referrals import Referrals
     from matcher.store import make_engine, migrate, unreachable, unusable
 
     config = environment_config()
@@ -158,7 +161,13 @@ def notify(args: argparse.Namespace) -> int:
             )
             return 1
         migrate(url, state_dir)
-        notifier = Notifier(Outbox(make_engine(url), settings))
+        engine = make_engine(url)
+        notifier = Notifier(Outbox(engine, settings))
+        retention = config.get("RETENTION_DAYS", 365)
+        if retention:
+            notifier.housekeeping = functools.partial(
+                Referrals(engine, settings).purge_closed, timedelta(days=int(retention))
+            )
         if not args.once:
             notifier.run_forever()
             return 0

@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, and_, case, func, or_, select, update
@@ -281,6 +281,9 @@ class Outbox:
             ]
 
 
+HOUSEKEEPING_EVERY = timedelta(hours=1)
+
+
 class Notifier:
     """A sender: escalates overdue referrals and sends what is due, in passes or in a thread."""
 
@@ -293,6 +296,10 @@ class Notifier:
         self.settings = outbox.settings
         self.name = sender_name()
         self._deliver = deliver_one
+        # Work that is due now and then rather than at every pass (the retention purge), run
+        # at most once every HOUSEKEEPING_EVERY by this sender; set by whoever builds it.
+        self.housekeeping: Callable[[datetime], object] | None = None
+        self._housekept_at: datetime | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -303,6 +310,7 @@ class Notifier:
         `now` fixes the pass's clock (tests); otherwise each step reads the real time.
         """
         clock: Callable[[], datetime] = (lambda: now) if now is not None else _real_now
+        self._housekeep(clock())
         escalated = self.outbox.escalate_overdue(clock())
         sent = failed = 0
         # A channel that failed once in this pass is left for the next one: its other
@@ -334,6 +342,17 @@ class Notifier:
                 )
             )
         return PassResult(sent=sent, failed=failed, escalated=escalated)
+
+    def _housekeep(self, at: datetime) -> None:
+        if self.housekeeping is None:
+            return
+        if self._housekept_at is not None and at - self._housekept_at < HOUSEKEEPING_EVERY:
+            return
+        self._housekept_at = at
+        try:
+            self.housekeeping(at)
+        except Exception as exc:  # noqa: BLE001 - sending matters more: log it, try next time
+            log.error(json.dumps({"event": "housekeeping.failed", "error": type(exc).__name__}))
 
     def wake(self) -> None:
         """Run a pass now (an urgent referral was just committed)."""

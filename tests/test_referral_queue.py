@@ -469,3 +469,20 @@ def test_a_queue_address_that_makes_no_sense_is_a_400_naming_the_parameter(
     response = desk(app).get(f"/staff/referrals?{query}")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
+
+
+def test_the_sender_purges_expired_referrals_hourly_not_only_at_start(app: Flask) -> None:
+    from datetime import timedelta
+
+    from matcher.store import now
+
+    referrals, notifier = app.extensions["referrals"], app.extensions["notifier"]
+    closed = refer(app, GRIEF, "Ana")
+    referrals.change_status(closed, "closed", "desk", 1, reason="found help elsewhere")
+    expires = now() + timedelta(days=365)  # MATCHER_RETENTION_DAYS' default
+    notifier.run_once(now=expires - timedelta(minutes=10))  # not yet past the retention period
+    assert referrals.get(closed) is not None
+    notifier.run_once(now=expires + timedelta(minutes=10))  # past it, within the hour
+    assert referrals.get(closed) is not None
+    notifier.run_once(now=expires + timedelta(minutes=51))  # an hour after the last purge
+    assert referrals.get(closed) is None
