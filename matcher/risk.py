@@ -113,14 +113,6 @@ def in_intake(
     return _ordered(signals)
 
 
-def in_referral(
-    raw: Any, config: ScreeningConfig, risk_difficulties: Collection[str] = ()
-) -> tuple[str, ...]:
-    """Signals in a referral request as sent: those of its intake."""
-    intake = raw.get("intake") if isinstance(raw, Mapping) else None
-    return in_intake(intake, config, risk_difficulties)
-
-
 def in_text(text: str, config: ScreeningConfig) -> tuple[str, ...]:
     """Signals in a body that could not be parsed (malformed JSON, too large): a lenient scan.
 
