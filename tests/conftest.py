@@ -72,7 +72,8 @@ def postgres() -> Iterator[PostgresServer]:
         pytest.skip(f"PostgreSQL tests skipped: {exc}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The PostgreSQL half starts (once a run) a private server: slow, like the servers.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database for one test: an SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":

@@ -169,6 +169,7 @@ def test_an_unknown_name_is_answered_exactly_like_a_wrong_password(accounts: Acc
     assert unknown == [("wrong", 0)] * 3 + [("wrong", 1)] + [("throttled", 1)] * 2
 
 
+@pytest.mark.slow
 def test_the_command_line_adds_lists_and_refuses_duplicates(tmp_path: Path) -> None:
     env = {**os.environ, "MATCHER_STATE_DIR": str(tmp_path)}
 

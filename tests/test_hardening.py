@@ -155,6 +155,7 @@ def wait_for(condition: object, seconds: float = 60) -> None:
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.slow
 def test_a_reload_with_a_broken_rules_file_keeps_serving_the_last_good_version(
     served_copy: tuple[str, Path, int],
 ) -> None:

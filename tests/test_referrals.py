@@ -232,6 +232,7 @@ def test_readiness_says_whether_the_database_answers(app: Flask, down: Flask) ->
     assert down.test_client().get("/healthz").status_code == 200  # alive: matching works
 
 
+@pytest.mark.slow
 def test_a_server_killed_right_after_201_still_has_the_referral(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -194,6 +194,7 @@ def test_the_app_refuses_to_start_on_a_bad_rules_file(rules_copy: Path) -> None:
         create_app({"RULES_DIR": str(rules_copy)})
 
 
+@pytest.mark.slow
 def test_matcher_check_reports_ok_and_failures(rules_copy: Path) -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "matcher", "check"], capture_output=True, text=True, cwd=PROJECT_ROOT
@@ -219,6 +220,7 @@ def run_check(rules: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_matcher_check_also_validates_the_checklist(rules_copy: Path) -> None:
     checklist = rules_copy / "checklist.yaml"
     checklist.write_text(
