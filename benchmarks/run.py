@@ -356,8 +356,8 @@ def benchmark_databases() -> Iterator[list[tuple[str, str | None, str]]]:
 
 def stored_referrals(url: str) -> int:
     """How many referrals the database holds."""
-    from matcher.referrals import Referrals
-    from matcher.store import make_engine
+    from matcher.storage.database import make_engine
+    from matcher.storage.referrals import Referrals
 
     referrals = Referrals(make_engine(url))
     try:

@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
+from matcher.web import create_app
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
 
 RULES_DIR = PROJECT_ROOT / "rules"

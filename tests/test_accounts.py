@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from matcher import PROJECT_ROOT, create_app
-from matcher import accounts as accounts_module
-from matcher.accounts import (
+from matcher import PROJECT_ROOT
+from matcher.storage import accounts as accounts_module
+from matcher.storage.accounts import (
     FREE_FAILURES_PER_ADDRESS,
     FREE_FAILURES_PER_NAME,
     MAX_DELAY,
@@ -24,7 +24,8 @@ from matcher.accounts import (
     Accounts,
     delay_after,
 )
-from matcher.store import StaffAccount, make_engine, migrate, now
+from matcher.storage.database import StaffAccount, make_engine, migrate, now
+from matcher.web import create_app
 from tests.forms import form_token
 
 PASSWORD = "correct horse battery"

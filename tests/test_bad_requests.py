@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.accounts import MAX_ADDRESS_LENGTH
 from matcher.schemas import CLOSE_REASON_MAX, THERAPIST_ID_PATTERN
-from matcher.store import AuditEvent, LoginFailure, Referral, StaffAccount
+from matcher.storage.accounts import MAX_ADDRESS_LENGTH
+from matcher.storage.database import AuditEvent, LoginFailure, Referral, StaffAccount
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 from tests.servers import running_server

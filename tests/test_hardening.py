@@ -13,8 +13,9 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
+from matcher.web import create_app
 from tests.servers import running_server
 
 INTAKE = {"difficulties": ["grief"]}

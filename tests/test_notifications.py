@@ -28,8 +28,8 @@ from flask import Flask
 from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.notifications import retry_delay, settings_from, signature_ok
-from matcher.outbox import Notifier, Outbox, PassResult
-from matcher.store import make_engine
+from matcher.storage.database import make_engine
+from matcher.storage.outbox import Notifier, Outbox, PassResult
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 from tests.receivers import Hook, Inbox, smtp_server, webhook_receiver
@@ -649,7 +649,7 @@ def test_urgent_referrals_stored_before_the_outbox_get_the_default_deadline_and_
     from alembic.config import Config
     from sqlalchemy import text
 
-    from matcher.store import MIGRATIONS
+    from matcher.storage.database import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import text
 
 from matcher import PROJECT_ROOT
-from matcher.store import make_engine, migrate
+from matcher.storage.database import make_engine, migrate
 from tests.databases import app_on, close_database
 from tests.servers import running_server, server_log
 

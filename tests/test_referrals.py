@@ -15,8 +15,8 @@ import requests
 from flask import Flask
 from sqlalchemy import create_engine
 
-from matcher.accounts import Accounts
-from matcher.referrals import Referrals
+from matcher.storage.accounts import Accounts
+from matcher.storage.referrals import Referrals
 from tests.databases import app_on, close_database, unreachable_url
 from tests.forms import form_token
 from tests.servers import running_server

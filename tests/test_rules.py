@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.rules import load_knowledge
+from matcher.web import create_app
 
 TRAUMA = "clinical/trauma.yaml"
 

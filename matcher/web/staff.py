@@ -35,7 +35,9 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.accounts import (
+from matcher.errors import IntakeError
+from matcher.schemas import build_status_change_schema, flatten_errors
+from matcher.storage.accounts import (
     ANY_NAME,
     INVALID_NAME,
     MAX_ADDRESS_LENGTH,
@@ -43,9 +45,7 @@ from matcher.accounts import (
     StaffMember,
     well_formed_username,
 )
-from matcher.csrf import csrf_token, token_ok
-from matcher.errors import IntakeError
-from matcher.referrals import (
+from matcher.storage.referrals import (
     NEXT,
     STATUSES,
     ReferralConflict,
@@ -54,10 +54,8 @@ from matcher.referrals import (
     Referrals,
     submit_referral,
 )
-from matcher.risk_gate import form_reader, safety_block, screens_risk
-from matcher.schemas import build_status_change_schema, flatten_errors
-from matcher.security import limiter, login_limit
-from matcher.web import (
+from matcher.web.csrf import csrf_token, token_ok
+from matcher.web.pages import (
     answer_fields,
     contact_from_form,
     form_errors,
@@ -67,9 +65,12 @@ from matcher.web import (
     matcher,
     private,
 )
+from matcher.web.risk_gate import form_reader, safety_block, screens_risk
+from matcher.web.security import limiter, login_limit
 
 bp = Blueprint("staff", __name__)
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.staff")
 View = TypeVar("View", bound=Callable[..., BaseResponse])
 ROSTER_FILTERS = ("accepting_new_clients", "language", "format", "setting", "modality")
 

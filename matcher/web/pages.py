@@ -22,12 +22,12 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.checklist import Checklist, Tailoring
-from matcher.csrf import csrf_token, token_ok
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
-from matcher.referrals import ReferralNotSaved, submit_referral
-from matcher.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
-from matcher.security import limiter, public_limit
+from matcher.storage.referrals import ReferralNotSaved, submit_referral
+from matcher.web.csrf import csrf_token, token_ok
+from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
+from matcher.web.security import limiter, public_limit
 
 bp = Blueprint("web", __name__)
 

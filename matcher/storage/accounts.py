@@ -20,7 +20,13 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matcher.store import AuditEvent, LoginFailure, StaffAccount, new_session_version, now
+from matcher.storage.database import (
+    AuditEvent,
+    LoginFailure,
+    StaffAccount,
+    new_session_version,
+    now,
+)
 
 ROLES = ("staff", "admin")  # admin may also manage accounts and reload the rules
 MIN_PASSWORD_LENGTH = 12

@@ -23,11 +23,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.notifications import URGENT_REFERRAL, NotifySettings, ack_deadline, keyed_hash
-from matcher.outbox import add_notifications
 from matcher.schemas import ReferralRequestSchema, flatten_errors
-from matcher.store import AuditEvent, Referral, now
+from matcher.storage.database import AuditEvent, Referral, now
+from matcher.storage.outbox import add_notifications
 
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.referrals")
 
 STATUSES = ("new", "contacted", "booked", "closed")
 # Where each status may go next; closing is always possible, with a reason.

@@ -9,21 +9,21 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from matcher.api_errors import database_unavailable, error_response
 from matcher.errors import IntakeError
 from matcher.fhir import intake_from_query, read_screening, split_parameters
 from matcher.matching import Matcher
-from matcher.referrals import KeyReused, ReferralNotSaved, Referrals, submit_referral
-from matcher.response_cache import CachedResponse, ResponseCache
-from matcher.risk_gate import (
+from matcher.storage.referrals import KeyReused, ReferralNotSaved, Referrals, submit_referral
+from matcher.web.error_handlers import database_unavailable, error_response
+from matcher.web.response_cache import CachedResponse, ResponseCache
+from matcher.web.risk_gate import (
     carries_risk,
     mark_urgent,
     match_request,
     referral_request,
     screens_risk,
 )
-from matcher.risk_gate import json_intake as json_intake_risk
-from matcher.security import limiter, public_limit
+from matcher.web.risk_gate import json_intake as json_intake_risk
+from matcher.web.security import limiter, public_limit
 
 bp = Blueprint("api", __name__)
 JSON = "application/json"

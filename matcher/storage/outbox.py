@@ -31,9 +31,10 @@ from matcher.notifications import (
     deliver,
     retry_delay,
 )
-from matcher.store import Notification, Referral, now
+from matcher.storage.database import Notification, Referral, now
 
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.outbox")
 # The tables themselves, for UPDATEs that must not go through the ORM's version check.
 NOTIFICATIONS = cast(Table, Notification.__table__)
 REFERRALS = cast(Table, Referral.__table__)

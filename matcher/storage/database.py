@@ -1,6 +1,7 @@
 """The database: staff accounts, the audit log, referrals and their outbox (SQLite by default).
 
-Tables are created and changed only by Alembic migrations (matcher/migrations), run at start.
+Tables are created and changed only by Alembic migrations (matcher/storage/migrations), run at
+start.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ from sqlalchemy.pool import NullPool
 from matcher.private_files import create_private, open_private, private_folder
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_database_url(state_dir: str | Path) -> str:
+    """The SQLite file used when no DATABASE_URL is configured."""
+    return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
 
 
 def now() -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from matcher.checklist import Checklist
-from matcher.security import limiter, public_limit
+from matcher.web.security import limiter, public_limit
 
 bp = Blueprint("checklist_api", __name__)
 
