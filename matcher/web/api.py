@@ -12,7 +12,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from matcher.errors import IntakeError
 from matcher.fhir import intake_from_query, read_screening, split_parameters
 from matcher.matching import Matcher
-from matcher.storage.referrals import KeyReused, ReferralNotSaved, Referrals, submit_referral
+from matcher.storage.referrals import KeyReused, ReferralNotSaved, Referrals
 from matcher.web.error_handlers import database_unavailable, error_response
 from matcher.web.response_cache import CachedResponse, ResponseCache
 from matcher.web.risk_gate import (
@@ -24,6 +24,7 @@ from matcher.web.risk_gate import (
 )
 from matcher.web.risk_gate import json_intake as json_intake_risk
 from matcher.web.security import limiter, public_limit
+from matcher.web.submit_referral import submit_referral
 
 bp = Blueprint("api", __name__)
 JSON = "application/json"

@@ -24,10 +24,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.checklist import Checklist, Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
-from matcher.storage.referrals import ReferralNotSaved, submit_referral
+from matcher.storage.referrals import ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
+from matcher.web.submit_referral import submit_referral
 
 bp = Blueprint("web", __name__)
 

@@ -52,7 +52,6 @@ from matcher.storage.referrals import (
     ReferralError,
     ReferralNotSaved,
     Referrals,
-    submit_referral,
 )
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.pages import (
@@ -67,6 +66,7 @@ from matcher.web.pages import (
 )
 from matcher.web.risk_gate import form_reader, safety_block, screens_risk
 from matcher.web.security import limiter, login_limit
+from matcher.web.submit_referral import submit_referral
 
 bp = Blueprint("staff", __name__)
 # The logger name operators filter on, kept when the module moved.
