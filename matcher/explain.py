@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
 from matcher.ranking import Check, ScoreLine
-from matcher.rules import ClinicalRule, Knowledge, Term
+from matcher.rules import ClinicalRule, HardConstraint, Knowledge, Term
 from matcher.screening import band_floor
 
 DISCLAIMER = (
@@ -113,31 +114,15 @@ class Renderer:
         return str(value)
 
 
-# Which value kind each check's `wanted` and `offered` are, for rendering.
-HARD_KINDS = {
-    "is_true": "accepting_new_clients",
-    "shares_any": None,
-    "offers": None,
-    "same_city": "city",
-    "within_range": "ages",
-    "fee_within": "fee",
-}
-SOFT_KINDS = {
-    "practises_recommended": ("modalities", "modalities"),
-    "treats_difficulties": ("difficulties", "difficulties"),
-    "offers_advised_setting": ("settings", "settings"),
-    "gender_is": ("gender", "gender"),
-    "available_at": ("times", "times"),
-    "standard_fee_within": ("fee", "fee"),
-    "measures_outcomes": ("instruments", "instruments"),
-    "in_city_when_any_format": ("city", "city"),
-}
+def hard_kind(constraint: HardConstraint) -> str:
+    """The value kind a hard constraint's wanted and found values are rendered as."""
+    return HARD_CHECKS[constraint.check].kind or constraint.therapist_field
 
 
 def check_sentence(check: Check, renderer: Renderer) -> str:
     """The sentence for one hard-constraint check, passed or failed."""
     constraint = check.constraint
-    kind = HARD_KINDS[constraint.check] or constraint.therapist_field
+    kind = hard_kind(constraint)
     template = constraint.passed if check.passed else constraint.failed
     wanted = renderer.value(kind, check.expected, "or")
     offered = renderer.value(kind, check.actual, "and")
@@ -146,7 +131,8 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
     """The sentence for one soft preference: what it meets, or what it misses."""
-    wanted_kind, offered_kind = SOFT_KINDS[line.preference.check]
+    registered = SOFT_CHECKS[line.preference.check]
+    wanted_kind, offered_kind = registered.wanted_kind, registered.offered_kind
     template = line.preference.met if met else line.preference.missed
     return template.format(
         wanted=renderer.value(wanted_kind, line.wanted, "or" if met else "and"),

@@ -324,7 +324,7 @@ class Matcher:
         }
 
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
-        kind = explain.HARD_KINDS[constraint.check] or constraint.therapist_field
+        kind = explain.hard_kind(constraint)
         wanted = preferences.value(constraint.intake_field)
         return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
 
