@@ -32,11 +32,6 @@ def join(words: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
-def capitalise(text: str) -> str:
-    """Upper-case the first letter only."""
-    return text[:1].upper() + text[1:]
-
-
 @dataclass(frozen=True)
 class Renderer:
     """Renders ids and values in plain words, from the vocabulary."""

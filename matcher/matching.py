@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
 from matcher import explain, ranking, risk, safety, screening
 from matcher.engine import RulesEngine, RuleSpec
-from matcher.errors import IntakeError, UnknownTherapist
+from matcher.errors import UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
@@ -26,7 +26,11 @@ from matcher.rules import (
     load_knowledge,
     pattern_names,
 )
-from matcher.schemas import build_intake_schema, build_therapist_query_schema, flatten_errors
+from matcher.schemas import (
+    build_intake_schema,
+    build_therapist_query_schema,
+    load_intake_part,
+)
 
 # Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
 CLINICAL_CACHE_SIZE = 4096
@@ -136,10 +140,7 @@ class Matcher:
         self, payload: Any, declared_totals: Mapping[str, int] | None = None
     ) -> Intake:
         """Validate a JSON intake; raise IntakeError with field paths on any problem."""
-        try:
-            data = self.intake_schema.load(payload if isinstance(payload, dict) else payload)
-        except ValidationError as exc:
-            raise IntakeError(flatten_errors(exc.messages)) from None
+        data = load_intake_part(self.intake_schema, payload)
         prefs = data.get("preferences") or {}
         preferences = Preferences(
             languages=tuple(prefs.get("languages") or ()),
@@ -526,10 +527,7 @@ class Matcher:
 
     def list_therapists(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """List the roster, filtered by the query's fields and paged."""
-        try:
-            params = self.therapist_query_schema.load(dict(query))
-        except ValidationError as exc:
-            raise IntakeError(flatten_errors(exc.messages)) from None
+        params = load_intake_part(self.therapist_query_schema, dict(query))
         roster = self.roster
         list_fields = {
             "language": "languages",

@@ -19,6 +19,7 @@ from marshmallow import (
 )
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
+from matcher.errors import IntakeError
 from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
@@ -44,6 +45,14 @@ def plain_text(value: str) -> None:
     problem = first_unsafe(value)
     if problem:
         raise ValidationError(problem)
+
+
+def load_intake_part(schema: Schema, data: Any) -> Any:
+    """Load `data` through `schema`; raise IntakeError naming each bad field by its path."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise IntakeError(flatten_errors(exc.messages)) from None
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

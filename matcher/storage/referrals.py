@@ -10,7 +10,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, case, delete, exists, func, or_, select
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from matcher.notifications import URGENT_REFERRAL, NotifySettings, ack_deadline, keyed_hash
-from matcher.storage.database import AuditEvent, Referral, now
+from matcher.storage.database import AuditEvent, Referral, aware, now
 from matcher.storage.outbox import add_notifications
 
 # The logger name operators filter on, kept when the module moved.
@@ -77,13 +77,6 @@ class Stored:
     id: str
     urgent: bool
     created: bool
-
-
-def _aware(moment: Any) -> Any:
-    # SQLite hands back naive datetimes: they were stored in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def _dumps(value: Any) -> str:
@@ -278,12 +271,12 @@ class Referrals:
                 return None
             return {
                 "id": found.id,
-                "created_at": _aware(found.created_at),
+                "created_at": aware(found.created_at),
                 "version": found.version,
                 "acknowledged_by": found.acknowledged_by,
-                "acknowledged_at": _aware(found.acknowledged_at),
+                "acknowledged_at": aware(found.acknowledged_at),
                 "changed_by": found.changed_by,
-                "changed_at": _aware(found.changed_at),
+                "changed_at": aware(found.changed_at),
                 "therapist_id": found.therapist_id,
                 "close_reason": found.close_reason,
                 "status": found.status,
@@ -294,13 +287,13 @@ class Referrals:
                 "matches": json.loads(found.matches) if found.matches else None,
                 "rules_version": found.rules_version,
                 "contact": json.loads(found.contact),
-                "ack_deadline": _aware(found.ack_deadline),
-                "escalated_at": _aware(found.escalated_at),
+                "ack_deadline": aware(found.ack_deadline),
+                "escalated_at": aware(found.escalated_at),
                 "overdue": bool(
                     found.urgent
                     and found.acknowledged_at is None
                     and found.ack_deadline is not None
-                    and _aware(found.ack_deadline) <= now()
+                    and aware(found.ack_deadline) <= now()
                 ),
                 "group_of": found.group_of,
                 "similar": int(
@@ -487,7 +480,7 @@ class Referrals:
                 select(AuditEvent).where(AuditEvent.subject == referral_id).order_by(AuditEvent.id)
             )
             referral["history"] = [
-                {"at": _aware(e.at).isoformat(), "by": e.actor, "action": e.action} for e in history
+                {"at": aware(e.at).isoformat(), "by": e.actor, "action": e.action} for e in history
             ]
         for name in ("created_at", "acknowledged_at", "changed_at", "ack_deadline", "escalated_at"):
             if referral[name] is not None:
@@ -532,8 +525,8 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
         "urgent": referral.urgent,
         "overdue": overdue,
         "status": referral.status,
-        "created_at": _aware(referral.created_at),
-        "ack_deadline": _aware(referral.ack_deadline),
+        "created_at": aware(referral.created_at),
+        "ack_deadline": aware(referral.ack_deadline),
         "acknowledged_by": referral.acknowledged_by,
         "therapist_id": referral.therapist_id,
         "name": json.loads(referral.contact).get("name"),

@@ -21,11 +21,12 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.checklist import Checklist, Tailoring
+from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.storage.referrals import ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
+from matcher.web.held import checklist, matcher, no_store
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -76,24 +77,6 @@ FRIENDLIER = {
 }
 YES_NO = {"yes": True, "no": False}
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
-
-
-def matcher() -> Matcher:
-    """The Matcher this worker holds."""
-    held: Matcher = current_app.extensions["matcher"]
-    return held
-
-
-def checklist() -> Checklist:
-    """The questions-to-ask checklist loaded at start-up."""
-    loaded: Checklist = current_app.extensions["checklist"]
-    return loaded
-
-
-def private(response: BaseResponse) -> BaseResponse:
-    """Mark a page that shows someone's answers or matches: never stored by browser or proxy."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- template filters ---------------------------------------------------------------------------
@@ -301,7 +284,7 @@ def render_form(
         csrf_token=csrf_token(),
         **form_options(held),
     )
-    return private(make_response(page, status))
+    return no_store(make_response(page, status))
 
 
 def form_again(
@@ -385,7 +368,7 @@ def results() -> BaseResponse:
         checklist_query=checklist_link_query(result, form),
     )
     mark_urgent(result["safety"]["triggers"])
-    return private(make_response(page, 200))
+    return no_store(make_response(page, 200))
 
 
 @bp.get("/checklist")
@@ -408,7 +391,7 @@ def checklist_page() -> BaseResponse:
         tailoring = book.tailoring(query)
     except IntakeError as exc:
         page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
-        return private(make_response(page, 422))
+        return no_store(make_response(page, 422))
     share = tailoring.link_query()
     # From the configured public address, or the path alone: never the Host header, which
     # anyone can forge to put their own site in the link people copy.
@@ -423,4 +406,4 @@ def checklist_page() -> BaseResponse:
         **context,
     )
     # The kinds of therapy in it say something about the person: no shared cache keeps it.
-    return private(make_response(page, 200))
+    return no_store(make_response(page, 200))

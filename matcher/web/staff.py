@@ -54,6 +54,7 @@ from matcher.storage.referrals import (
     Referrals,
 )
 from matcher.web.csrf import csrf_token, token_ok
+from matcher.web.held import matcher, no_store
 from matcher.web.pages import (
     answer_fields,
     contact_from_form,
@@ -61,8 +62,6 @@ from matcher.web.pages import (
     form_options,
     intake_from_form,
     labels,
-    matcher,
-    private,
 )
 from matcher.web.risk_gate import form_reader, safety_block, screens_risk
 from matcher.web.security import limiter, login_limit
@@ -93,7 +92,7 @@ def _login_page(status: int, error: str | None = None, next_path: str = "/staff"
     page = render_template(
         "staff/login.html", error=error, next_path=next_path, csrf_token=csrf_token()
     )
-    return private(make_response(page, status))
+    return no_store(make_response(page, status))
 
 
 def epoch_seconds() -> int:
@@ -158,8 +157,8 @@ def staff_required(view: View) -> View:
             return _login_page(401, "Please log in to use the front-desk console.")
         g.staff_member = member
         if request.method == "POST" and not token_ok():
-            return private(make_response(render_template("staff/expired.html"), 400))
-        return private(view(*args, **kwargs))
+            return no_store(make_response(render_template("staff/expired.html"), 400))
+        return no_store(view(*args, **kwargs))
 
     return cast(View, guarded)
 
@@ -254,7 +253,7 @@ def _console(
     saved: dict[str, str] | None = None,
 ) -> BaseResponse:
     held = matcher()
-    roster = sorted(held.roster.therapists, key=lambda t: str(t.profile["name"]))
+    roster = held.roster.by_name()
     # Answers that failed validation still carry their risk: the protocol shows all the same.
     safety = (result or why or {}).get("safety") or safety_block() or {"urgent": False}
     page = render_template(
@@ -436,8 +435,7 @@ def _referrals() -> Referrals:
 
 
 def _roster_choices() -> list[tuple[str, str]]:
-    therapists = sorted(matcher().roster.therapists, key=lambda t: str(t.profile["name"]))
-    return [(t.id, str(t.profile["name"])) for t in therapists]
+    return [(t.id, str(t.profile["name"])) for t in matcher().roster.by_name()]
 
 
 REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")

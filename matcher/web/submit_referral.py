@@ -13,12 +13,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
-from matcher.schemas import ReferralRequestSchema, flatten_errors
+from matcher.schemas import ReferralRequestSchema, load_intake_part
 from matcher.storage.referrals import (
     KeyReused,
     KeyUsedElsewhere,
@@ -66,10 +65,7 @@ def submit_referral(
     `source` (by default `client`): the client's address, whose keyed hash groups a flood of
     urgent referrals.
     """
-    try:
-        body = ReferralRequestSchema().load(payload)
-    except ValidationError as exc:
-        raise IntakeError(flatten_errors(exc.messages)) from None
+    body = load_intake_part(ReferralRequestSchema(), payload)
     try:
         result = matcher.match(body["intake"])
     except IntakeError as exc:
