@@ -6,7 +6,7 @@ and true of the rules and the roster by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +136,42 @@ def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """One of the person's answers behind a rule that fired: `field operator value`.
+
+    `field` is the intake's path (difficulties, preferences.setting, screening.phq9, risk); a
+    screening answer is a total that reached `value` (">="), the others are equal to it ("is").
+    Sentences and the JSON's answer strings are both rendered from it, never parsed back.
+    """
+
+    field: str
+    operator: str
+    value: Any
+
+    def as_string(self) -> str:
+        """The answer as the JSON's `answers` writes it: difficulties:ptsd, screening.phq9>=16."""
+        separator = ">=" if self.operator == ">=" else ":"
+        return f"{self.field}{separator}{self.value}"
+
+
+# How a preference a clinical rule tests is rendered in its "because" sentence.
+PREFERENCE_KINDS = {"setting": "settings", "format": "formats"}
+
+
+def _answer(fact: Mapping[str, Any]) -> Answer | None:
+    """The person's answer a fact stands for; None for a fact a rule derived."""
+    if fact["type"] == "difficulty":
+        return Answer("difficulties", "is", fact["value"])
+    if fact["type"] == "preference":
+        return Answer(f"preferences.{fact['name']}", "is", fact["value"])
+    if fact["type"] == "screening":
+        return Answer(f"screening.{fact['instrument']}", ">=", fact["total"])
+    if fact["type"] == "risk":
+        return Answer("risk", "is", fact["value"])
+    return None
+
+
+@dataclass(frozen=True)
 class ClinicalExplanation:
     """Modalities, advice and alerts from the firings, with where each came from."""
 
@@ -143,6 +179,8 @@ class ClinicalExplanation:
     modality_rules: dict[str, list[str]]
     advice: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    # rule id -> the person's answers behind it, as values (the JSON carries their strings)
+    answers: dict[str, list[Answer]]
 
 
 def _sources(rule: ClinicalRule, knowledge: Knowledge) -> list[dict[str, str]]:
@@ -160,23 +198,15 @@ def _evidence(rule: ClinicalRule, knowledge: Knowledge) -> str:
     return "; ".join(f"{knowledge.sources[e.source].cite}: {e.says}" for e in rule.evidence)
 
 
-def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, list[str]]:
+def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, list[Answer]]:
     """Map each firing's rule to the person's answers behind it, following derived facts back."""
-    origin: dict[Any, list[str]] = {}
-    answers_by_rule: dict[str, list[str]] = {}
+    origin: dict[Any, list[Answer]] = {}
+    answers_by_rule: dict[str, list[Answer]] = {}
     for firing in firings:  # in rule order; a derived fact's origin is recorded before its use
-        answers: list[str] = []
+        answers: list[Answer] = []
         for fact in firing.facts:
-            if fact["type"] == "difficulty":
-                found = [f"difficulties:{fact['value']}"]
-            elif fact["type"] == "preference":
-                found = [f"preferences.{fact['name']}:{fact['value']}"]
-            elif fact["type"] == "screening":
-                found = [f"screening.{fact['instrument']}>={fact['total']}"]
-            elif fact["type"] == "risk":
-                found = [f"risk:{fact['value']}"]
-            else:
-                found = origin.get(fact_key(fact), [])
+            answer = _answer(fact)
+            found = [answer] if answer is not None else origin.get(fact_key(fact), [])
             answers.extend(a for a in found if a not in answers)
         merged = answers_by_rule.setdefault(firing.rule_id, [])
         merged.extend(a for a in answers if a not in merged)
@@ -186,20 +216,19 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
     return answers_by_rule
 
 
-def _because(answers: Sequence[str], renderer: Renderer) -> str:
-    difficulties = [a.split(":", 1)[1] for a in answers if a.startswith("difficulties:")]
-    asked = [a.split(":", 1) for a in answers if a.startswith("preferences.")]
-    scored = [a.split(">=", 1) for a in answers if a.startswith("screening.")]
-    risks = [a.split(":", 1)[1] for a in answers if a.startswith("risk:")]
+def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
+    difficulties = [a.value for a in answers if a.field == "difficulties"]
+    asked = [a for a in answers if a.field.startswith("preferences.")]
+    scored = [a for a in answers if a.field.startswith("screening.")]
     parts = []
     if difficulties:
         parts.append("you mentioned " + renderer.value("difficulties", difficulties))
-    for name, value in asked:
-        kind = name.removeprefix("preferences.") + "s"
-        parts.append("you asked for " + renderer.value(kind, value))
-    for name, total in scored:
-        parts.append(renderer.score(name.removeprefix("screening."), int(total)))
-    if risks:
+    for answer in asked:
+        kind = PREFERENCE_KINDS[answer.field.removeprefix("preferences.")]
+        parts.append("you asked for " + renderer.value(kind, answer.value))
+    for answer in scored:
+        parts.append(renderer.score(answer.field.removeprefix("screening."), int(answer.value)))
+    if any(a.field == "risk" for a in answers):
         parts.append("you mentioned thoughts of harming yourself")
     return join(parts)
 
@@ -227,7 +256,7 @@ def explain_clinical(
                 {
                     "rule": rule.id,
                     "text": text,
-                    "answers": answers[rule_id],
+                    "answers": [a.as_string() for a in answers[rule_id]],
                     "points": earned,
                     **cited,
                 }
@@ -250,7 +279,7 @@ def explain_clinical(
             }
         )
     modality_rules = {m: [r["rule"] for r in reasons[m]] for m in ranked}
-    return ClinicalExplanation(modalities, modality_rules, advice, alerts)
+    return ClinicalExplanation(modalities, modality_rules, advice, alerts, answers)
 
 
 def explain_match(
@@ -277,7 +306,7 @@ def explain_match(
                 )
                 text = line.preference.met.format(offered=renderer.modality(modality))
                 if because:
-                    text += f" ({_because(because['answers'], renderer)})"
+                    text += f" ({_because(clinical.answers[because['rule']], renderer)})"
                 reasons.append({"rule": clinical.modality_rules[modality][0], "text": text})
             continue
         if line.preference.check == "treats_difficulties":

@@ -225,10 +225,9 @@ class Matcher:
         by_difficulty: dict[str, dict[str, int]] = {}
         for modality in clinical.modalities:
             for reason in modality["reasons"]:
-                for answer in reason["answers"]:
-                    field, _, value = answer.partition(":")
-                    if field == "difficulties":
-                        scores = by_difficulty.setdefault(value, {})
+                for answer in clinical.answers[reason["rule"]]:
+                    if answer.field == "difficulties":
+                        scores = by_difficulty.setdefault(answer.value, {})
                         scores[modality["id"]] = scores.get(modality["id"], 0) + reason["points"]
         return ClinicalPicture(
             difficulties=difficulties,
