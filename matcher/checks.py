@@ -121,14 +121,13 @@ class SoftCheck:
     `share(roster, preferences, clinical, at)` is the share (0..1) of the preference's points
     each position at `at` earns, or None when it does not apply to this intake; `details(
     therapist, preferences, clinical)` is (what the therapist offers, what was wanted) for its
-    sentence, rendered as `offered_kind` and `wanted_kind`.
+    sentence, both rendered as `kind`.
     """
 
     name: str
     share: Callable[[Roster, Preferences, ClinicalPicture, Positions], Shares | None]
     details: Callable[[Therapist, Preferences, ClinicalPicture], tuple[Any, Any]]
-    wanted_kind: str
-    offered_kind: str
+    kind: str
 
 
 def _practises_recommended(
@@ -218,8 +217,7 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
                 [m for m in c.modality_scores if m in t["modalities"]],
                 list(c.modality_scores),
             ),
-            wanted_kind="modalities",
-            offered_kind="modalities",
+            kind="modalities",
         ),
         SoftCheck(
             "treats_difficulties",
@@ -228,8 +226,7 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
                 [d for d in c.difficulties if d in t["difficulties"]],
                 [d for d in c.difficulties if d not in t["difficulties"]],
             ),
-            wanted_kind="difficulties",
-            offered_kind="difficulties",
+            kind="difficulties",
         ),
         SoftCheck(
             "offers_advised_setting",
@@ -238,43 +235,37 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
                 [s for s in c.advised_settings if s in t["settings"]],
                 list(c.advised_settings),
             ),
-            wanted_kind="settings",
-            offered_kind="settings",
+            kind="settings",
         ),
         SoftCheck(
             "gender_is",
             share=_gender_is,
             details=lambda t, p, c: (t["gender"], p.therapist_gender),
-            wanted_kind="gender",
-            offered_kind="gender",
+            kind="gender",
         ),
         SoftCheck(
             "available_at",
             share=_available_at,
             details=lambda t, p, c: ([x for x in p.times if x in t["availability"]], list(p.times)),
-            wanted_kind="times",
-            offered_kind="times",
+            kind="times",
         ),
         SoftCheck(
             "standard_fee_within",
             share=_standard_fee_within,
             details=lambda t, p, c: (t["fee"], p.max_fee),
-            wanted_kind="fee",
-            offered_kind="fee",
+            kind="fee",
         ),
         SoftCheck(
             "measures_outcomes",
             share=_measures_outcomes,
             details=lambda t, p, c: (list(t["measures_outcomes"]), None),
-            wanted_kind="instruments",
-            offered_kind="instruments",
+            kind="instruments",
         ),
         SoftCheck(
             "in_city_when_any_format",
             share=_in_city_when_any_format,
             details=lambda t, p, c: (t["city"], p.city),
-            wanted_kind="city",
-            offered_kind="city",
+            kind="city",
         ),
     ]
 }

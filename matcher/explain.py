@@ -126,12 +126,11 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
     """The sentence for one soft preference: what it meets, or what it misses."""
-    registered = SOFT_CHECKS[line.preference.check]
-    wanted_kind, offered_kind = registered.wanted_kind, registered.offered_kind
+    kind = SOFT_CHECKS[line.preference.check].kind
     template = line.preference.met if met else line.preference.missed
     return template.format(
-        wanted=renderer.value(wanted_kind, line.wanted, "or" if met else "and"),
-        offered=renderer.value(offered_kind, line.offered, "and"),
+        wanted=renderer.value(kind, line.wanted, "or" if met else "and"),
+        offered=renderer.value(kind, line.offered, "and"),
     )
 
 
