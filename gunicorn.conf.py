@@ -27,7 +27,7 @@ errorlog = "-"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "matcher.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "matcher.web.logs.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
                             "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"], "level": "INFO"},
@@ -42,8 +42,8 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     """Validate rules and roster in the master: a bad file stops start-up with one message."""
     import sys
 
-    from matcher import create_app
     from matcher.errors import ConfigError
+    from matcher.web import create_app
 
     try:
         # A first start on bad files, or with the database out of reach, stops here.

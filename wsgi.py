@@ -1,5 +1,5 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
 
-from matcher import create_app
+from matcher.web import create_app
 
 app = create_app()

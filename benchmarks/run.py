@@ -175,7 +175,7 @@ def measure_rules_step(count: int) -> dict[str, Any]:
             matcher.clinical(intake)
         result[f"{label}_us"] = (time.perf_counter() - began) / count * 1e6
         if cache_size:
-            info = matcher._clinical_for.cache_info()
+            info = matcher.clinical_rules.cache_info()
             result["distinct_profiles"] = info.currsize
             result["hit_rate"] = info.hits / (info.hits + info.misses)
     return result
@@ -356,8 +356,8 @@ def benchmark_databases() -> Iterator[list[tuple[str, str | None, str]]]:
 
 def stored_referrals(url: str) -> int:
     """How many referrals the database holds."""
-    from matcher.referrals import Referrals
-    from matcher.store import make_engine
+    from matcher.storage.database import make_engine
+    from matcher.storage.referrals import Referrals
 
     referrals = Referrals(make_engine(url))
     try:

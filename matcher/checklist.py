@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marshmallow import ValidationError
-
 from matcher.errors import ConfigError, IntakeError
 from matcher.rules import Source, Vocabulary, _validate
-from matcher.schemas import ChecklistFileSchema, ChecklistQuerySchema, flatten_errors
+from matcher.schemas import (
+    ChecklistFileSchema,
+    ChecklistQuerySchema,
+    load_intake_part,
+)
 from matcher.yamlfile import load_yaml
 
 CHECKLIST_FILE = "checklist.yaml"
@@ -85,10 +87,7 @@ class Checklist:
 
     def tailoring(self, query: Mapping[str, Any]) -> Tailoring:
         """Read a query (modalities=emdr,cbt&format=online...); raise IntakeError naming fields."""
-        try:
-            params = ChecklistQuerySchema().load(dict(query))
-        except ValidationError as exc:
-            raise IntakeError(flatten_errors(exc.messages)) from None
+        params = load_intake_part(ChecklistQuerySchema(), dict(query))
         vocabulary = self.vocabulary
         errors: dict[str, list[str]] = {}
         modalities = _split(params["modalities"])

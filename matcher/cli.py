@@ -13,9 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from matcher import PROJECT_ROOT, default_database_url
+from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.matching import Matcher
+from matcher.storage.database import default_database_url
 
 
 def check(args: argparse.Namespace) -> int:
@@ -49,7 +50,7 @@ def _state_dir() -> Path:
 def _warn_if_not_private() -> None:
     """Say which state files others could read (the service fixes them when it starts)."""
     from matcher.private_files import loose
-    from matcher.store import sqlite_files
+    from matcher.storage.database import sqlite_files
 
     state_dir = _state_dir()
     url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
@@ -74,7 +75,7 @@ def staff(args: argparse.Namespace) -> int:
     """Add, list, remove or unlock staff accounts, or set a password or a role."""
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from matcher.store import unreachable, unusable
+    from matcher.storage.database import unreachable, unusable
 
     state_dir = _state_dir()
     url = os.environ.get("MATCHER_DATABASE_URL") or default_database_url(state_dir)
@@ -88,8 +89,8 @@ def staff(args: argparse.Namespace) -> int:
 
 
 def _staff_action(args: argparse.Namespace, url: str, state_dir: Path) -> int:
-    from matcher.accounts import AccountError, Accounts
-    from matcher.store import make_engine, migrate
+    from matcher.storage.accounts import AccountError, Accounts
+    from matcher.storage.database import make_engine, migrate
 
     migrate(url, state_dir)
     accounts = Accounts(make_engine(url))
@@ -139,11 +140,11 @@ def notify(args: argparse.Namespace) -> int:
     """Send due notifications and escalate overdue urgent referrals: once, or every interval."""
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from matcher.logs import configure_logging
     from matcher.notifications import settings_from
-    from matcher.outbox import Notifier, Outbox
-    from matcher.referrals import Referrals
-    from matcher.store import make_engine, migrate, unreachable, unusable
+    from matcher.storage.database import make_engine, migrate, unreachable, unusable
+    from matcher.storage.outbox import Notifier, Outbox
+    from matcher.storage.referrals import Referrals
+    from matcher.web.logs import configure_logging
 
     config = environment_config()
     # What was sent and what failed, as JSON lines on stderr like the service's own log.

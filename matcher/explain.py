@@ -6,13 +6,14 @@ and true of the rules and the roster by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
 from matcher.ranking import Check, ScoreLine
-from matcher.rules import ClinicalRule, Knowledge, Term
+from matcher.rules import ClinicalRule, HardConstraint, Knowledge, Term
 from matcher.screening import band_floor
 
 DISCLAIMER = (
@@ -29,11 +30,6 @@ def join(words: Sequence[str], last: str = "and") -> str:
     if len(words) == 1:
         return words[0]
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
-
-
-def capitalise(text: str) -> str:
-    """Upper-case the first letter only."""
-    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -113,31 +109,15 @@ class Renderer:
         return str(value)
 
 
-# Which value kind each check's `wanted` and `offered` are, for rendering.
-HARD_KINDS = {
-    "is_true": "accepting_new_clients",
-    "shares_any": None,
-    "offers": None,
-    "same_city": "city",
-    "within_range": "ages",
-    "fee_within": "fee",
-}
-SOFT_KINDS = {
-    "practises_recommended": ("modalities", "modalities"),
-    "treats_difficulties": ("difficulties", "difficulties"),
-    "offers_advised_setting": ("settings", "settings"),
-    "gender_is": ("gender", "gender"),
-    "available_at": ("times", "times"),
-    "standard_fee_within": ("fee", "fee"),
-    "measures_outcomes": ("instruments", "instruments"),
-    "in_city_when_any_format": ("city", "city"),
-}
+def hard_kind(constraint: HardConstraint) -> str:
+    """The value kind a hard constraint's wanted and found values are rendered as."""
+    return HARD_CHECKS[constraint.check].kind or constraint.therapist_field
 
 
 def check_sentence(check: Check, renderer: Renderer) -> str:
     """The sentence for one hard-constraint check, passed or failed."""
     constraint = check.constraint
-    kind = HARD_KINDS[constraint.check] or constraint.therapist_field
+    kind = hard_kind(constraint)
     template = constraint.passed if check.passed else constraint.failed
     wanted = renderer.value(kind, check.expected, "or")
     offered = renderer.value(kind, check.actual, "and")
@@ -146,12 +126,48 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
     """The sentence for one soft preference: what it meets, or what it misses."""
-    wanted_kind, offered_kind = SOFT_KINDS[line.preference.check]
+    kind = SOFT_CHECKS[line.preference.check].kind
     template = line.preference.met if met else line.preference.missed
     return template.format(
-        wanted=renderer.value(wanted_kind, line.wanted, "or" if met else "and"),
-        offered=renderer.value(offered_kind, line.offered, "and"),
+        wanted=renderer.value(kind, line.wanted, "or" if met else "and"),
+        offered=renderer.value(kind, line.offered, "and"),
     )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One of the person's answers behind a rule that fired: `field operator value`.
+
+    `field` is the intake's path (difficulties, preferences.setting, screening.phq9, risk); a
+    screening answer is a total that reached `value` (">="), the others are equal to it ("is").
+    Sentences and the JSON's answer strings are both rendered from it, never parsed back.
+    """
+
+    field: str
+    operator: str
+    value: Any
+
+    def as_string(self) -> str:
+        """The answer as the JSON's `answers` writes it: difficulties:ptsd, screening.phq9>=16."""
+        separator = ">=" if self.operator == ">=" else ":"
+        return f"{self.field}{separator}{self.value}"
+
+
+# How a preference a clinical rule tests is rendered in its "because" sentence.
+PREFERENCE_KINDS = {"setting": "settings", "format": "formats"}
+
+
+def _answer(fact: Mapping[str, Any]) -> Answer | None:
+    """The person's answer a fact stands for; None for a fact a rule derived."""
+    if fact["type"] == "difficulty":
+        return Answer("difficulties", "is", fact["value"])
+    if fact["type"] == "preference":
+        return Answer(f"preferences.{fact['name']}", "is", fact["value"])
+    if fact["type"] == "screening":
+        return Answer(f"screening.{fact['instrument']}", ">=", fact["total"])
+    if fact["type"] == "risk":
+        return Answer("risk", "is", fact["value"])
+    return None
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,8 @@ class ClinicalExplanation:
     modality_rules: dict[str, list[str]]
     advice: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    # rule id -> the person's answers behind it, as values (the JSON carries their strings)
+    answers: dict[str, list[Answer]]
 
 
 def _sources(rule: ClinicalRule, knowledge: Knowledge) -> list[dict[str, str]]:
@@ -179,23 +197,15 @@ def _evidence(rule: ClinicalRule, knowledge: Knowledge) -> str:
     return "; ".join(f"{knowledge.sources[e.source].cite}: {e.says}" for e in rule.evidence)
 
 
-def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, list[str]]:
+def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, list[Answer]]:
     """Map each firing's rule to the person's answers behind it, following derived facts back."""
-    origin: dict[Any, list[str]] = {}
-    answers_by_rule: dict[str, list[str]] = {}
+    origin: dict[Any, list[Answer]] = {}
+    answers_by_rule: dict[str, list[Answer]] = {}
     for firing in firings:  # in rule order; a derived fact's origin is recorded before its use
-        answers: list[str] = []
+        answers: list[Answer] = []
         for fact in firing.facts:
-            if fact["type"] == "difficulty":
-                found = [f"difficulties:{fact['value']}"]
-            elif fact["type"] == "preference":
-                found = [f"preferences.{fact['name']}:{fact['value']}"]
-            elif fact["type"] == "screening":
-                found = [f"screening.{fact['instrument']}>={fact['total']}"]
-            elif fact["type"] == "risk":
-                found = [f"risk:{fact['value']}"]
-            else:
-                found = origin.get(fact_key(fact), [])
+            answer = _answer(fact)
+            found = [answer] if answer is not None else origin.get(fact_key(fact), [])
             answers.extend(a for a in found if a not in answers)
         merged = answers_by_rule.setdefault(firing.rule_id, [])
         merged.extend(a for a in answers if a not in merged)
@@ -205,20 +215,19 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
     return answers_by_rule
 
 
-def _because(answers: Sequence[str], renderer: Renderer) -> str:
-    difficulties = [a.split(":", 1)[1] for a in answers if a.startswith("difficulties:")]
-    asked = [a.split(":", 1) for a in answers if a.startswith("preferences.")]
-    scored = [a.split(">=", 1) for a in answers if a.startswith("screening.")]
-    risks = [a.split(":", 1)[1] for a in answers if a.startswith("risk:")]
+def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
+    difficulties = [a.value for a in answers if a.field == "difficulties"]
+    asked = [a for a in answers if a.field.startswith("preferences.")]
+    scored = [a for a in answers if a.field.startswith("screening.")]
     parts = []
     if difficulties:
         parts.append("you mentioned " + renderer.value("difficulties", difficulties))
-    for name, value in asked:
-        kind = name.removeprefix("preferences.") + "s"
-        parts.append("you asked for " + renderer.value(kind, value))
-    for name, total in scored:
-        parts.append(renderer.score(name.removeprefix("screening."), int(total)))
-    if risks:
+    for answer in asked:
+        kind = PREFERENCE_KINDS[answer.field.removeprefix("preferences.")]
+        parts.append("you asked for " + renderer.value(kind, answer.value))
+    for answer in scored:
+        parts.append(renderer.score(answer.field.removeprefix("screening."), int(answer.value)))
+    if any(a.field == "risk" for a in answers):
         parts.append("you mentioned thoughts of harming yourself")
     return join(parts)
 
@@ -246,7 +255,7 @@ def explain_clinical(
                 {
                     "rule": rule.id,
                     "text": text,
-                    "answers": answers[rule_id],
+                    "answers": [a.as_string() for a in answers[rule_id]],
                     "points": earned,
                     **cited,
                 }
@@ -269,7 +278,7 @@ def explain_clinical(
             }
         )
     modality_rules = {m: [r["rule"] for r in reasons[m]] for m in ranked}
-    return ClinicalExplanation(modalities, modality_rules, advice, alerts)
+    return ClinicalExplanation(modalities, modality_rules, advice, alerts, answers)
 
 
 def explain_match(
@@ -296,7 +305,7 @@ def explain_match(
                 )
                 text = line.preference.met.format(offered=renderer.modality(modality))
                 if because:
-                    text += f" ({_because(because['answers'], renderer)})"
+                    text += f" ({_because(clinical.answers[because['rule']], renderer)})"
                 reasons.append({"rule": clinical.modality_rules[modality][0], "text": text})
             continue
         if line.preference.check == "treats_difficulties":

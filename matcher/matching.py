@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
 from matcher import explain, ranking, risk, safety, screening
-from matcher.engine import RulesEngine, RuleSpec
-from matcher.errors import IntakeError, UnknownTherapist
+from matcher.clinical import ClinicalEvaluation
+from matcher.errors import UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import (
-    INPUTS_COMPLETE,
     HardConstraint,
     Knowledge,
-    compile_rule,
     load_knowledge,
-    pattern_names,
 )
-from matcher.schemas import build_intake_schema, build_therapist_query_schema, flatten_errors
+from matcher.schemas import (
+    build_intake_schema,
+    build_therapist_query_schema,
+    load_intake_part,
+)
 
 # Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
 CLINICAL_CACHE_SIZE = 4096
@@ -69,17 +69,6 @@ class Matcher:
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
-        self._clinical_for = functools.lru_cache(maxsize=cache_size)(self._evaluate)
-        # What the rules can tell apart: total_at_least thresholds, and preference values tested.
-        self._thresholds: dict[str, list[int]] = {}
-        self._observed_preferences: set[tuple[str, Any]] = set()
-        for rule in knowledge.rules:
-            for condition in rule.when + rule.unless:
-                if condition.key.endswith("_total_at_least"):
-                    instrument = condition.key.removesuffix("_total_at_least")
-                    self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
-                if condition.key in ("setting", "format"):
-                    self._observed_preferences.update((condition.key, v) for v in condition.values)
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -104,19 +93,10 @@ class Matcher:
             modality_ids=vocabulary.modalities,
             difficulty_ids=vocabulary.difficulties,
         )
-        self.engine = RulesEngine(
-            (
-                RuleSpec(
-                    rule_id=rule.id,
-                    definition=compile_rule(rule),
-                    pattern_names=tuple(pattern_names(rule)),
-                    derives=tuple(rule.derived_facts()),
-                )
-                for rule in knowledge.rules
-            ),
-            name_hint=f"matcher_{self.rules_version}",
-            inputs_complete=INPUTS_COMPLETE,
+        self.clinical_rules = ClinicalEvaluation(
+            knowledge, self.renderer, f"matcher_{self.rules_version}", cache_size
         )
+        self.engine = self.clinical_rules.engine
 
     @classmethod
     def from_files(cls, rules_dir: Path, roster_path: Path, locale: str | None = None) -> Matcher:
@@ -136,10 +116,7 @@ class Matcher:
         self, payload: Any, declared_totals: Mapping[str, int] | None = None
     ) -> Intake:
         """Validate a JSON intake; raise IntakeError with field paths on any problem."""
-        try:
-            data = self.intake_schema.load(payload if isinstance(payload, dict) else payload)
-        except ValidationError as exc:
-            raise IntakeError(flatten_errors(exc.messages)) from None
+        data = load_intake_part(self.intake_schema, payload)
         prefs = data.get("preferences") or {}
         preferences = Preferences(
             languages=tuple(prefs.get("languages") or ()),
@@ -166,75 +143,10 @@ class Matcher:
 
     def clinical(self, intake: Intake) -> ClinicalExplanation:
         """Run the clinical rules on the intake's facts and explain what they concluded."""
-        return self._clinical_for(self._facts_key(intake))[0]
+        return self.clinical_rules.explanation(intake)
 
     def _clinical_picture(self, intake: Intake) -> tuple[ClinicalExplanation, ClinicalPicture]:
-        clinical, picture = self._clinical_for(self._facts_key(intake))
-        # The cached picture lists difficulties in canonical order; keep the person's own.
-        picture = replace(picture, difficulties=intake.difficulties)
-        if intake.risk_signals:
-            # The safety path sees a clinician one to one first: advice for another setting
-            # ("a group fits low mood well") is neither shown nor scored, in every answer.
-            kept = self.knowledge.crisis.urgent_path_settings
-            clinical = replace(
-                clinical, advice=[a for a in clinical.advice if a["setting"] in kept]
-            )
-            picture = replace(
-                picture, advised_settings=tuple(s for s in picture.advised_settings if s in kept)
-            )
-        return clinical, picture
-
-    def facts(self, intake: Intake) -> list[dict[str, Any]]:
-        """The facts the clinical rules reason over, for one intake."""
-        facts: list[dict[str, Any]] = [
-            {"type": "difficulty", "value": d} for d in intake.difficulties
-        ]
-        for name in ("setting", "format"):
-            value = getattr(intake.preferences, name)
-            # A preference no rule tests cannot change what fires: leaving it out lets more
-            # intakes share one cached evaluation.
-            if (name, value) in self._observed_preferences:
-                facts.append({"type": "preference", "name": name, "value": value})
-        facts.extend(screening.facts(intake.scores, self.knowledge.screening, self._thresholds))
-        facts.extend({"type": "risk", "value": signal} for signal in intake.risk_signals)
-        return facts
-
-    def _facts_key(self, intake: Intake) -> tuple[tuple[tuple[str, Any], ...], ...]:
-        # A set of facts, in one canonical order: the same facts give the same key.
-        return tuple(sorted(tuple(sorted(fact.items())) for fact in self.facts(intake)))
-
-    def _evaluate(
-        self, key: tuple[tuple[tuple[str, Any], ...], ...]
-    ) -> tuple[ClinicalExplanation, ClinicalPicture]:
-        # The engine's conclusions depend only on these facts (and on the rules, fixed for the
-        # life of this Matcher), so equal facts may share one evaluation: a correct cache.
-        facts = [dict(fact) for fact in key]
-        firings = self.engine.evaluate(facts)
-        clinical = explain.explain_clinical(firings, self.knowledge, self.renderer)
-        difficulties = tuple(f["value"] for f in facts if f["type"] == "difficulty")
-        return clinical, self._picture(difficulties, clinical)
-
-    def _picture(
-        self, difficulties: tuple[str, ...], clinical: ClinicalExplanation
-    ) -> ClinicalPicture:
-        advised: list[str] = []
-        for item in clinical.advice:
-            if item["setting"] not in advised:
-                advised.append(item["setting"])
-        by_difficulty: dict[str, dict[str, int]] = {}
-        for modality in clinical.modalities:
-            for reason in modality["reasons"]:
-                for answer in reason["answers"]:
-                    field, _, value = answer.partition(":")
-                    if field == "difficulties":
-                        scores = by_difficulty.setdefault(value, {})
-                        scores[modality["id"]] = scores.get(modality["id"], 0) + reason["points"]
-        return ClinicalPicture(
-            difficulties=difficulties,
-            modality_scores={m["id"]: m["score"] for m in clinical.modalities},
-            advised_settings=tuple(advised),
-            scores_by_difficulty={d: by_difficulty[d] for d in difficulties if d in by_difficulty},
-        )
+        return self.clinical_rules.picture(intake)
 
     def _active(
         self, preferences: Preferences, dropped: Sequence[str] = ()
@@ -324,7 +236,7 @@ class Matcher:
         }
 
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
-        kind = explain.HARD_KINDS[constraint.check] or constraint.therapist_field
+        kind = explain.hard_kind(constraint)
         wanted = preferences.value(constraint.intake_field)
         return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
 
@@ -526,10 +438,7 @@ class Matcher:
 
     def list_therapists(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """List the roster, filtered by the query's fields and paged."""
-        try:
-            params = self.therapist_query_schema.load(dict(query))
-        except ValidationError as exc:
-            raise IntakeError(flatten_errors(exc.messages)) from None
+        params = load_intake_part(self.therapist_query_schema, dict(query))
         roster = self.roster
         list_fields = {
             "language": "languages",

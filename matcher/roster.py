@@ -204,6 +204,10 @@ class Roster:
         """How many therapists the roster holds."""
         return len(self.therapists)
 
+    def by_name(self) -> list[Therapist]:
+        """The therapists in the order of their names, as staff look them up."""
+        return sorted(self.therapists, key=lambda t: str(t.profile["name"]))
+
     def column_of(self, name: str, value: str) -> npt.NDArray[np.bool_]:
         """For every position: does list field `name` hold `value`?"""
         column = self.values[name].get(value)

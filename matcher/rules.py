@@ -15,6 +15,7 @@ from typing import Any
 import pycountry
 from marshmallow import Schema, ValidationError
 
+from matcher.checks import HARD_CHECKS
 from matcher.errors import ConfigError
 from matcher.schemas import (
     LANGUAGE_CODES,
@@ -495,6 +496,7 @@ INTAKE_FIELDS = {
 }
 THERAPIST_FIELDS = {
     "accepting_new_clients",
+    "gender",
     "languages",
     "formats",
     "settings",
@@ -517,7 +519,7 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
         entry = f"hard constraint {raw['id']!r}"
         if raw.get("intake_field") and raw["intake_field"] not in INTAKE_FIELDS:
             raise ConfigError(name, f"unknown intake_field {raw['intake_field']!r}", entry)
-        if raw["check"] != "is_true" and not raw.get("intake_field"):
+        if not HARD_CHECKS[raw["check"]].always_on and not raw.get("intake_field"):
             raise ConfigError(name, f"check {raw['check']!r} needs an intake_field", entry)
         if raw["therapist_field"] not in THERAPIST_FIELDS:
             raise ConfigError(name, f"unknown therapist_field {raw['therapist_field']!r}", entry)

@@ -18,6 +18,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS
+from matcher.errors import IntakeError
 from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
@@ -43,6 +45,14 @@ def plain_text(value: str) -> None:
     problem = first_unsafe(value)
     if problem:
         raise ValidationError(problem)
+
+
+def load_intake_part(schema: Schema, data: Any) -> Any:
+    """Load `data` through `schema`; raise IntakeError naming each bad field by its path."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise IntakeError(flatten_errors(exc.messages)) from None
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -238,23 +248,10 @@ class ClinicalFileSchema(StrictSchema):
     rules = fields.List(fields.Nested(ClinicalRuleSchema), required=True)
 
 
-HARD_CHECKS = ["is_true", "shares_any", "offers", "same_city", "within_range", "fee_within"]
-SOFT_CHECKS = [
-    "practises_recommended",
-    "treats_difficulties",
-    "offers_advised_setting",
-    "gender_is",
-    "available_at",
-    "standard_fee_within",
-    "measures_outcomes",
-    "in_city_when_any_format",
-]
-
-
 class HardConstraintSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
     requirement = fields.String(required=True, validate=validate.Length(min=1))
-    check = fields.String(required=True, validate=validate.OneOf(HARD_CHECKS))
+    check = fields.String(required=True, validate=validate.OneOf(HARD_CHECKS.keys()))
     intake_field = fields.String()
     therapist_field = fields.String(required=True)
     only_when_format = fields.String()
@@ -271,7 +268,7 @@ class RelaxationSchema(StrictSchema):
 
 class SoftPreferenceSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
-    check = fields.String(required=True, validate=validate.OneOf(SOFT_CHECKS))
+    check = fields.String(required=True, validate=validate.OneOf(SOFT_CHECKS.keys()))
     intake_field = fields.String()
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
     label = fields.String(required=True, validate=validate.Length(min=1))

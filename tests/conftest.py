@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
+from matcher.web import create_app
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
 
 RULES_DIR = PROJECT_ROOT / "rules"
@@ -72,7 +73,8 @@ def postgres() -> Iterator[PostgresServer]:
         pytest.skip(f"PostgreSQL tests skipped: {exc}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The PostgreSQL half starts (once a run) a private server: slow, like the servers.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database for one test: an SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":

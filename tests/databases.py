@@ -25,7 +25,7 @@ import psycopg
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from matcher import create_app
+from matcher.web import create_app
 from tests.servers import free_port
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from matcher import PROJECT_ROOT, create_app
-from matcher import accounts as accounts_module
-from matcher.accounts import (
+from matcher import PROJECT_ROOT
+from matcher.storage import accounts as accounts_module
+from matcher.storage.accounts import (
     FREE_FAILURES_PER_ADDRESS,
     FREE_FAILURES_PER_NAME,
     MAX_DELAY,
@@ -24,7 +24,8 @@ from matcher.accounts import (
     Accounts,
     delay_after,
 )
-from matcher.store import StaffAccount, make_engine, migrate, now
+from matcher.storage.database import StaffAccount, make_engine, migrate, now
+from matcher.web import create_app
 from tests.forms import form_token
 
 PASSWORD = "correct horse battery"
@@ -169,6 +170,7 @@ def test_an_unknown_name_is_answered_exactly_like_a_wrong_password(accounts: Acc
     assert unknown == [("wrong", 0)] * 3 + [("wrong", 1)] + [("throttled", 1)] * 2
 
 
+@pytest.mark.slow
 def test_the_command_line_adds_lists_and_refuses_duplicates(tmp_path: Path) -> None:
     env = {**os.environ, "MATCHER_STATE_DIR": str(tmp_path)}
 

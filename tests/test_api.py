@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher import create_app
 from matcher.schemas import MatchResponseSchema, TherapistSchema, WhyResponseSchema
+from matcher.web import create_app
 from tests.invariants import assert_valid_match_response
 
 TRAUMA_ES = {

@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.accounts import MAX_ADDRESS_LENGTH
 from matcher.schemas import CLOSE_REASON_MAX, THERAPIST_ID_PATTERN
-from matcher.store import AuditEvent, LoginFailure, Referral, StaffAccount
+from matcher.storage.accounts import MAX_ADDRESS_LENGTH
+from matcher.storage.database import AuditEvent, LoginFailure, Referral, StaffAccount
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 from tests.servers import running_server
@@ -76,12 +76,14 @@ def chunked(body: bytes, path: str = "/api/v1/match") -> bytes:
     ).encode() + body
 
 
+@pytest.mark.slow
 def test_a_well_formed_chunked_body_is_read_as_usual(server_port: int) -> None:
     intake = json.dumps({"difficulties": ["grief"]}).encode()
     status, body = send_raw(server_port, chunked(b"%x\r\n%s\r\n0\r\n\r\n" % (len(intake), intake)))
     assert status == 200 and body["modalities"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "broken",
     [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n", b"2;\x00\r\n{}\r\n0\r\n\r\n"],
@@ -93,6 +95,7 @@ def test_a_malformed_chunked_body_is_a_400(server_port: int, broken: bytes) -> N
     assert body["message"] == "The request body could not be read: its chunked encoding is broken."
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/api/v1/match", "/api/v1/referrals"])
 def test_a_chunked_body_over_the_limit_is_a_413_not_a_truncated_parse(
     server_port: int, path: str

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from matcher import create_app
 from matcher.checklist import Checklist, Tailoring, load_checklist
 from matcher.errors import ConfigError, IntakeError
 from matcher.matching import Matcher
 from matcher.schemas import ChecklistResponseSchema
+from matcher.web import create_app
 
 GENERAL = [
     "general.approach",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from matcher import PROJECT_ROOT
+
+# ruff and mypy over the whole tree.
+pytestmark = pytest.mark.slow
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

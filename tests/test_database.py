@@ -55,6 +55,7 @@ def test_a_first_start_with_the_database_down_names_it_and_why(
     assert str(raised.value) == f"MATCHER_DATABASE_URL: {down_message(url)}"
 
 
+@pytest.mark.slow
 def test_the_command_line_says_when_the_database_is_out_of_reach(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -73,6 +74,7 @@ def silent_server() -> Iterator[int]:
         yield int(listener.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_a_database_that_accepts_but_never_answers_fails_start_up_within_seconds(
     tmp_path: Path, silent_server: int
 ) -> None:
@@ -88,6 +90,7 @@ def test_a_database_that_accepts_but_never_answers_fails_start_up_within_seconds
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
@@ -123,6 +126,7 @@ def test_messages_about_the_database_never_show_its_password(
         assert "s3c" not in said and "ret@" not in said
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "problem"),
     [

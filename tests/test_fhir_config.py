@@ -154,6 +154,7 @@ def test_a_bad_fhir_entry_names_the_file_the_entry_and_the_problem(
     assert str(caught.value) == message
 
 
+@pytest.mark.slow
 def test_matcher_check_refuses_a_bad_questionnaire_map(rules_copy: Path) -> None:
     edit(rules_copy, "mood-a: phq9.1", "mood-a: phq8.1")
     bad = subprocess.run(

@@ -15,9 +15,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.servers import free_port, running_server
+
+# Every test here starts gunicorn.
+pytestmark = pytest.mark.slow
 
 
 def workers_of(master: int) -> set[int]:

@@ -13,8 +13,9 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
+from matcher.web import create_app
 from tests.servers import running_server
 
 INTAKE = {"difficulties": ["grief"]}
@@ -155,6 +156,7 @@ def wait_for(condition: object, seconds: float = 60) -> None:
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.slow
 def test_a_reload_with_a_broken_rules_file_keeps_serving_the_last_good_version(
     served_copy: tuple[str, Path, int],
 ) -> None:

@@ -28,8 +28,8 @@ from flask import Flask
 from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.notifications import retry_delay, settings_from, signature_ok
-from matcher.outbox import Notifier, Outbox, PassResult
-from matcher.store import make_engine
+from matcher.storage.database import make_engine
+from matcher.storage.outbox import Notifier, Outbox, PassResult
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 from tests.receivers import Hook, Inbox, smtp_server, webhook_receiver
@@ -557,6 +557,7 @@ def notify_command(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_two_notify_commands_at_once_on_one_database_send_each_notification_once(
     tmp_path: Path, database_url: str, mail: tuple[int, Inbox]
 ) -> None:
@@ -586,6 +587,7 @@ def test_two_notify_commands_at_once_on_one_database_send_each_notification_once
     assert again.stdout == "matcher notify: sent 0, failed 0 (will be retried), escalated 0\n"
 
 
+@pytest.mark.slow
 def test_the_notify_command_fails_a_pass_with_failed_sends_so_a_timer_reports_it(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -599,6 +601,7 @@ def test_the_notify_command_fails_a_pass_with_failed_sends_so_a_timer_reports_it
     assert failed.stdout == "matcher notify: sent 0, failed 1 (will be retried), escalated 0\n"
 
 
+@pytest.mark.slow
 def test_two_instances_each_with_its_own_senders_deliver_every_urgent_referral_once(
     database_url: str, tmp_path_factory: pytest.TempPathFactory, mail: tuple[int, Inbox]
 ) -> None:
@@ -646,7 +649,7 @@ def test_urgent_referrals_stored_before_the_outbox_get_the_default_deadline_and_
     from alembic.config import Config
     from sqlalchemy import text
 
-    from matcher.store import MIGRATIONS
+    from matcher.storage.database import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -7,9 +7,13 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.servers import running_server, server_log
+
+# A full run of gunicorn.
+pytestmark = pytest.mark.slow
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fhir" / "phq9_loinc_linkids.json"
 # Values a person might write, each unlikely to appear in a log for any other reason.

@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import text
 
 from matcher import PROJECT_ROOT
-from matcher.store import make_engine, migrate
+from matcher.storage.database import make_engine, migrate
 from tests.databases import app_on, close_database
 from tests.servers import running_server, server_log
 
@@ -122,6 +122,7 @@ def run_check(state: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_matcher_check_warns_about_a_state_folder_others_can_read(tmp_path: Path) -> None:
     state = tmp_path / "var"
     state.mkdir()
@@ -145,6 +146,7 @@ def test_matcher_check_warns_about_a_state_folder_others_can_read(tmp_path: Path
     assert run_check(state).stderr == ""
 
 
+@pytest.mark.slow
 def test_the_real_server_under_umask_0_on_an_open_folder_keeps_its_files_private(
     tmp_path: Path,
 ) -> None:

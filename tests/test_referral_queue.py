@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from matcher.referrals import ReferralConflict, ReferralError
+from matcher.storage.referrals import ReferralConflict, ReferralError
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 
@@ -285,7 +285,7 @@ def test_a_persons_data_can_be_exported_and_erased_on_request(app: Flask) -> Non
 def test_closed_referrals_are_deleted_after_the_retention_period(app: Flask) -> None:
     from datetime import timedelta
 
-    from matcher.store import now
+    from matcher.storage.database import now
 
     referrals = app.extensions["referrals"]
     closed = refer(app, GRIEF, "Ana")
@@ -474,7 +474,7 @@ def test_a_queue_address_that_makes_no_sense_is_a_400_naming_the_parameter(
 def test_the_sender_purges_expired_referrals_hourly_not_only_at_start(app: Flask) -> None:
     from datetime import timedelta
 
-    from matcher.store import now
+    from matcher.storage.database import now
 
     referrals, notifier = app.extensions["referrals"], app.extensions["notifier"]
     closed = refer(app, GRIEF, "Ana")

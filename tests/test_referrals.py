@@ -15,8 +15,8 @@ import requests
 from flask import Flask
 from sqlalchemy import create_engine
 
-from matcher.accounts import Accounts
-from matcher.referrals import Referrals
+from matcher.storage.accounts import Accounts
+from matcher.storage.referrals import Referrals
 from tests.databases import app_on, close_database, unreachable_url
 from tests.forms import form_token
 from tests.servers import running_server
@@ -232,6 +232,7 @@ def test_readiness_says_whether_the_database_answers(app: Flask, down: Flask) ->
     assert down.test_client().get("/healthz").status_code == 200  # alive: matching works
 
 
+@pytest.mark.slow
 def test_a_server_killed_right_after_201_still_has_the_referral(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from matcher import PROJECT_ROOT, create_app
+from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.rules import load_knowledge
+from matcher.web import create_app
 
 TRAUMA = "clinical/trauma.yaml"
 
@@ -194,6 +195,7 @@ def test_the_app_refuses_to_start_on_a_bad_rules_file(rules_copy: Path) -> None:
         create_app({"RULES_DIR": str(rules_copy)})
 
 
+@pytest.mark.slow
 def test_matcher_check_reports_ok_and_failures(rules_copy: Path) -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "matcher", "check"], capture_output=True, text=True, cwd=PROJECT_ROOT
@@ -219,6 +221,7 @@ def run_check(rules: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_matcher_check_also_validates_the_checklist(rules_copy: Path) -> None:
     checklist = rules_copy / "checklist.yaml"
     checklist.write_text(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from matcher import create_app
+from matcher.web import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 ITEM9_LINK = "/44260-8"

@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from matcher import create_app
+from matcher.web import create_app
 from tests.forms import form_token
 
 PASSWORD = "correct horse battery"

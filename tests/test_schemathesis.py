@@ -14,6 +14,9 @@ import pytest
 
 from tests.servers import running_server
 
+# schemathesis against a live gunicorn.
+pytestmark = pytest.mark.slow
+
 EXAMPLES_PER_OPERATION = 25
 
 

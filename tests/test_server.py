@@ -14,6 +14,9 @@ from matcher import PROJECT_ROOT
 from tests.databases import unreachable_url
 from tests.servers import free_port, running_server, server_log, start_gunicorn
 
+# Every test here starts gunicorn.
+pytestmark = pytest.mark.slow
+
 INTAKE = {
     "difficulties": ["ocd"],
     "preferences": {"languages": ["nl"], "format": "in_person", "city": "Amsterdam"},

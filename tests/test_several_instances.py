@@ -21,6 +21,9 @@ from matcher import PROJECT_ROOT
 from tests.forms import form_token
 from tests.servers import running_server
 
+# Several gunicorn instances on one database.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "two-instances-password"
 CONTACT = {"name": "Ana Example", "email": "ana@example.org"}
 GRIEF = {"difficulties": ["grief"], "preferences": {"format": "online"}}

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher import staff
+from matcher.web import staff
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 

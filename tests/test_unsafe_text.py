@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from matcher.store import Referral, now
+from matcher.storage.database import Referral, now
 from tests.databases import app_on, close_database
 from tests.forms import form_token
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from matcher import create_app
+from matcher.web import create_app
 from tests.forms import form_token
 
 MADRID = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from tests.e2e.conftest import (
@@ -13,6 +14,9 @@ from tests.e2e.conftest import (
     STAFF_USERNAME,
     axe_violations,
 )
+
+# Chromium against gunicorn.
+pytestmark = pytest.mark.slow
 
 
 def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: Any) -> None:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from matcher.checklist import Checklist
-from matcher.security import limiter, public_limit
+from matcher.web.held import checklist
+from matcher.web.security import limiter, public_limit
 
 bp = Blueprint("checklist_api", __name__)
-
-
-def checklist() -> Checklist:
-    """The checklist loaded at start-up."""
-    loaded: Checklist = current_app.extensions["checklist"]
-    return loaded
 
 
 @bp.get("/api/v1/checklist")

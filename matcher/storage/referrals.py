@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -11,23 +10,20 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import ColumnElement, Engine, and_, case, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher.errors import IntakeError
-from matcher.matching import Matcher
 from matcher.notifications import URGENT_REFERRAL, NotifySettings, ack_deadline, keyed_hash
-from matcher.outbox import add_notifications
-from matcher.schemas import ReferralRequestSchema, flatten_errors
-from matcher.store import AuditEvent, Referral, now
+from matcher.storage.database import AuditEvent, Referral, aware, now
+from matcher.storage.outbox import add_notifications
 
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.referrals")
 
 STATUSES = ("new", "contacted", "booked", "closed")
 # Where each status may go next; closing is always possible, with a reason.
@@ -83,15 +79,13 @@ class Stored:
     created: bool
 
 
-def _aware(moment: Any) -> Any:
-    # SQLite hands back naive datetimes: they were stored in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def request_hash(payload: Any) -> str:
+    """The hash that tells a retry of a request (same body) from another one under its key."""
+    return hashlib.sha256(_dumps(payload).encode()).hexdigest()
 
 
 PER_PAGE = 50
@@ -277,12 +271,12 @@ class Referrals:
                 return None
             return {
                 "id": found.id,
-                "created_at": _aware(found.created_at),
+                "created_at": aware(found.created_at),
                 "version": found.version,
                 "acknowledged_by": found.acknowledged_by,
-                "acknowledged_at": _aware(found.acknowledged_at),
+                "acknowledged_at": aware(found.acknowledged_at),
                 "changed_by": found.changed_by,
-                "changed_at": _aware(found.changed_at),
+                "changed_at": aware(found.changed_at),
                 "therapist_id": found.therapist_id,
                 "close_reason": found.close_reason,
                 "status": found.status,
@@ -293,13 +287,13 @@ class Referrals:
                 "matches": json.loads(found.matches) if found.matches else None,
                 "rules_version": found.rules_version,
                 "contact": json.loads(found.contact),
-                "ack_deadline": _aware(found.ack_deadline),
-                "escalated_at": _aware(found.escalated_at),
+                "ack_deadline": aware(found.ack_deadline),
+                "escalated_at": aware(found.escalated_at),
                 "overdue": bool(
                     found.urgent
                     and found.acknowledged_at is None
                     and found.ack_deadline is not None
-                    and _aware(found.ack_deadline) <= now()
+                    and aware(found.ack_deadline) <= now()
                 ),
                 "group_of": found.group_of,
                 "similar": int(
@@ -486,7 +480,7 @@ class Referrals:
                 select(AuditEvent).where(AuditEvent.subject == referral_id).order_by(AuditEvent.id)
             )
             referral["history"] = [
-                {"at": _aware(e.at).isoformat(), "by": e.actor, "action": e.action} for e in history
+                {"at": aware(e.at).isoformat(), "by": e.actor, "action": e.action} for e in history
             ]
         for name in ("created_at", "acknowledged_at", "changed_at", "ack_deadline", "escalated_at"):
             if referral[name] is not None:
@@ -531,8 +525,8 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
         "urgent": referral.urgent,
         "overdue": overdue,
         "status": referral.status,
-        "created_at": _aware(referral.created_at),
-        "ack_deadline": _aware(referral.ack_deadline),
+        "created_at": aware(referral.created_at),
+        "ack_deadline": aware(referral.ack_deadline),
         "acknowledged_by": referral.acknowledged_by,
         "therapist_id": referral.therapist_id,
         "name": json.loads(referral.contact).get("name"),
@@ -540,86 +534,3 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
         "group_of": referral.group_of,
         "similar": similar,
     }
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A referral request handled: what was stored, the match, and what to tell the person."""
-
-    stored: Stored
-    result: dict[str, Any]
-    message: str
-
-
-def scoped_key(idempotency_key: str | None, client: str) -> str | None:
-    """The key as stored: bound to the client that sent it, so keys of two clients never meet."""
-    if not idempotency_key:
-        return None
-    return hashlib.sha256(f"{client}\n{idempotency_key}".encode()).hexdigest()
-
-
-def submit_referral(
-    matcher: Matcher,
-    referrals: Referrals,
-    payload: Any,
-    idempotency_key: str | None,
-    client: str = "",
-    *,
-    source: str | None = None,
-) -> Submitted:
-    """Validate a referral request, match its intake and store it (once); IntakeError if bad.
-
-    Without consent nothing is stored unless the intake is urgent (self-harm answers).
-    ReferralNotSaved, carrying the match, if the database fails; KeyReused when the
-    Idempotency-Key came first with another request (an urgent one is stored all the same).
-    `client` scopes the key (the client's address): another client's key is another key.
-    `source` (by default `client`): the client's address, whose keyed hash groups a flood of
-    urgent referrals.
-    """
-    try:
-        body = ReferralRequestSchema().load(payload)
-    except ValidationError as exc:
-        raise IntakeError(flatten_errors(exc.messages)) from None
-    try:
-        result = matcher.match(body["intake"])
-    except IntakeError as exc:
-        raise IntakeError({f"intake.{path}": m for path, m in exc.errors.items()}) from None
-    urgent = bool(result["safety"]["urgent"])
-    if not body["consent"] and not urgent:
-        raise IntakeError(
-            {"consent": ["Needed to keep your request: without it nothing is stored."]}
-        )
-    request_hash = hashlib.sha256(_dumps(payload).encode()).hexdigest()
-    keep = functools.partial(
-        referrals.store,
-        body["intake"],
-        result,
-        body["contact"],
-        body["consent"],
-        source=source if source is not None else client or None,
-    )
-    try:
-        try:
-            stored = keep(scoped_key(idempotency_key, client), request_hash)
-        except KeyUsedElsewhere:
-            # Someone else's request came with this key first. Theirs is never shown; an
-            # urgent person is still kept, under a new id, so that someone gets in touch.
-            raise KeyReused(result, keep(None, request_hash) if urgent else None) from None
-    except SQLAlchemyError as exc:
-        # No personal data in the log: what failed, and whether someone needs following up.
-        log.error(
-            json.dumps(
-                {"event": "referral.not_saved", "error": type(exc).__name__, "urgent": urgent}
-            )
-        )
-        raise ReferralNotSaved(result) from exc
-    if urgent:
-        message = (
-            "A person from the clinic will be in touch with you as soon as they can. "
-            + result["safety"]["message"]
-        )
-    else:
-        contact = body["contact"]
-        how = contact.get("preferred") or ("email" if contact.get("email") else "phone")
-        message = f"Thank you. Someone from the clinic will contact you by {how}."
-    return Submitted(stored, result, message)

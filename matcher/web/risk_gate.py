@@ -21,7 +21,8 @@ from matcher import risk, safety
 from matcher.fhir import item9_risk, self_harm_parameter
 from matcher.matching import Matcher
 
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.risk_gate")
 
 RiskReader = Callable[[Matcher], tuple[str, ...]]
 View = TypeVar("View", bound=Callable[..., Any])

@@ -24,13 +24,15 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.checklist import Checklist, Tailoring
-from matcher.csrf import csrf_token, token_ok
+from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
-from matcher.referrals import KeyReused, ReferralNotSaved, submit_referral
-from matcher.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
-from matcher.security import limiter, public_limit
+from matcher.storage.referrals import KeyReused, ReferralNotSaved
+from matcher.web.csrf import csrf_token, token_ok
+from matcher.web.held import checklist, matcher, no_store
+from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
+from matcher.web.security import limiter, public_limit
+from matcher.web.submit_referral import submit_referral
 
 bp = Blueprint("web", __name__)
 
@@ -78,24 +80,6 @@ FRIENDLIER = {
 }
 YES_NO = {"yes": True, "no": False}
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
-
-
-def matcher() -> Matcher:
-    """The Matcher this worker holds."""
-    held: Matcher = current_app.extensions["matcher"]
-    return held
-
-
-def checklist() -> Checklist:
-    """The questions-to-ask checklist loaded at start-up."""
-    loaded: Checklist = current_app.extensions["checklist"]
-    return loaded
-
-
-def private(response: BaseResponse) -> BaseResponse:
-    """Mark a page that shows someone's answers or matches: never stored by browser or proxy."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- template filters ---------------------------------------------------------------------------
@@ -304,7 +288,7 @@ def render_form(
         submission_id=submission_id(form),
         **form_options(held),
     )
-    return private(make_response(page, status))
+    return no_store(make_response(page, status))
 
 
 SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -398,7 +382,7 @@ def results() -> BaseResponse:
         checklist_query=checklist_link_query(result, form),
     )
     mark_urgent(result["safety"]["triggers"])
-    return private(make_response(page, 200))
+    return no_store(make_response(page, 200))
 
 
 def _refer(
@@ -439,7 +423,7 @@ def checklist_page() -> BaseResponse:
         tailoring = book.tailoring(query)
     except IntakeError as exc:
         page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
-        return private(make_response(page, 422))
+        return no_store(make_response(page, 422))
     share = tailoring.link_query()
     # From the configured public address, or the path alone: never the Host header, which
     # anyone can forge to put their own site in the link people copy.
@@ -454,4 +438,4 @@ def checklist_page() -> BaseResponse:
         **context,
     )
     # The kinds of therapy in it say something about the person: no shared cache keeps it.
-    return private(make_response(page, 200))
+    return no_store(make_response(page, 200))

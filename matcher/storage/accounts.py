@@ -20,7 +20,14 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matcher.store import AuditEvent, LoginFailure, StaffAccount, new_session_version, now
+from matcher.storage.database import (
+    AuditEvent,
+    LoginFailure,
+    StaffAccount,
+    aware,
+    new_session_version,
+    now,
+)
 
 ROLES = ("staff", "admin")  # admin may also manage accounts and reload the rules
 MIN_PASSWORD_LENGTH = 12
@@ -74,13 +81,6 @@ class StaffMember:
 def well_formed_username(username: str) -> bool:
     """Whether an account could have this name (1 to 64 of the allowed characters)."""
     return 0 < len(username) <= 64 and set(username) <= USERNAME_CHARS
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes: they were stored in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 class Accounts:
@@ -192,9 +192,9 @@ class Accounts:
                     "username": r.username,
                     "address": r.address,
                     "failures": r.failures,
-                    "last_at": _aware(r.last_at),
+                    "last_at": aware(r.last_at),
                     "blocked_until": blocked
-                    if (blocked := _aware(r.blocked_until)) and blocked > moment
+                    if (blocked := aware(r.blocked_until)) and blocked > moment
                     else None,
                 }
                 for r in rows
@@ -371,7 +371,7 @@ class Accounts:
             events = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
             return [
                 {
-                    "at": _aware(e.at),
+                    "at": aware(e.at),
                     "actor": e.actor,
                     "action": e.action,
                     "subject": e.subject,

@@ -13,9 +13,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from matcher.errors import IntakeError, UnknownTherapist
-from matcher.risk_gate import safety_block
+from matcher.web.risk_gate import safety_block
 
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.api_errors")
 
 
 def error_response(

@@ -35,7 +35,9 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.accounts import (
+from matcher.errors import IntakeError
+from matcher.schemas import build_status_change_schema, flatten_errors
+from matcher.storage.accounts import (
     ANY_NAME,
     INVALID_NAME,
     MAX_ADDRESS_LENGTH,
@@ -43,33 +45,31 @@ from matcher.accounts import (
     StaffMember,
     well_formed_username,
 )
-from matcher.csrf import csrf_token, token_ok
-from matcher.errors import IntakeError
-from matcher.referrals import (
+from matcher.storage.referrals import (
     NEXT,
     STATUSES,
     ReferralConflict,
     ReferralError,
     ReferralNotSaved,
     Referrals,
-    submit_referral,
 )
-from matcher.risk_gate import form_reader, safety_block, screens_risk
-from matcher.schemas import build_status_change_schema, flatten_errors
-from matcher.security import limiter, login_limit
-from matcher.web import (
+from matcher.web.csrf import csrf_token, token_ok
+from matcher.web.held import matcher, no_store
+from matcher.web.pages import (
     answer_fields,
     contact_from_form,
     form_errors,
     form_options,
     intake_from_form,
     labels,
-    matcher,
-    private,
 )
+from matcher.web.risk_gate import form_reader, safety_block, screens_risk
+from matcher.web.security import limiter, login_limit
+from matcher.web.submit_referral import submit_referral
 
 bp = Blueprint("staff", __name__)
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.staff")
 View = TypeVar("View", bound=Callable[..., BaseResponse])
 ROSTER_FILTERS = ("accepting_new_clients", "language", "format", "setting", "modality")
 
@@ -92,7 +92,7 @@ def _login_page(status: int, error: str | None = None, next_path: str = "/staff"
     page = render_template(
         "staff/login.html", error=error, next_path=next_path, csrf_token=csrf_token()
     )
-    return private(make_response(page, status))
+    return no_store(make_response(page, status))
 
 
 def epoch_seconds() -> int:
@@ -157,8 +157,8 @@ def staff_required(view: View) -> View:
             return _login_page(401, "Please log in to use the front-desk console.")
         g.staff_member = member
         if request.method == "POST" and not token_ok():
-            return private(make_response(render_template("staff/expired.html"), 400))
-        return private(view(*args, **kwargs))
+            return no_store(make_response(render_template("staff/expired.html"), 400))
+        return no_store(view(*args, **kwargs))
 
     return cast(View, guarded)
 
@@ -253,7 +253,7 @@ def _console(
     saved: dict[str, str] | None = None,
 ) -> BaseResponse:
     held = matcher()
-    roster = sorted(held.roster.therapists, key=lambda t: str(t.profile["name"]))
+    roster = held.roster.by_name()
     # Answers that failed validation still carry their risk: the protocol shows all the same.
     safety = (result or why or {}).get("safety") or safety_block() or {"urgent": False}
     page = render_template(
@@ -435,8 +435,7 @@ def _referrals() -> Referrals:
 
 
 def _roster_choices() -> list[tuple[str, str]]:
-    therapists = sorted(matcher().roster.therapists, key=lambda t: str(t.profile["name"]))
-    return [(t.id, str(t.profile["name"])) for t in therapists]
+    return [(t.id, str(t.profile["name"])) for t in matcher().roster.by_name()]
 
 
 REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")

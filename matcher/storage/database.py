@@ -1,6 +1,7 @@
 """The database: staff accounts, the audit log, referrals and their outbox (SQLite by default).
 
-Tables are created and changed only by Alembic migrations (matcher/migrations), run at start.
+Tables are created and changed only by Alembic migrations (matcher/storage/migrations), run at
+start.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from alembic import command
 from alembic.config import Config
@@ -38,6 +39,24 @@ from sqlalchemy.pool import NullPool
 from matcher.private_files import create_private, open_private, private_folder
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: datetime | None) -> datetime | None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """A moment read back from the database, in UTC: SQLite hands back naive datetimes."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def default_database_url(state_dir: str | Path) -> str:
+    """The SQLite file used when no DATABASE_URL is configured."""
+    return f"sqlite:///{Path(state_dir).resolve() / 'matcher.db'}"
 
 
 def now() -> datetime:

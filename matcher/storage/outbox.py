@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, and_, case, func, or_, select, update
@@ -31,19 +31,13 @@ from matcher.notifications import (
     deliver,
     retry_delay,
 )
-from matcher.store import Notification, Referral, now
+from matcher.storage.database import Notification, Referral, aware, now
 
-log = logging.getLogger(__name__)
+# The logger name operators filter on, kept when the module moved.
+log = logging.getLogger("matcher.outbox")
 # The tables themselves, for UPDATEs that must not go through the ORM's version check.
 NOTIFICATIONS = cast(Table, Notification.__table__)
 REFERRALS = cast(Table, Referral.__table__)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes: they were stored in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def add_notifications(
@@ -137,8 +131,8 @@ class Outbox:
                         kind=notification.kind,
                         channel=notification.channel,
                         referral_id=notification.referral_id,
-                        created_at=_aware(created_at) or at,
-                        ack_deadline=_aware(deadline),
+                        created_at=aware(created_at) or at,
+                        ack_deadline=aware(deadline),
                     ),
                     notification.attempts,
                 )
@@ -234,8 +228,8 @@ class Outbox:
                     "referral_id": n.referral_id,
                     "kind": n.kind,
                     "channel": n.channel,
-                    "created_at": _aware(n.created_at),
-                    "next_attempt_at": _aware(n.next_attempt_at),
+                    "created_at": aware(n.created_at),
+                    "next_attempt_at": aware(n.next_attempt_at),
                     "attempts": n.attempts,
                     "last_error": n.last_error,
                     "failing": n.attempts > 0,
@@ -273,8 +267,8 @@ class Outbox:
                     "kind": n.kind,
                     "channel": n.channel,
                     "attempts": n.attempts,
-                    "sent_at": _aware(n.sent_at),
-                    "next_attempt_at": _aware(n.next_attempt_at),
+                    "sent_at": aware(n.sent_at),
+                    "next_attempt_at": aware(n.next_attempt_at),
                     "last_error": n.last_error,
                 }
                 for n in session.scalars(query)

@@ -9,30 +9,28 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from matcher.api_errors import database_unavailable, error_response
 from matcher.errors import IntakeError
 from matcher.fhir import intake_from_query, read_screening, split_parameters
 from matcher.matching import Matcher
-from matcher.referrals import KeyReused, ReferralNotSaved, Referrals, submit_referral
-from matcher.response_cache import CachedResponse, ResponseCache
-from matcher.risk_gate import (
+from matcher.storage.referrals import KeyReused, ReferralNotSaved, Referrals
+from matcher.web.error_handlers import database_unavailable, error_response
+from matcher.web.held import matcher as held_matcher
+from matcher.web.held import no_store
+from matcher.web.response_cache import CachedResponse, ResponseCache
+from matcher.web.risk_gate import (
     carries_risk,
     mark_urgent,
     match_request,
     referral_request,
     screens_risk,
 )
-from matcher.risk_gate import json_intake as json_intake_risk
-from matcher.security import limiter, public_limit
+from matcher.web.risk_gate import json_intake as json_intake_risk
+from matcher.web.security import limiter, public_limit
+from matcher.web.submit_referral import submit_referral
 
 bp = Blueprint("api", __name__)
 JSON = "application/json"
 FHIR_JSON = "application/fhir+json"
-
-
-def _matcher() -> Matcher:
-    matcher: Matcher = current_app.extensions["matcher"]
-    return matcher
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -86,18 +84,12 @@ def json_body(accepted: tuple[str, ...] = (JSON,)) -> Any:
         raise BadRequest("Malformed JSON: nested too deeply.") from None
 
 
-def _private(response: Response) -> Response:
-    # Answers about someone's health must not be kept by browsers or proxies.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.post("/api/v1/match")
 @limiter.limit(public_limit, exempt_when=carries_risk)
 @screens_risk(match_request)
 def match() -> Response:
     """Match an intake (JSON, or a FHIR QuestionnaireResponse) to modalities and therapists."""
-    matcher = _matcher()
+    matcher = held_matcher()
     cache: ResponseCache = current_app.extensions["response_cache"]
     key = cache.key(request.mimetype.encode(), request.query_string, request.get_data())
     found = cache.get(key)
@@ -112,7 +104,7 @@ def match() -> Response:
         )
         cache.put(key, found)
     mark_urgent(found.triggers)
-    return _private(current_app.response_class(found.body, mimetype=JSON))
+    return no_store(current_app.response_class(found.body, mimetype=JSON))
 
 
 def _fhir_intake(body: Any, matcher: Matcher) -> tuple[dict[str, Any], dict[str, int]]:
@@ -144,15 +136,15 @@ def referral() -> Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         raise BadRequest("Idempotency-Key must be 1 to 128 visible ASCII characters.")
-    matcher = _matcher()
+    matcher = held_matcher()
     referrals: Referrals = current_app.extensions["referrals"]
     try:
         done = submit_referral(matcher, referrals, json_body(), key, request.remote_addr or "")
     except ReferralNotSaved as exc:
-        return _private(database_unavailable(exc.result))
+        return no_store(database_unavailable(exc.result))
     except KeyReused as exc:
-        return _private(_key_reused(exc))
-    response = _private(
+        return no_store(_key_reused(exc))
+    response = no_store(
         jsonify(
             {
                 "id": done.stored.id,
@@ -197,37 +189,37 @@ def _key_reused(exc: KeyReused) -> Response:
 @screens_risk(json_intake_risk)
 def why(therapist_id: str) -> Response:
     """Explain why a therapist is or is not a match for an intake."""
-    matcher = _matcher()
+    matcher = held_matcher()
     matcher.therapist(therapist_id)  # 404 before 422: the path is checked first
-    return _private(jsonify(matcher.why(therapist_id, json_body())))
+    return no_store(jsonify(matcher.why(therapist_id, json_body())))
 
 
 @bp.get("/api/v1/therapists")
 @limiter.limit(public_limit)
 def therapists() -> Response:
     """List the roster, filtered and paged."""
-    return jsonify(_matcher().list_therapists(request.args.to_dict()))
+    return jsonify(held_matcher().list_therapists(request.args.to_dict()))
 
 
 @bp.get("/api/v1/therapists/<therapist_id>")
 @limiter.limit(public_limit)
 def therapist(therapist_id: str) -> Response:
     """One therapist's public profile."""
-    return jsonify(_matcher().therapist(therapist_id).profile)
+    return jsonify(held_matcher().therapist(therapist_id).profile)
 
 
 @bp.get("/api/v1/modalities")
 @limiter.limit(public_limit)
 def modalities() -> Response:
     """Every modality with the rules that recommend it."""
-    return jsonify({"modalities": _matcher().modalities()})
+    return jsonify({"modalities": held_matcher().modalities()})
 
 
 @bp.get("/api/v1/vocabulary")
 @limiter.limit(public_limit)
 def vocabulary() -> Response:
     """The closed vocabulary of ids the API accepts."""
-    return jsonify(_matcher().knowledge.vocabulary.as_json())
+    return jsonify(held_matcher().knowledge.vocabulary.as_json())
 
 
 @bp.get("/api/v1/openapi.json")
@@ -252,7 +244,7 @@ def readyz() -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness, with the version of the rules and roster being served and any reload problem."""
-    matcher = _matcher()
+    matcher = held_matcher()
     problem = current_app.extensions.get("reload_error")
     body = {
         "status": "degraded" if problem else "ok",

@@ -1,13 +1,13 @@
 """Alembic's entry point: migrate the database named in the configuration.
 
-matcher.store.migrate passes its own connection (holding the migration lock); the alembic
+matcher.storage.database.migrate passes its own connection (holding the migration lock); the alembic
 command line gets one from the configured URL.
 """
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from matcher.store import Base
+from matcher.storage.database import Base
 
 config = context.config
 given = config.attributes.get("connection")

@@ -1,0 +1,128 @@
+"""Clinical evaluation: the rules engine over an intake's facts, cached, and what it concluded.
+
+One job: from a validated intake to the explained modalities, advice and alerts, and the
+picture the roster step ranks with. The cache and the state it needs live here, together.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from matcher import explain, screening
+from matcher.engine import RulesEngine, RuleSpec
+from matcher.explain import ClinicalExplanation, Renderer
+from matcher.ranking import ClinicalPicture
+from matcher.rules import INPUTS_COMPLETE, Knowledge, compile_rule, pattern_names
+
+if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
+    from matcher.matching import Intake
+
+FactsKey = tuple[tuple[tuple[str, Any], ...], ...]
+
+
+class ClinicalEvaluation:
+    """The compiled clinical rules, evaluated once per distinct set of facts."""
+
+    def __init__(
+        self, knowledge: Knowledge, renderer: Renderer, name_hint: str, cache_size: int
+    ) -> None:
+        self.knowledge = knowledge
+        self.renderer = renderer
+        # The engine's conclusions depend only on the facts (and on the rules, fixed for the
+        # life of this object), so equal facts may share one evaluation: a correct cache.
+        self._clinical_for = functools.lru_cache(maxsize=cache_size)(self._evaluate)
+        self.cache_info = self._clinical_for.cache_info
+        # What the rules can tell apart: total_at_least thresholds, and preference values tested.
+        # Facts are reduced to these, so that more intakes share one cached evaluation.
+        self._thresholds: dict[str, list[int]] = {}
+        self._observed_preferences: set[tuple[str, Any]] = set()
+        for rule in knowledge.rules:
+            for condition in rule.when + rule.unless:
+                if condition.key.endswith("_total_at_least"):
+                    instrument = condition.key.removesuffix("_total_at_least")
+                    self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
+                if condition.key in ("setting", "format"):
+                    self._observed_preferences.update((condition.key, v) for v in condition.values)
+        self.engine = RulesEngine(
+            (
+                RuleSpec(
+                    rule_id=rule.id,
+                    definition=compile_rule(rule),
+                    pattern_names=tuple(pattern_names(rule)),
+                    derives=tuple(rule.derived_facts()),
+                )
+                for rule in knowledge.rules
+            ),
+            name_hint=name_hint,
+            inputs_complete=INPUTS_COMPLETE,
+        )
+
+    def explanation(self, intake: Intake) -> ClinicalExplanation:
+        """Run the clinical rules on the intake's facts and explain what they concluded."""
+        return self._clinical_for(self._facts_key(intake))[0]
+
+    def picture(self, intake: Intake) -> tuple[ClinicalExplanation, ClinicalPicture]:
+        """The explanation and the picture the roster step needs, for this intake."""
+        clinical, picture = self._clinical_for(self._facts_key(intake))
+        # The cached picture lists difficulties in canonical order; keep the person's own.
+        picture = replace(picture, difficulties=intake.difficulties)
+        if intake.risk_signals:
+            # The safety path sees a clinician one to one first: advice for another setting
+            # ("a group fits low mood well") is neither shown nor scored, in every answer.
+            kept = self.knowledge.crisis.urgent_path_settings
+            clinical = replace(
+                clinical, advice=[a for a in clinical.advice if a["setting"] in kept]
+            )
+            picture = replace(
+                picture, advised_settings=tuple(s for s in picture.advised_settings if s in kept)
+            )
+        return clinical, picture
+
+    def facts(self, intake: Intake) -> list[dict[str, Any]]:
+        """The facts the clinical rules reason over, for one intake."""
+        facts: list[dict[str, Any]] = [
+            {"type": "difficulty", "value": d} for d in intake.difficulties
+        ]
+        for name in ("setting", "format"):
+            value = getattr(intake.preferences, name)
+            # A preference no rule tests cannot change what fires: leaving it out lets more
+            # intakes share one cached evaluation.
+            if (name, value) in self._observed_preferences:
+                facts.append({"type": "preference", "name": name, "value": value})
+        facts.extend(screening.facts(intake.scores, self.knowledge.screening, self._thresholds))
+        facts.extend({"type": "risk", "value": signal} for signal in intake.risk_signals)
+        return facts
+
+    def _facts_key(self, intake: Intake) -> FactsKey:
+        # A set of facts, in one canonical order: the same facts give the same key.
+        return tuple(sorted(tuple(sorted(fact.items())) for fact in self.facts(intake)))
+
+    def _evaluate(self, key: FactsKey) -> tuple[ClinicalExplanation, ClinicalPicture]:
+        facts = [dict(fact) for fact in key]
+        firings = self.engine.evaluate(facts)
+        clinical = explain.explain_clinical(firings, self.knowledge, self.renderer)
+        difficulties = tuple(f["value"] for f in facts if f["type"] == "difficulty")
+        return clinical, self._picture(difficulties, clinical)
+
+    def _picture(
+        self, difficulties: tuple[str, ...], clinical: ClinicalExplanation
+    ) -> ClinicalPicture:
+        advised: list[str] = []
+        for item in clinical.advice:
+            if item["setting"] not in advised:
+                advised.append(item["setting"])
+        by_difficulty: dict[str, dict[str, int]] = {}
+        for modality in clinical.modalities:
+            for reason in modality["reasons"]:
+                for answer in clinical.answers[reason["rule"]]:
+                    if answer.field == "difficulties":
+                        scores = by_difficulty.setdefault(answer.value, {})
+                        scores[modality["id"]] = scores.get(modality["id"], 0) + reason["points"]
+        return ClinicalPicture(
+            difficulties=difficulties,
+            modality_scores={m["id"]: m["score"] for m in clinical.modalities},
+            advised_settings=tuple(advised),
+            scores_by_difficulty={d: by_difficulty[d] for d in difficulties if d in by_difficulty},
+        )
