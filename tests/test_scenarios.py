@@ -22,6 +22,7 @@ EXPECT_KEYS = {
     "matches_exclude",
     "match_count",
     "advice_settings",
+    "advice_rules",
     "alerts",
     "no_match_because",
     "relaxed_include",
@@ -32,7 +33,10 @@ EXPECT_KEYS = {
 
 def load(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert set(data) == {"name", "intake", "expect"}, f"{path.name}: keys {sorted(data)}"
+    # `follows` names the guideline (and recommendation) a clinical scenario checks.
+    assert {"name", "intake", "expect"} <= set(data) <= {"name", "follows", "intake", "expect"}, (
+        f"{path.name}: keys {sorted(data)}"
+    )
     unknown = set(data["expect"]) - EXPECT_KEYS
     assert not unknown, f"{path.name}: unknown expectations {sorted(unknown)}"
     return data
@@ -55,9 +59,9 @@ def test_scenario(path: Path, client: FlaskClient) -> None:
     assert_valid_match_response(intake, body)
     modalities = [m["id"] for m in body["modalities"]]
     matches = [m["therapist"]["id"] for m in body["matches"]]
-    if "top_modalities" in expect:
+    if "top_modalities" in expect:  # in order, best first
         top = expect["top_modalities"]
-        assert set(modalities[: len(top)]) == set(top), modalities
+        assert modalities[: len(top)] == top, modalities
     for modality in expect.get("modalities_include", []):
         assert modality in modalities
     for modality in expect.get("modalities_exclude", []):
@@ -72,6 +76,8 @@ def test_scenario(path: Path, client: FlaskClient) -> None:
         assert len(matches) == expect["match_count"], matches
     if "advice_settings" in expect:
         assert sorted({a["setting"] for a in body["advice"]}) == sorted(expect["advice_settings"])
+    if "advice_rules" in expect:  # every piece of advice, in order: the rules that gave it
+        assert [a["rule"] for a in body["advice"]] == expect["advice_rules"], body["advice"]
     if "alerts" in expect:
         assert sorted(a["rule"] for a in body["alerts"]) == sorted(expect["alerts"])
     if "no_match_because" in expect:

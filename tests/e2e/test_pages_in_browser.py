@@ -91,15 +91,15 @@ def test_the_checklist_opens_from_the_results_and_prints_without_navigation(
     page.get_by_role("button", name="Show my matches").click()
     page.locator("#checklist-link").click()
     page.wait_for_url("**/checklist?**")
-    assert page.url == f"{server}/checklist?modalities=tf_cbt,emdr,psychodynamic&format=online"
+    assert page.url == f"{server}/checklist?modalities=tf_cbt,emdr&format=online"
     assert page.locator("h1").inner_text() == "Questions to ask a therapist"
     ids = page.locator("[data-question]").evaluate_all("els => els.map(e => e.dataset.question)")
     assert ids[-6:] == [
+        "general.practice",
         "tf_cbt.pacing",
         "cbt.homework",
         "emdr.preparation",
         "emdr.phases",
-        "psychodynamic.length",
         "format.online",
     ]
     assert page.locator("#share-link").input_value() == page.url
