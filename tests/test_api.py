@@ -365,7 +365,7 @@ def test_vocabulary_has_the_required_ids(client: FlaskClient) -> None:
 def test_modalities_list_the_rules_that_recommend_them(client: FlaskClient) -> None:
     modalities = client.get("/api/v1/modalities").get_json()["modalities"]
     erp = next(m for m in modalities if m["id"] == "erp")
-    assert [r["rule"] for r in erp["recommended_by"]] == ["ocd.erp"]
+    assert [r["rule"] for r in erp["recommended_by"]] == ["ocd.erp", "ocd.first_line_leads"]
     assert erp["therapists"] > 0
 
 

@@ -220,7 +220,7 @@ def break_file(rules: Path, old: str, new: str) -> None:
         (
             "source: seed-002\n    when: always",
             "source: seed-099\n    when: always",
-            "rules/checklist.yaml: question 'general.confidentiality': source 'seed-099' is not in sources.yaml (seed-000, seed-001, seed-002, seed-003, seed-004, nice-ng116, nice-cg113, nice-cg159, nice-cg31, nice-ng222, kroenke-2001, spitzer-2006, nice-ng225)",
+            "rules/checklist.yaml: question 'general.confidentiality': source 'seed-099' is not in sources.yaml (seed-000, seed-001, seed-002, seed-003, seed-004, nice-ng116, nice-cg113, nice-cg159, nice-cg31, nice-ng222, kroenke-2001, spitzer-2006, nice-ng225, nice-cg78)",
         ),
         (
             "when: {modality: emdr}",

@@ -85,7 +85,7 @@ def test_missing_rationale_is_named(rules_copy: Path) -> None:
     edit(
         rules_copy,
         "clinical/anxiety.yaml",
-        '    rationale: "Exposure and response prevention, the part of CBT built for OCD, helps you face the fear without doing the compulsion, so the urge loses its grip."\n',
+        '    rationale: "Exposure and response prevention, the part of CBT built for OCD, helps you face the fear without doing the compulsion, so the urge loses its grip. It is what NICE recommends as the talking therapy for OCD."\n',
         "",
     )
     assert problem(rules_copy) == (
@@ -138,11 +138,11 @@ def test_unless_cannot_wait_for_a_derived_fact(rules_copy: Path) -> None:
     edit(
         rules_copy,
         TRAUMA,
-        "    recommend: psychodynamic\n",
-        "    recommend: psychodynamic\n    unless:\n      - recommended: emdr\n",
+        "    recommend: emdr\n    strength: moderate\n",
+        "    recommend: emdr\n    strength: moderate\n    unless:\n      - recommended: tf_cbt\n",
     )
     assert (
-        "rule 'ptsd.psychodynamic': field 'unless': 'unless' can only test the person's answers"
+        "rule 'ptsd.emdr': field 'unless': 'unless' can only test the person's answers"
         in problem(rules_copy)
     )
 

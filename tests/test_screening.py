@@ -178,39 +178,61 @@ def test_gad7_of_10_without_anxiety_suggests_asking_about_anxiety(client: FlaskC
     assert "screening.gad7_ask_about_anxiety" not in [a["rule"] for a in below["alerts"]]
 
 
-def test_more_severe_phq9_changes_the_recommendation_and_says_so(client: FlaskClient) -> None:
+def test_more_severe_phq9_changes_the_advice_and_says_so(client: FlaskClient) -> None:
     intake: dict[str, Any] = {"difficulties": ["depression"], "preferences": {"format": "online"}}
     without = match(client, intake)
     severe = match(client, {**intake, "screening": {"phq9": phq9_with_total(17)}})
     assert "individual" not in {a["setting"] for a in without["advice"]}
-    advice = next(
-        a for a in severe["advice"] if a["rule"] == "screening.phq9_more_severe_individual"
-    )
-    assert advice["setting"] == "individual"
-    assert advice["text"].startswith("Because your PHQ-9 total is 16 or more (moderately severe):")
-    scores = {m["id"]: m["score"] for m in severe["modalities"]}
-    assert (
-        scores["behavioural_activation"]
-        == {m["id"]: m["score"] for m in without["modalities"]}["behavioural_activation"] + 2
-    )
-    reasons = next(m for m in severe["modalities"] if m["id"] == "behavioural_activation")[
-        "reasons"
+    assert [(a["rule"], a["setting"]) for a in severe["advice"]] == [
+        ("screening.phq9_more_severe_individual", "individual")
     ]
-    assert [r["answers"] for r in reasons] == [["difficulties:depression"], ["screening.phq9>=16"]]
+    advice = severe["advice"][0]
+    assert advice["text"].startswith(
+        "Because you mentioned low mood and your PHQ-9 total is 16 or more (moderately severe):"
+    )
+    # NG222 lists individual CBT and individual BA for more severe depression, CBT first: the
+    # score changes the setting, not the order of the two.
+    assert [(m["id"], m["score"]) for m in severe["modalities"]] == [
+        (m["id"], m["score"]) for m in without["modalities"]
+    ]
+    assert [m["id"] for m in severe["modalities"][:2]] == ["cbt", "behavioural_activation"]
+    gp = next(a for a in severe["alerts"] if a["rule"] == "screening.phq9_gp_review")
+    assert gp["level"] == "info"
+    assert "GP" in gp["text"] and "not a diagnosis" in gp["text"]
+    assert "depression" not in gp["text"].lower()
     assert all(
         "advised_setting" in [s["id"] for s in m["score_breakdown"]] for m in severe["matches"]
     )
 
 
-def test_milder_phq9_with_low_mood_advises_a_group(client: FlaskClient) -> None:
+@pytest.mark.parametrize(("total", "band"), [(7, "mild"), (12, "moderate")])
+def test_less_severe_phq9_with_low_mood_advises_a_group(
+    client: FlaskClient, total: int, band: str
+) -> None:
     body = match(
-        client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(7)}}
+        client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(total)}}
     )
-    advice = next(a for a in body["advice"] if a["rule"] == "screening.phq9_milder_group")
-    assert advice["setting"] == "group"
-    assert advice["text"].startswith(
-        "Because you mentioned low mood and your PHQ-9 total is in the mild range:"
+    assert [(a["rule"], a["setting"]) for a in body["advice"]] == [
+        ("screening.phq9_less_severe_group", "group")
+    ]
+    assert body["advice"][0]["text"].startswith(
+        f"Because you mentioned low mood and your PHQ-9 total is in the {band} range:"
     )
+    assert body["alerts"] == []
+
+
+def test_a_less_severe_phq9_advises_no_group_to_someone_who_asked_for_individual_sessions(
+    client: FlaskClient,
+) -> None:
+    body = match(
+        client,
+        {
+            "difficulties": ["depression"],
+            "screening": {"phq9": phq9_with_total(7)},
+            "preferences": {"setting": "individual"},
+        },
+    )
+    assert body["advice"] == []
 
 
 def test_no_screening_reports_an_empty_screening_section(client: FlaskClient) -> None:
