@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from matcher.web import staff
 from tests.databases import app_on, close_database
-from tests.forms import form_token
+from tests.forms import form_token, staff_logged_in
 
 PASSWORD = "correct horse battery"
 START = 1_800_000_000
@@ -40,14 +40,7 @@ def app(tmp_path: Path, database_url: str, clock: list[int]) -> Iterator[Flask]:
 
 
 def log_in(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    token = form_token(client.get("/staff/login").get_data(as_text=True))
-    response = client.post(
-        "/staff/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/staff"},
-    )
-    assert response.status_code == 303
-    return client
+    return staff_logged_in(app, username, PASSWORD)
 
 
 def stolen_copy(app: Flask, victim: FlaskClient) -> FlaskClient:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from matcher.storage.database import Referral, now
 from tests.databases import app_on, close_database
-from tests.forms import form_token
+from tests.forms import form_token, staff_logged_in
 
 PASSWORD = "correct horse battery"
 UNSAFE = {
@@ -146,14 +146,7 @@ def write_row(app: Flask, contact: dict[str, str], intake: dict[str, Any]) -> st
 
 
 def logged_in(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    token = form_token(client.get("/staff/login").get_data(as_text=True))
-    response = client.post(
-        "/staff/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/staff"},
-    )
-    assert response.status_code == 303
-    return client
+    return staff_logged_in(app, username, PASSWORD)
 
 
 def test_stored_unsafe_text_never_blinds_the_queue(stored_app: Flask) -> None:
