@@ -20,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from matcher import risk, safety
 from matcher.fhir import item9_risk, self_harm_parameter
 from matcher.matching import Matcher
+from matcher.web.held import matcher
 
 # The logger name operators filter on, kept when the module moved.
 log = logging.getLogger("matcher.risk_gate")
@@ -29,6 +30,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 # How much of a body over the size limit is still read, only to look for risk answers.
 SCAN_LIMIT = 1024 * 1024
 FHIR_JSON = "application/fhir+json"
+SAFETY_EVENT_HEADER = "X-Safety-Event-Id"
 
 
 def screens_risk(reader: RiskReader) -> Callable[[View], View]:
@@ -62,7 +64,7 @@ def safety_block() -> dict[str, Any] | None:
     found = signals()
     if not found:
         return None
-    held: Matcher = current_app.extensions["matcher"]
+    held = matcher()
     return safety.safety_json(found, held.knowledge.crisis, held.locale)
 
 
@@ -155,7 +157,7 @@ def _screen() -> None:
     reader: RiskReader | None = getattr(view, "risk_reader", None)
     if reader is None:
         return
-    held: Matcher = current_app.extensions["matcher"]
+    held = matcher()
     try:
         g.risk_signals = reader(held)
     except Exception:
@@ -168,11 +170,10 @@ def _screen() -> None:
 
 
 def _log_event(response: Response) -> Response:
-    if signals() and "X-Safety-Event-Id" not in response.headers:
-        held: Matcher = current_app.extensions["matcher"]
+    if signals() and SAFETY_EVENT_HEADER not in response.headers:
         # The body stays the same for the same intake; each urgent request is its own event.
-        response.headers["X-Safety-Event-Id"] = safety.record_urgent_event(
-            held.rules_version, request.path, response.status_code
+        response.headers[SAFETY_EVENT_HEADER] = safety.record_urgent_event(
+            matcher().rules_version, request.path, response.status_code
         )
     return response
 

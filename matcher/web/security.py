@@ -14,6 +14,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matcher.text import displayable
+from matcher.web.risk_gate import SAFETY_EVENT_HEADER
 
 # No inline script or style anywhere: pages load /static files only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -132,7 +133,7 @@ def install(app: Flask) -> None:
         resources={r"/api/*": {"origins": origins}},
         methods=["GET", "POST"],
         allow_headers=["Content-Type", "Idempotency-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "X-Safety-Event-Id", "Retry-After"],
+        expose_headers=["X-Request-ID", SAFETY_EVENT_HEADER, "Retry-After"],
         max_age=600,
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATE_LIMIT_STORAGE_URI"])
