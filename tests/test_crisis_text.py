@@ -11,6 +11,7 @@ from matcher.errors import ConfigError
 from matcher.rules import load_knowledge
 from matcher.safety import safety_json
 from tests.conftest import RULES_DIR
+from tests.files import replace_first
 
 CRISIS = load_knowledge(RULES_DIR).crisis
 
@@ -45,10 +46,7 @@ def test_without_a_locale_the_message_reads_in_full() -> None:
 
 
 def edit(rules: Path, old: str, new: str) -> None:
-    path = rules / "crisis.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    replace_first(rules / "crisis.yaml", old, new)
 
 
 @pytest.mark.parametrize(

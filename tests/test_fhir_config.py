@@ -11,6 +11,7 @@ import pytest
 from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.rules import LinkTarget, load_knowledge
+from tests.files import replace_first
 
 SCREENING = "screening.yaml"
 CLINIC_FORM = "https://wellbeing-clinic.example.org/fhir/Questionnaire/first-visit"
@@ -24,7 +25,7 @@ def edit(rules: Path, old: str, new: str) -> None:
     path = rules / SCREENING
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"{old!r} is not in {SCREENING} exactly once"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    replace_first(path, old, new)
 
 
 def test_the_bundled_example_clinic_map_is_loaded() -> None:

@@ -10,14 +10,13 @@ from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.roster import load_roster, normalise_city
 from matcher.rules import load_knowledge
+from tests.files import replace_first
 
 VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
 
 
 def edit_first(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    replace_first(path, old, new)
 
 
 def problem(path: Path) -> str:

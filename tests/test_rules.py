@@ -12,15 +12,13 @@ from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.rules import load_knowledge
 from matcher.web import create_app
+from tests.files import replace_first
 
 TRAUMA = "clinical/trauma.yaml"
 
 
 def edit(rules: Path, relative: str, old: str, new: str) -> None:
-    path = rules / relative
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {relative}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    replace_first(rules / relative, old, new)
 
 
 def problem(rules: Path) -> str:
