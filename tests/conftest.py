@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
-from matcher.storage import database
+from matcher.storage import accounts, database
 from matcher.web import create_app
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
 
@@ -45,6 +46,20 @@ def migrated_sqlite_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(database, "migrate", migrate_from_copy)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Staff passwords hashed with argon2's cheapest parameters inside this test process.
+
+    A real hash costs a tenth of a second of CPU by design, and the suite logs in hundreds of
+    times. Servers the tests start as processes (gunicorn) keep the real parameters.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            accounts, "PasswordHasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+        )
         yield
 
 

@@ -84,7 +84,9 @@ def well_formed_username(username: str) -> bool:
 
 
 # The hash of a random password nobody knows (argon2-cffi's default parameters).
-DECOY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$5a9VPJoGk1l5CFk17zDa0Q$yW2ArU7dyA/l2wvQdRoVVS+fCVEIU8aTAhgtisMX+pY"
+DECOY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$" + (
+    "5a9VPJoGk1l5CFk17zDa0Q$yW2ArU7dyA/l2wvQdRoVVS+fCVEIU8aTAhgtisMX+pY"
+)
 
 
 class Accounts:
