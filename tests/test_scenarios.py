@@ -32,6 +32,7 @@ EXPECT_KEYS = {
     "overrode",
     "advice_text_mentions",
     "texts_exclude",
+    "texts_mention",
     "placements",
 }
 
@@ -109,6 +110,8 @@ def test_scenario(path: Path, client: FlaskClient) -> None:
         *(a["text"] for a in body["advice"]),
         *(a["text"] for a in body["alerts"]),
     ]
+    for text in expect.get("texts_mention", []):  # somewhere in what the person reads
+        assert [t for t in person_texts if text in t], text
     for word in expect.get("texts_exclude", []):  # never in what the person reads
         assert not [t for t in person_texts if word.lower() in t.lower()], word
     for text in expect.get("caveats_mention", []):
