@@ -18,6 +18,7 @@ from matcher.explain import ClinicalExplanation, Renderer
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import (
+    COMBAT_DETAILS,
     HardConstraint,
     Knowledge,
     load_knowledge,
@@ -45,6 +46,8 @@ class Intake:
     limit: int
     scores: dict[str, screening.Score]
     risk_signals: tuple[str, ...]
+    main_difficulty: str | None = None  # which of `difficulties` matters most now
+    trauma: tuple[str, ...] = ()  # trauma details: how long ago, combat-related or not
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Matcher:
                 for i in knowledge.screening.instruments.values()
             ],
             risk_in=self.risk_in,
+            trauma_since_ids=[t for t in vocabulary.trauma_details if t not in COMBAT_DETAILS],
         )
         self.therapist_query_schema: Schema = build_therapist_query_schema(
             format_ids=vocabulary.formats,
@@ -131,12 +135,18 @@ class Matcher:
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
         )
+        trauma = data.get("trauma") or {}
+        details = [trauma["since"]] if trauma.get("since") else []
+        if "combat_related" in trauma:
+            details.append(COMBAT_DETAILS[0] if trauma["combat_related"] else COMBAT_DETAILS[1])
         return Intake(
             difficulties=tuple(data["difficulties"]),
             preferences=preferences,
             limit=data["limit"],
             scores=scores,
             risk_signals=self.risk_in(payload),
+            main_difficulty=data.get("main_difficulty"),
+            trauma=tuple(details),
         )
 
     # --- matching ---------------------------------------------------------------------------
@@ -224,10 +234,12 @@ class Matcher:
         assert blocking is not None
         constraint, left = blocking
         requirement = self._requirement(constraint, preferences)
+        therapists = "therapist" if left == 1 else "therapists"
         scope = (
-            f"of the {left} therapists in the roster"
+            f"of the {left} {therapists} in the roster"
             if left == len(self.roster.therapists)
-            else f"of the {left} therapists who meet your earlier requirements"
+            else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
+            "your earlier requirements"
         )
         return {
             "constraint": constraint.id,
@@ -342,6 +354,7 @@ class Matcher:
             "screening": screening.as_json(intake.scores, self.knowledge.screening),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
+            "setting_decision": clinical.setting_decision,
             "matches": [self._match_json(r, active, intake, clinical) for r in ranked],
             "no_match": no_match,
             "relaxed": relaxed,

@@ -56,9 +56,12 @@ FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
     "setting": ("preference", {"name": "setting"}),
     "format": ("preference", {"name": "format"}),
     "risk": ("risk", {}),
+    "trauma": ("trauma", {}),
     "flag": ("flag", {}),
     "recommended": ("recommendation", {}),
 }
+# The trauma details that say whether a trauma was combat-related (the others say how long ago).
+COMBAT_DETAILS = ("combat_related", "not_combat_related")
 # What the person's answers can signal about risk; each is a `risk` fact for the rules.
 RISK_SIGNALS = {"phq9_item9": "PHQ-9 item 9 above 0", "self_harm_thoughts": "thoughts of self-harm"}
 
@@ -86,6 +89,7 @@ class Vocabulary:
     genders: dict[str, Term]
     licence_types: dict[str, Term]
     instruments: dict[str, Term]
+    trauma_details: dict[str, Term]
 
     @cached_property
     def risk_difficulties(self) -> frozenset[str]:
@@ -128,6 +132,7 @@ class Vocabulary:
             "genders": terms(self.genders),
             "licence_types": terms(self.licence_types),
             "instruments": terms(self.instruments),
+            "trauma_details": terms(self.trauma_details),
             "languages": "ISO 639-1 two-letter codes, lowercase (for example en, es, nl, ar)",
         }
 
@@ -172,8 +177,11 @@ class ClinicalRule:
     recommend: str | None = None
     strength: str | None = None
     advise_setting: str | None = None
+    setting_step: str | None = None
+    first_line: str | None = None  # the difficulty this is a condition-specific first line of
     derive: str | None = None
     alert: str | None = None
+    clinician_note: str | None = None
 
     def derived_facts(self) -> list[dict[str, str]]:
         """Return the facts this rule asserts when it fires, for other rules to chain on."""
@@ -183,6 +191,20 @@ class ClinicalRule:
         if self.derive:
             facts.append({"type": "flag", "value": self.derive})
         return facts
+
+
+@dataclass(frozen=True)
+class Precedence:
+    """How recommendations for several difficulties rank, and how one setting is decided."""
+
+    leading_order: tuple[str, ...]  # without a main difficulty, the first of these picked leads
+    setting_steps: tuple[str, ...]  # risk, severity, condition, request, option: highest first
+    setting_order: tuple[str, ...]  # within one step, the setting first here is advised
+    placement: dict[str, str]  # why a modality is where it is: texts by placement kind
+    setting_texts: dict[str, str]
+    rationale: str
+    clinician_note: str | None = None
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -315,6 +337,7 @@ class Knowledge:
     matching: MatchingConfig
     screening: ScreeningConfig
     crisis: CrisisConfig
+    precedence: Precedence
     digest: str = field(repr=False)
 
     @cached_property
@@ -395,13 +418,14 @@ def load_clinical_rules(
     vocabulary: Vocabulary,
     sources: Mapping[str, Source],
     screening: ScreeningConfig,
-) -> list[ClinicalRule]:
+) -> tuple[list[ClinicalRule], Precedence | None]:
     """Load one rules/clinical/*.yaml file and cross-check every id it uses."""
     data = _validate(ClinicalFileSchema(), load_yaml(path, name), name, "rules", "rule")
     condition_vocab: dict[str, Mapping[str, Any]] = {
         "difficulty": vocabulary.difficulties,
         "setting": vocabulary.settings,
         "format": vocabulary.formats,
+        "trauma": vocabulary.trauma_details,
         "recommended": vocabulary.modalities,
         "risk": {**RISK_SIGNALS, **{d: d for d in vocabulary.risk_difficulties}},
     }
@@ -429,6 +453,8 @@ def load_clinical_rules(
                     f"evidence: unknown source {evidence['source']!r} (add it to {SOURCES_FILE})",
                     entry,
                 )
+        if "first_line" in raw:
+            _check_first_line(name, entry, raw, when, vocabulary, sources)
         rules.append(
             ClinicalRule(
                 id=raw["id"],
@@ -440,11 +466,68 @@ def load_clinical_rules(
                 recommend=raw.get("recommend"),
                 strength=raw.get("strength"),
                 advise_setting=raw.get("advise_setting"),
+                setting_step=raw.get("setting_step"),
+                first_line=raw.get("first_line"),
                 derive=raw.get("derive"),
                 alert=raw.get("alert"),
+                clinician_note=(raw.get("clinician_note") or "").strip() or None,
             )
         )
-    return rules
+    precedence = None
+    if "precedence" in data:
+        precedence = _precedence(name, data["precedence"], vocabulary)
+    return rules, precedence
+
+
+def _check_first_line(
+    name: str,
+    entry: str,
+    raw: Mapping[str, Any],
+    when: tuple[Condition, ...],
+    vocabulary: Vocabulary,
+    sources: Mapping[str, Source],
+) -> None:
+    """A first-line claim names a difficulty the rule tests, and rests on a cited guideline."""
+    difficulty = raw["first_line"]
+    _check_ids(name, entry, "first_line", [difficulty], vocabulary.difficulties)
+    tested = {v for c in when if c.key == "difficulty" for v in c.values}
+    if difficulty not in tested:
+        raise ConfigError(
+            name, f"first_line: {difficulty!r} is not a difficulty this rule's `when` tests", entry
+        )
+    if not any(sources[e["source"]].kind == "guideline" for e in raw["evidence"]):
+        raise ConfigError(
+            name, "first_line: a first-line treatment must cite a guideline in its evidence", entry
+        )
+
+
+def _precedence(name: str, raw: Mapping[str, Any], vocabulary: Vocabulary) -> Precedence:
+    entry = "precedence"
+    _check_ids(name, entry, "leading_order", raw["leading_order"], vocabulary.difficulties)
+    _check_ids(name, entry, "setting_order", raw["setting_order"], vocabulary.settings)
+    missing = [s for s in vocabulary.settings if s not in raw["setting_order"]]
+    if missing:
+        raise ConfigError(name, f"setting_order: missing {', '.join(missing)}", entry)
+    placeholders = {"difficulty", "leading"}
+    for kind, text in raw["placement"].items():
+        _only_placeholders(text, placeholders, name, f"precedence.placement.{kind}")
+    for kind, text in raw["setting_texts"].items():
+        _only_placeholders(
+            text,
+            {"requested", "because", "setting", "suggested"},
+            name,
+            f"precedence.setting_texts.{kind}",
+        )
+    return Precedence(
+        leading_order=tuple(raw["leading_order"]),
+        setting_steps=tuple(raw["setting_steps"]),
+        setting_order=tuple(raw["setting_order"]),
+        placement=dict(raw["placement"]),
+        setting_texts=dict(raw["setting_texts"]),
+        rationale=raw["rationale"].strip(),
+        clinician_note=(raw.get("clinician_note") or "").strip() or None,
+        file=name,
+    )
 
 
 def _check_screening_condition(
@@ -461,7 +544,19 @@ def _check_screening_condition(
     if test["test"] == "severity":
         bands = {severity: None for _, severity in instrument.bands}
         _check_ids(name, entry, condition.key, condition.values, bands)
-    elif int(condition.values[0]) > instrument.max_total:
+    elif test["test"].startswith("difficulty_"):
+        if instrument.difficulty_field is None:
+            raise ConfigError(
+                name, f"{condition.key}: {instrument.id} has no difficulty question", entry
+            )
+        highest = len(screening.difficulty_answers) - 1
+        if not 0 <= int(condition.values[0]) <= highest + (test["test"] == "difficulty_below"):
+            raise ConfigError(
+                name,
+                f"{condition.key}: {condition.values[0]} is outside the answers, 0 to {highest}",
+                entry,
+            )
+    elif int(condition.values[0]) > instrument.max_total + (test["test"] == "total_below"):
         raise ConfigError(
             name,
             f"{condition.key}: {condition.values[0]} is above the highest total, "
@@ -759,8 +854,18 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         raise ConfigError(f"{base}/{CLINICAL_DIR}", "no clinical rule files found")
     rules: list[ClinicalRule] = []
     seen: dict[str, str] = {}
+    precedence: Precedence | None = None
     for path in clinical_files:
-        for rule in load_clinical_rules(path, display(path), vocabulary, sources, screening):
+        file_rules, declared = load_clinical_rules(
+            path, display(path), vocabulary, sources, screening
+        )
+        if declared is not None:
+            if precedence is not None:
+                raise ConfigError(
+                    declared.file, f"precedence: also declared in {precedence.file}; keep one"
+                )
+            precedence = declared
+        for rule in file_rules:
             if rule.id in seen:
                 raise ConfigError(
                     rule.file, f"duplicate rule id (also in {seen[rule.id]})", f"rule {rule.id!r}"
@@ -768,6 +873,10 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
             seen[rule.id] = rule.file
             rules.append(rule)
     _check_flags(rules)
+    if precedence is None:
+        raise ConfigError(
+            f"{base}/{CLINICAL_DIR}", "no clinical file declares `precedence` (one must)"
+        )
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
     crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
     for setting in crisis.urgent_path_settings:
@@ -782,6 +891,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         matching=matching,
         screening=screening,
         crisis=crisis,
+        precedence=precedence,
         digest=digest.hexdigest(),
     )
 
@@ -801,8 +911,17 @@ def _pattern(condition: Condition) -> dict[str, Any]:
             {"type": "screening"},
             {"instrument": screening_test["instrument"]},
         ]
-        if screening_test["test"] == "total_at_least":
+        test = screening_test["test"]
+        if test == "total_at_least":
             tests.append({"$gte": {"total": condition.values[0]}})
+            return {"$and": tests}
+        if test == "total_below":
+            tests.append({"$lt": {"total": condition.values[0]}})
+            return {"$and": tests}
+        if test.startswith("difficulty_"):
+            tests[0] = {"type": "screening_difficulty"}
+            operator = "$gte" if test == "difficulty_at_least" else "$lt"
+            tests.append({operator: {"value": condition.values[0]}})
             return {"$and": tests}
     else:
         fact_type, extra = FACT_OF_CONDITION[condition.key]

@@ -192,6 +192,8 @@ def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
         "setting-individual",
         "self_harm_thoughts-no",
         "therapist_gender-any",
+        "trauma_since-none",
+        "trauma_combat_related-none",
     } == page.checked
     assert 'name="age" value="34"' in html
 
@@ -267,7 +269,15 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     html = response.get_data(as_text=True)
     page = Page(html)
     modalities = [i.removeprefix("modality-") for i in page.ids if i.startswith("modality-")]
-    assert modalities == ["tf_cbt", "emdr", "cbt", "behavioural_activation", "ipt", "psychodynamic"]
+    assert modalities == [
+        "tf_cbt",
+        "emdr",
+        "cbt",
+        "behavioural_activation",
+        "ipt",
+        "psychodynamic",
+        "counselling",
+    ]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
     assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
     words = text(html)
@@ -295,7 +305,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     ]
     assert "style=" not in html and "<script>" not in html
     assert (
-        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic&amp;format=in_person">'
+        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic,counselling&amp;format=in_person">'
     ) in html
 
 
@@ -527,7 +537,7 @@ def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest
     html = response.get_data(as_text=True)
     words = text(html)
     assert (
-        "No therapist matched everything you asked for: of the 1 therapists who meet your earlier "
+        "No therapist matched everything you asked for: of the 1 therapist who meets your earlier "
         "requirements, none see people in person in Madrid."
     ) in words
     assert "Nearest alternatives" in words

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
+from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
@@ -39,6 +40,9 @@ bp = Blueprint("web", __name__)
 # Where each intake field path (as IntakeError reports it) is shown on the form.
 FIELD_OF_PATH = {
     "difficulties": "difficulties",
+    "main_difficulty": "main_difficulty",
+    "trauma.since": "trauma_since",
+    "trauma.combat_related": "trauma_combat_related",
     "preferences.languages": "languages",
     "preferences.format": "format",
     "preferences.setting": "setting",
@@ -57,6 +61,9 @@ CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 # The intake form's answers (besides each questionnaire's items), carried by later forms.
 ANSWER_FIELDS = (
     "difficulties",
+    "main_difficulty",
+    "trauma_since",
+    "trauma_combat_related",
     "self_harm_thoughts",
     "languages",
     "format",
@@ -149,6 +156,18 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
         if form.get(name, "").strip():
             preferences[name] = _number(form[name])
     intake: dict[str, Any] = {"difficulties": form.getlist("difficulties")}
+    main = form.get("main_difficulty", "").strip()
+    if main:
+        intake["main_difficulty"] = main
+    trauma: dict[str, Any] = {}
+    since = form.get("trauma_since", "").strip()
+    if since:
+        trauma["since"] = since
+    combat = form.get("trauma_combat_related", "").strip()
+    if combat:
+        trauma["combat_related"] = YES_NO.get(combat, combat)
+    if trauma:
+        intake["trauma"] = trauma
     if preferences:
         intake["preferences"] = preferences
     screening: dict[str, Any] = {}
@@ -223,6 +242,11 @@ def form_options(held: Matcher) -> dict[str, Any]:
     spoken = {code for t in held.roster.therapists for code in t.profile["languages"]}
     return {
         "difficulties": list(vocabulary.difficulties.values()),
+        "trauma_since": [
+            (t.id, t.label)
+            for t in vocabulary.trauma_details.values()
+            if t.id not in COMBAT_DETAILS
+        ],
         "instruments": list(held.knowledge.screening.instruments.values()),
         "answers": held.knowledge.screening.answers,
         "difficulty_answers": held.knowledge.screening.difficulty_answers,
