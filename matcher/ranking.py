@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,25 @@ import numpy.typing as npt
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS, Mask, Positions, Shares
 from matcher.roster import Roster, Therapist
 from matcher.rules import HardConstraint, SoftPreference
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the person will be during sessions: a country, maybe a region, city and postcode.
+
+    `stated` is False when the person did not say and the clinic's country stands in for it.
+    """
+
+    country: str
+    region: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    stated: bool = True
+
+    @property
+    def place(self) -> str:
+        """The most precise jurisdiction known: the region's code, else the country's."""
+        return self.region or self.country
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,9 @@ class Preferences:
     max_fee: int | None = None
     therapist_gender: str | None = None
     times: tuple[str, ...] = ()
+    location: Location | None = None  # None: neither the person nor the clinic said
+    # The day the intake is matched on (the Matcher's clock): licences and confirmations expire.
+    today: date | None = None
 
     def value(self, intake_field: str | None) -> Any:
         """Return the preference named by a matching.yaml intake_field, or None when unset."""

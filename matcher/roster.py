@@ -208,6 +208,10 @@ class Roster:
         """The therapists in the order of their names, as staff look them up."""
         return sorted(self.therapists, key=lambda t: str(t.profile["name"]))
 
+    def jurisdictions(self) -> list[str]:
+        """Every country and region a therapist on the roster may practise in."""
+        return sorted({t.record.country for t in self.therapists})
+
     def column_of(self, name: str, value: str) -> npt.NDArray[np.bool_]:
         """For every position: does list field `name` hold `value`?"""
         column = self.values[name].get(value)

@@ -17,12 +17,14 @@ from marshmallow import Schema, ValidationError
 
 from matcher.checks import HARD_CHECKS
 from matcher.errors import ConfigError
+from matcher.places import NO_PLACES, Compact, Places
 from matcher.schemas import (
     LANGUAGE_CODES,
     LINK_TARGET_PATTERN,
     SCREENING_CONDITION,
     ClinicalFileSchema,
     CrisisFileSchema,
+    JurisdictionsFileSchema,
     MatchingFileSchema,
     QuestionnaireLinkIdsSchema,
     ScreeningFileSchema,
@@ -37,6 +39,7 @@ SOURCES_FILE = "sources.yaml"
 MATCHING_FILE = "matching.yaml"
 SCREENING_FILE = "screening.yaml"
 CRISIS_FILE = "crisis.yaml"
+JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
 KNOWN_FILES = {
@@ -45,6 +48,7 @@ KNOWN_FILES = {
     MATCHING_FILE,
     SCREENING_FILE,
     CRISIS_FILE,
+    JURISDICTIONS_FILE,
     "checklist.yaml",
 }
 
@@ -316,6 +320,7 @@ class Knowledge:
     screening: ScreeningConfig
     crisis: CrisisConfig
     digest: str = field(repr=False)
+    places: Places = NO_PLACES
 
     @cached_property
     def rules_by_id(self) -> dict[str, ClinicalRule]:
@@ -715,6 +720,27 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
     )
 
 
+def load_places(path: Path, name: str, vocabulary: Vocabulary) -> Places:
+    """Load and validate rules/jurisdictions.yaml: names of places and licensing compacts."""
+    data = _validate(JurisdictionsFileSchema(), load_yaml(path, name), name, None, "entry")
+    compacts: dict[str, Compact] = {}
+    for raw in data["compacts"]:
+        entry = f"compact {raw['id']!r}"
+        if raw["id"] in compacts:
+            raise ConfigError(name, "compacts: an id is listed twice", entry)
+        for fmt in raw["formats"]:
+            if fmt not in vocabulary.formats:
+                raise ConfigError(name, f"unknown format {fmt!r}", entry)
+        compacts[raw["id"]] = Compact(
+            id=raw["id"],
+            name=raw["name"],
+            authority=raw["authority"],
+            formats=tuple(raw["formats"]),
+            members=frozenset(raw["members"]),
+        )
+    return Places(names=dict(data["names"]), compacts=compacts)
+
+
 def _only_placeholders(text: str, allowed: set[str], file: str, where: str) -> None:
     """Refuse a text whose {placeholders} the service cannot fill (it would fail at run time)."""
     try:
@@ -770,6 +796,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
     _check_flags(rules)
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
     crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
+    places = load_places(rules_dir / JURISDICTIONS_FILE, f"{base}/{JURISDICTIONS_FILE}", vocabulary)
     for setting in crisis.urgent_path_settings:
         if setting not in vocabulary.settings:
             raise ConfigError(
@@ -783,6 +810,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         screening=screening,
         crisis=crisis,
         digest=digest.hexdigest(),
+        places=places,
     )
 
 

@@ -20,6 +20,7 @@ from marshmallow import (
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import IntakeError
+from matcher.places import COUNTRY_CODES, is_country, is_jurisdiction, is_region
 from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
@@ -434,6 +435,34 @@ class CrisisFileSchema(StrictSchema):
     )
 
 
+def _jurisdiction(value: str) -> None:
+    if not is_jurisdiction(value):
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country or ISO 3166-2 region code."
+        )
+
+
+class CompactSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    authority = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    formats = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    members = fields.List(
+        fields.String(validate=_jurisdiction),
+        required=True,
+        validate=[validate.Length(min=1), unique_items],
+    )
+
+
+class JurisdictionsFileSchema(StrictSchema):
+    names = fields.Dict(
+        keys=fields.String(validate=_jurisdiction),
+        values=fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+    )
+    compacts = fields.List(fields.Nested(CompactSchema), required=True)
+
+
 # --- the roster -------------------------------------------------------------------------------
 
 
@@ -537,6 +566,58 @@ class InstrumentAnswers(fields.Field):
         return list(value)
 
 
+def country_code(value: str) -> None:
+    """Refuse anything but an ISO 3166-1 alpha-2 code, uppercase."""
+    if not is_country(value):
+        hint = f" (did you mean {value.upper()!r}?)" if is_country(value.upper()) else ""
+        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}.")
+
+
+def region_code(value: str) -> None:
+    """Refuse anything but an ISO 3166-2 subdivision code, uppercase."""
+    if not is_region(value):
+        hint = f" (did you mean {value.upper()!r}?)" if is_region(value.upper()) else ""
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-2 region code such as US-NJ or GB-SCT{hint}."
+        )
+
+
+class LocationSchema(StrictSchema):
+    """Where the person will be during sessions."""
+
+    country = fields.String(
+        required=True,
+        validate=country_code,
+        metadata={"description": "ISO 3166-1 alpha-2, uppercase.", "enum": sorted(COUNTRY_CODES)},
+    )
+    region = fields.String(
+        validate=region_code,
+        metadata={
+            "description": "ISO 3166-2 code of a region of `country`, such as US-NJ.",
+            "pattern": r"^[A-Z]{2}-[A-Z0-9]{1,3}$",
+        },
+    )
+    city = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S"), plain_text],
+        metadata={"pattern": VISIBLE_TEXT_PATTERN},
+    )
+    postcode = fields.String(
+        validate=[
+            validate.Length(min=1, max=12),
+            validate.Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+                error="A postcode is letters, digits, spaces and hyphens.",
+            ),
+        ],
+    )
+
+    @validates_schema
+    def _region_in_country(self, data: dict[str, Any], **kwargs: Any) -> None:
+        region, country = data.get("region"), data.get("country")
+        if region and country and not region.startswith(f"{country}-"):
+            raise ValidationError(f"{region!r} is not a region of {country!r}.", "region")
+
+
 def build_intake_schema(
     difficulty_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -614,6 +695,13 @@ def build_intake_schema(
         )
 
     class IntakeSchema(StrictSchema):
+        location = fields.Nested(
+            LocationSchema,
+            metadata={
+                "description": "Where the person will be during sessions (a licence is for a "
+                "place); the clinic's country when left out."
+            },
+        )
         screening = fields.Nested(ScreeningSchema)
         risk = fields.Nested(RiskSchema)
         difficulties = fields.List(
