@@ -13,6 +13,7 @@ import numpy as np
 from marshmallow import Schema
 
 from matcher import explain, ranking, risk, safety, screening
+from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
@@ -103,6 +104,9 @@ class Matcher:
                 for i in knowledge.screening.instruments.values()
             ],
             risk_in=self.risk_in,
+            access_ids=vocabulary.access,
+            affirming_ids=vocabulary.affirming,
+            identity_ids=vocabulary.identities,
         )
         self.therapist_query_schema: Schema = build_therapist_query_schema(
             format_ids=vocabulary.formats,
@@ -123,10 +127,16 @@ class Matcher:
         locale: str | None = None,
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
+        hide_licence_numbers: bool = False,
     ) -> Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
-        roster = load_roster(roster_path, knowledge.vocabulary)
+        roster = load_roster(
+            roster_path,
+            knowledge.vocabulary,
+            places=knowledge.places,
+            hide_licence_numbers=hide_licence_numbers,
+        )
         return cls(knowledge, roster, locale, clinic_country=clinic_country, today=today)
 
     # --- intake -----------------------------------------------------------------------------
@@ -151,6 +161,10 @@ class Matcher:
             max_fee=prefs.get("max_fee"),
             therapist_gender=prefs.get("therapist_gender"),
             times=tuple(prefs.get("times") or ()),
+            access=tuple(prefs.get("access") or ()),
+            interpreter=prefs.get("interpreter"),
+            affirming=tuple(prefs.get("affirming") or ()),
+            identity=tuple(prefs.get("identity") or ()),
             location=self._location(data.get("location")),
             today=self.today(),
         )
@@ -265,15 +279,18 @@ class Matcher:
             if left == len(self.roster.therapists)
             else f"of the {left} therapists who meet your earlier requirements"
         )
-        return {
+        result = {
             "constraint": constraint.id,
             "text": f"No therapist matched everything you asked for: {scope}, none {requirement}.",
             "funnel": funnel,
         }
+        if HARD_CHECKS[constraint.check].never_relaxed:
+            result["staff_review"] = self.knowledge.matching.staff_review
+        return result
 
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
         kind = explain.hard_kind(constraint)
-        wanted = preferences.value(constraint.intake_field)
+        wanted = ranking.wanted_by(constraint, preferences)
         return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
 
     def _relaxed(

@@ -208,6 +208,7 @@ def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
         app.config["LOCALE"],
         clinic_country=app.config["CLINIC_COUNTRY"] or None,
         today=_clock(app),
+        hide_licence_numbers=app.config["HIDE_LICENCE_NUMBERS"] is True,
     )
     checklist = load_checklist(
         rules_dir / CHECKLIST_FILE,
@@ -291,6 +292,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # A fixed date (YYYY-MM-DD) to judge licence expiry and availability confirmations by,
         # for tests and demonstrations; unset, today's date in UTC.
         TODAY=None,
+        # Public profiles show each licence's register and title, without its number.
+        HIDE_LICENCE_NUMBERS=False,
         # How staff reach the on-call clinician, for the console's urgent protocol.
         ON_CALL=None,
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
