@@ -189,9 +189,7 @@ def test_every_bundled_rule_compiles_and_can_fire(matcher: Matcher) -> None:
             elif condition.key.endswith(("_difficulty_at_least", "_difficulty_below")):
                 name, test = condition.key.split("_difficulty_")
                 answer = condition.values[0] - (test == "below")
-                facts.append(
-                    {"type": "screening_difficulty", "instrument": name, "value": answer}
-                )
+                facts.append({"type": "screening_difficulty", "instrument": name, "value": answer})
             elif condition.key.endswith(("_severity", "_total_at_least", "_total_below")):
                 name = condition.key.split("_")[0]
                 instrument = matcher.knowledge.screening.instruments[name]

@@ -289,7 +289,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
         in words
     )
-    assert "How the score of 72.5 out of 85 adds up" in words
+    assert "How the score of 77.5 out of 90 adds up" in words
     card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
     bars = re.findall(
         r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
@@ -302,6 +302,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         ("Advised setting", "10 of 10", "w-100"),
         ("Fee", "5 of 5", "w-100"),
         ("Tracks progress", "5 of 5", "w-100"),
+        ("Recently confirmed", "5 of 5", "w-100"),
     ]
     assert "style=" not in html and "<script>" not in html
     assert (
@@ -723,7 +724,9 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     html = response.get_data(as_text=True)
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
-        "new clients at the moment; fee 95 EUR is over your budget of 90 EUR.</p>"
+        "new clients at the moment; last confirmed 112 days ago that they take new clients: the "
+        "clinic must check again before anyone is matched with them; fee 95 EUR is over your "
+        "budget of 90 EUR.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 
