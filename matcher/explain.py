@@ -12,6 +12,7 @@ from typing import Any
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
+from matcher.money import format_money
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import ClinicalRule, HardConstraint, Knowledge, Term
 from matcher.screening import band_floor
@@ -63,12 +64,14 @@ class Renderer:
         return f"your {instrument.name} total is {at_least} or more ({label})"
 
     def money(self, amount: int) -> str:
-        """An amount in the roster's currency."""
-        return f"{amount} {self.currency}"
+        """An amount in the roster's currency, written as everywhere else (matcher.money)."""
+        return format_money(amount, self.currency)
 
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
+        if kind == "workplace":  # where a therapist sees people: "works in Madrid"
+            return "works online only" if value is None else f"works in {value}"
         if value is None:
             return {"city": "online only"}.get(kind, "none")
         if kind == "languages":
@@ -120,7 +123,8 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     kind = hard_kind(constraint)
     template = constraint.passed if check.passed else constraint.failed
     wanted = renderer.value(kind, check.expected, "or")
-    offered = renderer.value(kind, check.actual, "and")
+    found_kind = HARD_CHECKS[constraint.check].found_kind or kind
+    offered = renderer.value(found_kind, check.actual, "and")
     return template.format(wanted=wanted, offered=offered)
 
 
@@ -315,7 +319,8 @@ def explain_match(
                 caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
             continue
         if line.status == "missed":
-            caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+            if line.explained:
+                caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
         else:
             reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
     return reasons, caveats

@@ -72,6 +72,8 @@ class ScoreLine:
     status: str  # met, partial or missed
     offered: Any
     wanted: Any
+    # False for a miss whose `missed` sentence would not be true of this therapist.
+    explained: bool = True
 
 
 # --- hard constraints -------------------------------------------------------------------------
@@ -177,8 +179,16 @@ def lines_for(
     for preference, shares, points in scores.columns:
         share = float(shares[index])
         status = "met" if share >= 1 else ("missed" if share <= 0 else "partial")
-        offered, wanted = SOFT_CHECKS[preference.check].details(therapist, preferences, clinical)
-        lines.append(ScoreLine(preference, float(points[index]), status, offered, wanted))
+        registered = SOFT_CHECKS[preference.check]
+        offered, wanted = registered.details(therapist, preferences, clinical)
+        explained = (
+            status != "missed"
+            or registered.says_missed is None
+            or registered.says_missed(therapist, preferences)
+        )
+        lines.append(
+            ScoreLine(preference, float(points[index]), status, offered, wanted, explained)
+        )
     return lines
 
 

@@ -700,7 +700,7 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
     html = response.get_data(as_text=True)
     cards = [i.removeprefix("therapist-") for i in Page(html).ids if i.startswith("therapist-")]
     assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
-    assert "Fee 80 EUR (sliding scale from 55 EUR) fits your budget of 90 EUR" in text(html)
+    assert "Fee €80 (sliding scale from €55) fits your budget of €90" in text(html)
     assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html
 
 
@@ -713,7 +713,7 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     html = response.get_data(as_text=True)
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
-        "new clients at the moment; fee 95 EUR is over your budget of 90 EUR.</p>"
+        "new clients at the moment; fee €95 is over your budget of €90.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 

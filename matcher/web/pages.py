@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
+from matcher.money import format_money
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
@@ -79,7 +80,6 @@ FRIENDLIER = {
     ),
 }
 YES_NO = {"yes": True, "no": False}
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
 # --- template filters ---------------------------------------------------------------------------
@@ -87,9 +87,8 @@ CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 @bp.app_template_filter("money")
 def money(amount: int, currency: str) -> str:
-    """80, EUR -> €80; a currency without a symbol here reads 80 CHF."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    """80, EUR -> €80: the one money format (matcher.money), for templates."""
+    return format_money(amount, currency)
 
 
 @bp.app_template_filter("points")
