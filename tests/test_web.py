@@ -962,3 +962,26 @@ def test_the_favicon_is_served(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.get_data()[:4] == b"\x00\x00\x01\x00"
     assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_therapist_has_a_profile_page_linked_from_their_card(client: FlaskClient) -> None:
+    response = client.get("/therapists/t-004")
+    assert response.status_code == 200
+    words = text(response.get_data(as_text=True))
+    assert "<title>" not in words
+    for fact in (
+        "Kinds of therapy Behavioural activation",
+        "Ages 18 to 99",
+        "Languages Spanish",
+        "Where they work Online (video)",
+        "Fee €60 per session; a sliding scale from €40 for people who cannot pay the full fee",
+        "Volver a moverse: behavioural activation for low mood : Behavioural activation, online "
+        "(video); Wednesdays 19:00-20:30, 10 weeks; for ages 18 to 99.",
+    ):
+        assert fact in words, fact
+
+
+def test_an_unknown_therapist_is_a_page_that_says_so(client: FlaskClient) -> None:
+    response = client.get("/therapists/t-999")
+    assert response.status_code == 404
+    assert "There is no therapist with this address" in response.get_data(as_text=True)

@@ -381,6 +381,25 @@ def favicon() -> BaseResponse:
     return response
 
 
+@bp.get("/therapists/<therapist_id>")
+def therapist_profile(therapist_id: str) -> BaseResponse:
+    """One therapist's public profile; a page that says so (404) for an id not in the roster."""
+    held = matcher()
+    therapist = held.roster.by_id.get(therapist_id)
+    if therapist is None:
+        message = "There is no therapist with this address: the link may be old or mistyped."
+        return make_response(render_template("not_found.html", message=message), 404)
+    vocabulary = held.knowledge.vocabulary
+    page = render_template(
+        "therapist.html",
+        t=therapist.profile,
+        labels=labels(held),
+        currency=held.roster.currency,
+        difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
+    )
+    return make_response(page, 200)
+
+
 @bp.get("/")
 def intake() -> BaseResponse:
     """The intake form."""
