@@ -66,7 +66,7 @@ class Page(HTMLParser):
 
 def submit(client: FlaskClient, data: Any) -> Any:
     """Post the intake form as a browser does: with the form token from the page."""
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/form").get_data(as_text=True)
     return client.post("/results", data={**dict(data), "csrf_token": form_token(page)})
 
 

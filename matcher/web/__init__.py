@@ -94,6 +94,10 @@ def _check_journey_settings(app: Flask) -> None:
     from matcher.errors import ConfigError
 
     app.extensions["clinic_zone"] = clinic_zone(app.config["CLINIC_TIMEZONE"])
+    if app.config["FRONT_PAGE"] not in ("steps", "single"):
+        raise ConfigError(
+            "MATCHER_FRONT_PAGE", f"{app.config['FRONT_PAGE']!r} is not steps or single"
+        )
     for key, low, high in (("DRAFT_MINUTES", 1, 1440), ("REPLY_WORKING_DAYS", 0, 30)):
         value = app.config[key]
         if (
@@ -254,6 +258,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from matcher.web.api import bp as api_bp
     from matcher.web.checklist_api import bp as checklist_api_bp
     from matcher.web.error_handlers import register_error_handlers
+    from matcher.web.journeys import bp as journeys_bp
     from matcher.web.openapi import build_spec
     from matcher.web.pages import bp as web_bp
     from matcher.web.response_cache import ResponseCache
@@ -325,6 +330,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         NOTIFY_INTERVAL=30,
         # Each worker sends notifications itself; false when only `matcher notify` sends.
         NOTIFY_IN_SERVICE=True,
+        # What "/" shows: "steps" (the form one question a page, then check your answers) or
+        # "single" (the whole form on one page, also at /form, for clinics that embed it).
+        FRONT_PAGE="steps",
         # A stepped form's or console call's answers are forgotten this long after the last step.
         DRAFT_MINUTES=30,
         # The clinic's time zone (IANA name): staff pages show times in it, and "by when".
@@ -359,6 +367,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(checklist_api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(journeys_bp)
     app.register_blueprint(staff_bp)
     _start_notifier(app)
     return app

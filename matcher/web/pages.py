@@ -401,8 +401,16 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
 
 
 @bp.get("/")
+def front_page() -> BaseResponse:
+    """Where people start: the form in steps, or on one page (MATCHER_FRONT_PAGE)."""
+    if current_app.config["FRONT_PAGE"] == "steps":
+        return redirect("/find", code=303)
+    return render_form(MultiDict(), {}, 200)
+
+
+@bp.get("/form")
 def intake() -> BaseResponse:
-    """The intake form."""
+    """The whole intake form on one page (for clinics that embed it)."""
     return render_form(MultiDict(), {}, 200)
 
 
@@ -461,6 +469,7 @@ def results() -> BaseResponse:
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
+        mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
     )
     mark_urgent(result["safety"]["triggers"])
     return no_store(make_response(page, 200))
