@@ -67,7 +67,8 @@ class HardCheck:
 
     `mask(roster, therapist_field, wanted, at)` says who at `at` meets it; `found(therapist,
     therapist_field)` is what one therapist has, for the explanation; `kind` is how `wanted` and
-    `found` are rendered (None: as the constraint's therapist_field). An `always_on` check
+    `found` are rendered (None: as the constraint's therapist_field), `found_kind` how `found` is
+    when it differs (a place someone works, not a city asked for). An `always_on` check
     applies to every intake and wants True; the others apply when the person answered their
     intake_field.
     """
@@ -90,6 +91,7 @@ class HardCheck:
     never_relaxed: bool = False
     # The placeholders its outcomes fill, beside {wanted} and {offered} (checked at load).
     placeholders: frozenset[str] = frozenset()
+    found_kind: str | None = None
 
 
 Parts = dict[str, tuple[str, Any]]
@@ -305,6 +307,7 @@ HARD_CHECKS: dict[str, HardCheck] = {
             mask=lambda r, field, wanted, at: r.in_person_city[at] == r.city_code(wanted),
             found=lambda t, field: t["city"] if "in_person" in t["formats"] else None,
             kind="city",
+            found_kind="workplace",
         ),
         HardCheck(
             "licensed_where_you_are",
@@ -418,7 +421,9 @@ class SoftCheck:
     `share(roster, preferences, clinical, at)` is the share (0..1) of the preference's points
     each position at `at` earns, or None when it does not apply to this intake; `details(
     therapist, preferences, clinical)` is (what the therapist offers, what was wanted) for its
-    sentence, both rendered as `kind`.
+    sentence, both rendered as `kind`. `says_missed(therapist, preferences)`, when given, says
+    whether the `missed` sentence is true of this therapist: when not, the miss is explained
+    elsewhere (a failed hard constraint) and no sentence is written for it.
     """
 
     name: str
@@ -428,6 +433,7 @@ class SoftCheck:
     # A check whose policy has a number of days in matching.yaml (`max_days`) gets them too:
     # share(roster, preferences, clinical, at, max_days) and details(..., max_days).
     takes_days: bool = False
+    says_missed: Callable[[Therapist, Preferences], bool] | None = None
 
 
 def _practises_recommended(
@@ -577,6 +583,14 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
             share=_standard_fee_within,
             details=lambda t, p, c: (t["fee"], p.max_fee),
             kind="fee",
+            # "Within your budget only through the sliding scale" is true only of a therapist
+            # whose sliding scale reaches the budget; one over it (in the nearest alternatives,
+            # or asked "why not") has the fee constraint's own sentence instead.
+            says_missed=lambda t, p: (
+                t["sliding_scale_min"] is not None
+                and p.max_fee is not None
+                and t["sliding_scale_min"] <= p.max_fee
+            ),
         ),
         SoftCheck(
             "measures_outcomes",

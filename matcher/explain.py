@@ -13,6 +13,7 @@ from typing import Any
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
+from matcher.money import format_money
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import ClinicalRule, Condition, HardConstraint, Knowledge, Term
 from matcher.schemas import SCREENING_CONDITION
@@ -67,8 +68,8 @@ class Renderer:
         return f"your {instrument.name} total is {at_least} or more ({label})"
 
     def money(self, amount: int) -> str:
-        """An amount in the roster's currency."""
-        return f"{amount} {self.currency}"
+        """An amount in the roster's currency, written as everywhere else (matcher.money)."""
+        return format_money(amount, self.currency)
 
     def place(self, code: str) -> str:
         """A country or region in words: 'New Jersey', 'the Netherlands'."""
@@ -131,6 +132,8 @@ class Renderer:
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
+        if kind == "workplace":  # where a therapist sees people: "works in Madrid"
+            return "works online only" if value is None else f"works in {value}"
         if value is None:
             return {"city": "online only", "opening": "", "weekly_cap": ""}.get(kind, "none")
         licensing = self._licensing(kind, value, conjunction)
@@ -194,7 +197,8 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     if check.outcome is not None:
         template = constraint.outcomes.get(check.outcome, template)
     wanted = renderer.value(kind, check.expected, "or")
-    offered = renderer.value(kind, check.actual, "and")
+    found_kind = HARD_CHECKS[constraint.check].found_kind or kind
+    offered = renderer.value(found_kind, check.actual, "and")
     words = _Words({name: renderer.value(k, v) for name, (k, v) in check.parts.items()})
     words.update(wanted=wanted, offered=offered)
     text = template.format_map(words)
@@ -627,7 +631,8 @@ def explain_match(
                 caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
             continue
         if line.status == "missed":
-            caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+            if line.explained:
+                caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
         else:
             reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
     return reasons, caveats

@@ -105,6 +105,8 @@ class ScoreLine:
     status: str  # met, partial or missed
     offered: Any
     wanted: Any
+    # False for a miss whose `missed` sentence would not be true of this therapist.
+    explained: bool = True
 
 
 # --- hard constraints -------------------------------------------------------------------------
@@ -235,7 +237,14 @@ def lines_for(
             if registered.takes_days
             else details(therapist, preferences, clinical)
         )
-        lines.append(ScoreLine(preference, float(points[index]), status, offered, wanted))
+        explained = (
+            status != "missed"
+            or registered.says_missed is None
+            or registered.says_missed(therapist, preferences)
+        )
+        lines.append(
+            ScoreLine(preference, float(points[index]), status, offered, wanted, explained)
+        )
     return lines
 
 

@@ -6,10 +6,12 @@ only in POST bodies, never in URLs, and pages that show them are marked `no-stor
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
+from matcher.money import format_money
 from matcher.places import region_named
 from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
@@ -95,7 +98,6 @@ FRIENDLIER = {
     ),
 }
 YES_NO = {"yes": True, "no": False}
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
 # --- template filters ---------------------------------------------------------------------------
@@ -103,9 +105,19 @@ CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 @bp.app_template_filter("money")
 def money(amount: int, currency: str) -> str:
-    """80, EUR -> €80; a currency without a symbol here reads 80 CHF."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    """80, EUR -> €80: the one money format (matcher.money), for templates."""
+    return format_money(amount, currency)
+
+
+# A match's share of the points it could earn, in words for people (staff see the numbers too).
+FIT_WORDS = ((0.75, "strong fit"), (0.5, "good fit"), (0.0, "possible fit"))
+
+
+@bp.app_template_filter("fit_word")
+def fit_word(score: float, most: float) -> str:
+    """72.5 of 85 -> 'strong fit': a score as a person reads it, never '24.17 out of 85'."""
+    share = score / most if most > 0 else 0.0
+    return next(word for floor, word in FIT_WORDS if share >= floor)
 
 
 @bp.app_template_filter("points")
@@ -252,6 +264,44 @@ def contact_promise(
     ]
 
 
+def _without(intake: dict[str, Any], path: str) -> bool:
+    """Remove the answer at an error's path (screening.phq9.3 -> screening.phq9); say if found."""
+    parts = [p for p in path.split(".") if not p.isdigit()]
+    holder: Any = intake
+    for part in parts[:-1]:
+        holder = holder.get(part) if isinstance(holder, dict) else None
+    if isinstance(holder, dict) and parts and parts[-1] in holder:
+        del holder[parts[-1]]
+        return True
+    return False
+
+
+def every_error(
+    held: Matcher, intake: Mapping[str, Any], first: IntakeError
+) -> dict[str, list[str]]:
+    """All the problems of the answers at once, not in rounds.
+
+    The intake schema checks each field's type before the rules across fields (a city needed
+    for in person): so the answers are checked again without the fields already found wrong,
+    until nothing new is found.
+    """
+    errors = dict(first.errors)
+    trial = copy.deepcopy(dict(intake))
+    for _ in range(4):  # each round removes fields; the intake has few levels of rules
+        if not [path for path in list(errors) if _without(trial, path)]:
+            break
+        try:
+            held.parse_intake(trial)
+        except IntakeError as exc:
+            found = {path: m for path, m in exc.errors.items() if path not in errors}
+            if not found:
+                break
+            errors.update(found)
+            continue
+        break
+    return errors
+
+
 def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Map IntakeError field paths (preferences.city, screening.phq9...) to the form's fields."""
     shown: dict[str, list[str]] = {}
@@ -313,6 +363,7 @@ def labels(held: Matcher) -> dict[str, dict[str, str]]:
         "settings": {t.id: t.label for t in vocabulary.settings.values()},
         "modalities": {t.id: t.label for t in vocabulary.modalities.values()},
         "languages": language_names(held),
+        "times": {t.id: t.label for t in vocabulary.times.values()},
     }
 
 
@@ -379,9 +430,46 @@ NOT_SAVED = (
 )
 
 
+@bp.get("/favicon.ico")
+def favicon() -> BaseResponse:
+    """The site's icon, where browsers look for it without being told."""
+    icon = Path(bp.root_path, "static", "favicon.ico").read_bytes()  # 155 bytes
+    response = make_response(icon, 200)
+    response.headers["Content-Type"] = "image/x-icon"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/therapists/<therapist_id>")
+def therapist_profile(therapist_id: str) -> BaseResponse:
+    """One therapist's public profile; a page that says so (404) for an id not in the roster."""
+    held = matcher()
+    therapist = held.roster.by_id.get(therapist_id)
+    if therapist is None:
+        message = "There is no therapist with this address: the link may be old or mistyped."
+        return make_response(render_template("not_found.html", message=message), 404)
+    vocabulary = held.knowledge.vocabulary
+    page = render_template(
+        "therapist.html",
+        t=therapist.profile,
+        labels=labels(held),
+        currency=held.roster.currency,
+        difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
+    )
+    return make_response(page, 200)
+
+
 @bp.get("/")
+def front_page() -> BaseResponse:
+    """Where people start: the form in steps, or on one page (MATCHER_FRONT_PAGE)."""
+    if current_app.config["FRONT_PAGE"] == "steps":
+        return redirect("/find", code=303)
+    return render_form(MultiDict(), {}, 200)
+
+
+@bp.get("/form")
 def intake() -> BaseResponse:
-    """The intake form."""
+    """The whole intake form on one page (for clinics that embed it)."""
     return render_form(MultiDict(), {}, 200)
 
 
@@ -412,6 +500,7 @@ def results() -> BaseResponse:
             result = held.match(intake)
     except IntakeError as exc:
         errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
+        errors = every_error(held, intake, IntakeError(errors))
         return form_again(form, form_errors(errors), 422)
     except ReferralNotSaved as exc:
         # The person still gets their matches (and the crisis resources first, if urgent),
@@ -439,6 +528,7 @@ def results() -> BaseResponse:
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
+        mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
     )
     mark_urgent(result["safety"]["triggers"])
     return no_store(make_response(page, 200))

@@ -44,6 +44,23 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   // After a failed submit, move focus to the list of problems; when the crisis resources come
   // first (self-harm answers), to them, so that nobody is taken past them.
+  // An error link to a group of boxes or buttons (a fieldset) focuses its first choice (the
+  // ticked one if any), with the question's legend in view, as GOV.UK's error summary does.
+  document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) { return; }
+      var input = target.matches("input, select, textarea") ? target :
+        (target.querySelector("input:checked") || target.querySelector("input, select, textarea"));
+      if (!input) { return; }
+      event.preventDefault();
+      var legend = target.querySelector("legend") || target;
+      var details = input.closest("details");
+      if (details) { details.open = true; }
+      input.focus({ preventScroll: true });
+      legend.scrollIntoView();
+    });
+  });
   var summary = document.getElementById("error-summary");
   var crisis = document.getElementById("crisis");
   if (summary) { (crisis || summary).focus(); }
