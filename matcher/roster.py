@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from msgspec import Meta, Struct
 
+from matcher.checks import group_key
 from matcher.errors import ConfigError
 from matcher.rules import Vocabulary
 from matcher.yamlfile import load_yaml
@@ -28,6 +29,8 @@ INDEXED_LIST_FIELDS = (
     "availability",
     "measures_outcomes",
 )
+# Derived list fields, indexed the same way: each group a therapist runs, by topic and format.
+GROUP_FITS = "group_fits"
 
 
 def normalise_city(city: str) -> str:
@@ -55,7 +58,8 @@ class Group(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     topic: str
     modality: str
     format: str
-    schedule: Text
+    schedule: Text  # the days and times, for example "Thursdays 18:30-20:00"
+    weeks: Annotated[int, Meta(ge=1, le=104)]  # how many weeks it runs
 
 
 class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
@@ -158,11 +162,11 @@ class Roster:
         size = len(records)
         self.by_id = {t.id: t for t in self.therapists}
         self.values, self.lists = {}, {}
-        for name in INDEXED_LIST_FIELDS:
+        for name in (*INDEXED_LIST_FIELDS, GROUP_FITS):
             columns: dict[str, int] = {}
             rows, cols = [], []
             for position, record in enumerate(records):
-                for value in getattr(record, name):
+                for value in _list_values(record, name):
                     rows.append(position)
                     cols.append(columns.setdefault(value, len(columns)))
             # Column-major: a check reads whole columns (one value for every therapist).
@@ -218,6 +222,13 @@ class Roster:
     def city_code(self, city: str) -> int:
         """The code of a city as people write it, or -2 for a city nobody is in."""
         return self.cities.get(normalise_city(city), -2)
+
+
+def _list_values(record: TherapistRecord, name: str) -> list[str]:
+    if name == GROUP_FITS:
+        return [group_key(g.topic, g.format) for g in record.groups]
+    values: list[str] = getattr(record, name)
+    return values
 
 
 def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:

@@ -181,9 +181,15 @@ def _start_notifier(app: Flask) -> None:
 
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
+    from matcher.errors import ConfigError
     from matcher.matching import Matcher
 
-    matcher = Matcher.from_files(rules_dir, roster, app.config["LOCALE"])
+    adult_age = app.config["ADULT_AGE"]
+    if isinstance(adult_age, bool) or not isinstance(adult_age, int) or not 1 <= adult_age <= 120:
+        raise ConfigError(
+            "MATCHER_ADULT_AGE", f"must be a whole number of years, not {adult_age!r}"
+        )
+    matcher = Matcher.from_files(rules_dir, roster, app.config["LOCALE"], adult_age)
     checklist = load_checklist(
         rules_dir / CHECKLIST_FILE,
         f"{rules_dir.name}/{CHECKLIST_FILE}",
@@ -260,6 +266,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATE_DIR=str(PROJECT_ROOT / "var"),
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
+        # The age the clinic treats as adult: under it, the rules for children and young people
+        # apply and the age requirement is never relaxed (rules/clinical/young_people.yaml).
+        ADULT_AGE=18,
         # How staff reach the on-call clinician, for the console's urgent protocol.
         ON_CALL=None,
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
