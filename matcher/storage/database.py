@@ -154,6 +154,10 @@ class Referral(Base):
     contact_hash: Mapped[str | None] = mapped_column(String(64))
     intake_hash: Mapped[str | None] = mapped_column(String(64))
     group_of: Mapped[str | None] = mapped_column(String(32))
+    # The intake had a care route (rules/care_routes.yaml): a clinician reviews it before any
+    # booking. care_route is the route's level, kept only with consent.
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    care_route: Mapped[str | None] = mapped_column(String(32))
 
     __mapper_args__ = {"version_id_col": version}
 
