@@ -414,3 +414,61 @@ def test_a_referral_with_a_care_route_is_flagged_for_review_in_the_queue(queue_a
     only = desk.get("/staff/referrals?review=yes").get_data(as_text=True)
     assert f"referral-{ids['Bea']}" in only and f"referral-{ids['Ann']}" not in only
     assert desk.get("/staff/referrals?review=maybe").status_code == 400
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def test_the_results_page_says_what_to_do_first_before_any_therapist(gb: Flask) -> None:
+    client = gb.test_client()
+    page = client.get("/").get_data(as_text=True)
+    response = client.post(
+        "/results",
+        data={
+            "difficulties": ["domestic_abuse", "depression"],
+            "languages": "en",
+            "csrf_token": form_token(page),
+        },
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<h2 id="care-route-title">What to do first</h2>' in html
+    assert html.index('id="care-route"') < html.index('id="modalities-title"')
+    assert html.index('id="care-route"') < html.index('id="matches-title"')
+    assert "If you are in danger now, call 999." in html
+    assert "A clinician from the clinic reviews your request before any booking." in html
+
+
+def test_the_results_page_shows_no_route_for_an_intake_in_scope(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    html = client.post(
+        "/results", data={"difficulties": "grief", "csrf_token": form_token(page)}
+    ).get_data(as_text=True)
+    assert 'id="care-route"' not in html
+
+
+def test_the_console_shows_the_route_and_its_rule_before_the_matches(tmp_path: Path) -> None:
+    app = app_on(f"sqlite:///{tmp_path / 'console.db'}", tmp_path, SECRET_KEY="k" * 32)
+    try:
+        app.extensions["accounts"].add("desk", PASSWORD, "staff", "test")
+        staff = app.test_client()
+        page = staff.get("/staff/login").get_data(as_text=True)
+        staff.post(
+            "/staff/login",
+            data={
+                "username": "desk",
+                "password": PASSWORD,
+                "csrf_token": form_token(page),
+                "next": "/staff",
+            },
+        )
+        token = form_token(staff.get("/staff").get_data(as_text=True))
+        html = staff.post(
+            "/staff",
+            data={"difficulties": ["psychosis", "anxiety"], "csrf_token": token, "action": "match"},
+        ).get_data(as_text=True)
+        assert '<h3 id="care-route-title">Care route: specialist</h3>' in html
+        assert "(route.psychosis; NICE CG178; NHS Talking Therapies Manual)" in html
+        assert html.index('id="care-route"') < html.index('class="ranked"')
+    finally:
+        close_database(app)
