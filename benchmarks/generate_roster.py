@@ -189,7 +189,8 @@ def therapist(number: int, rng: random.Random) -> dict[str, Any]:
                 "topic": topic,
                 "modality": modality,
                 "format": rng.choice(formats),
-                "schedule": f"{rng.choice(WEEKDAYS)} 18:30-20:00, 8 weeks",
+                "schedule": f"{rng.choice(WEEKDAYS)} 18:30-20:00",
+                "weeks": 8,
             }
         )
     low, high = spec["fee"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from matcher.checks import HARD_CHECKS, SOFT_CHECKS
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS, ClinicalFit, GroupRequest
 from matcher.engine import Firing, fact_key
 from matcher.money import format_money
 from matcher.ranking import Check, ScoreLine
@@ -43,6 +43,7 @@ class Renderer:
 
     knowledge: Knowledge
     currency: str
+    adult_age: int = 18  # MATCHER_ADULT_AGE: who is a young person in a "because"
 
     def _phrase(self, group: dict[str, Term], value: str) -> str:
         term = group.get(value)
@@ -174,7 +175,26 @@ class Renderer:
             return join([self._phrase(vocabulary.instruments, i) for i in value], conjunction)
         if kind == "accepting_new_clients":
             return "yes" if value else "no"
+        if kind == "groups":
+            if isinstance(value, GroupRequest):
+                wanted = self.value("difficulties", value.difficulties, conjunction)
+                return f"{wanted} {self.value('formats', value.format)}" if value.format else wanted
+            return join([self.group(g) for g in value], conjunction) or "no group"
+        if kind == "clinical_fit":
+            if isinstance(value, ClinicalFit):
+                return self.value("difficulties", value.difficulties, conjunction)
+            return self.value("difficulties", value["difficulties"], conjunction)
         return str(value)
+
+    def group(self, data: Mapping[str, Any]) -> str:
+        """A group as the person reads it: 'a 10-week social anxiety group, Thursdays (online)'."""
+        topic = self.difficulty(data["topic"])
+        weeks = data["weeks"]
+        article = "an" if str(weeks)[:1] == "8" or weeks in (11, 18) else "a"
+        where = self._phrase(self.knowledge.vocabulary.formats, data["format"])
+        return (
+            f"{article} {weeks}-week {topic} group, {data['schedule']} ({where}): “{data['name']}”"
+        )
 
 
 class _Words(dict[str, str]):
@@ -260,6 +280,8 @@ def _answer(fact: Mapping[str, Any], condition: Condition) -> Answer | None:
             return Answer(field, "in", fact["value"])
         operator = ">=" if test["test"].endswith("at_least") else "<"
         return Answer(field, operator, int(condition.values[0]))
+    if fact["type"] == "age":
+        return Answer("age", "is", fact["value"])
     return None
 
 
@@ -357,6 +379,13 @@ def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
         parts.append(_score_words(answer, renderer))
     if any(a.field == "risk" for a in answers):
         parts.append("you mentioned thoughts of harming yourself")
+    for answer in answers:
+        if answer.field == "age":
+            parts.append(
+                f"you are under {renderer.adult_age}"
+                if answer.value == "young_person"
+                else f"you are {renderer.adult_age} or over"
+            )
     return join(parts)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from marshmallow import Schema
 
-from matcher import explain, ranking, risk, safety, screening
+from matcher import care_routes, explain, ranking, risk, safety, screening
 from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
@@ -34,10 +34,13 @@ from matcher.schemas import (
 
 # Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
 CLINICAL_CACHE_SIZE = 4096
+# The age the clinic treats as adult unless MATCHER_ADULT_AGE says otherwise.
+ADULT_AGE = 18
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
 REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
 REVIEW_SUMMARY = "A clinician reviews this request before any booking (safety answers)."
+ROUTE_REVIEW_SUMMARY = "A clinician reviews this request before any booking (care route)."
 
 
 def utc_today() -> date:
@@ -54,6 +57,8 @@ class Intake:
     limit: int
     scores: dict[str, screening.Score]
     risk_signals: tuple[str, ...]
+    # What to do first (rules/care_routes.yaml): self-matching, or a route beyond it.
+    route: care_routes.Decision
     main_difficulty: str | None = None  # which of `difficulties` matters most now
     trauma: tuple[str, ...] = ()  # trauma details: how long ago, combat-related or not
 
@@ -78,6 +83,7 @@ class Matcher:
         cache_size: int = CLINICAL_CACHE_SIZE,
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
+        adult_age: int = ADULT_AGE,
     ) -> None:
         if clinic_country is not None and not is_country(clinic_country):
             raise ConfigError(
@@ -90,10 +96,13 @@ class Matcher:
         # Where a person who does not say is taken to be during sessions.
         self.clinic_country = clinic_country
         self.today = today
+        # The age the clinic treats as adult (MATCHER_ADULT_AGE): under it, rules for children
+        # and young people apply, and the age requirement is never set aside.
+        self.adult_age = adult_age
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
-        self.renderer = Renderer(knowledge, roster.currency)
+        self.renderer = Renderer(knowledge, roster.currency, adult_age)
         vocabulary = knowledge.vocabulary
         self.intake_schema: Schema = build_intake_schema(
             difficulty_ids=vocabulary.difficulties,
@@ -119,9 +128,11 @@ class Matcher:
             difficulty_ids=vocabulary.difficulties,
         )
         self.clinical_rules = ClinicalEvaluation(
-            knowledge, self.renderer, f"matcher_{self.rules_version}", cache_size
+            knowledge, self.renderer, f"matcher_{self.rules_version}", cache_size, adult_age
         )
         self.engine = self.clinical_rules.engine
+        # Below this age nobody on the roster can help: the answer is a children's service.
+        self.youngest_seen = int(roster.age_min.min())
 
     @classmethod
     def from_files(
@@ -132,6 +143,7 @@ class Matcher:
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
         hide_licence_numbers: bool = False,
+        adult_age: int = ADULT_AGE,
     ) -> Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
@@ -141,7 +153,14 @@ class Matcher:
             places=knowledge.places,
             hide_licence_numbers=hide_licence_numbers,
         )
-        return cls(knowledge, roster, locale, clinic_country=clinic_country, today=today)
+        return cls(
+            knowledge,
+            roster,
+            locale,
+            clinic_country=clinic_country,
+            today=today,
+            adult_age=adult_age,
+        )
 
     # --- intake -----------------------------------------------------------------------------
 
@@ -172,6 +191,13 @@ class Matcher:
             location=self._location(data.get("location")),
             today=self.today(),
         )
+        route = self.knowledge.care_routes.decide(
+            data["difficulties"], preferences.age, self.youngest_seen
+        )
+        if preferences.setting in route.withheld_settings:
+            # A route that rules a setting out (couple sessions beside abuse) overrides the
+            # request: the route's text tells the person why.
+            preferences = replace(preferences, setting="any")
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
         )
@@ -187,6 +213,7 @@ class Matcher:
             risk_signals=self.risk_in(payload),
             main_difficulty=data.get("main_difficulty"),
             trauma=tuple(details),
+            route=route,
         )
 
     def _location(self, sent: Mapping[str, Any] | None) -> Location | None:
@@ -209,12 +236,12 @@ class Matcher:
         return self.clinical_rules.picture(intake)
 
     def _active(
-        self, preferences: Preferences, dropped: Sequence[str] = ()
+        self, preferences: Preferences, picture: ClinicalPicture, dropped: Sequence[str] = ()
     ) -> list[HardConstraint]:
         return [
             c
             for c in self.knowledge.matching.hard_constraints
-            if c.id not in dropped and ranking.is_active(c, preferences)
+            if c.id not in dropped and ranking.is_active(c, preferences, picture)
         ]
 
     def _scores(
@@ -245,16 +272,17 @@ class Matcher:
         constraints: Sequence[HardConstraint],
         intake: Intake,
         clinical: ClinicalExplanation,
+        picture: ClinicalPicture,
     ) -> dict[str, Any]:
         checks = [
-            ranking.check(c, item.therapist, self.roster, intake.preferences) for c in constraints
+            ranking.check(c, item.therapist, self.roster, intake.preferences, picture)
+            for c in constraints
         ]
         reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
-        if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+        self._review_caveats(intake, caveats)
         return {
             "therapist": item.therapist.profile,
-            "review_required": bool(intake.risk_signals),
+            "review_required": self._review_required(intake),
             "score": item.score,
             "max_score": sum(line.preference.points for line in item.lines),
             "score_breakdown": explain.score_breakdown(item.lines),
@@ -262,14 +290,36 @@ class Matcher:
             "caveats": caveats,
         }
 
+    def _review_required(self, intake: Intake) -> bool:
+        return bool(intake.risk_signals) or intake.route.needs_review
+
+    def _review_caveats(self, intake: Intake, caveats: list[dict[str, str]]) -> None:
+        """Put the reasons a clinician reviews first at the top of a match's caveats."""
+        if intake.route.needs_review:
+            phrases = {
+                d: t.phrase or t.label for d, t in self.knowledge.vocabulary.difficulties.items()
+            }
+            text = intake.route.review_caveat(phrases)
+            caveats.insert(0, {"rule": intake.route.routes[0].id, "text": text})
+        if intake.risk_signals:
+            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+
+    def care_route(self, intake: Intake) -> dict[str, Any]:
+        """The answer's `care_route`: what to do first, and every other route's words."""
+        emergency, _ = safety.crisis_resources(self.knowledge.crisis, self.locale)
+        return care_routes.as_json(intake.route, self.knowledge.sources, emergency, self.locale)
+
     def _no_match(
-        self, counts: list[tuple[HardConstraint, int]], preferences: Preferences
+        self,
+        counts: list[tuple[HardConstraint, int]],
+        preferences: Preferences,
+        picture: ClinicalPicture,
     ) -> dict[str, Any]:
         before = len(self.roster.therapists)
         funnel = []
         blocking: tuple[HardConstraint, int] | None = None
         for constraint, remaining in counts:
-            requirement = self._requirement(constraint, preferences)
+            requirement = self._requirement(constraint, preferences, picture)
             funnel.append(
                 {
                     "constraint": constraint.id,
@@ -283,7 +333,7 @@ class Matcher:
                 before = remaining
         assert blocking is not None
         constraint, left = blocking
-        requirement = self._requirement(constraint, preferences)
+        requirement = self._requirement(constraint, preferences, picture)
         therapists = "therapist" if left == 1 else "therapists"
         scope = (
             f"of the {left} {therapists} in the roster"
@@ -300,9 +350,11 @@ class Matcher:
             result["staff_review"] = self.knowledge.matching.staff_review
         return result
 
-    def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
+    def _requirement(
+        self, constraint: HardConstraint, preferences: Preferences, picture: ClinicalPicture
+    ) -> str:
         kind = explain.hard_kind(constraint)
-        wanted = ranking.wanted_by(constraint, preferences)
+        wanted = ranking.wanted(constraint, preferences, picture)
         return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
 
     def _relaxed(
@@ -312,11 +364,15 @@ class Matcher:
         clinical: ClinicalExplanation,
     ) -> list[dict[str, Any]]:
         preferences = intake.preferences
-        active_ids = [c.id for c in self._active(preferences)]
+        active_ids = [c.id for c in self._active(preferences, picture)]
         options = []
+        by_id = {c.id: c for c in self.knowledge.matching.hard_constraints}
+        young = preferences.age is not None and preferences.age < self.adult_age
         for relaxation in self.knowledge.matching.relaxations:
             if relaxation.only_when_format and preferences.format != relaxation.only_when_format:
                 continue
+            if young and any(by_id[d].check == "within_range" for d in relaxation.drops):
+                continue  # a child or young person is never offered an adult-only therapist
             dropped = [c for c in active_ids if c in relaxation.drops]
             if dropped:
                 options.append((relaxation, dropped))
@@ -346,6 +402,16 @@ class Matcher:
                 return [entry]
         return []
 
+    def _set_aside(self, preferences: Preferences, dropped: Sequence[str]) -> Preferences:
+        unanswered = Preferences()
+        cleared: dict[str, Any] = {
+            name: getattr(unanswered, name)
+            for c in self.knowledge.matching.hard_constraints
+            if c.id in dropped and c.intake_field
+            for name in [c.intake_field.removeprefix("preferences.")]
+        }
+        return replace(preferences, **cleared)
+
     def _try_relaxation(
         self,
         ids: list[str],
@@ -356,12 +422,15 @@ class Matcher:
         clinical: ClinicalExplanation,
     ) -> dict[str, Any] | None:
         preferences = intake.preferences
-        kept = self._active(preferences, dropped)
-        survivors, _ = ranking.funnel(self.roster, kept, preferences)
+        # A requirement set aside is as if unanswered, also for the checks that read the same
+        # answer (online instead of in person also means an online group).
+        eased = self._set_aside(preferences, dropped)
+        kept = self._active(eased, picture, dropped)
+        survivors, _ = ranking.funnel(self.roster, kept, eased, picture)
         if not len(survivors):
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
-        all_active = self._active(preferences)
+        all_active = self._active(preferences, picture)
         return {
             "relaxation": "+".join(ids),
             "relaxed": list(dropped),
@@ -369,7 +438,7 @@ class Matcher:
                 setting=self.renderer.value("settings", preferences.setting),
                 format=self.renderer.value("formats", preferences.format),
             ),
-            "matches": [self._match_json(r, all_active, intake, clinical) for r in ranked],
+            "matches": [self._match_json(r, all_active, intake, clinical, picture) for r in ranked],
         }
 
     def match(
@@ -382,7 +451,7 @@ class Matcher:
         intake = self.parse_intake(payload, declared_totals)
         clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
-        active = self._active(preferences)
+        active = self._active(preferences, picture)
         ranked: list[Ranked] = []
         no_match = None
         relaxed: list[dict[str, Any]] = []
@@ -390,11 +459,14 @@ class Matcher:
         # by a list of strangers: a risk-only intake gets the crisis resources and no matches.
         risk_only = set(intake.difficulties) <= self.knowledge.vocabulary.risk_difficulties
         if not risk_only:
-            survivors, counts = ranking.funnel(self.roster, active, preferences)
+            survivors, counts = ranking.funnel(self.roster, active, preferences, picture)
             ranked = self._rank(survivors, preferences, picture, intake.limit)
             if not ranked:
-                no_match = self._no_match(counts, preferences)
-                relaxed = self._relaxed(intake, picture, clinical)
+                no_match = self._no_match(counts, preferences, picture)
+                # Beyond the route's level (a specialist service, urgent help) the route is the
+                # answer: no therapist who does not treat what the person asked about.
+                if intake.route.offers_alternatives:
+                    relaxed = self._relaxed(intake, picture, clinical)
         safety_part = safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale)
         # The safety path is built in: no rule can remove it, and it always comes first.
         alerts = ([safety.urgent_alert(safety_part)] if safety_part["urgent"] else []) + [
@@ -405,10 +477,11 @@ class Matcher:
         return {
             "safety": safety_part,
             "screening": screening.as_json(intake.scores, self.knowledge.screening),
+            "care_route": self.care_route(intake),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
             "setting_decision": clinical.setting_decision,
-            "matches": [self._match_json(r, active, intake, clinical) for r in ranked],
+            "matches": [self._match_json(r, active, intake, clinical, picture) for r in ranked],
             "no_match": no_match,
             "relaxed": relaxed,
             "alerts": alerts,
@@ -430,8 +503,8 @@ class Matcher:
         intake = self.parse_intake(payload)
         clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
-        active = self._active(preferences)
-        checks = [ranking.check(c, therapist, self.roster, preferences) for c in active]
+        active = self._active(preferences, picture)
+        checks = [ranking.check(c, therapist, self.roster, preferences, picture) for c in active]
         failed = [
             {
                 "rule": f"constraint.{c.constraint.id}",
@@ -440,14 +513,13 @@ class Matcher:
             for c in checks
             if not c.passed
         ]
-        survivors, _ = ranking.funnel(self.roster, active, preferences)
+        survivors, _ = ranking.funnel(self.roster, active, preferences, picture)
         own = np.array([therapist.position], dtype=np.intp)
         lines = ranking.lines_for(
             0, therapist, self._scores(own, preferences, picture), preferences, picture
         )
         reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
-        if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+        self._review_caveats(intake, caveats)
         rank = None
         name = therapist["name"]
         if failed:
@@ -467,10 +539,12 @@ class Matcher:
             )
         if intake.risk_signals:
             summary += f" {REVIEW_SUMMARY}"
+        elif intake.route.needs_review:
+            summary += f" {ROUTE_REVIEW_SUMMARY}"
         return {
             "safety": safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale),
             "therapist": therapist.profile,
-            "review_required": bool(intake.risk_signals),
+            "review_required": self._review_required(intake),
             "eligible": not failed,
             "summary": summary,
             "checks": [

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from msgspec import Meta, Struct
 
+from matcher.checks import group_key
 from matcher.errors import ConfigError
 from matcher.places import NO_PLACES, Compact, Places, is_jurisdiction
 from matcher.rules import Vocabulary
@@ -35,6 +36,8 @@ INDEXED_LIST_FIELDS = (
 )
 # Issue 15 made these required: an older roster without them is refused, naming each one.
 REQUIRED_SINCE_LICENSURE = ("licences", "accepting")
+# Derived list fields, indexed the same way: each group a therapist runs, by topic and format.
+GROUP_FITS = "group_fits"
 
 
 def normalise_city(city: str) -> str:
@@ -62,7 +65,8 @@ class Group(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     topic: str
     modality: str
     format: str
-    schedule: Text
+    schedule: Text  # the days and times, for example "Thursdays 18:30-20:00"
+    weeks: Annotated[int, Meta(ge=1, le=104)]  # how many weeks it runs
 
 
 class Licence(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
@@ -228,7 +232,7 @@ class Roster:
         size = len(records)
         self.by_id = {t.id: t for t in self.therapists}
         self.values, self.lists = {}, {}
-        for name in INDEXED_LIST_FIELDS:
+        for name in (*INDEXED_LIST_FIELDS, GROUP_FITS):
             columns: dict[str, int] = {}
             rows, cols = [], []
             for position, record in enumerate(records):
@@ -331,6 +335,8 @@ class Roster:
 def _list_values(record: TherapistRecord, name: str) -> list[str]:
     if name == "identity":
         return record.identity.values if record.identity else []
+    if name == GROUP_FITS:
+        return [group_key(g.topic, g.format) for g in record.groups]
     values: list[str] = getattr(record, name)
     return values
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from matcher.schemas import MatchResponseSchema
 
+# The age the clinic treats as adult when MATCHER_ADULT_AGE is not set.
+ADULT_AGE = 18
+
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
@@ -26,6 +29,8 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
     if fmt != "any" and fmt not in therapist["formats"]:
         problems.append(f"does not offer format {fmt}")
     setting = prefs.get("setting", "any")
+    if setting in ("couple", "family") and "domestic_abuse" in intake.get("difficulties", []):
+        setting = "any"  # beside abuse, couple and family sessions are never offered
     if setting != "any" and setting not in therapist["settings"]:
         problems.append(f"does not offer setting {setting}")
     if fmt == "in_person" and _fold(therapist["city"] or "") != _fold(prefs["city"]):
@@ -43,6 +48,7 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
 
 def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) -> None:
     """The response validates against its schema and no match breaks a hard constraint."""
+    prefs = intake.get("preferences") or {}
     errors = MatchResponseSchema().validate(body)
     assert errors == {}, errors
     for match in body["matches"]:
@@ -60,3 +66,14 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
     ids = [m["therapist"]["id"] for m in body["matches"]]
     for entry in body["relaxed"]:
         assert not set(ids) & {m["therapist"]["id"] for m in entry["matches"]}
+    shown = body["matches"] + [m for entry in body["relaxed"] for m in entry["matches"]]
+    if body["care_route"]["level"] != "self_match":
+        assert all(m["review_required"] for m in shown), "a routed intake's match skips review"
+    age = prefs.get("age")
+    if age is not None and age < ADULT_AGE:
+        for match in shown:  # never relaxed for a child or young person
+            ages = match["therapist"]["ages"]
+            assert ages["min"] <= age <= ages["max"], match["therapist"]["id"]
+    if "domestic_abuse" in intake.get("difficulties", []):
+        assert not {"couples_therapy", "family_therapy"} & {m["id"] for m in body["modalities"]}
+        assert not {"couple", "family"} & {a["setting"] for a in body["advice"]}

@@ -460,18 +460,26 @@ def referral_queue() -> BaseResponse:
     status = request.args.get("status") or None
     therapist = request.args.get("therapist") or None
     group = request.args.get("group") or None
+    review = request.args.get("review") or None
     page_arg = request.args.get("page") or "1"
     error = None
+    if review not in (None, "yes", "no"):
+        error, review = f"review must be yes or no, not {review[:20]!r}.", None
     if not page_arg.isdigit() or len(page_arg) > 6 or int(page_arg) < 1:
         error = f"page must be a whole number from 1 to 999999, not {page_arg[:20]!r}."
         page_arg = "1"
     if group is not None and not REFERRAL_ID.match(group):
         error, group = "group must be a referral id (32 hexadecimal characters).", None
     listed = _referrals().queue_page(
-        status if status in STATUSES else None, therapist, int(page_arg), group=group
+        status if status in STATUSES else None,
+        therapist,
+        int(page_arg),
+        group=group,
+        needs_review=None if review is None else review == "yes",
     )
     accounts().record(str(session["staff"]), "referrals.listed")
-    kept = {k: v for k, v in (("status", status), ("therapist", therapist), ("group", group)) if v}
+    chosen = (("status", status), ("therapist", therapist), ("group", group), ("review", review))
+    kept = {k: v for k, v in chosen if v}
     page = render_template(
         "staff/referrals.html",
         queue=listed,
@@ -483,6 +491,7 @@ def referral_queue() -> BaseResponse:
         statuses=STATUSES,
         status=status,
         therapist=therapist,
+        review=review,
         roster=_roster_choices(),
         waiting=_waiting,
         csrf_token=csrf_token(),
