@@ -632,9 +632,13 @@ def _check_flags(rules: list[ClinicalRule]) -> None:
 
 def _check_replaces(rules: list[ClinicalRule]) -> None:
     ids = {rule.id for rule in rules}
+    # A rule whose family is not loaded at all (its file removed, as a clinic may do) is nothing
+    # to replace; an unknown id in a family that is loaded is a typo, and refused.
+    families = {rule.id.split(".")[0] for rule in rules}
     for rule in rules:
         for replaced in rule.replaces:
-            if replaced not in ids or replaced == rule.id:
+            typo = replaced not in ids and replaced.split(".")[0] in families
+            if typo or replaced == rule.id:
                 raise ConfigError(
                     rule.file, f"replaces: no other rule {replaced!r}", f"rule {rule.id!r}"
                 )
