@@ -15,7 +15,14 @@ from matcher.checks import HARD_CHECKS, SOFT_CHECKS, ClinicalFit, GroupRequest
 from matcher.engine import Firing, fact_key
 from matcher.money import format_money
 from matcher.ranking import Check, ScoreLine
-from matcher.rules import ClinicalRule, Condition, HardConstraint, Knowledge, Term
+from matcher.rules import (
+    ClinicalRule,
+    Condition,
+    HardConstraint,
+    Knowledge,
+    Term,
+    condition_slots,
+)
 from matcher.schemas import SCREENING_CONDITION
 from matcher.screening import band_floor
 
@@ -330,8 +337,9 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
     for firing in firings:  # in rule order; a derived fact's origin is recorded before its use
         rule = knowledge.rules_by_id[firing.rule_id]
         answers: list[Answer] = []
-        for fact, condition in zip(firing.facts, rule.when, strict=True):
-            answer = _answer(fact, condition)
+        # One fact per pattern: the age tests of a rule share the one age fact (condition_slots).
+        for fact, slot in zip(firing.facts, condition_slots(rule.when), strict=True):
+            answer = _answer(fact, slot[0])
             found = [answer] if answer is not None else origin.get(fact_key(fact), [])
             answers.extend(a for a in found if a not in answers)
         merged = answers_by_rule.setdefault(firing.rule_id, [])

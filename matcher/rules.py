@@ -1041,7 +1041,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
 AGE_KEYS = {"age_group", *AGE_TESTS}
 
 
-def _slots(conditions: tuple[Condition, ...]) -> list[list[Condition]]:
+def condition_slots(conditions: tuple[Condition, ...]) -> list[list[Condition]]:
     """The `when` conditions grouped by the fact they match: every age test shares one.
 
     The engine binds each pattern of a rule to a different fact, and the person has one age.
@@ -1061,7 +1061,7 @@ def _slots(conditions: tuple[Condition, ...]) -> list[list[Condition]]:
 
 def pattern_names(rule: ClinicalRule) -> list[str]:
     """Return the names of the positive patterns of a compiled rule, in `when` order."""
-    return [f"c{i}" for i in range(len(_slots(rule.when)))]
+    return [f"c{i}" for i in range(len(condition_slots(rule.when)))]
 
 
 def _pattern(condition: Condition) -> dict[str, Any]:
@@ -1117,7 +1117,7 @@ def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
     """Compile one rule to durable_rules' JSON form (without its action)."""
     patterns: list[dict[str, Any]] = [
         {name: _slot_pattern(slot)}
-        for name, slot in zip(pattern_names(rule), _slots(rule.when), strict=True)
+        for name, slot in zip(pattern_names(rule), condition_slots(rule.when), strict=True)
     ]
     if rule.unless:
         patterns.append({"ready": {"$and": [{"type": INPUTS_COMPLETE["type"]}]}})
