@@ -119,7 +119,12 @@ def test_why_for_a_couples_therapist_beside_abuse_needs_review_and_reads_no_coup
     assert body["summary"].endswith(
         "A clinician reviews this request before any booking (care route)."
     )
-    assert [c["constraint"] for c in body["checks"]] == ["accepting", "fit"]
+    assert [c["constraint"] for c in body["checks"]] == [
+        "accepting",
+        "licensure",
+        "confirmed",
+        "fit",
+    ]
     assert not any("ouples therapy" in r["text"] for r in body["reasons"])
 
 
@@ -421,7 +426,7 @@ def test_a_referral_with_a_care_route_is_flagged_for_review_in_the_queue(queue_a
 
 def test_the_results_page_says_what_to_do_first_before_any_therapist(gb: Flask) -> None:
     client = gb.test_client()
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/form").get_data(as_text=True)  # "/" starts the stepped form
     response = client.post(
         "/results",
         data={
