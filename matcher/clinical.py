@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
 Facts = tuple[tuple[tuple[str, Any], ...], ...]
 # The facts, then what frames them: the leading difficulty, whether the person named it, the
 # setting they asked for, and their difficulties (sorted: placement words count them).
-FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...]]
+FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...], frozenset[str]]
 
 
 class ClinicalEvaluation:
@@ -148,13 +148,14 @@ class ClinicalEvaluation:
         )
         setting = intake.preferences.setting
         requested = setting if setting in self.knowledge.vocabulary.settings else None
-        return facts, leading, named, requested, tuple(sorted(intake.difficulties))
+        withheld = intake.route.withheld_settings
+        return facts, leading, named, requested, tuple(sorted(intake.difficulties)), withheld
 
     def _evaluate(self, key: FactsKey) -> tuple[ClinicalExplanation, ClinicalPicture]:
-        fact_items, leading, named, requested, difficulties = key
+        fact_items, leading, named, requested, difficulties, withheld = key
         facts = [dict(fact) for fact in fact_items]
         firings = self._without_replaced(self.engine.evaluate(facts))
-        context = Context(difficulties, leading, named, requested)
+        context = Context(difficulties, leading, named, requested, withheld)
         clinical = explain.explain_clinical(firings, self.knowledge, self.renderer, context)
         canonical = tuple(f["value"] for f in facts if f["type"] == "difficulty")
         return clinical, self._picture(canonical, clinical)

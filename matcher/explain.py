@@ -313,6 +313,9 @@ class Context:
     leading: str | None = None  # whose first-line treatment leads
     main_given: bool = False  # the person named it (main_difficulty), or the order chose it
     requested_setting: str | None = None
+    # Settings a care route rules out (couple work beside abuse): never a candidate for the one
+    # setting decision, so the next rule in precedence decides instead of nobody.
+    withheld_settings: frozenset[str] = frozenset()
 
 
 def _sources(rule: ClinicalRule, knowledge: Knowledge) -> list[dict[str, str]]:
@@ -569,7 +572,11 @@ def explain_clinical(
                 if rule.first_line not in found:
                     found.append(rule.first_line)
             reasons.setdefault(rule.recommend, []).append(reason)
-        if rule.advise_setting and rule.setting_step:
+        if (
+            rule.advise_setting
+            and rule.setting_step
+            and rule.advise_setting not in context.withheld_settings
+        ):
             advice.append(
                 {
                     "rule": rule.id,
