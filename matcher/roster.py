@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from operator import attrgetter
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any
 
