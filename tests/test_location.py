@@ -194,3 +194,29 @@ def test_the_form_asks_where_the_person_will_be_and_names_a_bad_region(
     shown = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "&#39;Atlantis&#39; is not an ISO 3166-2 region code" in shown
+
+
+def test_fhir_parameters_carry_access_interpreter_and_affirming_care(
+    client: FlaskClient,
+) -> None:
+    gad7 = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": f"gad7-{n}", "answer": [{"valueInteger": 1}]} for n in range(1, 8)],
+    }
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "difficulties", "valueCode": "anxiety"},
+            {"name": "location.country", "valueCode": "GB"},
+            {"name": "interpreter", "valueCode": "bfi"},
+            {"name": "affirming", "valueCode": "lgbtq"},
+            {"name": "format", "valueCode": "online"},
+            {"name": "response", "resource": gad7},
+        ],
+    }
+    response = client.post(
+        "/api/v1/match", json=body, headers={"Content-Type": "application/fhir+json"}
+    )
+    assert response.status_code == 200
+    assert [m["therapist"]["id"] for m in response.get_json()["matches"]] == ["t-029"]
