@@ -16,11 +16,6 @@ import pycountry
 COUNTRY_CODES = frozenset(str(c.alpha_2) for c in pycountry.countries)
 
 
-def region_codes() -> list[str]:
-    """Every ISO 3166-2 region code, sorted."""
-    return sorted(str(region.code) for region in pycountry.subdivisions)
-
-
 def is_country(code: str) -> bool:
     """Say whether `code` is an ISO 3166-1 alpha-2 country code (uppercase)."""
     return code in COUNTRY_CODES

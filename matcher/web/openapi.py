@@ -10,7 +10,6 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from matcher import schemas
 from matcher.matching import Matcher
-from matcher.places import region_codes
 
 
 def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
@@ -261,24 +260,4 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         {"properties": {"format": {"not": {"enum": ["in_person"]}}}},
         {"required": ["city"]},
     ]
-    _describe_location(components["Location"])
     return document
-
-
-def _describe_location(location: dict[str, Any]) -> None:
-    """A region is an ISO 3166-2 code, of the location's own country: said in the schema too."""
-    regions = region_codes()
-    location["properties"]["region"]["enum"] = regions
-    countries = sorted({code[:2] for code in regions})
-    location["anyOf"] = [
-        {"not": {"required": ["region"]}},
-        *(
-            {
-                "properties": {
-                    "country": {"enum": [country]},
-                    "region": {"pattern": f"^{country}-"},
-                }
-            }
-            for country in countries
-        ),
-    ]
