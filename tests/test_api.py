@@ -413,7 +413,9 @@ def test_healthz_reports_the_rules_version(client: FlaskClient) -> None:
 def test_clinician_notes_ride_under_the_reason_and_the_advice_never_in_its_text(
     client: FlaskClient,
 ) -> None:
-    _, body = post(client, {"difficulties": ["ptsd", "anxiety"], "preferences": {"setting": "group"}})
+    _, body = post(
+        client, {"difficulties": ["ptsd", "anxiety"], "preferences": {"setting": "group"}}
+    )
     emdr = next(m for m in body["modalities"] if m["id"] == "emdr")
     reason = emdr["reasons"][0]
     assert reason["clinician_note"].startswith("Timing not given")

@@ -70,6 +70,17 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             preferences[name] = draw(strategy)
     intake: dict[str, Any] = {"difficulties": difficulties}
+    if draw(st.booleans()):
+        intake["main_difficulty"] = draw(st.sampled_from(difficulties))
+    if draw(st.booleans()):
+        trauma: dict[str, Any] = {}
+        if draw(st.booleans()):
+            trauma["since"] = draw(
+                st.sampled_from(["under_1_month", "1_to_3_months", "over_3_months"])
+            )
+        if draw(st.booleans()):
+            trauma["combat_related"] = draw(st.booleans())
+        intake["trauma"] = trauma
     screening: dict[str, Any] = {}
     if draw(st.booleans()):
         screening["phq9"] = draw(st.lists(st.integers(0, 3), min_size=9, max_size=9))
@@ -194,7 +205,9 @@ def precedence_problems(intake: dict[str, Any], body: dict[str, Any]) -> list[st
         for difficulty in modality["first_line_for"]:
             generic = [m["id"] for m in ranked[:position] if not m["first_line_for"]]
             if generic:
-                wrong.append(f"{generic} (generic) above {modality['id']}, first line of {difficulty}")
+                wrong.append(
+                    f"{generic} (generic) above {modality['id']}, first line of {difficulty}"
+                )
     for difficulty in difficulties:
         for modality in FIRST_LINE.get(difficulty, set()) & set(ids):
             named = next(m for m in ranked if m["id"] == modality)["first_line_for"]
@@ -216,7 +229,9 @@ def test_every_pair_and_triple_gets_one_setting_and_first_line_treatments_first(
     wrong = []
     for difficulties in combinations_of_difficulties():
         intake = {"difficulties": difficulties, **CONTEXTS[context]}
-        wrong += [f"{difficulties}: {p}" for p in precedence_problems(intake, matcher.match(intake))]
+        wrong += [
+            f"{difficulties}: {p}" for p in precedence_problems(intake, matcher.match(intake))
+        ]
     assert wrong == []
 
 

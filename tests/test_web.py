@@ -989,4 +989,6 @@ def test_the_console_shows_clinician_notes_for_the_order_and_the_advice(gb_app: 
     assert 'id="clinician-notes"' in html
     assert NOTE in html
     assert 'value="depression" selected' in html
-    assert 'id="trauma_since-under_1_month" name="trauma_since" value="under_1_month" checked' in html
+    assert (
+        'id="trauma_since-under_1_month" name="trauma_since" value="under_1_month" checked' in html
+    )
