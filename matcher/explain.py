@@ -554,7 +554,26 @@ def explain_clinical(
             return 0
         return 1 if found else 2
 
-    ranked = sorted(scores, key=lambda m: (tier(m), -scores[m], vocabulary_order.index(m)))
+    order = knowledge.precedence.leading_order
+
+    def specificity(modality: str) -> int:
+        # Among co-occurring first-line treatments, the more specific condition's comes first.
+        found = [order.index(d) for d in first_lines.get(modality, []) if d in order]
+        return min(found, default=len(order))
+
+    def first_line_points(modality: str) -> int:
+        return sum(r["points"] for r in reasons[modality] if "first_line_for" in r)
+
+    ranked = sorted(
+        scores,
+        key=lambda m: (
+            tier(m),
+            specificity(m) if tier(m) == 1 else 0,
+            -first_line_points(m),
+            -scores[m],
+            vocabulary_order.index(m),
+        ),
+    )
     any_leading = any(tier(m) == 0 for m in ranked)
     any_first_line = any(tier(m) < 2 for m in ranked)
     modalities: list[dict[str, Any]] = []

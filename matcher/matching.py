@@ -586,7 +586,9 @@ class Matcher:
                             "rule": r.id,
                             "when": [{"key": c.key, "values": list(c.values)} for c in r.when],
                             "strength": r.strength,
+                            "first_line": r.first_line,
                             "rationale": r.rationale,
+                            "clinician_note": r.clinician_note,
                         }
                         for r in rules
                     ],

@@ -3,7 +3,9 @@
 A client sends a new Idempotency-Key with each new request (the README says a random UUID);
 schemathesis would otherwise reuse short generated keys across different bodies, which the
 service rightly refuses (422), and report them as valid requests rejected. Likewise a client
-picks a location's region from its country's ISO 3166-2 list, which the schema cannot express.
+picks a location's region from its country's ISO 3166-2 list, which the schema cannot express,
+and names as `main_difficulty` one of the `difficulties` it sends (the OpenAPI document cannot
+say "one of that list" without a schema that takes schemathesis minutes to satisfy).
 """
 
 from __future__ import annotations
@@ -17,13 +19,27 @@ import schemathesis
 from matcher.places import is_region
 
 
+def _main_among_difficulties(intake: Any) -> None:
+    if isinstance(intake, dict) and "main_difficulty" in intake:
+        chosen = intake.get("difficulties")
+        if isinstance(chosen, list) and chosen and intake["main_difficulty"] not in chosen:
+            intake["main_difficulty"] = chosen[0]
+        elif not (isinstance(chosen, list) and chosen):
+            del intake["main_difficulty"]
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Give each request its own Idempotency-Key, and a location's region one of its country's."""
+    """Give each request its own Idempotency-Key, a location's region one of its country's, and
+    a main difficulty only one of the difficulties chosen, as the form does."""
     headers = case.headers or {}
     if "Idempotency-Key" in headers:
         headers["Idempotency-Key"] = str(uuid.uuid4())
         case.headers = headers
+    body = case.body
+    if isinstance(body, dict):
+        _main_among_difficulties(body)
+        _main_among_difficulties(body.get("intake"))
     # A location's region is one of its own country's (the schema cannot say so).
     body = case.body if isinstance(case.body, dict) else {}
     _consistent(body.get("location"))

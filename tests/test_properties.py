@@ -104,6 +104,17 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
     intake: dict[str, Any] = {"difficulties": difficulties}
     if draw(st.booleans()):
         intake["location"] = draw(st.sampled_from(LOCATIONS))
+    if draw(st.booleans()):
+        intake["main_difficulty"] = draw(st.sampled_from(difficulties))
+    if draw(st.booleans()):
+        trauma: dict[str, Any] = {}
+        if draw(st.booleans()):
+            trauma["since"] = draw(
+                st.sampled_from(["under_1_month", "1_to_3_months", "over_3_months"])
+            )
+        if draw(st.booleans()):
+            trauma["combat_related"] = draw(st.booleans())
+        intake["trauma"] = trauma
     screening: dict[str, Any] = {}
     if draw(st.booleans()):
         screening["phq9"] = draw(st.lists(st.integers(0, 3), min_size=9, max_size=9))
@@ -273,3 +284,54 @@ def test_with_a_main_difficulty_its_first_line_treatment_leads_every_pair_and_tr
             problems = precedence_problems(intake, matcher.match(intake))
             wrong += [f"{difficulties}, main {main}: {p}" for p in problems]
     assert wrong == []
+
+
+# Words that name a condition, and the difficulties a person must have picked to read them.
+CONDITION_WORDS = {
+    "depress": {"depression"},  # depression, depressive, antidepressant
+    "ptsd": {"ptsd", "complex_trauma"},
+    "trauma": {"ptsd", "complex_trauma"},
+    "ocd": {"ocd"},
+    "panic": {"panic"},
+    "social anxiety": {"social_anxiety"},
+    "generalised anxiety": {"anxiety"},
+}
+HIGH_SCORES: dict[str, Any] = {
+    "screening": {"phq9": [3, 3, 3, 3, 3, 3, 3, 3, 0], "phq9_difficulty": 3, "gad7": GAD7_18}
+}
+
+
+def person_texts(body: dict[str, Any]) -> list[str]:
+    """Everything a person reads about the clinical picture (never the clinician notes)."""
+    return [
+        *(r["text"] for m in body["modalities"] for r in m["reasons"]),
+        *(m["placement"]["text"] for m in body["modalities"]),
+        *(a["text"] for a in body["advice"]),
+        *(a["text"] for a in body["alerts"] if a["level"] != "urgent"),
+    ]
+
+
+@pytest.mark.parametrize("context", ["no_answers", "high_scores", "trauma_details"])
+def test_nothing_names_a_condition_the_person_did_not_pick(matcher: Matcher, context: str) -> None:
+    extra = {
+        "no_answers": {},
+        "high_scores": HIGH_SCORES,
+        "trauma_details": {"trauma": {"since": "over_3_months", "combat_related": False}},
+    }[context]
+    wrong = []
+    ids = list(VOCABULARY.difficulties)
+    for difficulties in [[d] for d in ids] + combinations_of_difficulties()[: len(ids) * 4]:
+        body = matcher.match({"difficulties": difficulties, **extra})
+        for text in person_texts(body):
+            for word, needs in CONDITION_WORDS.items():
+                if word in text.lower() and not needs & set(difficulties):
+                    wrong.append(f"{difficulties}: {word!r} in {text!r}")
+    assert wrong == []
+
+
+def test_clinician_notes_are_never_in_the_person_s_texts(matcher: Matcher) -> None:
+    notes = {r.clinician_note for r in matcher.knowledge.rules if r.clinician_note}
+    for difficulties in combinations_of_difficulties()[:60]:
+        body = matcher.match({"difficulties": difficulties, **HIGH_SCORES})
+        for text in person_texts(body):
+            assert not [note for note in notes if note in text], text
