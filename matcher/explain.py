@@ -116,14 +116,16 @@ class Renderer:
         if kind == "opening":
             return f"; next opening {self.day(value)}" if value else ""
         if kind == "weekly_cap":
-            return f"; takes up to {value} new clients a week" if value else ""
+            clients = "new client" if value == 1 else "new clients"
+            return f"; takes up to {value} {clients} a week" if value else ""
         if kind == "language":
             return vocabulary.language_name(value)
         if kind in ("access", "access_needs"):
             needs = value["needs"] if isinstance(value, dict) else value
             return join([self._phrase(vocabulary.access, a) for a in needs], conjunction)
         if kind == "affirming":
-            return join([self._phrase(vocabulary.affirming, a) for a in value], conjunction)
+            words = [self._phrase(vocabulary.affirming, a) for a in value]
+            return join(words, conjunction) or "none"
         if kind == "identities":
             return join([self._phrase(vocabulary.identities, i) for i in value], conjunction)
         if kind == "interpreter":
@@ -596,7 +598,26 @@ def explain_clinical(
             return 0
         return 1 if found else 2
 
-    ranked = sorted(scores, key=lambda m: (tier(m), -scores[m], vocabulary_order.index(m)))
+    order = knowledge.precedence.leading_order
+
+    def specificity(modality: str) -> int:
+        # Among co-occurring first-line treatments, the more specific condition's comes first.
+        found = [order.index(d) for d in first_lines.get(modality, []) if d in order]
+        return min(found, default=len(order))
+
+    def first_line_points(modality: str) -> int:
+        return sum(r["points"] for r in reasons[modality] if "first_line_for" in r)
+
+    ranked = sorted(
+        scores,
+        key=lambda m: (
+            tier(m),
+            specificity(m) if tier(m) == 1 else 0,
+            -first_line_points(m),
+            -scores[m],
+            vocabulary_order.index(m),
+        ),
+    )
     any_leading = any(tier(m) == 0 for m in ranked)
     any_first_line = any(tier(m) < 2 for m in ranked)
     modalities: list[dict[str, Any]] = []

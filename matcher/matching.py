@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from marshmallow import Schema
 
 from matcher import care_routes, explain, ranking, risk, safety, screening
@@ -423,7 +424,9 @@ class Matcher:
     ) -> dict[str, Any] | None:
         preferences = intake.preferences
         # A requirement set aside is as if unanswered, also for the checks that read the same
-        # answer (online instead of in person also means an online group).
+        # answer: online instead of in person is judged for either format (an online group, a
+        # compact's online authority counts, an online therapist's office access does not);
+        # they are ranked and explained against what the person asked for.
         eased = self._set_aside(preferences, dropped)
         kept = self._active(eased, picture, dropped)
         survivors, _ = ranking.funnel(self.roster, kept, eased, picture)
@@ -569,6 +572,19 @@ class Matcher:
 
     # --- roster and vocabulary --------------------------------------------------------------
 
+    def needs_reconfirmation(self) -> npt.NDArray[np.bool_]:
+        """For every position: must staff re-confirm this therapist before they are matched?
+
+        Availability confirmed longer ago than the freshness constraint allows, a practising
+        licence past its expiry, or no licence in force at all.
+        """
+        roster, today = self.roster, self.today().toordinal()
+        result = (roster.licence_soonest < today) | (roster.licence_best < today)
+        for constraint in self.knowledge.matching.hard_constraints:
+            if constraint.check == "confirmed_within" and constraint.max_days is not None:
+                result |= today - roster.confirmed_on > constraint.max_days
+        return result  # type: ignore[no-any-return]
+
     def places_served(self) -> list[tuple[str, str]]:
         """The countries and regions the roster's therapists may practise in: (code, name)."""
         places = self.knowledge.places
@@ -613,10 +629,14 @@ class Matcher:
             keep &= roster.city == roster.city_code(params["city"])
         if "accepting_new_clients" in params:
             keep &= roster.accepting == params["accepting_new_clients"]
+        stale = self.needs_reconfirmation()
+        if "stale" in params:
+            keep &= stale == params["stale"]
         ordered = np.flatnonzero(keep).tolist()
         page, per_page = params["page"], params["per_page"]
         chosen = ordered[(page - 1) * per_page : page * per_page]
         return {
+            "needs_reconfirmation": [self.roster.therapists[p].id for p in chosen if stale[p]],
             "therapists": [self.roster.therapists[p].profile for p in chosen],
             "total": len(ordered),
             "page": page,
@@ -638,7 +658,9 @@ class Matcher:
                             "rule": r.id,
                             "when": [{"key": c.key, "values": list(c.values)} for c in r.when],
                             "strength": r.strength,
+                            "first_line": r.first_line,
                             "rationale": r.rationale,
+                            "clinician_note": r.clinician_note,
                         }
                         for r in rules
                     ],

@@ -223,6 +223,7 @@ class Roster:
     # [position, jurisdiction]: the last day a practising licence there is valid (0: none).
     licence_until: npt.NDArray[np.int32] = field(init=False)
     licence_best: npt.NDArray[np.int32] = field(init=False)  # the latest, anywhere
+    licence_soonest: npt.NDArray[np.int32] = field(init=False)  # the first to expire
     compact_until: dict[str, npt.NDArray[np.int32]] = field(init=False)  # compact id -> days
     confirmed_on: npt.NDArray[np.int32] = field(init=False)  # accepting.verified_at, ordinal
     interpreters: npt.NDArray[np.bool_] = field(init=False)
@@ -297,6 +298,8 @@ class Roster:
             until_matrix[list(rows), list(cols)] = list(cells.values())
         self.licence_until = until_matrix
         self.licence_best = until_matrix.max(axis=1).astype(np.int32)
+        in_force = np.where(until_matrix > NOT_LICENSED, until_matrix, NO_EXPIRY)
+        self.licence_soonest = in_force.min(axis=1).astype(np.int32)
         self.compact_until = {}
         for compact in self.compacts:
             days = np.zeros(size, dtype=np.int32)
@@ -332,9 +335,13 @@ class Roster:
         return self.cities.get(normalise_city(city), -2)
 
 
+def _identity_values(record: TherapistRecord) -> list[str]:
+    return record.identity.values if record.identity else []
+
+
 def _list_values(record: TherapistRecord, name: str) -> list[str]:
     if name == "identity":
-        return record.identity.values if record.identity else []
+        return _identity_values(record)
     if name == GROUP_FITS:
         return [group_key(g.topic, g.format) for g in record.groups]
     values: list[str] = getattr(record, name)
@@ -374,6 +381,8 @@ def _check_licensure(record: TherapistRecord, vocabulary: Vocabulary, places: Pl
     }
     for name, allowed in groups.items():
         values = _list_values(record, name)
+        if not values:
+            continue
         for value in values:
             if value not in allowed:
                 return f"field {name!r}: unknown {name} id {value!r}"
@@ -566,4 +575,10 @@ def _shared_strings(record: TherapistRecord, canonical: dict[str, str]) -> Thera
         value = getattr(record, name)
         if value is not None:
             msgspec.structs.force_setattr(record, name, share(value, value))
+    for licence in record.licences:
+        for name in ("jurisdiction", "register", "title", "status"):
+            value = getattr(licence, name)
+            msgspec.structs.force_setattr(licence, name, share(value, value))
+    msgspec.structs.force_setattr(record, "access", [share(v, v) for v in record.access])
+    msgspec.structs.force_setattr(record, "affirming", [share(v, v) for v in record.affirming])
     return record

@@ -235,6 +235,26 @@ def test_the_urgent_path_shows_only_one_to_one_advice_in_match_and_why(
             {"limit": ["Must be greater than or equal to 1 and less than or equal to 50."]},
         ),
         ({"difficulties": ["grief"], "colour": "blue"}, {"colour": ["Unknown field."]}),
+        (
+            {"difficulties": ["grief", "ptsd"], "main_difficulty": "ocd"},
+            {"main_difficulty": ["'ocd' is not one of the difficulties chosen (grief, ptsd)."]},
+        ),
+        (
+            {"difficulties": ["grief"], "main_difficulty": "sadness"},
+            {
+                "main_difficulty": [
+                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition."
+                ]
+            },
+        ),
+        (
+            {"difficulties": ["ptsd"], "trauma": {"since": "last_year"}},
+            {"trauma.since": ["Must be one of: under_1_month, 1_to_3_months, over_3_months."]},
+        ),
+        (
+            {"difficulties": ["ptsd"], "trauma": {"combat_related": "maybe"}},
+            {"trauma.combat_related": ["Not a valid boolean."]},
+        ),
         ([1, 2], {"_schema": ["Invalid input type."]}),
     ],
 )
@@ -398,3 +418,28 @@ def test_healthz_reports_the_rules_version(client: FlaskClient) -> None:
     _, match = post(client, TRAUMA_ES)
     health = client.get("/healthz").get_json()
     assert health["status"] == "ok" and health["rules_version"] == match["rules_version"]
+
+
+def test_clinician_notes_ride_under_the_reason_and_the_advice_never_in_its_text(
+    client: FlaskClient,
+) -> None:
+    _, body = post(
+        client, {"difficulties": ["ptsd", "anxiety"], "preferences": {"setting": "group"}}
+    )
+    emdr = next(m for m in body["modalities"] if m["id"] == "emdr")
+    reason = emdr["reasons"][0]
+    assert reason["clinician_note"].startswith("Timing not given")
+    assert "Timing not given" not in reason["text"]
+    assert emdr["first_line_for"] == ["ptsd"]
+    assert emdr["placement"]["kind"] == "leading_specific"
+    advice = body["advice"]
+    assert [(a["rule"], a["setting"], a["step"]) for a in advice] == [
+        ("ptsd.tf_cbt", "individual", "condition")
+    ]
+    assert advice[0]["text"].startswith(
+        "You asked for a group; because you mentioned the effects of a traumatic event, "
+        "individual sessions first. Individual trauma-focused CBT"
+    )
+    assert body["setting_decision"]["overrode"] == [
+        {"rule": "preferences.setting", "setting": "group", "step": "request"}
+    ]

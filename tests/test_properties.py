@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
 from matcher.rules import load_knowledge
-from tests.invariants import assert_valid_match_response
+from tests.invariants import (
+    assert_valid_match_response,
+    freshness_violation,
+    licensure_violation,
+)
 
 VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
 
@@ -22,7 +26,7 @@ VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
 @pytest.fixture(scope="module")
 def uncached(matcher: Matcher) -> Matcher:
     """A second Matcher on the same rules and roster that evaluates every intake afresh."""
-    return Matcher(matcher.knowledge, matcher.roster, cache_size=0)
+    return Matcher(matcher.knowledge, matcher.roster, cache_size=0, today=matcher.today)
 
 
 CITIES = [
@@ -36,7 +40,25 @@ CITIES = [
     "Lisbon",
     "Málaga",
 ]
-LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja"]
+LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja", "bfi", "ase"]
+# Where people will be: the roster's countries and states, a compact state (NJ, PA), a state no
+# one is licensed in, a country with regions but none given, a region of a country-wide licence.
+LOCATIONS = [
+    {"country": "US", "region": "US-NJ"},
+    {"country": "US", "region": "US-NY"},
+    {"country": "US", "region": "US-PA"},
+    {"country": "US", "region": "US-OH"},
+    {"country": "US", "region": "US-CA"},
+    {"country": "US"},
+    {"country": "GB"},
+    {"country": "GB", "region": "GB-SCT", "city": "Glasgow"},
+    {"country": "GB", "region": "GB-ENG", "postcode": "M1 1AA"},
+    {"country": "ES", "region": "ES-MD"},
+    {"country": "NL"},
+    {"country": "DE", "region": "DE-BE"},
+    {"country": "FR"},
+    {"country": "PT"},
+]
 
 
 @st.composite
@@ -66,10 +88,33 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         "times": st.lists(
             st.sampled_from(list(VOCABULARY.times)), min_size=1, max_size=4, unique=True
         ),
+        "access": st.lists(
+            st.sampled_from(list(VOCABULARY.access)), min_size=1, max_size=3, unique=True
+        ),
+        "interpreter": st.sampled_from(["bfi", "ar", "uk", "ase"]),
+        "affirming": st.lists(
+            st.sampled_from(list(VOCABULARY.affirming)), min_size=1, max_size=2, unique=True
+        ),
+        "identity": st.lists(
+            st.sampled_from(list(VOCABULARY.identities)), min_size=1, max_size=2, unique=True
+        ),
     }.items():
         if draw(st.booleans()):
             preferences[name] = draw(strategy)
     intake: dict[str, Any] = {"difficulties": difficulties}
+    if draw(st.booleans()):
+        intake["location"] = draw(st.sampled_from(LOCATIONS))
+    if draw(st.booleans()):
+        intake["main_difficulty"] = draw(st.sampled_from(difficulties))
+    if draw(st.booleans()):
+        trauma: dict[str, Any] = {}
+        if draw(st.booleans()):
+            trauma["since"] = draw(
+                st.sampled_from(["under_1_month", "1_to_3_months", "over_3_months"])
+            )
+        if draw(st.booleans()):
+            trauma["combat_related"] = draw(st.booleans())
+        intake["trauma"] = trauma
     screening: dict[str, Any] = {}
     if draw(st.booleans()):
         screening["phq9"] = draw(st.lists(st.integers(0, 3), min_size=9, max_size=9))
@@ -115,7 +160,7 @@ def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(intake=intakes(), therapist=st.integers(1, 48))
+@given(intake=intakes(), therapist=st.integers(1, 51))
 def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], therapist: int) -> None:
     therapist_id = f"t-{therapist:03d}"
     matched = client.post("/api/v1/match", json={**intake, "limit": 50}).get_json()
@@ -127,6 +172,10 @@ def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], ther
             assert ids[why["rank"] - 1] == therapist_id
     else:
         assert therapist_id not in ids and why["failed"]
+    # Licensure and freshness are checked for everyone, and agree with an independent reading.
+    checks = {c["constraint"]: c["passed"] for c in why["checks"]}
+    assert checks["licensure"] is (licensure_violation(intake, why["therapist"]) is None)
+    assert checks["confirmed"] is (freshness_violation(why["therapist"]) is None)
 
 
 # The treatments each guideline names first for its condition (issue 14): NG116 for trauma, CG31
@@ -243,3 +292,54 @@ def test_with_a_main_difficulty_its_first_line_treatment_leads_every_pair_and_tr
             problems = precedence_problems(intake, matcher.match(intake))
             wrong += [f"{difficulties}, main {main}: {p}" for p in problems]
     assert wrong == []
+
+
+# Words that name a condition, and the difficulties a person must have picked to read them.
+CONDITION_WORDS = {
+    "depress": {"depression"},  # depression, depressive, antidepressant
+    "ptsd": {"ptsd", "complex_trauma"},
+    "trauma": {"ptsd", "complex_trauma"},
+    "ocd": {"ocd"},
+    "panic": {"panic"},
+    "social anxiety": {"social_anxiety"},
+    "generalised anxiety": {"anxiety"},
+}
+HIGH_SCORES: dict[str, Any] = {
+    "screening": {"phq9": [3, 3, 3, 3, 3, 3, 3, 3, 0], "phq9_difficulty": 3, "gad7": GAD7_18}
+}
+
+
+def person_texts(body: dict[str, Any]) -> list[str]:
+    """Everything a person reads about the clinical picture (never the clinician notes)."""
+    return [
+        *(r["text"] for m in body["modalities"] for r in m["reasons"]),
+        *(m["placement"]["text"] for m in body["modalities"]),
+        *(a["text"] for a in body["advice"]),
+        *(a["text"] for a in body["alerts"] if a["level"] != "urgent"),
+    ]
+
+
+@pytest.mark.parametrize("context", ["no_answers", "high_scores", "trauma_details"])
+def test_nothing_names_a_condition_the_person_did_not_pick(matcher: Matcher, context: str) -> None:
+    extra = {
+        "no_answers": {},
+        "high_scores": HIGH_SCORES,
+        "trauma_details": {"trauma": {"since": "over_3_months", "combat_related": False}},
+    }[context]
+    wrong = []
+    ids = list(VOCABULARY.difficulties)
+    for difficulties in [[d] for d in ids] + combinations_of_difficulties()[: len(ids) * 4]:
+        body = matcher.match({"difficulties": difficulties, **extra})
+        for text in person_texts(body):
+            for word, needs in CONDITION_WORDS.items():
+                if word in text.lower() and not needs & set(difficulties):
+                    wrong.append(f"{difficulties}: {word!r} in {text!r}")
+    assert wrong == []
+
+
+def test_clinician_notes_are_never_in_the_person_s_texts(matcher: Matcher) -> None:
+    notes = {r.clinician_note for r in matcher.knowledge.rules if r.clinician_note}
+    for difficulties in combinations_of_difficulties()[:60]:
+        body = matcher.match({"difficulties": difficulties, **HIGH_SCORES})
+        for text in person_texts(body):
+            assert not [note for note in notes if note in text], text

@@ -38,6 +38,9 @@ EXPECT_KEYS = {
     "matches",
     "relaxed",
     "review_required",
+    "funnel",
+    "staff_review",
+    "why",
 }
 
 
@@ -136,3 +139,13 @@ def test_scenario(path: Path, client: FlaskClient) -> None:
     if "review_required" in expect:  # on every match shown, relaxed ones too
         shown = body["matches"] + [m for r in body["relaxed"] for m in r["matches"]]
         assert {m["review_required"] for m in shown} <= {expect["review_required"]}
+    if "funnel" in expect:  # each active constraint in order, with how many it left
+        funnel = [f"{f['constraint']}: {f['remaining']}" for f in body["no_match"]["funnel"]]
+        assert funnel == expect["funnel"], funnel
+    if "staff_review" in expect:
+        assert ("staff_review" in (body["no_match"] or {})) is expect["staff_review"]
+    # /why for named therapists: every failed check's sentence, in order (none: eligible)
+    for therapist, failed in expect.get("why", {}).items():
+        why = client.post(f"/api/v1/therapists/{therapist}/why", json=intake).get_json()
+        assert [f"{f['rule']}: {f['text']}" for f in why["failed"]] == failed, why["failed"]
+        assert why["eligible"] is (failed == [])

@@ -1003,3 +1003,59 @@ def test_an_unknown_therapist_is_a_page_that_says_so(client: FlaskClient) -> Non
     response = client.get("/therapists/t-999")
     assert response.status_code == 404
     assert "There is no therapist with this address" in response.get_data(as_text=True)
+
+
+TRAUMA_AND_LOW_MOOD = MultiDict(
+    [
+        ("difficulties", "ptsd"),
+        ("difficulties", "depression"),
+        ("main_difficulty", "depression"),
+        ("trauma_since", "under_1_month"),
+        ("trauma_combat_related", "no"),
+        ("format", "online"),
+    ]
+)
+NOTE = "NG116: consider active monitoring for adults with subthreshold symptoms"
+
+
+def test_the_form_asks_the_main_difficulty_and_the_trauma_details_and_the_order_follows(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/").get_data(as_text=True)
+    data = MultiDict([*TRAUMA_AND_LOW_MOOD.items(multi=True), ("csrf_token", form_token(page))])
+    response = client.post("/results", data=data)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    modalities = [i.removeprefix("modality-") for i in page.ids if i.startswith("modality-")]
+    # Low mood named as the main difficulty: NG222's first-line options lead; no EMDR within a
+    # month of the trauma (NG116).
+    assert modalities[:3] == ["cbt", "behavioural_activation", "tf_cbt"]
+    assert "emdr" not in modalities
+    words = text(html)
+    assert "which you said matters most to you now" in words
+    assert "checks again within a month" in words
+    assert NOTE not in html  # reviewer notes are for clinicians, never on the person's page
+
+
+def test_a_main_difficulty_that_was_not_picked_shows_beside_its_field(client: FlaskClient) -> None:
+    response = submit(client, {"difficulties": "grief", "main_difficulty": "ocd"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "&#39;ocd&#39; is not one of the difficulties chosen (grief)." in html
+    assert 'id="main_difficulty-error"' in html
+
+
+def test_the_console_shows_clinician_notes_for_the_order_and_the_advice(gb_app: Flask) -> None:
+    staff, token = logged_in(gb_app)
+    data = MultiDict([*TRAUMA_AND_LOW_MOOD.items(multi=True), ("csrf_token", token)])
+    data.add("action", "match")
+    response = staff.post("/staff", data=data)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="clinician-notes"' in html
+    assert NOTE in html
+    assert 'value="depression" selected' in html
+    assert (
+        'id="trauma_since-under_1_month" name="trauma_since" value="under_1_month" checked' in html
+    )
