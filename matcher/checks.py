@@ -15,16 +15,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from matcher.gazetteer import km_between
+
 if TYPE_CHECKING:  # types only: the registry is imported by the YAML schemas, before these
+    from matcher.gazetteer import Near
+    from matcher.payment import Budget, Plan
     from matcher.ranking import ClinicalPicture, Preferences
     from matcher.roster import Roster, Therapist
 
 Positions = npt.NDArray[np.intp]
 Mask = npt.NDArray[np.bool_]
 Shares = npt.NDArray[np.float64]
+
+
+def msgspec_builtins(value: Any) -> Any:
+    """A roster struct (payer, office) as JSON-ready builtins."""
+    return msgspec.to_builtins(value)
 
 
 def column(roster: Roster, name: str, value: str, at: Positions) -> Mask | None:
@@ -53,8 +63,8 @@ class HardCheck:
     `mask(roster, therapist_field, wanted, at)` says who at `at` meets it; `found(therapist,
     therapist_field)` is what one therapist has, for the explanation; `kind` is how `wanted` and
     `found` are rendered (None: as the constraint's therapist_field). An `always_on` check
-    applies to every intake and wants True; the others apply when the person answered their
-    intake_field.
+    applies to every intake and wants True; the others apply when `wanted(preferences,
+    intake_field)` is not None: by default, when the person answered their intake_field.
     """
 
     name: str
@@ -62,10 +72,67 @@ class HardCheck:
     found: Callable[[Therapist, str], Any]
     kind: str | None = None
     always_on: bool = False
+    wanted: Callable[[Preferences, str | None], Any] = lambda preferences, intake_field: (
+        preferences.value(intake_field)
+    )
 
 
 def _field(therapist: Therapist, therapist_field: str) -> Any:
     return therapist[therapist_field]
+
+
+def _fee_found(therapist: Therapist, therapist_field: str) -> dict[str, Any]:
+    return {
+        "fee": therapist["fee"],
+        "sliding_scale_min": therapist["sliding_scale_min"],
+        "low_fee_places": therapist["low_fee_places"],
+        "currency": therapist["currency"],
+    }
+
+
+def within_budget(roster: Roster, budget: Budget, at: Positions) -> Mask:
+    """Who at `at` charges in the budget's currency and within it, by fee or sliding scale.
+
+    A sliding scale counts while it has low-fee places (or does not cap them).
+    """
+    same = roster.currency[at] == roster.currency_code(budget.currency)
+    sliding = (roster.sliding_scale_min[at] <= budget.amount) & (roster.low_fee_places[at] != 0)
+    return same & ((roster.fee[at] <= budget.amount) | sliding)  # type: ignore[no-any-return]
+
+
+def takes_plan(roster: Roster, plan: Plan, at: Positions) -> Mask:
+    """Who at `at` is covered by the plan (in network, or reimbursed: payment.yaml covered_by)."""
+    key = plan.scheme if plan.payer is None else f"{plan.scheme}/{plan.payer}"
+    result = any_of(roster, "payers", [key], at)
+    if plan.payer is not None:  # an entry with no payer covers every payer of its scheme
+        result |= any_of(roster, "payers", [f"{plan.scheme}/*"], at)
+    return result
+
+
+def reachable(roster: Roster, near: Near, online_counts: bool, at: Positions) -> Mask:
+    """Who at `at` has an office within reach (or, for `online_counts`, works online)."""
+    if near.place is not None:
+        km = roster.nearest_office_km(near.place.lat, near.place.lon)[at]
+        result = km <= near.max_km
+    else:  # only the country is known
+        result = roster.has_office[at] & (
+            roster.country[at] == roster.country_code(near.country or "")
+        )
+    if online_counts:
+        result |= roster.column_of("formats", "online")[at]
+    return result  # type: ignore[no-any-return]
+
+
+def _near_when(format_: str) -> Callable[[Preferences, str | None], Any]:
+    return lambda p, field: p.near if p.format == format_ else None
+
+
+def _offices_found(therapist: Therapist, therapist_field: str) -> dict[str, Any]:
+    return {
+        "offices": [msgspec_builtins(office) for office in therapist["offices"]],
+        "formats": list(therapist["formats"]),
+        "country": therapist["country"],
+    }
 
 
 HARD_CHECKS: dict[str, HardCheck] = {
@@ -89,10 +156,26 @@ HARD_CHECKS: dict[str, HardCheck] = {
             found=_field,
         ),
         HardCheck(
+            # A city the gazetteer cannot place is compared by name, as people write it.
             "same_city",
             mask=lambda r, field, wanted, at: r.in_person_city[at] == r.city_code(wanted),
             found=lambda t, field: t["city"] if "in_person" in t["formats"] else None,
             kind="city",
+            wanted=lambda p, field: p.city if p.near is None or p.near.place is None else None,
+        ),
+        HardCheck(
+            "within_distance",
+            mask=lambda r, field, wanted, at: reachable(r, wanted, False, at),
+            found=_offices_found,
+            kind="distance",
+            wanted=_near_when("in_person"),
+        ),
+        HardCheck(
+            "online_or_within_distance",
+            mask=lambda r, field, wanted, at: reachable(r, wanted, True, at),
+            found=_offices_found,
+            kind="reach",
+            wanted=_near_when("any"),
         ),
         HardCheck(
             "within_range",
@@ -101,12 +184,25 @@ HARD_CHECKS: dict[str, HardCheck] = {
             kind="ages",
         ),
         HardCheck(
+            "charges_in",
+            mask=lambda r, field, wanted, at: r.currency[at] == r.currency_code(wanted),
+            found=_field,
+            kind="currency",
+        ),
+        HardCheck(
             "fee_within",
-            mask=lambda r, field, wanted, at: (
-                (r.fee[at] <= wanted) | (r.sliding_scale_min[at] <= wanted)
-            ),
-            found=lambda t, field: {"fee": t["fee"], "sliding_scale_min": t["sliding_scale_min"]},
+            mask=lambda r, field, wanted, at: within_budget(r, wanted, at),
+            found=_fee_found,
             kind="fee",
+        ),
+        HardCheck(
+            "takes_plan",
+            mask=lambda r, field, wanted, at: takes_plan(r, wanted, at),
+            found=lambda t, field: {
+                "payers": [msgspec_builtins(entry) for entry in t["payers"]],
+                **_fee_found(t, field),
+            },
+            kind="plan",
         ),
     ]
 }
@@ -187,9 +283,10 @@ def _available_at(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) 
 def _standard_fee_within(
     r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
 ) -> Shares | None:
-    if p.max_fee is None:
+    if p.budget is None:
         return None
-    return (r.fee[at] <= p.max_fee).astype(np.float64)
+    same = r.currency[at] == r.currency_code(p.budget.currency)
+    return (same & (r.fee[at] <= p.budget.amount)).astype(np.float64)
 
 
 def _measures_outcomes(
@@ -205,7 +302,33 @@ def _in_city_when_any_format(
 ) -> Shares | None:
     if p.format != "any" or not p.city:
         return None
+    if p.near is not None and p.near.place is not None:
+        return None  # a placed city: `nearer` scores the distance instead
     return (r.in_person_city[at] == r.city_code(p.city)).astype(np.float64)
+
+
+def _nearer(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Shares | None:
+    # In person, nearer is better: all the points at the place's centre, none at the limit.
+    if p.near is None or p.near.place is None or p.format == "online":
+        return None
+    km = r.nearest_office_km(p.near.place.lat, p.near.place.lon)[at]
+    return np.clip(1.0 - km / p.near.max_km, 0.0, 1.0)  # type: ignore[no-any-return]
+
+
+def _nearest_office(t: Therapist, p: Preferences) -> dict[str, Any] | None:
+    """The therapist's office nearest the person's place, with its distance in km."""
+    place = p.near.place if p.near else None
+    offices = t["offices"]
+    if place is None or not offices:
+        return None
+    km = km_between(
+        place.lat,
+        place.lon,
+        np.array([o.lat for o in offices]),
+        np.array([o.lon for o in offices]),
+    )
+    best = int(np.argmin(km))
+    return {"km": float(km[best]), "city": offices[best].city}
 
 
 SOFT_CHECKS: dict[str, SoftCheck] = {
@@ -253,8 +376,8 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
         SoftCheck(
             "standard_fee_within",
             share=_standard_fee_within,
-            details=lambda t, p, c: (t["fee"], p.max_fee),
-            kind="fee",
+            details=lambda t, p, c: (_fee_found(t, "fee"), p.budget),
+            kind="standard_fee",
         ),
         SoftCheck(
             "measures_outcomes",
@@ -267,6 +390,12 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
             share=_in_city_when_any_format,
             details=lambda t, p, c: (t["city"], p.city),
             kind="city",
+        ),
+        SoftCheck(
+            "nearer",
+            share=_nearer,
+            details=lambda t, p, c: (_nearest_office(t, p), p.near),
+            kind="distance",
         ),
     ]
 }

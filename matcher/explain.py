@@ -6,12 +6,18 @@ and true of the rules and the roster by construction.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pycountry
+
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
+from matcher.gazetteer import Near, about_km, km_between
+from matcher.payment import Budget, Plan
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import ClinicalRule, HardConstraint, Knowledge, Term
 from matcher.screening import band_floor
@@ -32,12 +38,22 @@ def join(words: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
+def country_name(code: str) -> str:
+    """'GB' -> 'United Kingdom'; an unknown code as written."""
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    return str(getattr(country, "common_name", None) or country.name) if country else code
+
+
+def km_words(km: float) -> str:
+    """A distance to follow 'About': '4 km' (1 km at the least)."""
+    return f"{max(1, round(km))} km" if km < 20 else about_km(km).removeprefix("about ")
+
+
 @dataclass(frozen=True)
 class Renderer:
     """Renders ids and values in plain words, from the vocabulary."""
 
     knowledge: Knowledge
-    currency: str
 
     def _phrase(self, group: dict[str, Term], value: str) -> str:
         term = group.get(value)
@@ -62,15 +78,142 @@ class Renderer:
             return f"your {instrument.name} total is in the {label} range"
         return f"your {instrument.name} total is {at_least} or more ({label})"
 
-    def money(self, amount: int) -> str:
-        """An amount in the roster's currency."""
-        return f"{amount} {self.currency}"
+    @staticmethod
+    def money(amount: int, currency: str) -> str:
+        """An amount in its currency: '80 EUR'."""
+        return f"{amount} {currency}"
+
+    def fee(self, found: Mapping[str, Any]) -> str:
+        """A therapist's fee and sliding scale: '95 EUR (sliding scale from 70 EUR)'."""
+        text = self.money(found["fee"], found["currency"])
+        if found.get("sliding_scale_min") is not None:
+            text += (
+                f" (sliding scale from {self.money(found['sliding_scale_min'], found['currency'])})"
+            )
+        return text
+
+    def _fee_against(self, found: Mapping[str, Any], budget: Budget) -> str:
+        """How a fee stands against a budget, for the fee constraint's sentence."""
+        currency = found["currency"]
+        fee = self.money(found["fee"], currency)
+        if currency != budget.currency:
+            return f"fee {fee}, charged in {currency}"
+        if found["fee"] <= budget.amount:
+            return f"fee {fee}"
+        sliding = found.get("sliding_scale_min")
+        if sliding is None:
+            return f"fee {fee}, no sliding scale"
+        scale = f"sliding scale from {self.money(sliding, currency)}"
+        places = found.get("low_fee_places")
+        if sliding > budget.amount:
+            return f"fee {fee}, {scale}"
+        if places == 0:
+            return f"fee {fee}; the {scale} has no low-fee place open"
+        open_places = (
+            "" if places is None else f", {places} low-fee place{'s' * (places != 1)} open"
+        )
+        return f"through the {scale} (standard fee {fee}{open_places})"
+
+    def _plan_found(self, plan: Plan, found: Mapping[str, Any], passed: bool) -> str:
+        """What a therapist has to do with the person's plan, in words."""
+        payment = self.knowledge.vocabulary.payment
+        if payment is None:
+            return ""
+        entries = [e for e in found["payers"] if e["scheme"] == plan.scheme]
+        exact = [e for e in entries if plan.payer is None or e["payer"] in (plan.payer, None)]
+        if passed:
+            entry = next(e for e in exact if e["network"] in payment.covered_by)
+            words = payment.network_words(plan.scheme, entry["network"])
+            return f"{words} (checked {entry['verified_at']})"
+        if exact:
+            return payment.network_words(plan.scheme, exact[0]["network"])
+        names = [
+            payment.payer_name(e["scheme"], e["payer"])
+            for e in found["payers"]
+            if e["network"] in payment.covered_by
+        ]
+        return f"takes {join(names)}" if names else "self-pay only"
+
+    def _nearest(self, near: Near, found: Mapping[str, Any] | None) -> tuple[str, bool]:
+        """Where the therapist's nearest office is, and whether it is within reach."""
+        places = self.knowledge.vocabulary.gazetteer
+        offices = (found or {}).get("offices") or []
+        if not offices:
+            return "nowhere in person", False
+        if near.place is None:
+            country = (found or {}).get("country", "")
+            return f"in {country_name(country)}", country == near.country
+        km = km_between(
+            near.place.lat,
+            near.place.lon,
+            np.array([o["lat"] for o in offices]),
+            np.array([o["lon"] for o in offices]),
+        )
+        nearest = float(km.min())
+        centre = places.centre_words(near.place) if places else near.place.name
+        return f"{about_km(nearest)} from {centre}", nearest <= near.max_km
+
+    def placeholders(
+        self, kind: str, expected: Any, actual: Any, passed: bool, conjunction: str = "or"
+    ) -> dict[str, str]:
+        """Every value a constraint's sentences may name: {wanted}, {offered} and the kind's own
+        ({where}, {place}, {max_km} for distances; {fee} for plans)."""
+        if kind in ("distance", "reach") and isinstance(expected, Near):
+            return self._distance_words(kind, expected, actual, passed)
+        words = {
+            "wanted": self.value(kind, expected, conjunction),
+            "offered": self.value(kind, actual, "and"),
+        }
+        if kind == "fee" and isinstance(expected, Budget) and isinstance(actual, Mapping):
+            words["offered"] = self._fee_against(actual, expected)
+        if kind == "plan" and isinstance(expected, Plan):
+            payment = self.knowledge.vocabulary.payment
+            words["wanted"] = (
+                payment.payer_name(expected.scheme, expected.payer) if payment else expected.scheme
+            )
+            if isinstance(actual, Mapping):
+                words["offered"] = self._plan_found(expected, actual, passed)
+                words["fee"] = self.fee(actual)
+        return words
+
+    def _distance_words(self, kind: str, near: Near, found: Any, passed: bool) -> dict[str, str]:
+        places = self.knowledge.vocabulary.gazetteer
+        if near.place is not None:
+            centre = places.centre_words(near.place) if places else near.place.name
+            where = f"within {near.max_km} km of {centre}"
+            place = near.place.name
+        else:
+            centre = place = country_name(near.country or "")
+            where = f"in {place}"
+        words = {"wanted": centre, "where": where, "place": place, "max_km": str(near.max_km)}
+        nearest, within = self._nearest(near, found if isinstance(found, Mapping) else None)
+        words["offered"] = nearest
+        if kind == "reach" and passed:
+            online = "online" in ((found or {}).get("formats") or [])
+            in_person = f"in person {where}" if within else ""
+            words["offered"] = join([w for w in ("online" if online else "", in_person) if w], "or")
+            if online and in_person:
+                words["offered"] = f"online, or in person {where}"
+        return words
 
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
         if value is None:
-            return {"city": "online only"}.get(kind, "none")
+            return {"city": "works online only"}.get(kind, "none")
+        if kind == "city" and isinstance(value, str):
+            return value
+        if kind == "currency":
+            return str(value)
+        if kind == "standard_fee" and isinstance(value, Mapping):
+            return self.money(value["fee"], value["currency"])
+        if isinstance(value, Budget):
+            return self.money(value.amount, value.currency)
+        if kind == "distance" and isinstance(value, Near):
+            places = vocabulary.gazetteer
+            return places.centre_words(value.place) if places and value.place else "your country"
+        if kind == "distance" and isinstance(value, Mapping):
+            return km_words(value["km"])
         if kind == "languages":
             return join([vocabulary.language_name(code) for code in value], conjunction)
         if kind == "formats":
@@ -87,13 +230,8 @@ class Renderer:
             )
         if kind == "ages":
             return f"{value['min']} to {value['max']}" if isinstance(value, dict) else str(value)
-        if kind == "fee":
-            if isinstance(value, dict):
-                text = self.money(value["fee"])
-                if value.get("sliding_scale_min") is not None:
-                    text += f" (sliding scale from {self.money(value['sliding_scale_min'])})"
-                return text
-            return self.money(value)
+        if kind in ("fee", "plan") and isinstance(value, Mapping):
+            return self.fee(value)
         if kind == "modalities":
             return join([self.modality(m) for m in value], conjunction)
         if kind == "difficulties":
@@ -109,6 +247,26 @@ class Renderer:
         return str(value)
 
 
+def plain(value: Any) -> Any:
+    """A check's expected or found value as JSON-ready builtins (dataclasses become objects)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
+    return value
+
+
+def fee_range(therapists: Sequence[Any], renderer: Renderer) -> str:
+    """What the listed therapists charge: '95 EUR', '80 to 120 EUR', '95 EUR or 120 GBP'."""
+    by_currency: dict[str, list[int]] = {}
+    for therapist in therapists:
+        by_currency.setdefault(therapist["currency"], []).append(therapist["fee"])
+    parts = []
+    for currency, fees in by_currency.items():
+        low, high = min(fees), max(fees)
+        amount = f"{low}" if low == high else f"{low} to {high}"
+        parts.append(f"{amount} {currency}")
+    return join(parts, "or") + " a session" if parts else "their fee"
+
+
 def hard_kind(constraint: HardConstraint) -> str:
     """The value kind a hard constraint's wanted and found values are rendered as."""
     return HARD_CHECKS[constraint.check].kind or constraint.therapist_field
@@ -119,9 +277,9 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     constraint = check.constraint
     kind = hard_kind(constraint)
     template = constraint.passed if check.passed else constraint.failed
-    wanted = renderer.value(kind, check.expected, "or")
-    offered = renderer.value(kind, check.actual, "and")
-    return template.format(wanted=wanted, offered=offered)
+    return template.format(
+        **renderer.placeholders(kind, check.expected, check.actual, check.passed)
+    )
 
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:

@@ -15,6 +15,8 @@ from matcher import explain, ranking, risk, safety, screening
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
+from matcher.gazetteer import Near, Place
+from matcher.payment import Budget, Plan
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import (
@@ -72,8 +74,12 @@ class Matcher:
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
-        self.renderer = Renderer(knowledge, roster.currency)
         vocabulary = knowledge.vocabulary
+        payment = vocabulary.payment
+        self.default_currency = (
+            payment.currencies.get(locale or "", payment.default_currency) if payment else "EUR"
+        )
+        self.renderer = Renderer(knowledge)
         self.intake_schema: Schema = build_intake_schema(
             difficulty_ids=vocabulary.difficulties,
             setting_ids=vocabulary.settings,
@@ -86,6 +92,7 @@ class Matcher:
                 for i in knowledge.screening.instruments.values()
             ],
             risk_in=self.risk_in,
+            payment=payment,
         )
         self.therapist_query_schema: Schema = build_therapist_query_schema(
             format_ids=vocabulary.formats,
@@ -118,15 +125,28 @@ class Matcher:
         """Validate a JSON intake; raise IntakeError with field paths on any problem."""
         data = load_intake_part(self.intake_schema, payload)
         prefs = data.get("preferences") or {}
+        city = (prefs.get("city") or "").strip() or None
+        fmt = prefs.get("format", "any")
+        place = self._place(city)
+        country = place.country if place else self.locale
+        paying = prefs.get("payment") or {}
+        max_fee = prefs.get("max_fee", paying.get("max_fee"))
+        currency = paying.get("currency") or (
+            self._currency_of(country) if max_fee is not None else None
+        )
         preferences = Preferences(
             languages=tuple(prefs.get("languages") or ()),
-            format=prefs.get("format", "any"),
+            format=fmt,
             setting=prefs.get("setting", "any"),
-            city=(prefs.get("city") or "").strip() or None,
+            city=city,
             age=prefs.get("age"),
-            max_fee=prefs.get("max_fee"),
+            max_fee=max_fee,
             therapist_gender=prefs.get("therapist_gender"),
             times=tuple(prefs.get("times") or ()),
+            budget=Budget(max_fee, currency) if max_fee is not None and currency else None,
+            currency=currency,
+            payment=self._plan(paying),
+            near=self._near(place, country, fmt, prefs.get("max_distance_km")),
         )
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
@@ -138,6 +158,36 @@ class Matcher:
             scores=scores,
             risk_signals=self.risk_in(payload),
         )
+
+    def _place(self, city: str | None) -> Place | None:
+        places = self.knowledge.vocabulary.gazetteer
+        if city is None or places is None:
+            return None
+        return places.find(city, prefer=self.locale)
+
+    def _currency_of(self, country: str | None) -> str:
+        payment = self.knowledge.vocabulary.payment
+        if payment is None:
+            return self.default_currency
+        return payment.currencies.get(country or "", self.default_currency)
+
+    def _plan(self, paying: Mapping[str, Any]) -> Plan | None:
+        payment = self.knowledge.vocabulary.payment
+        if paying.get("method") != "insurance" or payment is None:
+            return None
+        scheme = paying["scheme"]
+        payer = paying.get("payer")
+        return Plan(scheme, payment.payer_id(scheme, payer) if payer else None)
+
+    def _near(
+        self, place: Place | None, country: str | None, fmt: str, max_km: int | None
+    ) -> Near | None:
+        if fmt == "online" or (place is None and country is None):
+            return None
+        if place is None and fmt == "in_person":
+            return None  # an unplaced city is compared by name (the city constraint)
+        limit = max_km or self.knowledge.matching.default_max_distance_km
+        return Near(place, country, limit)
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -237,8 +287,9 @@ class Matcher:
 
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
         kind = explain.hard_kind(constraint)
-        wanted = preferences.value(constraint.intake_field)
-        return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
+        wanted = ranking.wanted(constraint, preferences)
+        words = self.renderer.placeholders(kind, wanted, None, False)
+        return constraint.requirement.format(**words)
 
     def _relaxed(
         self,
@@ -297,12 +348,16 @@ class Matcher:
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
         all_active = self._active(preferences)
+        near = preferences.near
         return {
             "relaxation": "+".join(ids),
             "relaxed": list(dropped),
             "text": text.format(
                 setting=self.renderer.value("settings", preferences.setting),
                 format=self.renderer.value("formats", preferences.format),
+                fee=explain.fee_range([r.therapist for r in ranked], self.renderer),
+                max_km=near.max_km if near else "",
+                place=(near.place.name if near.place else "your country") if near else "",
             ),
             "matches": [self._match_json(r, all_active, intake, clinical) for r in ranked],
         }
@@ -411,8 +466,8 @@ class Matcher:
                 {
                     "constraint": c.constraint.id,
                     "passed": c.passed,
-                    "expected": c.expected,
-                    "actual": c.actual,
+                    "expected": explain.plain(c.expected),
+                    "actual": explain.plain(c.actual),
                     "text": explain.check_sentence(c, self.renderer),
                 }
                 for c in checks

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS, Mask, Positions, Shares
+from matcher.gazetteer import Near
+from matcher.payment import Budget, Plan
 from matcher.roster import Roster, Therapist
 from matcher.rules import HardConstraint, SoftPreference
 
@@ -31,6 +33,11 @@ class Preferences:
     max_fee: int | None = None
     therapist_gender: str | None = None
     times: tuple[str, ...] = ()
+    # Derived when the intake is read (Matcher.parse_intake), for the payment and distance checks:
+    budget: Budget | None = None  # max_fee with its currency (stated, or the person's country's)
+    currency: str | None = None  # the currency the person pays in, when they gave a budget or one
+    payment: Plan | None = None  # the plan they pay with (preferences.payment.method: insurance)
+    near: Near | None = None  # where they are and how far they travel (in_person or any)
 
     def value(self, intake_field: str | None) -> Any:
         """Return the preference named by a matching.yaml intake_field, or None when unset."""
@@ -77,21 +84,26 @@ class ScoreLine:
 # --- hard constraints -------------------------------------------------------------------------
 
 
+def wanted(constraint: HardConstraint, preferences: Preferences) -> Any:
+    """What the person asks of this constraint; None when they ask nothing of it."""
+    return HARD_CHECKS[constraint.check].wanted(preferences, constraint.intake_field)
+
+
 def is_active(constraint: HardConstraint, preferences: Preferences) -> bool:
     """Say whether the intake asks for this constraint at all."""
     if constraint.only_when_format and preferences.format != constraint.only_when_format:
         return False
     if HARD_CHECKS[constraint.check].always_on:
         return True
-    return preferences.value(constraint.intake_field) is not None
+    return wanted(constraint, preferences) is not None
 
 
 def passes(
     constraint: HardConstraint, roster: Roster, preferences: Preferences, at: Positions
 ) -> Mask:
     """For each roster position in `at`: does that therapist meet `constraint`?"""
-    wanted = preferences.value(constraint.intake_field)
-    return HARD_CHECKS[constraint.check].mask(roster, constraint.therapist_field, wanted, at)
+    asked = wanted(constraint, preferences)
+    return HARD_CHECKS[constraint.check].mask(roster, constraint.therapist_field, asked, at)
 
 
 def check(
@@ -100,7 +112,7 @@ def check(
     """Check one constraint against one therapist, keeping what was expected and what was found."""
     registered = HARD_CHECKS[constraint.check]
     actual = registered.found(therapist, constraint.therapist_field)
-    expected = True if registered.always_on else preferences.value(constraint.intake_field)
+    expected = True if registered.always_on else wanted(constraint, preferences)
     at = np.array([therapist.position], dtype=np.intp)
     passed = bool(passes(constraint, roster, preferences, at)[0])
     return Check(constraint, passed, expected, actual)

@@ -50,8 +50,9 @@ def test_a_check_the_registry_does_not_know_is_refused_naming_it(rules_copy: Pat
     with pytest.raises(ConfigError) as raised:
         load_knowledge(with_entry(rules_copy))
     assert str(raised.value) == (
-        "rules/matching.yaml: field 'hard_constraints.7.check': "
-        "Must be one of: is_true, shares_any, offers, same_city, within_range, fee_within."
+        "rules/matching.yaml: field 'hard_constraints.11.check': "
+        "Must be one of: is_true, shares_any, offers, same_city, within_distance, "
+        "online_or_within_distance, within_range, charges_in, fee_within, takes_plan."
     )
 
 

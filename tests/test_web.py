@@ -269,7 +269,8 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     modalities = [i.removeprefix("modality-") for i in page.ids if i.startswith("modality-")]
     assert modalities == ["tf_cbt", "emdr", "cbt", "behavioural_activation", "ipt", "psychodynamic"]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
-    assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
+    # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
+    assert cards == ["t-001", "t-005", "t-003", "t-008", "t-007"]
     words = text(html)
     assert "Lucía Fernández Ortega (she/her) PsyD, licensed clinical psychologist (Spain)" in words
     assert "Languages Spanish, English" in words
@@ -279,8 +280,8 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
         in words
     )
-    assert "How the score of 72.5 out of 85 adds up" in words
-    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
+    assert "How the score of 81.74 out of 95 adds up" in words
+    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-005"')]
     bars = re.findall(
         r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
         card,
@@ -292,6 +293,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         ("Advised setting", "10 of 10", "w-100"),
         ("Fee", "5 of 5", "w-100"),
         ("Tracks progress", "5 of 5", "w-100"),
+        ("Distance", "9.24 of 10", "w-90"),
     ]
     assert "style=" not in html and "<script>" not in html
     assert (
@@ -528,12 +530,14 @@ def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest
     words = text(html)
     assert (
         "No therapist matched everything you asked for: of the 1 therapists who meet your earlier "
-        "requirements, none see people in person in Madrid."
+        "requirements, none see people in person within 25 km of central Madrid (city centre, not "
+        "your address)."
     ) in words
     assert "Nearest alternatives" in words
     headings = re.findall(r'<h3 id="relaxed-\d">([^<]+)</h3>', html)
     assert headings == [
         "Includes therapists who work online, since no one matched in person",
+        "Includes therapists who see people in person farther than 25 km from Madrid",
         "Includes therapists who do not speak your preferred language",
     ]
     assert 'id="matches-title"' in html and "meet everything you asked for" not in words
@@ -699,8 +703,10 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     cards = [i.removeprefix("therapist-") for i in Page(html).ids if i.startswith("therapist-")]
-    assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
-    assert "Fee 80 EUR (sliding scale from 55 EUR) fits your budget of 90 EUR" in text(html)
+    # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
+    assert cards == ["t-001", "t-005", "t-003", "t-008", "t-007"]
+    assert "Within your budget of 90 EUR: fee 80 EUR" in text(html)
+    assert "About 2 km from central Madrid (city centre, not your address)" in text(html)
     assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html
 
 
@@ -713,7 +719,7 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     html = response.get_data(as_text=True)
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
-        "new clients at the moment; fee 95 EUR is over your budget of 90 EUR.</p>"
+        "new clients at the moment; not within your budget of 90 EUR: fee 95 EUR, no sliding scale.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 

@@ -235,7 +235,7 @@ def form_options(held: Matcher) -> dict[str, Any]:
         + [(t.id, t.label) for t in vocabulary.settings.values()],
         "genders": [("any", "No preference")]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
-        "currency": held.roster.currency,
+        "currency": held.default_currency,
     }
 
 
@@ -378,7 +378,7 @@ def results() -> BaseResponse:
         errors={},
         csrf_token=csrf_token(),
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         checklist_query=checklist_link_query(result, form),
     )
     mark_urgent(result["safety"]["triggers"])
