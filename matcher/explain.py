@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -188,6 +189,9 @@ class Renderer:
         words = {"wanted": centre, "where": where, "place": place, "max_km": str(near.max_km)}
         nearest, within = self._nearest(near, found if isinstance(found, Mapping) else None)
         words["offered"] = nearest
+        if kind == "reach" and not passed:
+            beyond = f"farther than {near.max_km} km" if near.place else f"not in {place}"
+            words["offered"] = f"{nearest}, {beyond}"
         if kind == "reach" and passed:
             online = "online" in ((found or {}).get("formats") or [])
             in_person = f"in person {where}" if within else ""
@@ -196,11 +200,74 @@ class Renderer:
                 words["offered"] = f"online, or in person {where}"
         return words
 
+    def place(self, code: str) -> str:
+        """A country or region in words: 'New Jersey', 'the Netherlands'."""
+        return self.knowledge.places.name(code)
+
+    @staticmethod
+    def day(value: date) -> str:
+        """A date as people write it: '7 December 2026'."""
+        return f"{value.day} {value:%B %Y}"
+
+    def _licensing(self, kind: str, value: Any, conjunction: str) -> str | None:
+        """Licences, places, dates and availability in words; None for another kind."""
+        vocabulary = self.knowledge.vocabulary
+        if kind == "licensure" and "licences" in value:  # what a therapist holds
+            held = sorted({licence["jurisdiction"] for licence in value["licences"]})
+            return join([self.place(code) for code in held], conjunction)
+        if kind == "licensure":  # what the check wants: where the person will be
+            where = value["location"]
+            return self.place(where["region"] or where["country"]) if where else "an unknown place"
+        if kind == "freshness" and "verified_at" in value:  # what a therapist's record says
+            return f"confirmed on {self.day(date.fromisoformat(value['verified_at']))}"
+        if kind == "freshness":
+            return f"the last {value['max_days']} days"
+        if kind == "place":
+            return self.place(value)
+        if kind == "places":
+            return join([self.place(code) for code in value], conjunction) or "nowhere"
+        if kind == "date":
+            return self.day(value)
+        if kind == "licence_status":
+            return self._phrase(vocabulary.licence_statuses, value).lower()
+        if kind == "licence_states":
+            return join([self._licence_state(licence) for licence in value], conjunction)
+        if kind == "days_ago":
+            return {0: "today", 1: "yesterday"}.get(value, f"{value} days ago")
+        if kind == "opening":
+            return f"; next opening {self.day(value)}" if value else ""
+        if kind == "weekly_cap":
+            clients = "new client" if value == 1 else "new clients"
+            return f"; takes up to {value} {clients} a week" if value else ""
+        if kind == "language":
+            return vocabulary.language_name(value)
+        if kind in ("access", "access_needs"):
+            needs = value["needs"] if isinstance(value, dict) else value
+            return join([self._phrase(vocabulary.access, a) for a in needs], conjunction)
+        if kind == "affirming":
+            words = [self._phrase(vocabulary.affirming, a) for a in value]
+            return join(words, conjunction) or "none"
+        if kind == "identities":
+            return join([self._phrase(vocabulary.identities, i) for i in value], conjunction)
+        if kind == "interpreter":
+            return vocabulary.language_name(value) if isinstance(value, str) else str(value)
+        return None
+
+    def _licence_state(self, licence: Any) -> str:
+        place = self.place(licence.jurisdiction)
+        if licence.status not in self.knowledge.vocabulary.practising_statuses:
+            status = self._phrase(self.knowledge.vocabulary.licence_statuses, licence.status)
+            return f"the licence in {place} is {status.lower()}"
+        return f"the licence in {place} expired on {self.day(licence.expires)}"
+
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
         if value is None:
-            return {"city": "works online only"}.get(kind, "none")
+            return {"city": "works online only", "opening": "", "weekly_cap": ""}.get(kind, "none")
+        licensing = self._licensing(kind, value, conjunction)
+        if licensing is not None:
+            return licensing
         if kind == "city" and isinstance(value, str):
             return value
         if kind == "currency":
@@ -267,6 +334,13 @@ def fee_range(therapists: Sequence[Any], renderer: Renderer) -> str:
     return join(parts, "or") + " a session" if parts else "their fee"
 
 
+class _Words(dict[str, str]):
+    """Placeholder values for a sentence; one an outcome does not fill reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def hard_kind(constraint: HardConstraint) -> str:
     """The value kind a hard constraint's wanted and found values are rendered as."""
     return HARD_CHECKS[constraint.check].kind or constraint.therapist_field
@@ -277,9 +351,12 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     constraint = check.constraint
     kind = hard_kind(constraint)
     template = constraint.passed if check.passed else constraint.failed
-    return template.format(
-        **renderer.placeholders(kind, check.expected, check.actual, check.passed)
-    )
+    if check.outcome is not None:
+        template = constraint.outcomes.get(check.outcome, template)
+    words = _Words({name: renderer.value(k, v) for name, (k, v) in check.parts.items()})
+    words.update(renderer.placeholders(kind, check.expected, check.actual, check.passed))
+    text = template.format_map(words)
+    return text[:1].upper() + text[1:]
 
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
@@ -449,7 +526,8 @@ def explain_match(
     reasons: list[dict[str, str]] = []
     caveats: list[dict[str, str]] = []
     for item in checks:
-        target = reasons if item.passed else caveats
+        caveat = item.outcome in HARD_CHECKS[item.constraint.check].caveat_outcomes
+        target = reasons if item.passed and not caveat else caveats
         target.append(
             {"rule": f"constraint.{item.constraint.id}", "text": check_sentence(item, renderer)}
         )

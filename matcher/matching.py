@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from marshmallow import Schema
 
 from matcher import explain, ranking, risk, safety, screening
+from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
-from matcher.errors import UnknownTherapist
+from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.gazetteer import Near, Place
 from matcher.payment import Budget, Plan
-from matcher.ranking import ClinicalPicture, Preferences
+from matcher.places import is_country
+from matcher.ranking import ClinicalPicture, Location, Preferences
 from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import (
     HardConstraint,
@@ -36,6 +40,11 @@ RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
 REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
 REVIEW_SUMMARY = "A clinician reviews this request before any booking (safety answers)."
+
+
+def utc_today() -> date:
+    """Today's date in UTC: the clock licences and confirmations are judged by."""
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -67,10 +76,20 @@ class Matcher:
         roster: Roster,
         locale: str | None = None,
         cache_size: int = CLINICAL_CACHE_SIZE,
+        clinic_country: str | None = None,
+        today: Callable[[], date] = utc_today,
     ) -> None:
+        if clinic_country is not None and not is_country(clinic_country):
+            raise ConfigError(
+                "MATCHER_CLINIC_COUNTRY",
+                f"{clinic_country!r} is not an ISO 3166-1 alpha-2 country code (such as GB)",
+            )
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
+        # Where a person who does not say is taken to be during sessions.
+        self.clinic_country = clinic_country
+        self.today = today
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -93,6 +112,9 @@ class Matcher:
             ],
             risk_in=self.risk_in,
             payment=payment,
+            access_ids=vocabulary.access,
+            affirming_ids=vocabulary.affirming,
+            identity_ids=vocabulary.identities,
         )
         self.therapist_query_schema: Schema = build_therapist_query_schema(
             format_ids=vocabulary.formats,
@@ -106,11 +128,24 @@ class Matcher:
         self.engine = self.clinical_rules.engine
 
     @classmethod
-    def from_files(cls, rules_dir: Path, roster_path: Path, locale: str | None = None) -> Matcher:
+    def from_files(
+        cls,
+        rules_dir: Path,
+        roster_path: Path,
+        locale: str | None = None,
+        clinic_country: str | None = None,
+        today: Callable[[], date] = utc_today,
+        hide_licence_numbers: bool = False,
+    ) -> Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
-        roster = load_roster(roster_path, knowledge.vocabulary)
-        return cls(knowledge, roster, locale)
+        roster = load_roster(
+            roster_path,
+            knowledge.vocabulary,
+            places=knowledge.places,
+            hide_licence_numbers=hide_licence_numbers,
+        )
+        return cls(knowledge, roster, locale, clinic_country=clinic_country, today=today)
 
     # --- intake -----------------------------------------------------------------------------
 
@@ -127,8 +162,9 @@ class Matcher:
         prefs = data.get("preferences") or {}
         city = (prefs.get("city") or "").strip() or None
         fmt = prefs.get("format", "any")
-        place = self._place(city)
-        country = place.country if place else self.locale
+        location = self._location(data.get("location"))
+        place = self._place(location, city)
+        country = self._country(location, place)
         paying = prefs.get("payment") or {}
         max_fee = prefs.get("max_fee", paying.get("max_fee"))
         currency = paying.get("currency") or (
@@ -147,6 +183,12 @@ class Matcher:
             currency=currency,
             payment=self._plan(paying),
             near=self._near(place, country, fmt, prefs.get("max_distance_km")),
+            access=tuple(prefs.get("access") or ()),
+            interpreter=prefs.get("interpreter"),
+            affirming=tuple(prefs.get("affirming") or ()),
+            identity=tuple(prefs.get("identity") or ()),
+            location=location,
+            today=self.today(),
         )
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
@@ -159,11 +201,32 @@ class Matcher:
             risk_signals=self.risk_in(payload),
         )
 
-    def _place(self, city: str | None) -> Place | None:
-        places = self.knowledge.vocabulary.gazetteer
-        if city is None or places is None:
+    def _place(self, location: Location | None, city: str | None) -> Place | None:
+        """The centre of where the person will be: their postcode's area, else their city's."""
+        gazetteer = self.knowledge.vocabulary.gazetteer
+        if gazetteer is None:
             return None
-        return places.find(city, prefer=self.locale)
+        stated = location if location is not None and location.stated else None
+        country = stated.country if stated else None
+        prefer = location.country if location else self.locale
+        if stated and stated.postcode:
+            found = gazetteer.postcode(stated.postcode, country)
+            if found is not None:
+                return found
+        for written in (stated.city if stated else None, city):
+            if written:
+                found = gazetteer.find(written, country, prefer)
+                if found is not None:
+                    return found
+        return None
+
+    def _country(self, location: Location | None, place: Place | None) -> str | None:
+        """The person's country: as they said, else their place's, else the clinic's."""
+        if location is not None and location.stated:
+            return location.country
+        if place is not None:
+            return place.country
+        return location.country if location else self.locale
 
     def _currency_of(self, country: str | None) -> str:
         payment = self.knowledge.vocabulary.payment
@@ -188,6 +251,16 @@ class Matcher:
             return None  # an unplaced city is compared by name (the city constraint)
         limit = max_km or self.knowledge.matching.default_max_distance_km
         return Near(place, country, limit)
+
+    def _location(self, sent: Mapping[str, Any] | None) -> Location | None:
+        """Where the person will be during sessions: as they said, else the clinic's country."""
+        if sent:
+            city = (sent.get("city") or "").strip() or None
+            postcode = (sent.get("postcode") or "").strip().upper() or None
+            return Location(sent["country"], sent.get("region"), city, postcode)
+        if self.clinic_country:
+            return Location(self.clinic_country, stated=False)
+        return None
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -279,15 +352,18 @@ class Matcher:
             if left == len(self.roster.therapists)
             else f"of the {left} therapists who meet your earlier requirements"
         )
-        return {
+        result = {
             "constraint": constraint.id,
             "text": f"No therapist matched everything you asked for: {scope}, none {requirement}.",
             "funnel": funnel,
         }
+        if HARD_CHECKS[constraint.check].never_relaxed:
+            result["staff_review"] = self.knowledge.matching.staff_review
+        return result
 
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
         kind = explain.hard_kind(constraint)
-        wanted = ranking.wanted(constraint, preferences)
+        wanted = ranking.wanted_by(constraint, preferences)
         words = self.renderer.placeholders(kind, wanted, None, False)
         return constraint.requirement.format(**words)
 
@@ -484,6 +560,37 @@ class Matcher:
 
     # --- roster and vocabulary --------------------------------------------------------------
 
+    def needs_reconfirmation(self) -> npt.NDArray[np.bool_]:
+        """For every position: must staff re-confirm this therapist before they are matched?
+
+        Availability confirmed longer ago than the freshness constraint allows, a practising
+        licence past its expiry, or no licence in force at all.
+        """
+        roster, today = self.roster, self.today().toordinal()
+        result = (roster.licence_soonest < today) | (roster.licence_best < today)
+        for constraint in self.knowledge.matching.hard_constraints:
+            if constraint.check == "confirmed_within" and constraint.max_days is not None:
+                result |= today - roster.confirmed_on > constraint.max_days
+        return result  # type: ignore[no-any-return]
+
+    def places_served(self) -> list[tuple[str, str]]:
+        """The countries and regions the roster's therapists may practise in: (code, name)."""
+        places = self.knowledge.places
+        codes = set(self.roster.jurisdictions())
+        codes |= {code[:2] for code in codes}
+        if self.clinic_country:
+            codes.add(self.clinic_country)
+        named = [(code, places.name(code)) for code in codes]
+        # Each country, then its regions, by name: "the Netherlands", "the United States",
+        # "the United States: New Jersey".
+        country_name = {code: name for code, name in named if len(code) == 2}
+
+        def key(item: tuple[str, str]) -> tuple[str, int, str]:
+            code, name = item
+            return (country_name[code[:2]].removeprefix("the "), len(code) > 2, name)
+
+        return sorted(named, key=key)
+
     def therapist(self, therapist_id: str) -> Therapist:
         """Return one therapist by id, or raise UnknownTherapist."""
         try:
@@ -510,10 +617,14 @@ class Matcher:
             keep &= roster.city == roster.city_code(params["city"])
         if "accepting_new_clients" in params:
             keep &= roster.accepting == params["accepting_new_clients"]
+        stale = self.needs_reconfirmation()
+        if "stale" in params:
+            keep &= stale == params["stale"]
         ordered = np.flatnonzero(keep).tolist()
         page, per_page = params["page"], params["per_page"]
         chosen = ordered[(page - 1) * per_page : page * per_page]
         return {
+            "needs_reconfirmation": [self.roster.therapists[p].id for p in chosen if stale[p]],
             "therapists": [self.roster.therapists[p].profile for p in chosen],
             "total": len(ordered),
             "page": page,

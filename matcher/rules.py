@@ -16,16 +16,19 @@ from typing import Any
 import pycountry
 from marshmallow import Schema, ValidationError
 
-from matcher.checks import HARD_CHECKS
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import ConfigError
 from matcher.gazetteer import GAZETTEER_FILE, Gazetteer, load_gazetteer
+from matcher.languages import SIGN_LANGUAGE_CODES
 from matcher.payment import PAYMENT_FILE, PaymentConfig, load_payment
+from matcher.places import NO_PLACES, Compact, Places
 from matcher.schemas import (
     LANGUAGE_CODES,
     LINK_TARGET_PATTERN,
     SCREENING_CONDITION,
     ClinicalFileSchema,
     CrisisFileSchema,
+    JurisdictionsFileSchema,
     MatchingFileSchema,
     QuestionnaireLinkIdsSchema,
     ScreeningFileSchema,
@@ -40,6 +43,7 @@ SOURCES_FILE = "sources.yaml"
 MATCHING_FILE = "matching.yaml"
 SCREENING_FILE = "screening.yaml"
 CRISIS_FILE = "crisis.yaml"
+JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
 KNOWN_FILES = {
@@ -50,10 +54,12 @@ KNOWN_FILES = {
     CRISIS_FILE,
     PAYMENT_FILE,
     GAZETTEER_FILE,
+    JURISDICTIONS_FILE,
     "checklist.yaml",
 }
 
 _LANGUAGE_CODES = frozenset(LANGUAGE_CODES)
+_SIGN_LANGUAGE_CODES = frozenset(SIGN_LANGUAGE_CODES)
 
 # What each condition key tests: the fact type, and the fact's own discriminating fields.
 FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
@@ -77,6 +83,8 @@ class Term:
     description: str = ""
     phrase: str = ""
     risk: bool = False  # a difficulty whose choice alone starts the safety path
+    counts: bool = False  # a licence status under which its holder may practise
+    system: str = ""  # an access code's code system: plan-net or local
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,10 @@ class Vocabulary:
     genders: dict[str, Term]
     licence_types: dict[str, Term]
     instruments: dict[str, Term]
+    licence_statuses: dict[str, Term]
+    access: dict[str, Term]
+    affirming: dict[str, Term]
+    identities: dict[str, Term]
     # From rules/payment.yaml and rules/gazetteer.yaml (load_knowledge adds them): the payment
     # schemes payers and intakes name, and the gazetteer offices and places are checked against.
     payment: PaymentConfig | None = None
@@ -101,16 +113,32 @@ class Vocabulary:
         """Difficulties marked `risk: true`: choosing one is a risk signal, like a self-harm yes."""
         return frozenset(d.id for d in self.difficulties.values() if d.risk)
 
+    @cached_property
+    def practising_statuses(self) -> frozenset[str]:
+        """Licence statuses under which the holder may practise (`counts: true`)."""
+        return frozenset(s.id for s in self.licence_statuses.values() if s.counts)
+
     @staticmethod
     def is_language(code: str) -> bool:
-        """Say whether `code` is a lowercase ISO 639-1 language code."""
+        """Say whether `code` is a lowercase ISO 639-1 code or an ISO 639-3 sign language code."""
         return code in _LANGUAGE_CODES
+
+    @staticmethod
+    def is_sign_language(code: str) -> bool:
+        """Say whether `code` names a sign language (bfi, ase, sgn...)."""
+        return code in _SIGN_LANGUAGE_CODES
 
     @staticmethod
     @functools.lru_cache(maxsize=1024)
     def language_name(code: str) -> str:
-        """Return the English name of an ISO 639-1 language code."""
-        language = pycountry.languages.get(alpha_2=code)
+        """Return the English name of a language code."""
+        if code == "sgn":
+            return "a sign language"
+        language = (
+            pycountry.languages.get(alpha_2=code)
+            if len(code) == 2
+            else pycountry.languages.get(alpha_3=code)
+        )
         if language is None:
             return code
         # 'Swahili (macrolanguage)', 'Modern Greek (1453-)': the qualifier is noise in a sentence.
@@ -137,7 +165,12 @@ class Vocabulary:
             "genders": terms(self.genders),
             "licence_types": terms(self.licence_types),
             "instruments": terms(self.instruments),
-            "languages": "ISO 639-1 two-letter codes, lowercase (for example en, es, nl, ar)",
+            "licence_statuses": terms(self.licence_statuses),
+            "access": terms(self.access),
+            "affirming": terms(self.affirming),
+            "identities": terms(self.identities),
+            "languages": "ISO 639-1 two-letter codes, lowercase (for example en, es, nl, ar), "
+            "and ISO 639-3 codes for sign languages (bfi British, ase American; sgn: any)",
         }
 
 
@@ -206,6 +239,8 @@ class HardConstraint:
     failed: str
     intake_field: str | None = None
     only_when_format: str | None = None
+    outcomes: dict[str, str] = field(default_factory=dict)
+    max_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +264,7 @@ class SoftPreference:
     met: str
     missed: str
     intake_field: str | None = None
+    max_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +276,7 @@ class MatchingConfig:
     relaxations: tuple[Relaxation, ...]
     soft_preferences: tuple[SoftPreference, ...]
     default_max_distance_km: int = 25
+    staff_review: str = ""
 
 
 @dataclass(frozen=True)
@@ -326,6 +363,7 @@ class Knowledge:
     screening: ScreeningConfig
     crisis: CrisisConfig
     digest: str = field(repr=False)
+    places: Places = NO_PLACES
 
     @cached_property
     def rules_by_id(self) -> dict[str, ClinicalRule]:
@@ -368,6 +406,8 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
             description=entry.get("description", ""),
             phrase=entry.get("phrase", ""),
             risk=entry.get("risk", False),
+            counts=entry.get("counts", False),
+            system=entry.get("system", ""),
         )
     return terms
 
@@ -508,9 +548,18 @@ INTAKE_FIELDS = {
     "preferences.currency",
     "preferences.payment",
     "preferences.near",
+    "preferences.access",
+    "preferences.interpreter",
+    "preferences.affirming",
+    "preferences.identity",
 }
 THERAPIST_FIELDS = {
     "accepting_new_clients",
+    "licences",
+    "accepting",
+    "access",
+    "affirming",
+    "works_with_interpreters",
     "gender",
     "languages",
     "formats",
@@ -546,16 +595,41 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
             "any",
         }:
             raise ConfigError(name, f"unknown format {raw['only_when_format']!r}", entry)
+        registered = HARD_CHECKS[raw["check"]]
+        for outcome in raw.get("outcomes", {}):
+            if outcome not in registered.outcomes:
+                known = ", ".join(sorted(registered.outcomes)) or "none"
+                raise ConfigError(
+                    name,
+                    f"check {raw['check']!r} has no outcome {outcome!r} (it has {known})",
+                    entry,
+                )
+        allowed = {"wanted", "offered", *registered.placeholders}
+        for key in ("passed", "failed", "requirement"):
+            _only_placeholders(raw[key], allowed, name, f"hard constraint {raw['id']!r} {key}")
+        for outcome, text in raw.get("outcomes", {}).items():
+            where = f"hard constraint {raw['id']!r} outcome {outcome!r}"
+            _only_placeholders(text, allowed, name, where)
+        if raw["check"] == "confirmed_within" and "max_days" not in raw:
+            raise ConfigError(name, "check 'confirmed_within' needs max_days", entry)
         constraints.append(HardConstraint(**raw))
     ids = [c.id for c in constraints]
     if len(set(ids)) != len(ids):
         raise ConfigError(name, "hard_constraints: an id is listed twice")
     relaxations = []
+    never_relaxed = {c.id for c in constraints if HARD_CHECKS[c.check].never_relaxed}
     for raw in data["relaxations"]:
         for dropped in raw["drops"]:
             if dropped not in ids:
                 raise ConfigError(
                     name, f"drops unknown hard constraint {dropped!r}", f"relaxation {raw['id']!r}"
+                )
+            if dropped in never_relaxed:
+                raise ConfigError(
+                    name,
+                    f"drops {dropped!r}, which is never relaxed (a person may only be matched "
+                    "where the therapist may lawfully and currently see them)",
+                    f"relaxation {raw['id']!r}",
                 )
         relaxations.append(Relaxation(**{**raw, "drops": tuple(raw["drops"])}))
     preferences = []
@@ -566,6 +640,10 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
                 f"unknown intake_field {raw['intake_field']!r}",
                 f"soft preference {raw['id']!r}",
             )
+        if SOFT_CHECKS[raw["check"]].takes_days and "max_days" not in raw:
+            raise ConfigError(
+                name, f"check {raw['check']!r} needs max_days", f"soft preference {raw['id']!r}"
+            )
         preferences.append(SoftPreference(**raw))
     return MatchingConfig(
         strength_points=dict(data["strength_points"]),
@@ -573,6 +651,7 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
         relaxations=tuple(relaxations),
         soft_preferences=tuple(preferences),
         default_max_distance_km=data["default_max_distance_km"],
+        staff_review=data["staff_review"],
     )
 
 
@@ -737,6 +816,27 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
     )
 
 
+def load_places(path: Path, name: str, vocabulary: Vocabulary) -> Places:
+    """Load and validate rules/jurisdictions.yaml: names of places and licensing compacts."""
+    data = _validate(JurisdictionsFileSchema(), load_yaml(path, name), name, None, "entry")
+    compacts: dict[str, Compact] = {}
+    for raw in data["compacts"]:
+        entry = f"compact {raw['id']!r}"
+        if raw["id"] in compacts:
+            raise ConfigError(name, "compacts: an id is listed twice", entry)
+        for fmt in raw["formats"]:
+            if fmt not in vocabulary.formats:
+                raise ConfigError(name, f"unknown format {fmt!r}", entry)
+        compacts[raw["id"]] = Compact(
+            id=raw["id"],
+            name=raw["name"],
+            authority=raw["authority"],
+            formats=tuple(raw["formats"]),
+            members=frozenset(raw["members"]),
+        )
+    return Places(names=dict(data["names"]), compacts=compacts)
+
+
 def _only_placeholders(text: str, allowed: set[str], file: str, where: str) -> None:
     """Refuse a text whose {placeholders} the service cannot fill (it would fail at run time)."""
     try:
@@ -796,6 +896,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
     _check_flags(rules)
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
     crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
+    places = load_places(rules_dir / JURISDICTIONS_FILE, f"{base}/{JURISDICTIONS_FILE}", vocabulary)
     for setting in crisis.urgent_path_settings:
         if setting not in vocabulary.settings:
             raise ConfigError(
@@ -809,6 +910,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         screening=screening,
         crisis=crisis,
         digest=digest.hexdigest(),
+        places=places,
     )
 
 

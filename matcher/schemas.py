@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import pycountry
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -20,16 +19,16 @@ from marshmallow import (
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import IntakeError
+from matcher.languages import LANGUAGE_CODES
 from matcher.payment import PaymentConfig, is_currency
+from matcher.places import COUNTRY_CODES, is_country, is_jurisdiction, is_region
 from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
-# Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
-LANGUAGE_CODES = sorted(
-    str(language.alpha_2) for language in pycountry.languages if hasattr(language, "alpha_2")
-)
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_DISTANCE_KM = 500
+# Affirming competences and identities may qualify an id: faith_integrated:islam, faith:judaism.
+QUALIFIED_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # screening.yaml: how FHIR linkIds name an instrument (`phq9`, `phq-9`...) and a declared item.
@@ -124,6 +123,20 @@ class VocabularyEntrySchema(StrictSchema):
     risk = StrictBoolean()
 
 
+class LicenceStatusEntrySchema(VocabularyEntrySchema):
+    # True for the statuses under which a licence lets its holder practise (active).
+    counts = StrictBoolean(load_default=False)
+
+
+class AccessEntrySchema(VocabularyEntrySchema):
+    # Where the code comes from: the FHIR Plan-Net accessibility code system, or local.
+    system = fields.String(required=True, validate=validate.OneOf(["plan-net", "local"]))
+
+
+class QualifiedEntrySchema(VocabularyEntrySchema):
+    id = fields.String(required=True, validate=validate.Regexp(QUALIFIED_ID_PATTERN))
+
+
 class ModalityEntrySchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
     name = fields.String(required=True, validate=validate.Length(min=1))
@@ -143,6 +156,10 @@ class VocabularyFileSchema(StrictSchema):
     genders = _entries(VocabularyEntrySchema)
     licence_types = _entries(VocabularyEntrySchema)
     instruments = _entries(VocabularyEntrySchema)
+    licence_statuses = _entries(LicenceStatusEntrySchema)
+    access = _entries(AccessEntrySchema)
+    affirming = _entries(QualifiedEntrySchema)
+    identities = _entries(QualifiedEntrySchema)
 
 
 class SourceSchema(StrictSchema):
@@ -259,6 +276,13 @@ class HardConstraintSchema(StrictSchema):
     only_when_format = fields.String()
     passed = fields.String(required=True, validate=validate.Length(min=1))
     failed = fields.String(required=True, validate=validate.Length(min=1))
+    # A sentence per outcome the check can explain (licensed, expired...), instead of passed
+    # or failed; and the number of days a freshness policy allows.
+    outcomes = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(ID_PATTERN)),
+        values=fields.String(validate=validate.Length(min=1)),
+    )
+    max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
 
 
 class RelaxationSchema(StrictSchema):
@@ -276,6 +300,7 @@ class SoftPreferenceSchema(StrictSchema):
     label = fields.String(required=True, validate=validate.Length(min=1))
     met = fields.String(required=True, validate=validate.Length(min=1))
     missed = fields.String(required=True, validate=validate.Length(min=1))
+    max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
 
 
 class MatchingFileSchema(StrictSchema):
@@ -290,6 +315,8 @@ class MatchingFileSchema(StrictSchema):
     hard_constraints = fields.List(fields.Nested(HardConstraintSchema), required=True)
     relaxations = fields.List(fields.Nested(RelaxationSchema), required=True)
     soft_preferences = fields.List(fields.Nested(SoftPreferenceSchema), required=True)
+    # What a person reads when a constraint that is never relaxed left nobody.
+    staff_review = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class InstrumentItemSchema(StrictSchema):
@@ -439,6 +466,34 @@ class CrisisFileSchema(StrictSchema):
     )
 
 
+def _jurisdiction(value: str) -> None:
+    if not is_jurisdiction(value):
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country or ISO 3166-2 region code."
+        )
+
+
+class CompactSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    authority = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    formats = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    members = fields.List(
+        fields.String(validate=_jurisdiction),
+        required=True,
+        validate=[validate.Length(min=1), unique_items],
+    )
+
+
+class JurisdictionsFileSchema(StrictSchema):
+    names = fields.Dict(
+        keys=fields.String(validate=_jurisdiction),
+        values=fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+    )
+    compacts = fields.List(fields.Nested(CompactSchema), required=True)
+
+
 # --- the roster -------------------------------------------------------------------------------
 
 
@@ -476,11 +531,58 @@ class OfficeSchema(StrictSchema):
     lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
 
 
+class LicenceSchema(StrictSchema):
+    jurisdiction = fields.String(
+        required=True,
+        metadata={"description": "ISO 3166-1 alpha-2 country or ISO 3166-2 region."},
+    )
+    register = fields.String(required=True)
+    number = fields.String(
+        metadata={"description": "Left out when the clinic hides licence numbers."}
+    )
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    expires = fields.Date(required=True, allow_none=True)
+    verified_at = fields.Date(required=True)
+
+
+class CompactAuthoritySchema(StrictSchema):
+    compact = fields.String(required=True)
+    number = fields.String()
+    expires = fields.Date(required=True, allow_none=True)
+    verified_at = fields.Date(required=True)
+    status = fields.String(required=True)
+
+
+class AcceptingSchema(StrictSchema):
+    verified_at = fields.Date(
+        required=True,
+        metadata={"description": "When accepting_new_clients was last confirmed."},
+    )
+    next_available = fields.Date(required=True, allow_none=True)
+    weekly_cap = fields.Integer(required=True, allow_none=True)
+
+
+class IdentitySchema(StrictSchema):
+    consent = fields.Date(required=True)
+    values = fields.List(fields.String(), required=True)
+
+
 class TherapistSchema(StrictSchema):
     """A therapist's public profile: the roster entry as clients see it."""
 
     id = fields.String(required=True, validate=validate.Regexp(THERAPIST_ID_PATTERN))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    licences = fields.List(fields.Nested(LicenceSchema), required=True)
+    compacts = fields.List(fields.Nested(CompactAuthoritySchema), required=True)
+    accepting = fields.Nested(AcceptingSchema, required=True)
+    access = fields.List(fields.String(), required=True)
+    works_with_interpreters = fields.Boolean(required=True)
+    affirming = fields.List(fields.String(), required=True)
+    identity = fields.Nested(
+        IdentitySchema,
+        metadata={"description": "Shown only where the therapist opted in (consent date)."},
+    )
     pronouns = fields.String(required=True, validate=validate.Length(min=1, max=40))
     gender = fields.String(required=True)
     licence_type = fields.String(required=True)
@@ -566,6 +668,58 @@ class InstrumentAnswers(fields.Field):
         return list(value)
 
 
+def country_code(value: str) -> None:
+    """Refuse anything but an ISO 3166-1 alpha-2 code, uppercase."""
+    if not is_country(value):
+        hint = f" (did you mean {value.upper()!r}?)" if is_country(value.upper()) else ""
+        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}.")
+
+
+def region_code(value: str) -> None:
+    """Refuse anything but an ISO 3166-2 subdivision code, uppercase."""
+    if not is_region(value):
+        hint = f" (did you mean {value.upper()!r}?)" if is_region(value.upper()) else ""
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-2 region code such as US-NJ or GB-SCT{hint}."
+        )
+
+
+class LocationSchema(StrictSchema):
+    """Where the person will be during sessions."""
+
+    country = fields.String(
+        required=True,
+        validate=country_code,
+        metadata={"description": "ISO 3166-1 alpha-2, uppercase.", "enum": sorted(COUNTRY_CODES)},
+    )
+    region = fields.String(
+        validate=region_code,
+        metadata={
+            "description": "ISO 3166-2 code of a region of `country`, such as US-NJ.",
+            "pattern": r"^[A-Z]{2}-[A-Z0-9]{1,3}$",
+        },
+    )
+    city = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S"), plain_text],
+        metadata={"pattern": VISIBLE_TEXT_PATTERN},
+    )
+    postcode = fields.String(
+        validate=[
+            validate.Length(min=1, max=12),
+            validate.Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+                error="A postcode is letters, digits, spaces and hyphens.",
+            ),
+        ],
+    )
+
+    @validates_schema
+    def _region_in_country(self, data: dict[str, Any], **kwargs: Any) -> None:
+        region, country = data.get("region"), data.get("country")
+        if region and country and not region.startswith(f"{country}-"):
+            raise ValidationError(f"{region!r} is not a region of {country!r}.", "region")
+
+
 def build_intake_schema(
     difficulty_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -576,6 +730,9 @@ def build_intake_schema(
     instruments: Iterable[tuple[str, str, int, str | None]] = (),
     risk_in: Callable[[Any], Sequence[str]] = lambda raw: (),
     payment: PaymentConfig | None = None,
+    access_ids: Iterable[str] = (),
+    affirming_ids: Iterable[str] = (),
+    identity_ids: Iterable[str] = (),
 ) -> Schema:
     """Build the intake schema for one vocabulary (ids are data, so the schema is built at load).
 
@@ -687,6 +844,43 @@ def build_intake_schema(
             validate=[validate.Length(min=1, max=10), unique_items],
             metadata={"uniqueItems": True},
         )
+        access = fields.List(
+            fields.String(validate=validate.OneOf(list(access_ids))),
+            validate=[validate.Length(min=1, max=10), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "Office access the person needs (FHIR Plan-Net accessibility "
+                "codes and local ones: GET /api/v1/vocabulary); every one is required.",
+            },
+        )
+        interpreter = fields.String(
+            validate=language_code,
+            metadata={
+                "enum": LANGUAGE_CODES,
+                "description": "A language the person will work in through an interpreter "
+                "(bfi for British Sign Language): the therapist uses it or works with "
+                "interpreters.",
+            },
+        )
+        affirming = fields.List(
+            fields.String(validate=validate.OneOf(list(affirming_ids))),
+            validate=[validate.Length(min=1, max=10), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "Affirming care the person requires (LGBTQ+, neurodivergent, "
+                "faith_integrated:islam...); every one is required.",
+            },
+        )
+        identity = fields.List(
+            fields.String(validate=validate.OneOf(list(identity_ids))),
+            validate=[validate.Length(min=1, max=5), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "Identities the person would prefer their therapist to share "
+                "(a preference for points, never a requirement; only therapists who chose to "
+                "show theirs can earn them).",
+            },
+        )
 
         @validates_schema
         def _city_for_in_person(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -729,6 +923,13 @@ def build_intake_schema(
         )
 
     class IntakeSchema(StrictSchema):
+        location = fields.Nested(
+            LocationSchema,
+            metadata={
+                "description": "Where the person will be during sessions (a licence is for a "
+                "place); the clinic's country when left out."
+            },
+        )
         screening = fields.Nested(ScreeningSchema)
         risk = fields.Nested(RiskSchema)
         difficulties = fields.List(
@@ -840,6 +1041,12 @@ class NoMatchSchema(StrictSchema):
     constraint = fields.String(required=True)
     text = fields.String(required=True)
     funnel = fields.List(fields.Nested(ConstraintCountSchema), required=True)
+    staff_review = fields.String(
+        metadata={
+            "description": "Present when what ruled everyone out is never relaxed (licensure, "
+            "freshness): a person at the clinic can look for someone who may see them."
+        }
+    )
 
 
 class RelaxedSchema(StrictSchema):
@@ -920,6 +1127,11 @@ class WhyResponseSchema(StrictSchema):
 
 class TherapistListSchema(StrictSchema):
     therapists = fields.List(fields.Nested(TherapistSchema), required=True)
+    needs_reconfirmation = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Ids on this page that staff must re-confirm."},
+    )
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
@@ -947,6 +1159,14 @@ def build_therapist_query_schema(
         modality = fields.String(validate=validate.OneOf(list(modality_ids)))
         difficulty = fields.String(validate=validate.OneOf(list(difficulty_ids)))
         accepting_new_clients = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+        stale = fields.Boolean(
+            truthy={"true", "1"},
+            falsy={"false", "0"},
+            metadata={
+                "description": "true: only therapists staff must re-confirm (availability "
+                "confirmed too long ago, a licence past its expiry, or none in force)."
+            },
+        )
         page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
         per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 

@@ -121,7 +121,7 @@ def test_no_match_names_the_constraint_and_offers_labelled_alternatives(
     assert body["matches"] == []
     assert body["no_match"]["constraint"] == "language"
     assert body["no_match"]["text"] == (
-        "No therapist matched everything you asked for: of the 41 therapists who meet your "
+        "No therapist matched everything you asked for: of the 43 therapists who meet your "
         "earlier requirements, none speak Swahili."
     )
     assert [r["relaxation"] for r in body["relaxed"]] == ["other_language"]

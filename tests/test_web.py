@@ -280,7 +280,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
         in words
     )
-    assert "How the score of 81.74 out of 95 adds up" in words
+    assert "How the score of 86.74 out of 100 adds up" in words
     card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-005"')]
     bars = re.findall(
         r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
@@ -293,6 +293,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         ("Advised setting", "10 of 10", "w-100"),
         ("Fee", "5 of 5", "w-100"),
         ("Tracks progress", "5 of 5", "w-100"),
+        ("Recently confirmed", "5 of 5", "w-100"),
         ("Distance", "9.24 of 10", "w-90"),
     ]
     assert "style=" not in html and "<script>" not in html
@@ -719,7 +720,9 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     html = response.get_data(as_text=True)
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
-        "new clients at the moment; not within your budget of 90 EUR: fee 95 EUR, no sliding scale.</p>"
+        "new clients at the moment; last confirmed 112 days ago that they take new clients: the "
+        "clinic must check again before anyone is matched with them; not within your budget of 90 "
+        "EUR: fee 95 EUR, no sliding scale.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 

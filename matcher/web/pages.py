@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
+from matcher.places import region_named
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
@@ -46,6 +47,11 @@ FIELD_OF_PATH = {
     "preferences.age": "age",
     "preferences.max_fee": "max_fee",
     "preferences.therapist_gender": "therapist_gender",
+    "location": "location",
+    "location.country": "location",
+    "location.region": "location_region",
+    "location.city": "location_city",
+    "location.postcode": "location_city",
     "risk.self_harm_thoughts": "self_harm_thoughts",
     "contact.name": "contact_name",
     "contact.email": "contact_email",
@@ -56,6 +62,9 @@ FIELD_OF_PATH = {
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 # The intake form's answers (besides each questionnaire's items), carried by later forms.
 ANSWER_FIELDS = (
+    "location",
+    "location_region",
+    "location_city",
     "difficulties",
     "self_harm_thoughts",
     "languages",
@@ -132,6 +141,27 @@ def contact_from_form(form: MultiDict[str, str]) -> dict[str, str]:
     return contact
 
 
+def location_from_form(form: MultiDict[str, str]) -> dict[str, str]:
+    """Where the person will be, from the place picked (a country or region code) and the text.
+
+    A region typed in words ("New Jersey") becomes its ISO 3166-2 code when the country has one
+    by that name; anything else goes as typed, for the intake to refuse by name.
+    """
+    picked = form.get("location", "").strip()
+    region_text = form.get("location_region", "").strip()
+    city = form.get("location_city", "").strip()
+    if not picked:
+        return {"region": region_text} if region_text else {}
+    location = {"country": picked[:2]}
+    if len(picked) > 2:
+        location["region"] = picked
+    if region_text:
+        location["region"] = region_named(location["country"], region_text) or region_text
+    if city:
+        location["city"] = city
+    return location
+
+
 def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
     """Build the JSON intake the API takes from the form's fields; leave out what is unanswered."""
     preferences: dict[str, Any] = {}
@@ -149,6 +179,9 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
         if form.get(name, "").strip():
             preferences[name] = _number(form[name])
     intake: dict[str, Any] = {"difficulties": form.getlist("difficulties")}
+    location = location_from_form(form)
+    if location:
+        intake["location"] = location
     if preferences:
         intake["preferences"] = preferences
     screening: dict[str, Any] = {}
@@ -236,6 +269,8 @@ def form_options(held: Matcher) -> dict[str, Any]:
         "genders": [("any", "No preference")]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
         "currency": held.default_currency,
+        "places": held.places_served(),
+        "clinic_country": held.clinic_country or "",
     }
 
 
