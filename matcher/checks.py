@@ -613,6 +613,16 @@ def _nearer(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Sha
     return np.clip(1.0 - km / p.near.max_km, 0.0, 1.0)  # type: ignore[no-any-return]
 
 
+def _online_when_unplaced(
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
+    # Either format, and only the country known: someone online needs no travel, while an
+    # in-person office may be anywhere in the country, so online ranks first.
+    if p.format != "any" or p.near is None or p.near.place is not None:
+        return None
+    return r.column_of("formats", "online")[at].astype(np.float64)
+
+
 def _nearest_office(t: Therapist, p: Preferences) -> dict[str, Any] | None:
     """The therapist's office nearest the person's place, with its distance in km."""
     place = p.near.place if p.near else None
@@ -730,6 +740,12 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
             share=_in_city_when_any_format,
             details=lambda t, p, c: (t["city"], p.city),
             kind="city",
+        ),
+        SoftCheck(
+            "online_when_unplaced",
+            share=_online_when_unplaced,
+            details=lambda t, p, c: ("online" in t["formats"], p.near),
+            kind="country",
         ),
         SoftCheck(
             "nearer",

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import pycountry
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
@@ -37,12 +36,6 @@ def join(words: Sequence[str], last: str = "and") -> str:
     if len(words) == 1:
         return words[0]
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
-
-
-def country_name(code: str) -> str:
-    """'GB' -> 'United Kingdom'; an unknown code as written."""
-    country = pycountry.countries.get(alpha_2=code) if code else None
-    return str(getattr(country, "common_name", None) or country.name) if country else code
 
 
 def km_words(km: float) -> str:
@@ -143,7 +136,7 @@ class Renderer:
             return "nowhere in person", False
         if near.place is None:
             country = (found or {}).get("country", "")
-            return f"in {country_name(country)}", country == near.country
+            return f"in {self.place(country)}", country == near.country
         km = km_between(
             near.place.lat,
             near.place.lon,
@@ -184,7 +177,7 @@ class Renderer:
             where = f"within {near.max_km} km of {centre}"
             place = near.place.name
         else:
-            centre = place = country_name(near.country or "")
+            centre = place = self.place(near.country or "")
             where = f"in {place}"
         words = {"wanted": centre, "where": where, "place": place, "max_km": str(near.max_km)}
         nearest, within = self._nearest(near, found if isinstance(found, Mapping) else None)
@@ -272,6 +265,8 @@ class Renderer:
             return value
         if kind == "currency":
             return str(value)
+        if kind == "country" and isinstance(value, Near):
+            return self.place(value.country or "")
         if kind == "standard_fee" and isinstance(value, Mapping):
             return self.money(value["fee"], value["currency"])
         if isinstance(value, Budget):
