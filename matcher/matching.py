@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -418,8 +418,12 @@ class Matcher:
         clinical: ClinicalExplanation,
     ) -> dict[str, Any] | None:
         preferences = intake.preferences
-        kept = self._active(preferences, dropped)
-        survivors, _ = ranking.funnel(self.roster, kept, preferences)
+        # Online instead of in person: who is left is judged for either format (a compact's
+        # online authority counts, an online therapist's office access does not); they are
+        # ranked and explained against what the person asked for.
+        judged = replace(preferences, format="any") if "format" in dropped else preferences
+        kept = self._active(judged, dropped)
+        survivors, _ = ranking.funnel(self.roster, kept, judged)
         if not len(survivors):
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
