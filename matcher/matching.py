@@ -95,8 +95,12 @@ class Matcher:
         ).hexdigest()[:12]
         vocabulary = knowledge.vocabulary
         payment = vocabulary.payment
+        # The currency of a budget that names none, for someone who did not say where they are
+        # (and of the form's budget field): the clinic's country's, else payment.yaml's default.
         self.default_currency = (
-            payment.currencies.get(locale or "", payment.default_currency) if payment else "EUR"
+            payment.currencies.get(clinic_country or "", payment.default_currency)
+            if payment
+            else "EUR"
         )
         self.renderer = Renderer(knowledge)
         self.intake_schema: Schema = build_intake_schema(
@@ -168,7 +172,9 @@ class Matcher:
         paying = prefs.get("payment") or {}
         max_fee = prefs.get("max_fee", paying.get("max_fee"))
         currency = paying.get("currency") or (
-            self._currency_of(country) if max_fee is not None else None
+            self._currency_of(location.country if location and location.stated else None)
+            if max_fee is not None
+            else None
         )
         preferences = Preferences(
             languages=tuple(prefs.get("languages") or ()),

@@ -56,6 +56,7 @@ KNOWN_FILES = {
     GAZETTEER_FILE,
     JURISDICTIONS_FILE,
     "checklist.yaml",
+    "directory.yaml",  # read by matcher/directory.py (matcher import-fhir) only
 }
 
 _LANGUAGE_CODES = frozenset(LANGUAGE_CODES)
