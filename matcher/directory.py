@@ -46,7 +46,7 @@ class Imported:
 
 
 def _extension_name(url: str) -> str:
-    """Plan-Net's '.../newpatients' and the National Directory's '.../base-ext-newpatients' agree."""
+    """Plan-Net names it newpatients, the National Directory base-ext-newpatients: one name."""
     return url.rsplit("/", 1)[-1].removeprefix("base-ext-")
 
 
