@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from msgspec import Meta, Struct
 
 from matcher.errors import ConfigError
-from matcher.gazetteer import km_between
+from matcher.gazetteer import Gazetteer, Place, km_apart, km_between
 from matcher.payment import is_currency
 from matcher.places import NO_PLACES, Compact, Places, is_jurisdiction
 from matcher.rules import Vocabulary
@@ -621,6 +622,12 @@ def _check_payment(record: TherapistRecord, vocabulary: Vocabulary) -> str | Non
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _centre(places: Gazetteer, city: str, country: str) -> Place | None:
+    # A large roster names the same few hundred cities over and over.
+    return places.find(city, country)
+
+
 def _check_offices(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
     """The first problem of a therapist's offices, or None."""
     offices = record.offices or []
@@ -635,12 +642,10 @@ def _check_offices(record: TherapistRecord, vocabulary: Vocabulary) -> str | Non
         return f"field 'offices': none is in the therapist's city {record.city!r}"
     places = vocabulary.gazetteer
     for number, office in enumerate(offices, start=1):
-        centre = places.find(office.city, record.country) if places else None
+        centre = _centre(places, office.city, record.country) if places else None
         if centre is None:
             continue
-        km = float(
-            km_between(centre.lat, centre.lon, np.array([office.lat]), np.array([office.lon]))[0]
-        )
+        km = km_apart(centre.lat, centre.lon, office.lat, office.lon)
         if km > OFFICE_CITY_KM:
             return (
                 f"field 'offices': #{number}: ({office.lat}, {office.lon}) is {round(km)} km from "
