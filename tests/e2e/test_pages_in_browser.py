@@ -153,7 +153,8 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
     assert page.locator("#why-summary").inner_text() == (
         "Javier Morales Ruiz is not a match: not accepting new clients at the moment; "
         "last confirmed 112 days ago that they take new clients: the clinic must check again "
-        "before anyone is matched with them; fee 95 EUR is over your budget of 90 EUR."
+        "before anyone is matched with them; not within your budget of 90 EUR: fee 95 EUR, no "
+        "sliding scale."
     )
     assert page.get_by_label("After a traumatic event (PTSD)").is_checked()  # the call goes on
     assert axe_violations(page) == []
