@@ -192,6 +192,38 @@ def notify(args: argparse.Namespace) -> int:
     return 1 if done.failed else 0
 
 
+def import_fhir(args: argparse.Namespace) -> int:
+    """Map a directory Bundle to roster entries; report (on stderr) every field that did not map."""
+    import yaml
+
+    from matcher.directory import import_bundle, load_mapping
+    from matcher.rules import load_knowledge
+
+    try:
+        knowledge = load_knowledge(args.rules)
+        mapping = load_mapping(args.rules)
+        raw = json.loads(args.bundle.read_text(encoding="utf-8"))
+        imported = import_bundle(raw, mapping, knowledge.vocabulary)
+    except (ConfigError, OSError, ValueError) as exc:
+        print(f"matcher import-fhir: {args.bundle}: {exc}", file=sys.stderr)
+        return 1
+    text = yaml.safe_dump(
+        {"therapists": imported.therapists}, sort_keys=False, allow_unicode=True, width=100
+    )
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    for line in imported.report:
+        print(f"matcher import-fhir: not mapped: {line}", file=sys.stderr)
+    print(
+        f"matcher import-fhir: {len(imported.therapists)} therapists; complete the fields "
+        "reported above, then run matcher check",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="matcher")
@@ -222,6 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     role_parser.add_argument("role", choices=["staff", "admin"])
     actions.add_parser("list", help="list the accounts")
     staff_parser.set_defaults(run=staff)
+    import_parser = commands.add_parser(
+        "import-fhir",
+        help="read a FHIR R4 directory Bundle; print therapists.yaml entries and what did not map",
+    )
+    import_parser.add_argument("bundle", type=Path)
+    import_parser.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules")
+    import_parser.add_argument("--out", type=Path, help="write the entries here (else stdout)")
+    import_parser.set_defaults(run=import_fhir)
     notify_parser = commands.add_parser(
         "notify", help="send urgent referral notifications and escalate overdue ones"
     )

@@ -6,14 +6,19 @@ and true of the rules and the roster by construction.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
+from matcher.gazetteer import Near, about_km, km_between
 from matcher.money import format_money
+from matcher.payment import Budget, Plan
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import ClinicalRule, Condition, HardConstraint, Knowledge, Term
 from matcher.schemas import SCREENING_CONDITION
@@ -37,12 +42,16 @@ def join(words: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
+def km_words(km: float) -> str:
+    """A distance to follow 'About': '4 km' (1 km at the least)."""
+    return f"{max(1, round(km))} km" if km < 20 else about_km(km).removeprefix("about ")
+
+
 @dataclass(frozen=True)
 class Renderer:
     """Renders ids and values in plain words, from the vocabulary."""
 
     knowledge: Knowledge
-    currency: str
 
     def _phrase(self, group: dict[str, Term], value: str) -> str:
         term = group.get(value)
@@ -67,9 +76,126 @@ class Renderer:
             return f"your {instrument.name} total is in the {label} range"
         return f"your {instrument.name} total is {at_least} or more ({label})"
 
-    def money(self, amount: int) -> str:
-        """An amount in the roster's currency, written as everywhere else (matcher.money)."""
-        return format_money(amount, self.currency)
+    @staticmethod
+    def money(amount: int, currency: str) -> str:
+        """An amount in its currency, written as everywhere else (matcher.money): '€80'."""
+        return format_money(amount, currency)
+
+    def fee(self, found: Mapping[str, Any]) -> str:
+        """A therapist's fee and sliding scale: '95 EUR (sliding scale from 70 EUR)'."""
+        text = self.money(found["fee"], found["currency"])
+        if found.get("sliding_scale_min") is not None:
+            text += (
+                f" (sliding scale from {self.money(found['sliding_scale_min'], found['currency'])})"
+            )
+        return text
+
+    def _fee_against(self, found: Mapping[str, Any], budget: Budget) -> str:
+        """How a fee stands against a budget, for the fee constraint's sentence."""
+        currency = found["currency"]
+        fee = self.money(found["fee"], currency)
+        if currency != budget.currency:
+            return f"fee {fee}, charged in {currency}"
+        if found["fee"] <= budget.amount:
+            return f"fee {fee}"
+        sliding = found.get("sliding_scale_min")
+        if sliding is None:
+            return f"fee {fee}, no sliding scale"
+        scale = f"sliding scale from {self.money(sliding, currency)}"
+        places = found.get("low_fee_places")
+        if sliding > budget.amount:
+            return f"fee {fee}, {scale}"
+        if places == 0:
+            return f"fee {fee}; the {scale} has no low-fee place open"
+        open_places = (
+            "" if places is None else f", {places} low-fee place{'s' * (places != 1)} open"
+        )
+        return f"through the {scale} (standard fee {fee}{open_places})"
+
+    def _plan_found(self, plan: Plan, found: Mapping[str, Any], passed: bool) -> str:
+        """What a therapist has to do with the person's plan, in words."""
+        payment = self.knowledge.vocabulary.payment
+        if payment is None:
+            return ""
+        entries = [e for e in found["payers"] if e["scheme"] == plan.scheme]
+        exact = [e for e in entries if plan.payer is None or e["payer"] in (plan.payer, None)]
+        if passed:
+            entry = next(e for e in exact if e["network"] in payment.covered_by)
+            words = payment.network_words(plan.scheme, entry["network"])
+            return f"{words} (checked {entry['verified_at']})"
+        if exact:
+            return payment.network_words(plan.scheme, exact[0]["network"])
+        names = [
+            payment.payer_name(e["scheme"], e["payer"])
+            for e in found["payers"]
+            if e["network"] in payment.covered_by
+        ]
+        return f"takes {join(names)}" if names else "self-pay only"
+
+    def _nearest(self, near: Near, found: Mapping[str, Any] | None) -> tuple[str, bool]:
+        """Where the therapist's nearest office is, and whether it is within reach."""
+        places = self.knowledge.vocabulary.gazetteer
+        offices = (found or {}).get("offices") or []
+        if not offices:
+            return "nowhere in person", False
+        if near.place is None:
+            country = (found or {}).get("country", "")
+            return f"in {self.place(country)}", country == near.country
+        km = km_between(
+            near.place.lat,
+            near.place.lon,
+            np.array([o["lat"] for o in offices]),
+            np.array([o["lon"] for o in offices]),
+        )
+        nearest = float(km.min())
+        centre = places.centre_words(near.place) if places else near.place.name
+        return f"{about_km(nearest)} from {centre}", nearest <= near.max_km
+
+    def placeholders(
+        self, kind: str, expected: Any, actual: Any, passed: bool, conjunction: str = "or"
+    ) -> dict[str, str]:
+        """Every value a constraint's sentences may name: {wanted}, {offered} and the kind's own
+        ({where}, {place}, {max_km} for distances; {fee} for plans)."""
+        if kind in ("distance", "reach") and isinstance(expected, Near):
+            return self._distance_words(kind, expected, actual, passed)
+        words = {
+            "wanted": self.value(kind, expected, conjunction),
+            "offered": self.value(kind, actual, "and"),
+        }
+        if kind == "fee" and isinstance(expected, Budget) and isinstance(actual, Mapping):
+            words["offered"] = self._fee_against(actual, expected)
+        if kind == "plan" and isinstance(expected, Plan):
+            payment = self.knowledge.vocabulary.payment
+            words["wanted"] = (
+                payment.payer_name(expected.scheme, expected.payer) if payment else expected.scheme
+            )
+            if isinstance(actual, Mapping):
+                words["offered"] = self._plan_found(expected, actual, passed)
+                words["fee"] = self.fee(actual)
+        return words
+
+    def _distance_words(self, kind: str, near: Near, found: Any, passed: bool) -> dict[str, str]:
+        places = self.knowledge.vocabulary.gazetteer
+        if near.place is not None:
+            centre = places.centre_words(near.place) if places else near.place.name
+            where = f"within {near.max_km} km of {centre}"
+            place = near.place.name
+        else:
+            centre = place = self.place(near.country or "")
+            where = f"in {place}"
+        words = {"wanted": centre, "where": where, "place": place, "max_km": str(near.max_km)}
+        nearest, within = self._nearest(near, found if isinstance(found, Mapping) else None)
+        words["offered"] = nearest
+        if kind == "reach" and not passed:
+            beyond = f"farther than {near.max_km} km" if near.place else f"not in {place}"
+            words["offered"] = f"{nearest}, {beyond}"
+        if kind == "reach" and passed:
+            online = "online" in ((found or {}).get("formats") or [])
+            in_person = f"in person {where}" if within else ""
+            words["offered"] = join([w for w in ("online" if online else "", in_person) if w], "or")
+            if online and in_person:
+                words["offered"] = f"online, or in person {where}"
+        return words
 
     def place(self, code: str) -> str:
         """A country or region in words: 'New Jersey', 'the Netherlands'."""
@@ -137,10 +263,25 @@ class Renderer:
         if kind == "workplace":  # where a therapist sees people: "works in Madrid"
             return "works online only" if value is None else f"works in {value}"
         if value is None:
-            return {"city": "online only", "opening": "", "weekly_cap": ""}.get(kind, "none")
+            return {"city": "works online only", "opening": "", "weekly_cap": ""}.get(kind, "none")
         licensing = self._licensing(kind, value, conjunction)
         if licensing is not None:
             return licensing
+        if kind == "city" and isinstance(value, str):
+            return value
+        if kind == "currency":
+            return str(value)
+        if kind == "country" and isinstance(value, Near):
+            return self.place(value.country or "")
+        if kind == "standard_fee" and isinstance(value, Mapping):
+            return self.money(value["fee"], value["currency"])
+        if isinstance(value, Budget):
+            return self.money(value.amount, value.currency)
+        if kind == "distance" and isinstance(value, Near):
+            places = vocabulary.gazetteer
+            return places.centre_words(value.place) if places and value.place else "your country"
+        if kind == "distance" and isinstance(value, Mapping):
+            return km_words(value["km"])
         if kind == "languages":
             return join([vocabulary.language_name(code) for code in value], conjunction)
         if kind == "formats":
@@ -157,13 +298,8 @@ class Renderer:
             )
         if kind == "ages":
             return f"{value['min']} to {value['max']}" if isinstance(value, dict) else str(value)
-        if kind == "fee":
-            if isinstance(value, dict):
-                text = self.money(value["fee"])
-                if value.get("sliding_scale_min") is not None:
-                    text += f" (sliding scale from {self.money(value['sliding_scale_min'])})"
-                return text
-            return self.money(value)
+        if kind in ("fee", "plan") and isinstance(value, Mapping):
+            return self.fee(value)
         if kind == "modalities":
             return join([self.modality(m) for m in value], conjunction)
         if kind == "difficulties":
@@ -177,6 +313,26 @@ class Renderer:
         if kind == "accepting_new_clients":
             return "yes" if value else "no"
         return str(value)
+
+
+def plain(value: Any) -> Any:
+    """A check's expected or found value as JSON-ready builtins (dataclasses become objects)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
+    return value
+
+
+def fee_range(therapists: Sequence[Any], renderer: Renderer) -> str:
+    """What the listed therapists charge: '95 EUR', '80 to 120 EUR', '95 EUR or 120 GBP'."""
+    by_currency: dict[str, list[int]] = {}
+    for therapist in therapists:
+        by_currency.setdefault(therapist["currency"], []).append(therapist["fee"])
+    parts = []
+    for currency, fees in by_currency.items():
+        low, high = min(fees), max(fees)
+        amount = f"{low}" if low == high else f"{low} to {high}"
+        parts.append(f"{amount} {currency}")
+    return join(parts, "or") + " a session" if parts else "their fee"
 
 
 class _Words(dict[str, str]):
@@ -198,11 +354,11 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     template = constraint.passed if check.passed else constraint.failed
     if check.outcome is not None:
         template = constraint.outcomes.get(check.outcome, template)
-    wanted = renderer.value(kind, check.expected, "or")
-    found_kind = HARD_CHECKS[constraint.check].found_kind or kind
-    offered = renderer.value(found_kind, check.actual, "and")
     words = _Words({name: renderer.value(k, v) for name, (k, v) in check.parts.items()})
-    words.update(wanted=wanted, offered=offered)
+    words.update(renderer.placeholders(kind, check.expected, check.actual, check.passed))
+    found_kind = HARD_CHECKS[constraint.check].found_kind
+    if found_kind is not None:  # a place someone works, not a city asked for
+        words["offered"] = renderer.value(found_kind, check.actual, "and")
     text = template.format_map(words)
     return text[:1].upper() + text[1:]
 

@@ -18,6 +18,8 @@ from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
+from matcher.gazetteer import Near, Place
+from matcher.payment import Budget, Plan
 from matcher.places import is_country
 from matcher.ranking import ClinicalPicture, Location, Preferences
 from matcher.roster import Roster, Therapist, load_roster
@@ -94,8 +96,16 @@ class Matcher:
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
-        self.renderer = Renderer(knowledge, roster.currency)
         vocabulary = knowledge.vocabulary
+        payment = vocabulary.payment
+        # The currency of a budget that names none, for someone who did not say where they are
+        # (and of the form's budget field): the clinic's country's, else payment.yaml's default.
+        self.default_currency = (
+            payment.currencies.get(clinic_country or "", payment.default_currency)
+            if payment
+            else "EUR"
+        )
+        self.renderer = Renderer(knowledge)
         self.intake_schema: Schema = build_intake_schema(
             difficulty_ids=vocabulary.difficulties,
             setting_ids=vocabulary.settings,
@@ -109,6 +119,7 @@ class Matcher:
             ],
             risk_in=self.risk_in,
             trauma_since_ids=[t for t in vocabulary.trauma_details if t not in COMBAT_DETAILS],
+            payment=payment,
             access_ids=vocabulary.access,
             affirming_ids=vocabulary.affirming,
             identity_ids=vocabulary.identities,
@@ -157,20 +168,36 @@ class Matcher:
         """Validate a JSON intake; raise IntakeError with field paths on any problem."""
         data = load_intake_part(self.intake_schema, payload)
         prefs = data.get("preferences") or {}
+        city = (prefs.get("city") or "").strip() or None
+        fmt = prefs.get("format", "any")
+        location = self._location(data.get("location"))
+        place = self._place(location, city)
+        country = self._country(location, place)
+        paying = prefs.get("payment") or {}
+        max_fee = prefs.get("max_fee", paying.get("max_fee"))
+        currency = paying.get("currency") or (
+            self._currency_of(location.country if location and location.stated else None)
+            if max_fee is not None
+            else None
+        )
         preferences = Preferences(
             languages=tuple(prefs.get("languages") or ()),
-            format=prefs.get("format", "any"),
+            format=fmt,
             setting=prefs.get("setting", "any"),
-            city=(prefs.get("city") or "").strip() or None,
+            city=city,
             age=prefs.get("age"),
-            max_fee=prefs.get("max_fee"),
+            max_fee=max_fee,
             therapist_gender=prefs.get("therapist_gender"),
             times=tuple(prefs.get("times") or ()),
+            budget=Budget(max_fee, currency) if max_fee is not None and currency else None,
+            currency=currency,
+            payment=self._plan(paying),
+            near=self._near(place, country, fmt, prefs.get("max_distance_km")),
             access=tuple(prefs.get("access") or ()),
             interpreter=prefs.get("interpreter"),
             affirming=tuple(prefs.get("affirming") or ()),
             identity=tuple(prefs.get("identity") or ()),
-            location=self._location(data.get("location")),
+            location=location,
             today=self.today(),
         )
         scores = screening.score_all(
@@ -189,6 +216,57 @@ class Matcher:
             main_difficulty=data.get("main_difficulty"),
             trauma=tuple(details),
         )
+
+    def _place(self, location: Location | None, city: str | None) -> Place | None:
+        """The centre of where the person will be: their postcode's area, else their city's."""
+        gazetteer = self.knowledge.vocabulary.gazetteer
+        if gazetteer is None:
+            return None
+        stated = location if location is not None and location.stated else None
+        country = stated.country if stated else None
+        prefer = location.country if location else self.locale
+        if stated and stated.postcode:
+            found = gazetteer.postcode(stated.postcode, country)
+            if found is not None:
+                return found
+        for written in (stated.city if stated else None, city):
+            if written:
+                found = gazetteer.find(written, country, prefer)
+                if found is not None:
+                    return found
+        return None
+
+    def _country(self, location: Location | None, place: Place | None) -> str | None:
+        """The person's country: as they said, else their place's, else the clinic's."""
+        if location is not None and location.stated:
+            return location.country
+        if place is not None:
+            return place.country
+        return location.country if location else self.locale
+
+    def _currency_of(self, country: str | None) -> str:
+        payment = self.knowledge.vocabulary.payment
+        if payment is None:
+            return self.default_currency
+        return payment.currencies.get(country or "", self.default_currency)
+
+    def _plan(self, paying: Mapping[str, Any]) -> Plan | None:
+        payment = self.knowledge.vocabulary.payment
+        if paying.get("method") != "insurance" or payment is None:
+            return None
+        scheme = paying["scheme"]
+        payer = paying.get("payer")
+        return Plan(scheme, payment.payer_id(scheme, payer) if payer else None)
+
+    def _near(
+        self, place: Place | None, country: str | None, fmt: str, max_km: int | None
+    ) -> Near | None:
+        if fmt == "online" or (place is None and country is None):
+            return None
+        if place is None and fmt == "in_person":
+            return None  # an unplaced city is compared by name (the city constraint)
+        limit = max_km or self.knowledge.matching.default_max_distance_km
+        return Near(place, country, limit)
 
     def _location(self, sent: Mapping[str, Any] | None) -> Location | None:
         """Where the person will be during sessions: as they said, else the clinic's country."""
@@ -304,7 +382,8 @@ class Matcher:
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
         kind = explain.hard_kind(constraint)
         wanted = ranking.wanted_by(constraint, preferences)
-        return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
+        words = self.renderer.placeholders(kind, wanted, None, False)
+        return constraint.requirement.format(**words)
 
     def _relaxed(
         self,
@@ -367,12 +446,16 @@ class Matcher:
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
         all_active = self._active(preferences)
+        near = preferences.near
         return {
             "relaxation": "+".join(ids),
             "relaxed": list(dropped),
             "text": text.format(
                 setting=self.renderer.value("settings", preferences.setting),
                 format=self.renderer.value("formats", preferences.format),
+                fee=explain.fee_range([r.therapist for r in ranked], self.renderer),
+                max_km=near.max_km if near else "",
+                place=(near.place.name if near.place else "your country") if near else "",
             ),
             "matches": [self._match_json(r, all_active, intake, clinical) for r in ranked],
         }
@@ -482,8 +565,8 @@ class Matcher:
                 {
                     "constraint": c.constraint.id,
                     "passed": c.passed,
-                    "expected": c.expected,
-                    "actual": c.actual,
+                    "expected": explain.plain(c.expected),
+                    "actual": explain.plain(c.actual),
                     "text": explain.check_sentence(c, self.renderer),
                 }
                 for c in checks

@@ -279,7 +279,8 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "counselling",
     ]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
-    assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
+    # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
+    assert cards == ["t-001", "t-005", "t-003", "t-008", "t-007"]
     words = text(html)
     assert "Lucía Fernández Ortega (she/her) PsyD, licensed clinical psychologist (Spain)" in words
     assert "Languages Spanish, English" in words
@@ -289,8 +290,9 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
         in words
     )
-    # People read the fit in words (77.5 of 90 points is a strong fit); the numbers are for staff.
-    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
+    # People read the fit in words; the numbers are for staff.
+    card = html[html.index('id="therapist-t-001"') :]
+    card = card[: card.index("</article>")]
     assert '<p class="fit fit-strong">Strong fit</p>' in card
     assert "out of" not in words and "points" not in words and "score-chart" not in html
     assert '<a href="/therapists/t-001" id="profile-link-t-001">' in card
@@ -529,12 +531,15 @@ def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest
     words = text(html)
     assert (
         "No therapist matched everything you asked for: of the 1 therapist who meets your earlier "
-        "requirements, none see people in person in Madrid."
+        "requirements, none see people in person within 25 km of central Madrid (city centre, not "
+        "your address)."
     ) in words
     assert "Nearest alternatives" in words
     headings = re.findall(r'<h3 id="relaxed-\d">([^<]+)</h3>', html)
+    # No one speaks Korean online: online instead offers nobody (t-047 works in person only,
+    # in New York); farther away does.
     assert headings == [
-        "Includes therapists who work online, since no one matched in person",
+        "Includes therapists who see people in person farther than 25 km from Madrid",
         "Includes therapists who do not speak your preferred language",
     ]
     assert 'id="matches-title"' in html and "meet everything you asked for" not in words
@@ -700,13 +705,15 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     cards = [i.removeprefix("therapist-") for i in Page(html).ids if i.startswith("therapist-")]
-    assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
-    assert "Fee €80 (sliding scale from €55) fits your budget of €90" in text(html)
+    # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
+    assert cards == ["t-001", "t-005", "t-003", "t-008", "t-007"]
+    assert "Within your budget of €90: fee €80" in text(html)
+    assert "About 2 km from central Madrid (city centre, not your address)" in text(html)
     assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html
     # The receptionist sees the fit in words and the points behind it, line by line.
-    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
-    assert "Strong fit (77.5 of 90 points)" in text(card)
-    assert "How the score of 77.5 out of 90 adds up" in text(card)
+    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-005"')]
+    assert "Strong fit (86.74 of 100 points)" in text(card)
+    assert "How the score of 86.74 out of 100 adds up" in text(card)
     bars = re.findall(
         r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
         card,
@@ -719,6 +726,7 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
         ("Fee", "5 of 5", "w-100"),
         ("Tracks progress", "5 of 5", "w-100"),
         ("Recently confirmed", "5 of 5", "w-100"),
+        ("Distance", "9.24 of 10", "w-90"),
     ]
 
 
@@ -732,8 +740,8 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
         "new clients at the moment; last confirmed 112 days ago that they take new clients: the "
-        "clinic must check again before anyone is matched with them; fee €95 is over your "
-        "budget of €90.</p>"
+        "clinic must check again before anyone is matched with them; not within your budget of "
+        "€90: fee €95, no sliding scale.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 

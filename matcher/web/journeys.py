@@ -296,7 +296,7 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
         if name in ("format", "setting", "therapist_gender"):
             return names.get(form.get(name, "any"), form.get(name, "")) or "No preference"
         if name == "max_fee":
-            return f"{form[name]} {held.roster.currency}" if form.get(name) else "Not a concern"
+            return f"{form[name]} {held.default_currency}" if form.get(name) else "Not a concern"
         return form.get(name, "") or "Not answered"
 
     questions = {
@@ -426,7 +426,7 @@ def results_page(
         errors=errors or {},
         csrf_token=csrf_token(),
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         checklist_query=checklist_link_query(result, form),
         mail_enabled=mail_enabled(),
         stepped=stepped,

@@ -342,7 +342,7 @@ def form_options(held: Matcher) -> dict[str, Any]:
         + [(t.id, t.label) for t in vocabulary.settings.values()],
         "genders": [("any", "No preference")]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
-        "currency": held.roster.currency,
+        "currency": held.default_currency,
         "places": held.places_served(),
         "clinic_country": held.clinic_country or "",
     }
@@ -453,7 +453,7 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
         "therapist.html",
         t=therapist.profile,
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
     )
     return make_response(page, 200)
@@ -526,7 +526,7 @@ def results() -> BaseResponse:
         errors={},
         csrf_token=csrf_token(),
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         checklist_query=checklist_link_query(result, form),
         mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
     )

@@ -149,7 +149,7 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
     assert page.locator("#why-summary").inner_text() == (
         "Javier Morales Ruiz is not a match: not accepting new clients at the moment; last "
         "confirmed 112 days ago that they take new clients: the clinic must check again before "
-        "anyone is matched with them; fee €95 is over your budget of €90."
+        "anyone is matched with them; not within your budget of €90: fee €95, no sliding scale."
     )
     assert page.get_by_label("After a traumatic event (PTSD)").is_checked()  # the call goes on
     assert axe_violations(page) == []
