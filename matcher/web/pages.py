@@ -309,12 +309,14 @@ def labels(held: Matcher) -> dict[str, dict[str, str]]:
 
 
 def checklist_link_query(result: Mapping[str, Any], form: MultiDict[str, str]) -> dict[str, str]:
-    """The checklist link for a result: recommended modalities, format and setting, no more."""
+    """The checklist link for a result: recommended modalities, format, setting, languages."""
     known = checklist().vocabulary
     tailoring = Tailoring(
         modalities=tuple(m["id"] for m in result["modalities"]),
         format=form.get("format", "any") if form.get("format") in known.formats else "any",
         setting=form.get("setting", "any") if form.get("setting") in known.settings else "any",
+        # Which languages, never who asked: the language questions need them.
+        languages=tuple(c for c in form.getlist("languages") if known.is_language(c)),
     )
     return tailoring.link_query()
 
@@ -509,11 +511,11 @@ def checklist_page() -> BaseResponse:
     # The page's own form sends one `modalities` per box ticked; links send emdr,cbt.
     if len(request.args.getlist("modalities")) > 1:
         query["modalities"] = ",".join(request.args.getlist("modalities"))
-    try:
-        tailoring = book.tailoring(query)
-    except IntakeError as exc:
-        page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
-        return no_store(make_response(page, 422))
+    if len(request.args.getlist("languages")) > 1:
+        query["languages"] = ",".join(request.args.getlist("languages"))
+    # An old or garbled link still gives a checklist: what it names that we do not know is left
+    # out, and the page says so.
+    tailoring, ignored = book.tailoring_kept(query)
     share = tailoring.link_query()
     # From the configured public address, or the path alone: never the Host header, which
     # anyone can forge to put their own site in the link people copy.
@@ -521,6 +523,7 @@ def checklist_page() -> BaseResponse:
         "checklist.html",
         checklist=book.build(tailoring),
         errors={},
+        ignored=ignored,
         chosen=tailoring,
         share_url=(current_app.config["PUBLIC_URL"] or "").rstrip("/")
         + "/checklist"
