@@ -104,6 +104,31 @@ def fit_word(score: float, most: float) -> str:
     return next(word for floor, word in FIT_WORDS if share >= floor)
 
 
+@bp.app_template_filter("key_reasons")
+def key_reasons(reasons: list[dict[str, str]], count: int = 2) -> list[dict[str, str]]:
+    """The reasons that matter most, to read first: approaches recommended, then what was asked.
+
+    "Accepting new clients" is true of every match; it is left for the details.
+    """
+
+    def weight(reason: Mapping[str, str]) -> int:
+        rule = reason["rule"]
+        if not rule.startswith(("constraint.", "preference.")):
+            return 0  # a clinical rule: the approach recommended for them
+        if rule == "constraint.accepting":
+            return 3
+        return 1 if rule.startswith("constraint.") else 2
+
+    return sorted(reasons, key=weight)[:count]
+
+
+@bp.app_template_filter("other_reasons")
+def other_reasons(reasons: list[dict[str, str]], count: int = 2) -> list[dict[str, str]]:
+    """The reasons key_reasons leaves out, in their order."""
+    shown = key_reasons(reasons, count)
+    return [r for r in reasons if r not in shown]
+
+
 @bp.app_template_filter("points")
 def points(value: float) -> str:
     """3.0 -> 3, 2.5 -> 2.5: points as people write them."""
