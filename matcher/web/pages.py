@@ -497,6 +497,8 @@ def results() -> BaseResponse:
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
         mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
+        # The contact already given on this form fills in the "ask about" form too.
+        contact_given=[(n, form[n].strip()) for n in CONTACT_FIELDS if form.get(n, "").strip()],
     )
     mark_urgent(result["safety"]["triggers"])
     return no_store(make_response(page, 200))
