@@ -198,16 +198,16 @@ def test_the_focus_ring_contrasts_at_least_3_to_1_wherever_it_is(server: str, pa
     assert ratios and all(r >= 3 for r in ratios.values()), ratios
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/find/where",
-        "/find/questionnaires",
-        "/form",
-        "/checklist?modalities=emdr",
-        "/therapists/t-016",
-    ],
-)
+REFLOW_PAGES = {
+    "where": "/find/where",
+    "questionnaires": "/find/questionnaires",
+    "one-page-form": "/form",
+    "checklist": "/checklist?modalities=emdr",
+    "profile": "/therapists/t-016",
+}
+
+
+@pytest.mark.parametrize("path", list(REFLOW_PAGES.values()), ids=list(REFLOW_PAGES))
 def test_pages_reflow_at_320_px_without_scrolling_sideways(
     server: str, page: Any, path: str
 ) -> None:
