@@ -371,3 +371,12 @@ def test_the_contact_given_on_the_one_page_form_fills_in_the_ask_form(stepped: F
     html = client.post("/ask", data=fields).get_data(as_text=True)
     assert 'name="contact_name" value="Sam"' in html
     assert 'name="contact_email" value="sam@example.org"' in html
+
+
+def test_an_abandoned_draft_goes_with_the_next_save_anyone_makes(stepped: Flask) -> None:
+    drafts = stepped.extensions["drafts"]
+    minutes = stepped.config["DRAFT_MINUTES"]
+    drafts.save("abandoned", [("difficulties", "grief")], at=now() - timedelta(minutes=minutes + 5))
+    drafts.save("someone else", [("format", "online")])
+    assert drafts.purge_expired() == 0  # already gone
+    assert drafts.load("someone else") == [("format", "online")]

@@ -189,7 +189,7 @@ def _progress(held: Matcher, step: Step) -> dict[str, Any]:
     return {
         "number": index + 1,
         "of": len(ordered) + 1,  # and "check your answers"
-        "back": f"/find/{ordered[index - 1].id}" if index else "/find",
+        "back": f"/find/{ordered[index - 1].id}" if index else None,
     }
 
 
