@@ -16,7 +16,11 @@ from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
 from matcher.storage import accounts, database
 from matcher.web import create_app
+from tests.clock import TODAY
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
+
+# Every app and server the suite starts judges expiry by the suite's date, not the calendar's.
+os.environ["MATCHER_TODAY"] = TODAY.isoformat()
 
 RULES_DIR = PROJECT_ROOT / "rules"
 ROSTER = PROJECT_ROOT / "therapists.yaml"

@@ -50,8 +50,10 @@ def test_a_check_the_registry_does_not_know_is_refused_naming_it(rules_copy: Pat
     with pytest.raises(ConfigError) as raised:
         load_knowledge(with_entry(rules_copy))
     assert str(raised.value) == (
-        "rules/matching.yaml: field 'hard_constraints.7.check': "
-        "Must be one of: is_true, shares_any, offers, same_city, within_range, fee_within."
+        "rules/matching.yaml: field 'hard_constraints.12.check': "
+        "Must be one of: is_true, shares_any, offers, same_city, licensed_where_you_are, "
+        "confirmed_within, speaks_any, interpreted, office_access, has_all, within_range, "
+        "fee_within."
     )
 
 

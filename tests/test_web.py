@@ -192,6 +192,8 @@ def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
         "setting-individual",
         "self_harm_thoughts-no",
         "therapist_gender-any",
+        "trauma_since-none",
+        "trauma_combat_related-none",
     } == page.checked
     assert 'name="age" value="34"' in html
 
@@ -267,7 +269,15 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     html = response.get_data(as_text=True)
     page = Page(html)
     modalities = [i.removeprefix("modality-") for i in page.ids if i.startswith("modality-")]
-    assert modalities == ["tf_cbt", "emdr", "cbt", "behavioural_activation", "ipt", "psychodynamic"]
+    assert modalities == [
+        "tf_cbt",
+        "emdr",
+        "cbt",
+        "behavioural_activation",
+        "ipt",
+        "psychodynamic",
+        "counselling",
+    ]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
     assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
     words = text(html)
@@ -279,14 +289,14 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
         in words
     )
-    # People read the fit in words (72.5 of 85 points is a strong fit); the numbers are for staff.
+    # People read the fit in words (77.5 of 90 points is a strong fit); the numbers are for staff.
     card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
     assert '<p class="fit fit-strong">Strong fit</p>' in card
     assert "out of" not in words and "points" not in words and "score-chart" not in html
     assert '<a href="/therapists/t-001" id="profile-link-t-001">' in card
     assert "style=" not in html and "<script>" not in html
     assert (
-        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic&amp;format=in_person&amp;languages=es">'
+        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic,counselling&amp;format=in_person&amp;languages=es">'
     ) in html
 
 
@@ -518,7 +528,7 @@ def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest
     html = response.get_data(as_text=True)
     words = text(html)
     assert (
-        "No therapist matched everything you asked for: of the 1 therapists who meet your earlier "
+        "No therapist matched everything you asked for: of the 1 therapist who meets your earlier "
         "requirements, none see people in person in Madrid."
     ) in words
     assert "Nearest alternatives" in words
@@ -720,8 +730,8 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
     assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html
     # The receptionist sees the fit in words and the points behind it, line by line.
     card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
-    assert "Strong fit (72.5 of 85 points)" in text(card)
-    assert "How the score of 72.5 out of 85 adds up" in text(card)
+    assert "Strong fit (77.5 of 90 points)" in text(card)
+    assert "How the score of 77.5 out of 90 adds up" in text(card)
     bars = re.findall(
         r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
         card,
@@ -733,6 +743,7 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
         ("Advised setting", "10 of 10", "w-100"),
         ("Fee", "5 of 5", "w-100"),
         ("Tracks progress", "5 of 5", "w-100"),
+        ("Recently confirmed", "5 of 5", "w-100"),
     ]
 
 
@@ -745,7 +756,9 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     html = response.get_data(as_text=True)
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
-        "new clients at the moment; fee €95 is over your budget of €90.</p>"
+        "new clients at the moment; last confirmed 112 days ago that they take new clients: the "
+        "clinic must check again before anyone is matched with them; fee €95 is over your "
+        "budget of €90.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 

@@ -207,11 +207,37 @@ def _start_notifier(app: Flask) -> None:
         notifier.start()
 
 
+def _clock(app: Flask) -> Any:
+    """The clock licences and confirmations are judged by: the real date, or MATCHER_TODAY."""
+    import datetime
+
+    from matcher.errors import ConfigError
+    from matcher.matching import utc_today
+
+    fixed = app.config.get("TODAY")
+    if fixed in (None, ""):
+        return utc_today
+    if isinstance(fixed, datetime.date):
+        return lambda: fixed
+    try:
+        day = datetime.date.fromisoformat(str(fixed))
+    except ValueError:
+        raise ConfigError("MATCHER_TODAY", f"{fixed!r} is not a date (YYYY-MM-DD)") from None
+    return lambda: day
+
+
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
     from matcher.matching import Matcher
 
-    matcher = Matcher.from_files(rules_dir, roster, app.config["LOCALE"])
+    matcher = Matcher.from_files(
+        rules_dir,
+        roster,
+        app.config["LOCALE"],
+        clinic_country=app.config["CLINIC_COUNTRY"] or None,
+        today=_clock(app),
+        hide_licence_numbers=app.config["HIDE_LICENCE_NUMBERS"] is True,
+    )
     checklist = load_checklist(
         rules_dir / CHECKLIST_FILE,
         f"{rules_dir.name}/{CHECKLIST_FILE}",
@@ -289,6 +315,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATE_DIR=str(PROJECT_ROOT / "var"),
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
+        # ISO 3166-1 alpha-2 country where the clinic's clients are taken to be during sessions
+        # when they do not say (a licence is for a place): the default of the intake's location.
+        CLINIC_COUNTRY=None,
+        # A fixed date (YYYY-MM-DD) to judge licence expiry and availability confirmations by,
+        # for tests and demonstrations; unset, today's date in UTC.
+        TODAY=None,
+        # Public profiles show each licence's register and title, without its number.
+        HIDE_LICENCE_NUMBERS=False,
         # How staff reach the on-call clinician, for the console's urgent protocol.
         ON_CALL=None,
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given

@@ -30,6 +30,8 @@ from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.money import format_money
+from matcher.places import region_named
+from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
@@ -42,6 +44,9 @@ bp = Blueprint("web", __name__)
 # Where each intake field path (as IntakeError reports it) is shown on the form.
 FIELD_OF_PATH = {
     "difficulties": "difficulties",
+    "main_difficulty": "main_difficulty",
+    "trauma.since": "trauma_since",
+    "trauma.combat_related": "trauma_combat_related",
     "preferences.languages": "languages",
     "preferences.format": "format",
     "preferences.setting": "setting",
@@ -49,6 +54,11 @@ FIELD_OF_PATH = {
     "preferences.age": "age",
     "preferences.max_fee": "max_fee",
     "preferences.therapist_gender": "therapist_gender",
+    "location": "location",
+    "location.country": "location",
+    "location.region": "location_region",
+    "location.city": "location_city",
+    "location.postcode": "location_city",
     "risk.self_harm_thoughts": "self_harm_thoughts",
     "contact.name": "contact_name",
     "contact.email": "contact_email",
@@ -59,7 +69,13 @@ FIELD_OF_PATH = {
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 # The intake form's answers (besides each questionnaire's items), carried by later forms.
 ANSWER_FIELDS = (
+    "location",
+    "location_region",
+    "location_city",
     "difficulties",
+    "main_difficulty",
+    "trauma_since",
+    "trauma_combat_related",
     "self_harm_thoughts",
     "languages",
     "format",
@@ -169,6 +185,27 @@ def contact_from_form(form: MultiDict[str, str]) -> dict[str, str]:
     return contact
 
 
+def location_from_form(form: MultiDict[str, str]) -> dict[str, str]:
+    """Where the person will be, from the place picked (a country or region code) and the text.
+
+    A region typed in words ("New Jersey") becomes its ISO 3166-2 code when the country has one
+    by that name; anything else goes as typed, for the intake to refuse by name.
+    """
+    picked = form.get("location", "").strip()
+    region_text = form.get("location_region", "").strip()
+    city = form.get("location_city", "").strip()
+    if not picked:
+        return {"region": region_text} if region_text else {}
+    location = {"country": picked[:2]}
+    if len(picked) > 2:
+        location["region"] = picked
+    if region_text:
+        location["region"] = region_named(location["country"], region_text) or region_text
+    if city:
+        location["city"] = city
+    return location
+
+
 def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
     """Build the JSON intake the API takes from the form's fields; leave out what is unanswered."""
     preferences: dict[str, Any] = {}
@@ -186,6 +223,21 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
         if form.get(name, "").strip():
             preferences[name] = _number(form[name])
     intake: dict[str, Any] = {"difficulties": form.getlist("difficulties")}
+    main = form.get("main_difficulty", "").strip()
+    if main:
+        intake["main_difficulty"] = main
+    trauma: dict[str, Any] = {}
+    since = form.get("trauma_since", "").strip()
+    if since:
+        trauma["since"] = since
+    combat = form.get("trauma_combat_related", "").strip()
+    if combat:
+        trauma["combat_related"] = YES_NO.get(combat, combat)
+    if trauma:
+        intake["trauma"] = trauma
+    location = location_from_form(form)
+    if location:
+        intake["location"] = location
     if preferences:
         intake["preferences"] = preferences
     screening: dict[str, Any] = {}
@@ -298,6 +350,11 @@ def form_options(held: Matcher) -> dict[str, Any]:
     spoken = {code for t in held.roster.therapists for code in t.profile["languages"]}
     return {
         "difficulties": list(vocabulary.difficulties.values()),
+        "trauma_since": [
+            (t.id, t.label)
+            for t in vocabulary.trauma_details.values()
+            if t.id not in COMBAT_DETAILS
+        ],
         "instruments": list(held.knowledge.screening.instruments.values()),
         "answers": held.knowledge.screening.answers,
         "difficulty_answers": held.knowledge.screening.difficulty_answers,
@@ -311,6 +368,8 @@ def form_options(held: Matcher) -> dict[str, Any]:
         "genders": [("any", "No preference")]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
         "currency": held.roster.currency,
+        "places": held.places_served(),
+        "clinic_country": held.clinic_country or "",
     }
 
 

@@ -60,7 +60,7 @@ def test_a_person_goes_from_the_first_question_to_a_confirmation(
     assert axe_violations(page, EVERY_IMPACT) == []
     shot(page, f"person-{size}-1-where")
     page.get_by_label("In person").check()
-    page.get_by_label("Which city are you in?").fill("Madrid")
+    page.get_by_label("Which city would you go to sessions in?").fill("Madrid")
     page.get_by_role("button", name="Continue").click()
 
     page.wait_for_url(f"{server}/find/help")

@@ -44,7 +44,7 @@ def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: 
     assert page.get_by_label("Most you can pay per session (EUR)").input_value() == "90"
     assert axe_violations(page) == []
 
-    page.get_by_label("City").fill("Madrid")
+    page.get_by_label("City", exact=True).fill("Madrid")
     page.get_by_role("button", name="Show my matches").click()
     page.wait_for_url(f"{server}/results")  # answers travel in the POST body, never the URL
     assert page.locator("h1").inner_text() == "Your matches"
@@ -156,8 +156,9 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
     page.get_by_label("Why (not) this therapist?").select_option("t-002")
     page.get_by_role("button", name="Ask why not").click()
     assert page.locator("#why-summary").inner_text() == (
-        "Javier Morales Ruiz is not a match: not accepting new clients at the moment; "
-        "fee €95 is over your budget of €90."
+        "Javier Morales Ruiz is not a match: not accepting new clients at the moment; last "
+        "confirmed 112 days ago that they take new clients: the clinic must check again before "
+        "anyone is matched with them; fee €95 is over your budget of €90."
     )
     assert page.get_by_label("After a traumatic event (PTSD)").is_checked()  # the call goes on
     assert axe_violations(page) == []

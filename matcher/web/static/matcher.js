@@ -10,6 +10,25 @@ document.addEventListener("DOMContentLoaded", function () {
       target.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = false; });
     });
   });
+  // Ask which difficulty matters most only when more than one is picked, listing those.
+  var main = document.querySelector("[data-main-difficulty]");
+  if (main) {
+    var select = main.querySelector("select");
+    var boxes = document.querySelectorAll("input[name=difficulties]");
+    var update = function () {
+      var picked = [];
+      boxes.forEach(function (box) { if (box.checked) { picked.push(box.value); } });
+      main.hidden = picked.length < 2;
+      Array.prototype.forEach.call(select.options, function (option) {
+        var keep = !option.value || picked.indexOf(option.value) >= 0;
+        option.hidden = !keep;
+        option.disabled = !keep;
+        if (!keep && option.selected) { select.value = ""; }
+      });
+    };
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    update();
+  }
   // Print the checklist.
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
