@@ -64,7 +64,7 @@ class Tailoring:
         return chosen is None or any(value in chosen for value in question.when_values)
 
     def link_query(self) -> dict[str, str]:
-        """Query parameters for a shareable link: only modalities, format and setting."""
+        """Query parameters for a shareable link: modalities, format, setting and languages."""
         query = {}
         if self.modalities:
             query["modalities"] = ",".join(self.modalities)
@@ -72,6 +72,8 @@ class Tailoring:
             query["format"] = self.format
         if self.setting != ANY:
             query["setting"] = self.setting
+        if self.languages:
+            query["languages"] = ",".join(self.languages)
         return query
 
 
@@ -114,6 +116,44 @@ class Checklist:
             setting=params["setting"],
             languages=tuple(dict.fromkeys(languages)),
         )
+
+    def tailoring_kept(self, query: Mapping[str, Any]) -> tuple[Tailoring, list[str]]:
+        """Read an old or garbled link as far as it goes: what is known, and what was set aside.
+
+        For the page people open from a link: an unknown id (a kind of therapy since renamed)
+        is left out with a note, never a page without a checklist. The API stays strict.
+        """
+        vocabulary = self.vocabulary
+        known = {"modalities", "format", "setting", "languages"}
+        ignored = [
+            f"{name}: not something a checklist is tailored by"
+            for name in query
+            if name not in known
+        ]
+        # At most 200 characters of each: a note quotes what it sets aside.
+        raw = {name: str(query[name])[:200] for name in known if name in query}
+        modalities = [m for m in _split(raw.get("modalities", "")) if m in vocabulary.modalities]
+        dropped = [m for m in _split(raw.get("modalities", "")) if m not in vocabulary.modalities]
+        if dropped:
+            ignored.append(f"kinds of therapy we do not know: {', '.join(dropped)}")
+        chosen = {}
+        for name, group in (("format", vocabulary.formats), ("setting", vocabulary.settings)):
+            value = raw.get(name, ANY) or ANY
+            if value != ANY and value not in group:
+                ignored.append(f"{name} {value!r}: not one we know")
+                value = ANY
+            chosen[name] = value
+        languages = [c for c in _split(raw.get("languages", "")) if vocabulary.is_language(c)]
+        bad = [c for c in _split(raw.get("languages", "")) if not vocabulary.is_language(c)]
+        if bad:
+            ignored.append(f"language codes we do not know: {', '.join(bad)}")
+        tailoring = Tailoring(
+            modalities=tuple(dict.fromkeys(modalities)),
+            format=chosen["format"],
+            setting=chosen["setting"],
+            languages=tuple(dict.fromkeys(languages)),
+        )
+        return tailoring, ignored
 
     def build(self, tailoring: Tailoring) -> dict[str, Any]:
         """The tailored checklist: for yourself, for any therapist, per modality, preferences."""

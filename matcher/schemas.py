@@ -175,7 +175,10 @@ class SourceSchema(StrictSchema):
     cite = fields.String(required=True, validate=validate.Length(min=1, max=60))
     title = fields.String(required=True, validate=validate.Length(min=1))
     url = fields.Url(schemes={"https", "http"})
-    kind = fields.String(required=True, validate=validate.OneOf(["seed", "guideline", "study"]))
+    # public: an information page for the public (a professional body's, a health service's)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["seed", "guideline", "study", "public"])
+    )
 
 
 class SourcesFileSchema(StrictSchema):

@@ -87,10 +87,23 @@ def steps(held: Matcher) -> list[Step]:
         if instrument.difficulty_field:
             questionnaire_fields.append(instrument.difficulty_field)
     return [
+        # Where the person will be comes first: licences depend on it, online too (issue 15.1).
         Step(
-            "where", "Where you are and how you would like to meet", ("format", "city", "setting")
+            "where",
+            "Where you are and how you would like to meet",
+            ("location", "location_region", "location_city", "format", "city", "setting"),
         ),
-        Step("help", "What you would like help with", ("difficulties", "self_harm_thoughts")),
+        Step(
+            "help",
+            "What you would like help with",
+            (
+                "difficulties",
+                "main_difficulty",
+                "trauma_since",
+                "trauma_combat_related",
+                "self_harm_thoughts",
+            ),
+        ),
         Step("questionnaires", "Two short questionnaires (optional)", tuple(questionnaire_fields)),
         Step(
             "preferences",
@@ -189,7 +202,7 @@ def _progress(held: Matcher, step: Step) -> dict[str, Any]:
     return {
         "number": index + 1,
         "of": len(ordered) + 1,  # and "check your answers"
-        "back": f"/find/{ordered[index - 1].id}" if index else "/find",
+        "back": f"/find/{ordered[index - 1].id}" if index else None,
     }
 
 
@@ -295,11 +308,21 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
             return {"yes": "Yes", "no": "No"}.get(form.get(name, ""), "Not answered")
         if name in ("format", "setting", "therapist_gender"):
             return names.get(form.get(name, "any"), form.get(name, "")) or "No preference"
+        if name == "location":
+            return str(places.get(form.get(name, ""), form.get(name, ""))) or "Not answered"
+        if name == "main_difficulty":
+            value = form.get(name, "")
+            return difficulty.get(value, value) or "Not answered"
         if name == "max_fee":
             return f"{form[name]} {held.default_currency}" if form.get(name) else "Not a concern"
         return form.get(name, "") or "Not answered"
 
+    places = dict(options.get("places") or [])
     questions = {
+        "location": "Where you will be during sessions",
+        "location_region": "State, province or region",
+        "location_city": "Town or city",
+        "main_difficulty": "What matters most",
         "format": "Online or in the office",
         "city": "City",
         "setting": "How you would like to meet",

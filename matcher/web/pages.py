@@ -120,6 +120,31 @@ def fit_word(score: float, most: float) -> str:
     return next(word for floor, word in FIT_WORDS if share >= floor)
 
 
+@bp.app_template_filter("key_reasons")
+def key_reasons(reasons: list[dict[str, str]], count: int = 2) -> list[dict[str, str]]:
+    """The reasons that matter most, to read first: approaches recommended, then what was asked.
+
+    "Accepting new clients" is true of every match; it is left for the details.
+    """
+
+    def weight(reason: Mapping[str, str]) -> int:
+        rule = reason["rule"]
+        if not rule.startswith(("constraint.", "preference.")):
+            return 0  # a clinical rule: the approach recommended for them
+        if rule == "constraint.accepting":
+            return 3
+        return 1 if rule.startswith("constraint.") else 2
+
+    return sorted(reasons, key=weight)[:count]
+
+
+@bp.app_template_filter("other_reasons")
+def other_reasons(reasons: list[dict[str, str]], count: int = 2) -> list[dict[str, str]]:
+    """The reasons key_reasons leaves out, in their order."""
+    shown = key_reasons(reasons, count)
+    return [r for r in reasons if r not in shown]
+
+
 @bp.app_template_filter("points")
 def points(value: float) -> str:
     """3.0 -> 3, 2.5 -> 2.5: points as people write them."""
@@ -368,12 +393,14 @@ def labels(held: Matcher) -> dict[str, dict[str, str]]:
 
 
 def checklist_link_query(result: Mapping[str, Any], form: MultiDict[str, str]) -> dict[str, str]:
-    """The checklist link for a result: recommended modalities, format and setting, no more."""
+    """The checklist link for a result: recommended modalities, format, setting, languages."""
     known = checklist().vocabulary
     tailoring = Tailoring(
         modalities=tuple(m["id"] for m in result["modalities"]),
         format=form.get("format", "any") if form.get("format") in known.formats else "any",
         setting=form.get("setting", "any") if form.get("setting") in known.settings else "any",
+        # Which languages, never who asked: the language questions need them.
+        languages=tuple(c for c in form.getlist("languages") if known.is_language(c)),
     )
     return tailoring.link_query()
 
@@ -529,6 +556,8 @@ def results() -> BaseResponse:
         currency=held.default_currency,
         checklist_query=checklist_link_query(result, form),
         mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
+        # The contact already given on this form fills in the "ask about" form too.
+        contact_given=[(n, form[n].strip()) for n in CONTACT_FIELDS if form.get(n, "").strip()],
     )
     mark_urgent(result["safety"]["triggers"])
     return no_store(make_response(page, 200))
@@ -568,11 +597,11 @@ def checklist_page() -> BaseResponse:
     # The page's own form sends one `modalities` per box ticked; links send emdr,cbt.
     if len(request.args.getlist("modalities")) > 1:
         query["modalities"] = ",".join(request.args.getlist("modalities"))
-    try:
-        tailoring = book.tailoring(query)
-    except IntakeError as exc:
-        page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
-        return no_store(make_response(page, 422))
+    if len(request.args.getlist("languages")) > 1:
+        query["languages"] = ",".join(request.args.getlist("languages"))
+    # An old or garbled link still gives a checklist: what it names that we do not know is left
+    # out, and the page says so.
+    tailoring, ignored = book.tailoring_kept(query)
     share = tailoring.link_query()
     # From the configured public address, or the path alone: never the Host header, which
     # anyone can forge to put their own site in the link people copy.
@@ -580,6 +609,7 @@ def checklist_page() -> BaseResponse:
         "checklist.html",
         checklist=book.build(tailoring),
         errors={},
+        ignored=ignored,
         chosen=tailoring,
         share_url=(current_app.config["PUBLIC_URL"] or "").rstrip("/")
         + "/checklist"

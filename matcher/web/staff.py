@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
@@ -32,11 +33,20 @@ from flask import (
     session,
 )
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.errors import IntakeError
-from matcher.schemas import build_status_change_schema, flatten_errors
+from matcher.matching import Matcher
+from matcher.money import format_money
+from matcher.roster import normalise_city
+from matcher.schemas import (
+    ReferralRequestSchema,
+    build_status_change_schema,
+    flatten_errors,
+    load_intake_part,
+)
 from matcher.storage.accounts import (
     ANY_NAME,
     INVALID_NAME,
@@ -52,6 +62,7 @@ from matcher.storage.referrals import (
     ReferralError,
     ReferralNotSaved,
     Referrals,
+    reference,
 )
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import matcher, no_store
@@ -72,7 +83,18 @@ bp = Blueprint("staff", __name__)
 # The logger name operators filter on, kept when the module moved.
 log = logging.getLogger("matcher.staff")
 View = TypeVar("View", bound=Callable[..., BaseResponse])
-ROSTER_FILTERS = ("accepting_new_clients", "stale", "language", "format", "setting", "modality")
+# The roster page lists every therapist the filters leave (the API's largest page).
+MAX_ROSTER_PAGE = 500
+ROSTER_FILTERS = (
+    "accepting_new_clients",
+    "stale",
+    "language",
+    "format",
+    "setting",
+    "modality",
+    "city",
+    "difficulty",
+)
 
 
 def accounts() -> Accounts:
@@ -140,6 +162,15 @@ def _staff_member() -> dict[str, Any]:
         "staff_name": member.username if member else None,
         "staff_role": member.role if member else None,
     }
+
+
+@bp.app_template_filter("clinic_time")
+def clinic_time(moment: datetime | None, with_date: bool = True) -> str:
+    """An aware time in the clinic's time zone (MATCHER_CLINIC_TIMEZONE): 1 Dec 2026 14:05 GMT."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(current_app.extensions["clinic_zone"])
+    return local.strftime("%-d %b %Y %H:%M %Z" if with_date else "%H:%M %Z")
 
 
 def staff_required(view: View) -> View:
@@ -252,6 +283,7 @@ def _console(
     why: dict[str, Any] | None = None,
     status: int = 200,
     saved: dict[str, str] | None = None,
+    referral_saved: dict[str, str] | None = None,
 ) -> BaseResponse:
     held = matcher()
     roster = held.roster.by_name()
@@ -267,6 +299,7 @@ def _console(
         protocol=urgent_protocol(safety) if safety["urgent"] else None,
         carried_answers=answer_fields(form, held),
         saved=saved,
+        referral_saved=referral_saved,
         roster=[(t.id, str(t.profile["name"])) for t in roster],
         labels=labels(held),
         csrf_token=csrf_token(),
@@ -275,11 +308,75 @@ def _console(
     return make_response(page, status)
 
 
+CALL_KEY = "call_draft"
+
+
+def _call_token(create: bool = False) -> str | None:
+    """This staff session's current call (its draft token), made when `create`."""
+    token = session.get(CALL_KEY)
+    if not isinstance(token, str) and create:
+        token = secrets.token_hex(16)
+        session[CALL_KEY] = token
+    return token if isinstance(token, str) else None
+
+
+def call_answers() -> list[tuple[str, str]]:
+    """The current call's answers (kept across why-not, the roster and Back); none if none."""
+    token = _call_token()
+    if token is None:
+        return []
+    try:
+        return current_app.extensions["drafts"].load(f"call:{token}") or []
+    except SQLAlchemyError:
+        return []
+
+
+def _keep_call(form: MultiDict[str, str]) -> None:
+    """Keep the caller's answers for this call (never the contact), between pages."""
+    token = _call_token(create=True)
+    try:
+        current_app.extensions["drafts"].save(f"call:{token}", answer_fields(form, matcher()))
+    except SQLAlchemyError:
+        pass  # the page still shows them; only going to another page would lose them
+
+
+def call_risk(held: Matcher) -> tuple[str, ...]:
+    """Risk in the call's kept answers: the urgent protocol comes back with them."""
+    return held.risk_in(intake_from_form(MultiDict(call_answers()), held))
+
+
 @bp.get("/staff")
 @staff_required
+@screens_risk(call_risk)
 def console() -> BaseResponse:
-    """The console: the caller's answers on the left, matches and "why not" beside them."""
-    return _console(MultiDict())
+    """The console: the caller's answers on the left, matches and "why not" beside them.
+
+    The current call's answers come back (from the roster, a profile, Back), with their matches.
+    """
+    kept = MultiDict(call_answers())
+    if not kept:
+        return _console(MultiDict())
+    held = matcher()
+    try:
+        result = held.match(intake_from_form(kept, held))
+    except IntakeError as exc:
+        intake = intake_from_form(kept, held)
+        return _console(kept, form_errors(every_error(held, intake, exc)), status=200)
+    return _console(kept, result=result)
+
+
+@bp.post("/staff/new-call")
+@staff_required
+def new_call() -> BaseResponse:
+    """Forget the current call's answers and start a new one."""
+    token = _call_token()
+    if token is not None:
+        try:
+            current_app.extensions["drafts"].clear(f"call:{token}")
+        except SQLAlchemyError:
+            pass
+        session.pop(CALL_KEY, None)
+    return redirect("/staff", code=303)
 
 
 @bp.post("/staff")
@@ -290,10 +387,13 @@ def console_action() -> BaseResponse:
     held = matcher()
     form = request.form
     intake = intake_from_form(form, held)
+    _keep_call(form)
     try:
         actor = str(session["staff"])
         if form.get("action") == "save_urgent":
             return _save_urgent(form, intake, actor)
+        if form.get("action") == "save_referral":
+            return _save_referral(form, intake, actor)
         if form.get("action") == "why":
             therapist_id = form.get("therapist", "")
             if therapist_id not in held.roster.by_id:
@@ -302,7 +402,8 @@ def console_action() -> BaseResponse:
                 )
             explained = held.why(therapist_id, intake)
             accounts().record(actor, "console.why", therapist_id)
-            return _console(form, why=explained)
+            # Beside the list, never instead of it: the caller's matches stay on the screen.
+            return _console(form, result=held.match(intake), why=explained)
         result = held.match(intake)
         accounts().record(actor, "console.match", None, {"urgent": result["safety"]["urgent"]})
         return _console(form, result=result)
@@ -336,23 +437,87 @@ def _save_urgent(form: MultiDict[str, str], intake: dict[str, Any], actor: str) 
     return _console(form, result=done.result, saved={"id": done.stored.id, "name": contact["name"]})
 
 
+CONSENT_NEEDED = (
+    "Ask the caller whether the clinic may keep their answers and contact them, and tick the box "
+    "when they agree."
+)
+NOT_SAVED_CALL = (
+    "The referral could not be saved just now (the database is not answering): nothing was "
+    "stored. Write the caller's details down and try again in a minute."
+)
+
+
+def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str) -> BaseResponse:
+    """Store the call as a referral: contact, consent in the caller's words, who took it."""
+    contact = contact_from_form(form)
+    agreed = form.get("consent") == "yes"
+    words = form.get("consent_words", "").strip()[:200] or None
+    errors: dict[str, list[str]] = {}
+    if not agreed:
+        errors["consent"] = [CONSENT_NEEDED]
+    payload = {"intake": intake, "contact": contact, "consent": agreed}
+    try:
+        if errors:
+            # All the problems at once: the contact's too, if any.
+            try:
+                load_intake_part(ReferralRequestSchema(), {**payload, "consent": True})
+            except IntakeError as exc:
+                errors.update(exc.errors)
+            raise IntakeError(errors)
+        done = submit_referral(
+            matcher(),
+            _referrals(),
+            payload,
+            None,
+            taken_by=actor,
+            consent_words=words or "The caller agreed on the phone.",
+        )
+    except IntakeError as exc:
+        shown = form_errors({path.removeprefix("intake."): m for path, m in exc.errors.items()})
+        try:
+            result = matcher().match(intake)
+        except IntakeError:
+            result = None
+        return _console(form, shown, result=result, status=422)
+    except ReferralNotSaved as exc:
+        return _console(form, {"_form": [NOT_SAVED_CALL]}, result=exc.result, status=503)
+    accounts().record(actor, "console.referral", done.stored.id)
+    saved = {"id": done.stored.id, "name": contact["name"], "reference": reference(done.stored.id)}
+    return _console(form, result=done.result, referral_saved=saved)
+
+
 @bp.get("/staff/therapists")
 @staff_required
 def roster() -> BaseResponse:
     """Browse and filter the roster: accepting new clients, language, format, modality."""
     held = matcher()
     query = {k: v for k, v in request.args.items() if k in ROSTER_FILTERS and v}
+    search = (request.args.get("q") or "").strip()[:100]
     errors: dict[str, list[str]] = {}
     try:
-        listing = held.list_therapists(query)
+        # The whole filtered roster on one page (a clinic's roster is short), then the search.
+        listing = held.list_therapists({**query, "per_page": MAX_ROSTER_PAGE})
     except IntakeError as exc:
         errors = exc.errors
         listing = {"therapists": [], "total": 0, "needs_reconfirmation": []}
+    if search:
+        folded = normalise_city(search)
+        found = [
+            t
+            for t in listing["therapists"]
+            if folded in normalise_city(str(t["name"])) or folded == str(t["id"])
+        ]
+        listing = {**listing, "therapists": found, "total": len(found)}
     vocabulary = held.knowledge.vocabulary
     page = render_template(
         "staff/therapists.html",
         listing=listing,
         query=query,
+        search=search,
+        cities=sorted(
+            {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
+        ),
+        difficulty_options=[(d.id, d.label) for d in vocabulary.difficulties.values()],
         errors=errors,
         labels=labels(held),
         modality_options=[(t.id, t.label) for t in vocabulary.modalities.values()],
@@ -460,6 +625,7 @@ def referral_queue() -> BaseResponse:
     status = request.args.get("status") or None
     therapist = request.args.get("therapist") or None
     group = request.args.get("group") or None
+    search = (request.args.get("q") or "").strip()[:200] or None
     page_arg = request.args.get("page") or "1"
     error = None
     if not page_arg.isdigit() or len(page_arg) > 6 or int(page_arg) < 1:
@@ -468,10 +634,18 @@ def referral_queue() -> BaseResponse:
     if group is not None and not REFERRAL_ID.match(group):
         error, group = "group must be a referral id (32 hexadecimal characters).", None
     listed = _referrals().queue_page(
-        status if status in STATUSES else None, therapist, int(page_arg), group=group
+        status if status in STATUSES else None,
+        therapist,
+        int(page_arg),
+        group=group,
+        search=search,
     )
     accounts().record(str(session["staff"]), "referrals.listed")
-    kept = {k: v for k, v in (("status", status), ("therapist", therapist), ("group", group)) if v}
+    kept = {
+        k: v
+        for k, v in (("status", status), ("therapist", therapist), ("group", group), ("q", search))
+        if v
+    }
     page = render_template(
         "staff/referrals.html",
         queue=listed,
@@ -484,10 +658,49 @@ def referral_queue() -> BaseResponse:
         status=status,
         therapist=therapist,
         roster=_roster_choices(),
+        names=dict(_roster_choices()),
         waiting=_waiting,
+        search=search,
+        erased=request.args.get("erased") == "1",
+        staff_me=str(session["staff"]),
         csrf_token=csrf_token(),
     )
     return make_response(page, 400 if error else 200)
+
+
+def asked_for(intake: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """What the person asked for, in words, from the intake kept with their consent."""
+    if not intake:
+        return []
+    held = matcher()
+    vocabulary = held.knowledge.vocabulary
+    words = labels(held)
+    difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
+    preferences = intake.get("preferences") or {}
+    rows = [
+        (
+            "Help with",
+            ", ".join(difficulty.get(d, d) for d in intake.get("difficulties") or []) or "-",
+        )
+    ]
+    for key, label in (("format", "Format"), ("setting", "Setting")):
+        if preferences.get(key):
+            group = words["formats"] if key == "format" else words["settings"]
+            rows.append((label, group.get(preferences[key], preferences[key])))
+    if preferences.get("city"):
+        rows.append(("City", str(preferences["city"])))
+    if preferences.get("languages"):
+        names = words["languages"]
+        rows.append(("Languages", ", ".join(names.get(c, c) for c in preferences["languages"])))
+    if preferences.get("age") is not None:
+        rows.append(("Age", str(preferences["age"])))
+    if preferences.get("max_fee") is not None:
+        rows.append(
+            ("Most they can pay", format_money(preferences["max_fee"], held.roster.currency))
+        )
+    if preferences.get("therapist_gender"):
+        rows.append(("Therapist gender", str(preferences["therapist_gender"])))
+    return rows
 
 
 def _referral_page(
@@ -495,21 +708,31 @@ def _referral_page(
     error: str | None = None,
     status: int = 200,
     rematch: dict[str, Any] | None = None,
+    typed: Mapping[str, str] | None = None,
 ) -> BaseResponse:
     referral = _referrals().get(referral_id)
     if referral is None:
         return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
     offered = [m["therapist"] for m in referral["matches"] or []]
     now_offered = [m["therapist"]["id"] for m in rematch["matches"]] if rematch else []
+    roster = _roster_choices()
+    names = dict(roster)
     page = render_template(
         "staff/referral.html",
         referral=referral,
         error=error,
-        roster=_roster_choices(),
+        typed=typed or {},
+        asked_for=asked_for(referral["intake"]),
+        offered=[(t, names.get(t, t)) for t in offered],
+        names=names,
+        # "Booked with" lists the therapists they were offered first.
+        others=[(t, n) for t, n in roster if t not in offered],
+        roster=roster,
         next_statuses=sorted(NEXT[referral["status"]], key=STATUSES.index),
         waiting=_waiting,
         csrf_token=csrf_token(),
         rematch=rematch,
+        reference=reference(referral_id),
         added=[t for t in now_offered if t not in offered],
         removed=[t for t in offered if t not in now_offered],
     )
@@ -572,6 +795,10 @@ def referral_action(referral_id: str) -> BaseResponse:
                 change.get("therapist"),
                 change.get("reason"),
             )
+        elif action == "note":
+            _referrals().add_note(referral_id, actor, form.get("note", ""))
+        elif action == "assign":
+            _referrals().assign(referral_id, actor, version)
         elif action == "rematch":
             stored = _referrals().get(referral_id)
             if stored is None or not stored["intake"]:
@@ -588,9 +815,18 @@ def referral_action(referral_id: str) -> BaseResponse:
         else:
             return _referral_page(referral_id, "Unknown action; nothing was changed.", 400)
     except ReferralConflict as exc:
-        return _referral_page(referral_id, str(exc).capitalize() + ".", 409)
+        # What this person typed stays in the form, and the page shows the referral as it is now.
+        now_is = _referrals().get(referral_id) or {}
+        changed = (
+            f" It is now {now_is.get('status')}"
+            + (f", changed by {now_is['changed_by']}" if now_is.get("changed_by") else "")
+            + (f", assigned to {now_is['assigned_to']}" if now_is.get("assigned_to") else "")
+            + ". Your choices are kept below: check them and save again."
+        )
+        message = str(exc).capitalize() + "." + changed
+        return _referral_page(referral_id, message, 409, typed=form)
     except ReferralError as exc:
-        return _referral_page(referral_id, str(exc).capitalize() + ".", 422)
+        return _referral_page(referral_id, str(exc).capitalize() + ".", 422, typed=form)
     return redirect(f"/staff/referrals/{referral_id}", code=303)
 
 
@@ -609,11 +845,32 @@ def referral_export(referral_id: str) -> BaseResponse:
     return response
 
 
+def _erase_confirmation(referral_id: str) -> BaseResponse:
+    referral = _referrals().get(referral_id)
+    if referral is None:
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+    page = render_template("staff/erase.html", referral=referral, csrf_token=csrf_token())
+    return make_response(page, 200)
+
+
+@bp.get("/staff/referrals/<referral_id>/erase")
+@admin_required
+@referral_view
+def referral_erase_confirm(referral_id: str) -> BaseResponse:
+    """Ask first: erasing cannot be undone, so the page names the person whose data goes."""
+    return _erase_confirmation(referral_id)
+
+
 @bp.post("/staff/referrals/<referral_id>/erase")
 @admin_required
 @referral_view
 def referral_erase(referral_id: str) -> BaseResponse:
-    """Delete this person's referral on their request (right to erasure); admins only."""
+    """Delete this person's referral on their request (right to erasure); admins only.
+
+    Only from the confirmation page (its `confirm=erase`); any other post shows that page.
+    """
+    if request.form.get("confirm") != "erase":
+        return _erase_confirmation(referral_id)
     if not _referrals().erase(referral_id, str(session["staff"])):
         return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
     return redirect("/staff/referrals?erased=1", code=303)
