@@ -10,34 +10,41 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matcher import i18n
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
+from matcher.i18n import N_
+from matcher.localise import is_fallback
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import ClinicalRule, HardConstraint, Knowledge, Term
 from matcher.screening import band_floor
 
-DISCLAIMER = (
+DISCLAIMER = N_(
     "These suggestions come from your answers and from published guidance. They are not a "
     "diagnosis: a therapist will talk with you about what fits you best."
 )
 
 
-def join(words: Sequence[str], last: str = "and") -> str:
-    """Join words as people write them: 'a', 'a and b', 'a, b and c'."""
-    words = list(words)
-    if not words:
-        return ""
-    if len(words) == 1:
-        return words[0]
-    return f"{', '.join(words[:-1])} {last} {words[-1]}"
+def join(words: Sequence[str], last: str = "and", language: str = i18n.SOURCE_LANGUAGE) -> str:
+    """Join words as people write them: 'a', 'a and b', 'a, b and c' (or 'a, b or c')."""
+    return i18n.join_words(words, language, "or" if last == "or" else "standard")
 
 
 @dataclass(frozen=True)
 class Renderer:
-    """Renders ids and values in plain words, from the vocabulary."""
+    """Renders ids and values in plain words, from the vocabulary, in one language."""
 
     knowledge: Knowledge
     currency: str
+    language: str = i18n.SOURCE_LANGUAGE
+
+    def gettext(self, message: str) -> str:
+        """A sentence the code builds, in this renderer's language (matcher/translations)."""
+        return i18n.gettext_for(self.language)(message)
+
+    def join(self, words: Sequence[str], last: str = "and") -> str:
+        """Join words as this language writes a list."""
+        return join(words, last, self.language)
 
     def _phrase(self, group: dict[str, Term], value: str) -> str:
         term = group.get(value)
@@ -51,6 +58,8 @@ class Renderer:
         """A modality's name mid-sentence: 'cognitive behavioural therapy (CBT)', 'EMDR'."""
         term = self.knowledge.vocabulary.modalities.get(value)
         name = term.label if term else value
+        if self.language == "de":  # German writes every noun, the therapy's too, capitalised
+            return name
         return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
     def score(self, instrument_id: str, at_least: int) -> str:
@@ -59,20 +68,26 @@ class Renderer:
         instrument = screening.instruments[instrument_id]
         label = screening.severity_labels[instrument.severity(at_least)]
         if at_least == band_floor(screening, instrument_id, at_least):
-            return f"your {instrument.name} total is in the {label} range"
-        return f"your {instrument.name} total is {at_least} or more ({label})"
+            return self.gettext("your {name} total is in the {label} range").format(
+                name=instrument.name, label=label
+            )
+        return self.gettext("your {name} total is {total} or more ({label})").format(
+            name=instrument.name, total=i18n.number(at_least, self.language), label=label
+        )
 
     def money(self, amount: int) -> str:
-        """An amount in the roster's currency."""
-        return f"{amount} {self.currency}"
+        """An amount in the roster's currency, written the language's way."""
+        return i18n.money(amount, self.currency, self.language, code=True)
 
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
+        join = self.join
+        _ = self.gettext
         if value is None:
-            return {"city": "online only"}.get(kind, "none")
+            return _("online only") if kind == "city" else _("none")
         if kind == "languages":
-            return join([vocabulary.language_name(code) for code in value], conjunction)
+            return join([self.language_name(code) for code in value], conjunction)
         if kind == "formats":
             return (
                 self._phrase(vocabulary.formats, value)
@@ -86,12 +101,16 @@ class Renderer:
                 else join([self._phrase(vocabulary.settings, v) for v in value], conjunction)
             )
         if kind == "ages":
-            return f"{value['min']} to {value['max']}" if isinstance(value, dict) else str(value)
+            if isinstance(value, dict):
+                return _("{min} to {max}").format(min=value["min"], max=value["max"])
+            return str(value)
         if kind == "fee":
             if isinstance(value, dict):
                 text = self.money(value["fee"])
                 if value.get("sliding_scale_min") is not None:
-                    text += f" (sliding scale from {self.money(value['sliding_scale_min'])})"
+                    text += " " + _("(sliding scale from {amount})").format(
+                        amount=self.money(value["sliding_scale_min"])
+                    )
                 return text
             return self.money(value)
         if kind == "modalities":
@@ -105,8 +124,16 @@ class Renderer:
         if kind == "instruments":
             return join([self._phrase(vocabulary.instruments, i) for i in value], conjunction)
         if kind == "accepting_new_clients":
-            return "yes" if value else "no"
+            return _("yes") if value else _("no")
         return str(value)
+
+    def language_name(self, code: str) -> str:
+        """A language's name in this renderer's language: 'Spanish', 'español' in es."""
+        if self.language == i18n.SOURCE_LANGUAGE:
+            return self.knowledge.vocabulary.language_name(code)
+        return i18n.language_name(code, self.language) or self.knowledge.vocabulary.language_name(
+            code
+        )
 
 
 def hard_kind(constraint: HardConstraint) -> str:
@@ -219,17 +246,22 @@ def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
     difficulties = [a.value for a in answers if a.field == "difficulties"]
     asked = [a for a in answers if a.field.startswith("preferences.")]
     scored = [a for a in answers if a.field.startswith("screening.")]
+    _ = renderer.gettext
     parts = []
     if difficulties:
-        parts.append("you mentioned " + renderer.value("difficulties", difficulties))
+        parts.append(
+            _("you mentioned {difficulties}").format(
+                difficulties=renderer.value("difficulties", difficulties)
+            )
+        )
     for answer in asked:
         kind = PREFERENCE_KINDS[answer.field.removeprefix("preferences.")]
-        parts.append("you asked for " + renderer.value(kind, answer.value))
+        parts.append(_("you asked for {wanted}").format(wanted=renderer.value(kind, answer.value)))
     for answer in scored:
         parts.append(renderer.score(answer.field.removeprefix("screening."), int(answer.value)))
     if any(a.field == "risk" for a in answers):
-        parts.append("you mentioned thoughts of harming yourself")
-    return join(parts)
+        parts.append(_("you mentioned thoughts of harming yourself"))
+    return renderer.join(parts)
 
 
 def explain_clinical(
@@ -246,8 +278,20 @@ def explain_clinical(
     for rule_id in answers:  # each rule once, in rule order
         rule = knowledge.rules_by_id[rule_id]
         because = _because(answers[rule_id], renderer)
-        text = f"Because {because}: {rule.rationale}" if because else rule.rationale
-        cited = {"evidence": _evidence(rule, knowledge), "sources": _sources(rule, knowledge)}
+        text = (
+            renderer.gettext("Because {because}: {rationale}").format(
+                because=because, rationale=rule.rationale
+            )
+            if because
+            else str(rule.rationale)
+        )
+        cited: dict[str, Any] = {
+            "evidence": _evidence(rule, knowledge),
+            "sources": _sources(rule, knowledge),
+        }
+        # A rationale not yet translated is said in English, and marked so (never left out).
+        if is_fallback(rule.rationale):
+            cited["fallback"] = True
         if rule.recommend and rule.strength:
             earned = points[rule.strength]
             scores[rule.recommend] = scores.get(rule.recommend, 0) + earned
@@ -271,10 +315,11 @@ def explain_clinical(
         modalities.append(
             {
                 "id": modality,
-                "name": term.label,
-                "description": term.description,
+                "name": str(term.label),
+                "description": str(term.description),
                 "score": scores[modality],
                 "reasons": reasons[modality],
+                **({"fallback": True} if is_fallback(term.label) else {}),
             }
         )
     modality_rules = {m: [r["rule"] for r in reasons[m]] for m in ranked}

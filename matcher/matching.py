@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,10 +12,11 @@ from typing import Any
 import numpy as np
 from marshmallow import Schema
 
-from matcher import explain, ranking, risk, safety, screening
+from matcher import explain, i18n, ranking, risk, safety, screening
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
+from matcher.localise import Missing, localise, translation_files
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import (
@@ -32,8 +34,8 @@ from matcher.schemas import (
 CLINICAL_CACHE_SIZE = 4096
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
-REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
-REVIEW_SUMMARY = "A clinician reviews this request before any booking (safety answers)."
+REVIEW_CAVEAT = i18n.N_("A clinician needs to review this request before booking (safety answers)")
+REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (safety answers).")
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,16 @@ class Matcher:
         roster: Roster,
         locale: str | None = None,
         cache_size: int = CLINICAL_CACHE_SIZE,
+        translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
+        self.language = i18n.SOURCE_LANGUAGE
+        # language -> (its table from rules/translations/<language>.yaml, that file's name)
+        self.translations = dict(translations or {})
+        self._in_language: dict[str, Matcher] = {}
+        self.cache_size = cache_size
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -103,7 +111,46 @@ class Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
         roster = load_roster(roster_path, knowledge.vocabulary)
-        return cls(knowledge, roster, locale)
+        return cls(knowledge, roster, locale, translations=translation_files(rules_dir))
+
+    # --- languages --------------------------------------------------------------------------
+
+    def _(self, message: str) -> str:
+        """A sentence the code builds, in this Matcher's language."""
+        return self.renderer.gettext(message)
+
+    def safety(self, signals: Sequence[str], country: str | None = None) -> dict[str, Any]:
+        """The `safety` part of an answer, in this language: the person's country's numbers
+        when known (`country`), else the clinic's (MATCHER_LOCALE)."""
+        return safety.safety_json(signals, self.knowledge.crisis, country or self.locale)
+
+    def localised(self, language: str) -> tuple[Knowledge, list[Missing]]:
+        """The knowledge in `language`, and each text missing from its translation file."""
+        if language == i18n.SOURCE_LANGUAGE:
+            return self.knowledge, []
+        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
+        return localise(self.knowledge, table, language, display)
+
+    def in_language(self, language: str) -> Matcher:
+        """This Matcher speaking `language`: the same rules, roster and engine, other words.
+
+        A text missing from the translation is the English, marked (localise.Untranslated).
+        """
+        if language == self.language:
+            return self
+        if language in self._in_language:
+            return self._in_language[language]
+        knowledge, _ = self.localised(language)
+        speaking = copy.copy(self)
+        speaking.knowledge = knowledge
+        speaking.language = language
+        speaking._in_language = {}
+        speaking.renderer = Renderer(knowledge, self.roster.currency, language)
+        speaking.clinical_rules = ClinicalEvaluation(
+            knowledge, speaking.renderer, "", self.cache_size, engine=self.engine
+        )
+        self._in_language[language] = speaking
+        return speaking
 
     # --- intake -----------------------------------------------------------------------------
 
@@ -191,7 +238,7 @@ class Matcher:
         ]
         reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
         if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
         return {
             "therapist": item.therapist.profile,
             "review_required": bool(intake.risk_signals),
@@ -213,7 +260,9 @@ class Matcher:
             funnel.append(
                 {
                     "constraint": constraint.id,
-                    "text": f"Therapists who also {requirement}",
+                    "text": self._("Therapists who also {requirement}").format(
+                        requirement=requirement
+                    ),
                     "remaining": remaining,
                 }
             )
@@ -225,13 +274,15 @@ class Matcher:
         constraint, left = blocking
         requirement = self._requirement(constraint, preferences)
         scope = (
-            f"of the {left} therapists in the roster"
+            self._("of the {count} therapists in the roster")
             if left == len(self.roster.therapists)
-            else f"of the {left} therapists who meet your earlier requirements"
-        )
+            else self._("of the {count} therapists who meet your earlier requirements")
+        ).format(count=left)
         return {
             "constraint": constraint.id,
-            "text": f"No therapist matched everything you asked for: {scope}, none {requirement}.",
+            "text": self._(
+                "No therapist matched everything you asked for: {scope}, none {requirement}."
+            ).format(scope=scope, requirement=requirement),
             "funnel": funnel,
         }
 
@@ -330,28 +381,28 @@ class Matcher:
             if not ranked:
                 no_match = self._no_match(counts, preferences)
                 relaxed = self._relaxed(intake, picture, clinical)
-        safety_part = safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale)
+        safety_part = self.safety(intake.risk_signals)
         # The safety path is built in: no rule can remove it, and it always comes first.
-        alerts = ([safety.urgent_alert(safety_part)] if safety_part["urgent"] else []) + [
+        alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [
             *([safety.no_list_alert(self.knowledge.crisis)] if risk_only else []),
             *clinical.alerts,
             *self._score_notes(intake),
         ]
         return {
             "safety": safety_part,
-            "screening": screening.as_json(intake.scores, self.knowledge.screening),
+            "screening": screening.as_json(intake.scores, self.knowledge.screening, self._),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
             "matches": [self._match_json(r, active, intake, clinical) for r in ranked],
             "no_match": no_match,
             "relaxed": relaxed,
             "alerts": alerts,
-            "disclaimer": explain.DISCLAIMER,
+            "disclaimer": self._(explain.DISCLAIMER),
             "rules_version": self.rules_version,
         }
 
     def _score_notes(self, intake: Intake) -> list[dict[str, Any]]:
-        notes = screening.as_json(intake.scores, self.knowledge.screening)
+        notes = screening.as_json(intake.scores, self.knowledge.screening, self._)
         return [
             {"level": "caution", "rule": f"screening.{name}.declared_total", "text": entry["note"]}
             for name, entry in notes.items()
@@ -381,28 +432,27 @@ class Matcher:
         )
         reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
         if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
         rank = None
         name = therapist["name"]
         if failed:
-            summary = (
-                f"{name} is not a match: "
-                + "; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed)
-                + "."
+            summary = self._("{name} is not a match: {reasons}.").format(
+                name=name,
+                reasons="; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed),
             )
         else:
             scores = self._scores(survivors, preferences, picture)
             order = ranking.best(self.roster, scores)
             rank = int(np.flatnonzero(scores.at[order] == therapist.position)[0]) + 1
             most = sum(line.preference.points for line in lines)
-            summary = (
-                f"{name} meets every requirement and ranks {rank} of {len(order)} "
-                f"with {ranking.total(lines)} of {most} points."
-            )
+            summary = self._(
+                "{name} meets every requirement and ranks {rank} of {count} "
+                "with {points} of {most} points."
+            ).format(name=name, rank=rank, count=len(order), points=ranking.total(lines), most=most)
         if intake.risk_signals:
-            summary += f" {REVIEW_SUMMARY}"
+            summary += " " + self._(REVIEW_SUMMARY)
         return {
-            "safety": safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale),
+            "safety": self.safety(intake.risk_signals),
             "therapist": therapist.profile,
             "review_required": bool(intake.risk_signals),
             "eligible": not failed,

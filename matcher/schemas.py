@@ -664,6 +664,8 @@ class ModalityReasonSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
     answers = fields.List(fields.String(), required=True)
     points = fields.Integer(required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class ModalityResultSchema(StrictSchema):
@@ -672,6 +674,8 @@ class ModalityResultSchema(StrictSchema):
     description = fields.String(required=True)
     score = fields.Integer(required=True)
     reasons = fields.List(fields.Nested(ModalityReasonSchema), required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class AdviceSchema(StrictSchema):
@@ -680,6 +684,8 @@ class AdviceSchema(StrictSchema):
     text = fields.String(required=True)
     evidence = fields.String(required=True)
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class AlertSchema(StrictSchema):
@@ -688,6 +694,8 @@ class AlertSchema(StrictSchema):
     text = fields.String(required=True)
     evidence = fields.String()
     sources = fields.List(fields.Nested(SourceRefSchema))
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class LineSchema(StrictSchema):
@@ -761,6 +769,8 @@ class SafetySchema(StrictSchema):
     emergency_number = fields.String()
     resources = fields.List(fields.Nested(CrisisResourceOutSchema))
     locale = fields.String(allow_none=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class MatchResponseSchema(StrictSchema):
@@ -927,6 +937,8 @@ class ChecklistQuestionOutSchema(StrictSchema):
     id = fields.String(required=True)
     text = fields.String(required=True)
     source = fields.Nested(SourceRefSchema, required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class ChecklistSectionSchema(StrictSchema):

@@ -17,6 +17,15 @@ from matcher.web import create_app
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
 
 RULES_DIR = PROJECT_ROOT / "rules"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the gettext catalogs the pages read (.mo files are built, never committed)."""
+    from matcher.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 ROSTER = PROJECT_ROOT / "therapists.yaml"
 
 

@@ -30,6 +30,7 @@ from matcher.matching import Matcher
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
+from matcher.web.language import remember
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -326,6 +327,29 @@ def intake() -> BaseResponse:
     return render_form(MultiDict(), {}, 200)
 
 
+@bp.post("/")
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(form_reader(intake_from_form))
+def intake_in_language() -> BaseResponse:
+    """The intake form again in the language picked on it, with the answers given so far.
+
+    The crisis resources come first when those answers say so, as on every other page.
+    """
+    remember(request.form.get("language", ""))
+    return render_form(request.form, {}, 200, safety_block())
+
+
+@bp.post("/language")
+def pick_language() -> BaseResponse:
+    """Keep the language picked on a page without answers, and go back to that page."""
+    remember(request.form.get("language", ""))
+    back = request.form.get("next", "/")
+    # Only a path on this site: never an address elsewhere (//evil.example, https://...).
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    return redirect(back, code=303)
+
+
 @bp.get("/results")
 def results_without_answers() -> BaseResponse:
     """Results come only from a submitted form: send the person back to it."""
@@ -339,6 +363,8 @@ def results() -> BaseResponse:
     """Match the submitted form and show the results, or the form again with its errors."""
     held = matcher()
     form = request.form
+    if "language" in form:  # the switcher on the results page: the same answers, re-read
+        remember(form["language"])
     if not token_ok():
         expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
         return form_again(form, expired, 400)
