@@ -99,6 +99,8 @@ class Checklist:
 
     def localised(self, language: str) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
         """The questions (id -> text) and headings in `language`, and what is missing there."""
+        if language == SOURCE_LANGUAGE:
+            return {q.id: q.text for q in self.questions}, dict(self.headings), []
         table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
         return checklist_texts(
             ((q.id, q.text) for q in self.questions), self.headings, table, language, display

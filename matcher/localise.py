@@ -109,7 +109,11 @@ class Translator:
             return english
         node: Any = self.table
         for key in path:
-            node = node.get(key) if isinstance(node, Mapping) else None
+            if not isinstance(node, Mapping):
+                node = None
+                break
+            # YAML reads `1:` as a number: a numbered step may be written either way.
+            node = node.get(key, node.get(int(key)) if key.isdigit() else None)
         if isinstance(node, str) and node.strip():
             if _placeholders(node) != _placeholders(english):
                 want = ", ".join(f"{{{p}}}" for p in sorted(_placeholders(english))) or "none"
