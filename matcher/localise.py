@@ -281,8 +281,43 @@ def official_questionnaire(
 
 
 def _screening(screening: ScreeningConfig, t: Translator) -> ScreeningConfig:
+    """Severity words translated; each questionnaire in its official translation, or English.
+
+    A questionnaire without one keeps its English wording, marked Untranslated, so that the
+    page says it is in English (with a note in the person's language): never our own wording.
+    """
+    instruments: dict[str, Instrument] = {}
+    official: list[Questionnaire] = []
+    for instrument in screening.instruments.values():
+        found = official_questionnaire(t.table, instrument, t.display)
+        if found is None:
+            instruments[instrument.id] = replace(
+                instrument,
+                stem=Untranslated(instrument.stem),
+                items=tuple((code, Untranslated(text)) for code, text in instrument.items),
+                difficulty_text=(
+                    Untranslated(instrument.difficulty_text) if instrument.difficulty_text else None
+                ),
+            )
+            continue
+        official.append(found)
+        instruments[instrument.id] = replace(
+            instrument,
+            stem=found.stem,
+            items=tuple((code, found.items[code]) for code, _ in instrument.items),
+            difficulty_text=found.difficulty_text or instrument.difficulty_text,
+        )
+    # PHQ-9 and GAD-7 share one answer scale: translated only when every questionnaire is.
+    whole = official and len(official) == len(screening.instruments)
     return replace(
         screening,
+        instruments=instruments,
+        answers=official[0].answers if whole else screening.answers,
+        difficulty_answers=(
+            official[0].difficulty_answers or screening.difficulty_answers
+            if whole
+            else screening.difficulty_answers
+        ),
         severity_labels={
             key: t.text(
                 SCREENING_FILE,

@@ -154,6 +154,8 @@ class Referral(Base):
     contact_hash: Mapped[str | None] = mapped_column(String(64))
     intake_hash: Mapped[str | None] = mapped_column(String(64))
     group_of: Mapped[str | None] = mapped_column(String(32))
+    # The language the person used (en, es, ar...): staff answer them in it (migration 0007).
+    language: Mapped[str | None] = mapped_column(String(16))
 
     __mapper_args__ = {"version_id_col": version}
 

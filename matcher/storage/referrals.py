@@ -147,6 +147,7 @@ class Referrals:
         request_hash: str | None = None,
         *,
         source: str | None = None,
+        language: str | None = None,
     ) -> Stored:
         """Commit one referral and return it; a repeated idempotency key returns the first one.
 
@@ -180,6 +181,7 @@ class Referrals:
             contact=_dumps(contact),
             idempotency_key=idempotency_key or None,
             request_hash=request_hash if idempotency_key else None,
+            language=language,
         )
         if urgent:
             referral.ack_deadline = ack_deadline(created_at, self.settings.ack_minutes)
@@ -286,6 +288,7 @@ class Referrals:
                 "screening": json.loads(found.screening) if found.screening else None,
                 "matches": json.loads(found.matches) if found.matches else None,
                 "rules_version": found.rules_version,
+                "language": found.language,
                 "contact": json.loads(found.contact),
                 "ack_deadline": aware(found.ack_deadline),
                 "escalated_at": aware(found.escalated_at),
@@ -533,4 +536,5 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
         "version": referral.version,
         "group_of": referral.group_of,
         "similar": similar,
+        "language": referral.language,
     }

@@ -15,6 +15,7 @@ from flask_babel import Babel
 
 from matcher import i18n
 from matcher.errors import ConfigError
+from matcher.localise import is_fallback
 
 SESSION_KEY = "language"
 
@@ -61,12 +62,22 @@ def language_choices() -> list[dict[str, str]]:
     ]
 
 
+def language_label(code: str | None) -> str:
+    """A language for staff to read: in its own script, and in the page's language if other."""
+    if not code:
+        return ""
+    own = i18n.own_name(code)
+    here = i18n.language_name(code, request_language()) or code
+    return own if here.casefold() == own.casefold() else f"{own} ({here})"
+
+
 def _page_language() -> dict[str, Any]:
     language = request_language()
     return {
         "page_language": language,
         "page_direction": i18n.direction(language),
         "language_choices": language_choices(),
+        "language_label": language_label,
     }
 
 
@@ -114,4 +125,6 @@ def install(app: Flask) -> None:
         default_translation_directories=str(i18n.TRANSLATIONS_DIR),
     )
     app.context_processor(_page_language)
+    # `{% if text is fallback %} lang="en"{% endif %}`: English standing in for a translation.
+    app.jinja_env.tests["fallback"] = is_fallback
     app.after_request(_content_language)

@@ -10,6 +10,7 @@ import functools
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,16 +22,18 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from matcher import i18n
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.matching import Matcher
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
-from matcher.web.language import remember
+from matcher.web.language import remember, request_language
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -80,17 +83,19 @@ FRIENDLIER = {
     ),
 }
 YES_NO = {"yes": True, "no": False}
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
-
-
 # --- template filters ---------------------------------------------------------------------------
 
 
 @bp.app_template_filter("money")
 def money(amount: int, currency: str) -> str:
-    """80, EUR -> €80; a currency without a symbol here reads 80 CHF."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    """80, EUR -> €80 in English, 80 € in Spanish: the page's language, through i18n.money."""
+    return i18n.money(amount, currency, request_language())
+
+
+@bp.app_template_filter("when")
+def when(moment: datetime) -> str:
+    """A moment in the clinic's time zone (MATCHER_TIME_ZONE), written the page's way."""
+    return i18n.date_time(moment, request_language(), current_app.config["TIME_ZONE"])
 
 
 @bp.app_template_filter("points")
@@ -227,24 +232,35 @@ def form_options(held: Matcher) -> dict[str, Any]:
         "instruments": list(held.knowledge.screening.instruments.values()),
         "answers": held.knowledge.screening.answers,
         "difficulty_answers": held.knowledge.screening.difficulty_answers,
-        "languages": sorted(
-            ((code, vocabulary.language_name(code)) for code in spoken), key=lambda c: c[1]
-        ),
-        "formats": [("any", "Either is fine")]
+        "languages": language_options(held, spoken),
+        "formats": [("any", gettext("Either is fine"))]
         + [(t.id, t.label) for t in vocabulary.formats.values()],
-        "settings": [("any", "Any of these")]
+        "settings": [("any", gettext("Any of these"))]
         + [(t.id, t.label) for t in vocabulary.settings.values()],
-        "genders": [("any", "No preference")]
+        "genders": [("any", gettext("No preference"))]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
         "currency": held.roster.currency,
     }
 
 
+def language_options(held: Matcher, codes: set[str]) -> list[dict[str, str]]:
+    """The languages a person can pick: each in its own script, and in the page's language.
+
+    Sorted by the name in the page's language: español (Spanish) sits under S in English.
+    """
+    options = []
+    for code in codes:
+        here = held.renderer.language_name(code)
+        own = i18n.language_name(code, code)
+        own = own[:1].upper() + own[1:] if own else here
+        options.append({"code": code, "own": own, "here": here, "dir": i18n.direction(code)})
+    return sorted(options, key=lambda option: option["here"].casefold())
+
+
 def language_names(held: Matcher) -> dict[str, str]:
-    """ISO 639-1 code -> English name, for the languages the roster speaks."""
-    vocabulary = held.knowledge.vocabulary
+    """ISO 639-1 code -> name in the page's language, for the languages the roster speaks."""
     codes = {code for t in held.roster.therapists for code in t.profile["languages"]}
-    return {code: vocabulary.language_name(code) for code in codes}
+    return {code: held.renderer.language_name(code) for code in codes}
 
 
 def labels(held: Matcher) -> dict[str, dict[str, str]]:

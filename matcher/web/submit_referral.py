@@ -82,6 +82,7 @@ def submit_referral(
         body["contact"],
         body["consent"],
         source=source if source is not None else client or None,
+        language=matcher.language,
     )
     try:
         try:
