@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from matcher import i18n
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
+from matcher.i18n import N_
 from matcher.matching import Matcher
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
@@ -73,12 +74,14 @@ ANSWER_FIELDS = (
 FORM_ERROR = "_form"
 # The intake's messages are written for API clients; these few read better beside a form field.
 FRIENDLIER = {
-    ("difficulties", "Length must be between 1 and 10."): (
+    ("difficulties", "Length must be between 1 and 10."): N_(
         "Choose at least one thing you would like help with (ten at most)."
     ),
-    ("age", "Not a valid integer."): "Enter your age in years as a whole number, for example 34.",
-    ("max_fee", "Not a valid integer."): "Enter an amount as a whole number, for example 60.",
-    ("city", "Required when format is in_person."): (
+    ("age", "Not a valid integer."): N_(
+        "Enter your age in years as a whole number, for example 34."
+    ),
+    ("max_fee", "Not a valid integer."): N_("Enter an amount as a whole number, for example 60."),
+    ("city", "Required when format is in_person."): N_(
         "Enter the city where you would go to sessions, or choose online."
     ),
 }
@@ -217,7 +220,9 @@ def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
         else:
             field = FIELD_OF_PATH.get(key, FORM_ERROR)
         for original in messages:
-            message = FRIENDLIER.get((field, original), original)
+            # In the page's language when the catalog has it (the friendlier ones, the
+            # consent one); the intake's other messages are the API's, in English.
+            message = gettext(FRIENDLIER.get((field, original), original))
             if message not in shown.setdefault(field, []):
                 shown[field].append(message)
     return shown
@@ -330,8 +335,8 @@ def form_again(
 
 # Said when an urgent person's changed answers were kept under a new id (the page then shows the
 # contact promise of crisis.yaml in its place, after the crisis resources).
-URGENT_KEPT = "A person from the clinic will be in touch with you as soon as they can."
-NOT_SAVED = (
+URGENT_KEPT = N_("A person from the clinic will be in touch with you as soon as they can.")
+NOT_SAVED = N_(
     "We could not save your request just now, so the clinic has not received it and nothing was "
     "stored. Please send the form again in a few minutes, or contact the clinic directly."
 )
@@ -382,7 +387,9 @@ def results() -> BaseResponse:
     if "language" in form:  # the switcher on the results page: the same answers, re-read
         remember(form["language"])
     if not token_ok():
-        expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
+        expired = {
+            "_form": [gettext("The form had expired. Please check your answers and send it again.")]
+        }
         return form_again(form, expired, 400)
     intake = intake_from_form(form, held)
     referral_message = referral_error = None
@@ -400,7 +407,7 @@ def results() -> BaseResponse:
         # The person still gets their matches (and the crisis resources first, if urgent),
         # told plainly that nothing reached the clinic. A 200: a proxy that swaps 5xx pages
         # for its own would hide the crisis resources.
-        result, referral_error = exc.result, NOT_SAVED
+        result, referral_error = exc.result, gettext(NOT_SAVED)
     safety = result["safety"]
     promise = None
     if safety["urgent"] and referral_message:
@@ -439,7 +446,7 @@ def _refer(
         done = store(key if SUBMISSION_ID.match(key) else None, client, source=client)
     except KeyReused as exc:
         if exc.stored is not None:  # urgent: kept under a new id all the same
-            return exc.result, URGENT_KEPT
+            return exc.result, gettext(URGENT_KEPT)
         # The same form sent again with other answers (Back, change, send): a new referral.
         done = store(None, client, source=client)
     return done.result, done.message
