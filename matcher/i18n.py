@@ -134,8 +134,10 @@ def number(value: int | float | Decimal, language: str) -> str:
 
 def date_time(moment: datetime, language: str, time_zone: str | None = None) -> str:
     """A moment in the clinic's time zone, written the language's way (medium length)."""
-    zone = get_timezone(time_zone) if time_zone else None
-    return str(format_datetime(moment, format="medium", tzinfo=zone, locale=locale(language)))
+    zone = get_timezone(time_zone or "UTC")
+    written = format_datetime(moment, format="medium", tzinfo=zone, locale=locale(language))
+    # The zone named after the time: staff in two countries read the same moment.
+    return f"{written} ({time_zone or 'UTC'})"
 
 
 def stale_catalogs() -> list[Path]:

@@ -177,7 +177,9 @@ def test_every_page_is_in_the_language_with_no_english_left(
         assert english_left(html, language, matcher) == [], what
 
 
-def test_the_check_itself_finds_english_on_an_english_page(client: FlaskClient, matcher: Matcher) -> None:
+def test_the_check_itself_finds_english_on_an_english_page(
+    client: FlaskClient, matcher: Matcher
+) -> None:
     html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Find a therapist who fits you" in english_left(html, "es", matcher)
 
@@ -281,3 +283,35 @@ def test_the_api_answers_in_the_language_asked_and_never_from_the_page_session(
         "Humanistische therapie",
     ]
     assert [m["id"] for m in dutch.get_json()["modalities"]] == ["ipt", "humanistic"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        (
+            "LANGUAGES",
+            "en,xx",
+            "MATCHER_LANGUAGES: xx not shipped (shipped: en, ar, de, es, fr, nl)",
+        ),
+        (
+            "DEFAULT_LANGUAGE",
+            "de",
+            "MATCHER_DEFAULT_LANGUAGE: 'de' is not one of the languages offered (en, es)",
+        ),
+        (
+            "TIME_ZONE",
+            "Mars/Base",
+            "MATCHER_TIME_ZONE: 'Mars/Base' is not an IANA time zone such as Europe/Madrid",
+        ),
+    ],
+)
+def test_a_language_setting_that_cannot_work_stops_start_up_naming_it(
+    tmp_path: Path, setting: str, value: str, message: str
+) -> None:
+    from matcher.errors import ConfigError
+    from matcher.web import create_app
+
+    config = {"TESTING": True, "STATE_DIR": str(tmp_path), "LANGUAGES": "en,es", setting: value}
+    with pytest.raises(ConfigError) as raised:
+        create_app(config)
+    assert str(raised.value) == message

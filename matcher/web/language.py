@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import get_timezone
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 from flask_babel import Babel
@@ -106,6 +107,13 @@ def _configured(app: Flask) -> tuple[str, ...]:
                 "MATCHER_LANGUAGES",
                 f"{', '.join(unknown)} not shipped (shipped: {', '.join(shipped)})",
             )
+    zone = app.config["TIME_ZONE"]
+    try:
+        get_timezone(zone)
+    except (LookupError, TypeError, ValueError):
+        raise ConfigError(
+            "MATCHER_TIME_ZONE", f"{zone!r} is not an IANA time zone such as Europe/Madrid"
+        ) from None
     default = app.config["DEFAULT_LANGUAGE"]
     if default not in languages:
         raise ConfigError(
