@@ -8,6 +8,7 @@ here takes it as an argument.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -157,8 +158,13 @@ def compile_catalogs() -> list[Path]:
     for po in stale_catalogs():
         with po.open("rb") as source:
             catalog = read_po(source, locale=po.parent.parent.name)
-        with po.with_suffix(".mo").open("wb") as target:
+        # Written aside, then renamed: a test worker compiling at the same moment as another
+        # (pytest -n) never reads half a file.
+        mo = po.with_suffix(".mo")
+        partial = mo.with_name(f".{mo.name}.{os.getpid()}")
+        with partial.open("wb") as target:
             write_mo(target, catalog)
+        os.replace(partial, mo)
         done.append(po)
     translations.cache_clear()
     return done
