@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
+from matcher.storage import accounts, database
 from matcher.web import create_app
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
 
@@ -27,6 +29,47 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 ROSTER = PROJECT_ROOT / "therapists.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_sqlite_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every app's new SQLite database starts as a copy of one migrated once for the run.
+
+    Running the migrations costs a test a tenth of a second, paid by hundreds of them; the
+    copy is then migrated as usual (a no-op at the head), so locks and file modes are the
+    real ones. Tests of the migrations themselves call `migrate` directly and are unaffected.
+    """
+    real_migrate = database.migrate
+    template = tmp_path_factory.mktemp("migrated") / "template.db"
+    real_migrate(f"sqlite:///{template}", template.parent)
+    migrated = template.read_bytes()
+
+    def migrate_from_copy(url: str, lock_dir: Path) -> None:
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if path.name and path.name != ":memory:" and not path.exists():
+                database.make_engine(url).dispose()  # creates it empty and private
+                if path.exists():  # if not, the real migration says what is wrong
+                    path.write_bytes(migrated)
+        real_migrate(url, lock_dir)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(database, "migrate", migrate_from_copy)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Staff passwords hashed with argon2's cheapest parameters inside this test process.
+
+    A real hash costs a tenth of a second of CPU by design, and the suite logs in hundreds of
+    times. Servers the tests start as processes (gunicorn) keep the real parameters.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            accounts, "PasswordHasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")

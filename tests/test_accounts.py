@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 from flask import Flask
 
 from matcher import PROJECT_ROOT
@@ -123,6 +124,8 @@ def test_a_successful_login_starts_both_counts_again(accounts: Accounts) -> None
 def test_guesses_sent_in_parallel_are_all_counted(accounts: Accounts) -> None:
     # Several workers (or instances) checking wrong passwords at the same moment: each failure
     # counts, so parallel guessing is slowed down as much as guessing one after another.
+    # The real hash (not the suite's cheap one) keeps all the guesses in flight together.
+    accounts.hasher = PasswordHasher()
     accounts.add("ana", PASSWORD, "staff", "test")
     guesses = FREE_FAILURES_PER_NAME + 2
     barrier = threading.Barrier(guesses)
@@ -303,3 +306,14 @@ def test_only_admins_see_the_admin_page(staff_app: Flask) -> None:
     html = page.get_data(as_text=True)
     assert "<td>desk</td><td>staff</td>" in html and "<td>boss</td><td>admin</td>" in html
     assert "<td>login</td>" in html  # the audit log, newest first
+
+
+def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_a_real_one(
+    accounts: Accounts,
+) -> None:
+    accounts.add("ana", PASSWORD, "staff", "test")
+    from sqlalchemy.orm import Session
+
+    with Session(accounts.engine) as session:
+        stored = session.query(StaffAccount).one().password_hash
+    assert extract_parameters(accounts._decoy) == extract_parameters(stored)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import secrets
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from typing import Any, overload
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -301,10 +304,17 @@ def migrate(url: str, lock_dir: Path) -> None:
         with _file_lock(_lock_file(url, lock_dir)), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_ID)))
+            if MigrationContext.configure(connection).get_current_revision() == _head():
+                return  # a restart: nothing to run, and alembic's environment stays unloaded
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+@functools.cache
+def _head() -> str | None:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def sqlite_files(url: str) -> list[Path]:
