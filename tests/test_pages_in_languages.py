@@ -315,3 +315,24 @@ def test_a_language_setting_that_cannot_work_stops_start_up_naming_it(
     with pytest.raises(ConfigError) as raised:
         create_app(config)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_the_crisis_block_comes_first_in_every_language(
+    client: FlaskClient, matcher: Matcher, language: str
+) -> None:
+    headers = {"Accept-Language": language}
+    token = form_token(client.get("/", headers=headers).get_data(as_text=True))
+    answers = {"difficulties": "depression", "self_harm_thoughts": "yes", "csrf_token": token}
+    html = client.post("/results", data=answers, headers=headers).get_data(as_text=True)
+    main = html[html.index('<main id="main"') :]
+    assert main.index('id="crisis"') < main.index('id="results-title"')
+    message = matcher.in_language(language).safety(["self_harm_thoughts"])["message"]
+    assert message.split(".")[0] in main
+    api = client.post(
+        "/api/v1/match",
+        json={"difficulties": ["grief"], "risk": {"self_harm_thoughts": "yes"}},
+        headers=headers,
+    ).get_json()
+    assert api["safety"]["urgent"] is True and api["alerts"][0]["rule"] == "safety.self_harm"
+    assert api["safety"]["message"] == message
