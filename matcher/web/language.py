@@ -121,7 +121,7 @@ def install(app: Flask) -> None:
     Babel(
         app,
         locale_selector=request_language,
-        timezone_selector=lambda: app.config["TIME_ZONE"],
+        timezone_selector=lambda: app.config["CLINIC_TIMEZONE"],
         default_translation_directories=str(i18n.TRANSLATIONS_DIR),
     )
     app.context_processor(_page_language)
