@@ -13,14 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from matcher.languages import SIGN_LANGUAGES
+
 if TYPE_CHECKING:  # types only: the registry is imported by the YAML schemas, before these
     from matcher.ranking import ClinicalPicture, Preferences
-    from matcher.roster import Roster, Therapist
+    from matcher.roster import Licence, Roster, Therapist
+    from matcher.rules import HardConstraint
 
 Positions = npt.NDArray[np.intp]
 Mask = npt.NDArray[np.bool_]
@@ -31,6 +35,17 @@ def column(roster: Roster, name: str, value: str, at: Positions) -> Mask | None:
     """Who at `at` has `value` in the list column `name`; None when nobody has it at all."""
     index = roster.values[name].get(value)
     return None if index is None else roster.lists[name][:, index][at]
+
+
+def all_of(roster: Roster, name: str, values: Sequence[str], at: Positions) -> Mask:
+    """Who at `at` has every one of `values` in the list column `name`."""
+    result = np.ones(len(at), dtype=np.bool_)
+    for value in values:
+        found = column(roster, name, value, at)
+        if found is None:
+            return np.zeros(len(at), dtype=np.bool_)
+        result &= found
+    return result
 
 
 def any_of(roster: Roster, name: str, values: Sequence[str], at: Positions) -> Mask:
@@ -52,7 +67,8 @@ class HardCheck:
 
     `mask(roster, therapist_field, wanted, at)` says who at `at` meets it; `found(therapist,
     therapist_field)` is what one therapist has, for the explanation; `kind` is how `wanted` and
-    `found` are rendered (None: as the constraint's therapist_field). An `always_on` check
+    `found` are rendered (None: as the constraint's therapist_field), `found_kind` how `found` is
+    when it differs (a place someone works, not a city asked for). An `always_on` check
     applies to every intake and wants True; the others apply when the person answered their
     intake_field.
     """
@@ -62,10 +78,208 @@ class HardCheck:
     found: Callable[[Therapist, str], Any]
     kind: str | None = None
     always_on: bool = False
+    # What is wanted, when it takes more than the intake_field's value (where the person is,
+    # the format and today's date; a policy's number of days): JSON-ready, for /why.
+    wanted: Callable[[Preferences, HardConstraint], Any] | None = None
+    # Why one therapist passed or failed, for a sentence: an outcome the constraint may word
+    # in its `outcomes`, and the values its placeholders show ({name: (render kind, value)}).
+    outcome: Callable[[Therapist, Any, bool, Roster], Outcome] | None = None
+    outcomes: frozenset[str] = frozenset()
+    # Passed outcomes that still read as a caveat (licensed, but where you are was not said).
+    caveat_outcomes: frozenset[str] = frozenset()
+    # A constraint no relaxation may set aside (the law, or a policy that protects people).
+    never_relaxed: bool = False
+    # The placeholders its outcomes fill, beside {wanted} and {offered} (checked at load).
+    placeholders: frozenset[str] = frozenset()
+    found_kind: str | None = None
+
+
+Parts = dict[str, tuple[str, Any]]
+Outcome = tuple[str, Parts]
 
 
 def _field(therapist: Therapist, therapist_field: str) -> Any:
     return therapist[therapist_field]
+
+
+def today_of(preferences: Preferences) -> date:
+    """The day an intake is matched on: its clock's, or today in UTC."""
+    return preferences.today or datetime.now(UTC).date()
+
+
+# --- licensure: where the person is during sessions, against licences and compacts ----------
+
+
+def _where_and_when(preferences: Preferences, constraint: HardConstraint) -> dict[str, Any]:
+    location = preferences.location
+    return {
+        "location": None
+        if location is None
+        else {"country": location.country, "region": location.region, "stated": location.stated},
+        "format": preferences.format,
+        "on": today_of(preferences).isoformat(),
+    }
+
+
+def _licensed(r: Roster, field: str, wanted: Any, at: Positions) -> Mask:
+    today = date.fromisoformat(wanted["on"]).toordinal()
+    where = wanted["location"]
+    if where is None:  # nobody said where: any licence still in force
+        return r.licence_best[at] >= today  # type: ignore[no-any-return]
+    result = np.zeros(len(at), dtype=np.bool_)
+    for place in (where["country"], where["region"]):
+        index = r.licence_places.get(place) if place else None
+        if index is not None:
+            result |= r.licence_until[at, index] >= today
+    region = where["region"]
+    if region and wanted["format"] != "in_person":
+        home = r.licence_best[at] >= today  # a compact's authority rests on a home licence
+        for compact_id, until in r.compact_until.items():
+            if region in r.compacts[compact_id].members:
+                result |= (until[at] >= today) & home
+    return result
+
+
+def _in_force(licence: Licence, practising: frozenset[str], today: date) -> bool:
+    return licence.status in practising and (licence.expires is None or licence.expires >= today)
+
+
+def _licensure_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
+    today = date.fromisoformat(wanted["on"])
+    licences = sorted(t.record.licences, key=lambda lic: lic.verified_at, reverse=True)
+    held = sorted({lic.jurisdiction for lic in licences if _in_force(lic, r.practising, today)})
+    held_part = ("places", held)
+    where = wanted["location"]
+    if where is None:
+        if held:
+            return "place_unknown", {"held": held_part}
+        return "no_licence_in_force", {"licences": ("licence_states", licences)}
+    country, region = where["country"], where["region"]
+    covering = [lic for lic in licences if lic.jurisdiction in (country, region)]
+    in_force = [lic for lic in covering if _in_force(lic, r.practising, today)]
+    if in_force:
+        licence = in_force[0]
+        return "licensed", {
+            "place": ("place", region or country),
+            "title": ("text", licence.title),
+            "register": ("text", licence.register),
+            "verified": ("date", licence.verified_at),
+        }
+    if region and held:
+        for authority in t.record.compacts:
+            compact = r.compacts.get(authority.compact)
+            if (
+                compact is not None
+                and region in compact.members
+                and authority.status in r.practising
+                and (authority.expires is None or authority.expires >= today)
+            ):
+                parts = {
+                    "held": held_part,
+                    "place": ("place", region),
+                    "compact": ("text", compact.name),
+                    "authority": ("text", compact.authority),
+                }
+                return (
+                    "compact_not_in_person" if wanted["format"] == "in_person" else "compact"
+                ), parts
+    if covering:
+        licence = covering[0]
+        if licence.status not in r.practising:
+            return "not_practising", {
+                "place": ("place", licence.jurisdiction),
+                "status": ("licence_status", licence.status),
+            }
+        return "expired", {
+            "place": ("place", licence.jurisdiction),
+            "expired": ("date", licence.expires),
+        }
+    if not held:
+        return "no_licence_in_force", {"licences": ("licence_states", licences)}
+    if region is None and any(code.startswith(f"{country}-") for code in held):
+        return "region_needed", {"held": held_part, "place": ("place", country)}
+    return "elsewhere", {"held": held_part, "place": ("place", region or country)}
+
+
+def _licences_found(t: Therapist, field: str) -> Any:
+    profile = t.profile
+    return {"licences": profile["licences"], "compacts": profile["compacts"]}
+
+
+# --- availability confirmed recently enough ---------------------------------------------------
+
+
+def _days_and_policy(preferences: Preferences, constraint: HardConstraint) -> dict[str, Any]:
+    return {"on": today_of(preferences).isoformat(), "max_days": constraint.max_days}
+
+
+def _confirmed_within(r: Roster, field: str, wanted: Any, at: Positions) -> Mask:
+    today = date.fromisoformat(wanted["on"]).toordinal()
+    return today - r.confirmed_on[at] <= wanted["max_days"]  # type: ignore[no-any-return]
+
+
+def days_since(day: date, today: date) -> int:
+    """Whole days from `day` to `today`; a date in the future counts as today."""
+    return max((today - day).days, 0)
+
+
+def _confirmation_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
+    accepting = t.record.accepting
+    parts: Parts = {
+        "confirmed": (
+            "days_ago",
+            days_since(accepting.verified_at, date.fromisoformat(wanted["on"])),
+        ),
+        "opening": ("opening", accepting.next_available),
+        "cap": ("weekly_cap", accepting.weekly_cap),
+    }
+    return ("confirmed" if passed else "stale"), parts
+
+
+# --- communication and access -----------------------------------------------------------------
+
+
+def _speaks_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
+    shared = [code for code in wanted if code in t.record.languages]
+    signs = bool(shared) and all(code in SIGN_LANGUAGES for code in shared)
+    return ("signs" if signs else "speaks" if passed else "does_not_speak"), {}
+
+
+def _interpreted(r: Roster, field: str, wanted: Any, at: Positions) -> Mask:
+    return r.interpreters[at] | any_of(r, "languages", [wanted], at)
+
+
+def _interpreter_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
+    parts: Parts = {"language": ("language", wanted)}
+    if wanted in t.record.languages:
+        return ("signs" if wanted in SIGN_LANGUAGES else "speaks"), parts
+    return ("interpreter" if passed else "no_interpreter"), parts
+
+
+def _needs_and_format(preferences: Preferences, constraint: HardConstraint) -> dict[str, Any]:
+    return {"needs": list(preferences.access), "format": preferences.format}
+
+
+def _office_access(r: Roster, field: str, wanted: Any, at: Positions) -> Mask:
+    has_all = all_of(r, "access", wanted["needs"], at)
+    if wanted["format"] == "in_person":
+        return has_all
+    # Someone who may meet online needs no office: an online therapist fits whatever the office.
+    return has_all | column_or_none(r, "formats", "online", at)
+
+
+def column_or_none(roster: Roster, name: str, value: str, at: Positions) -> Mask:
+    """Who at `at` has `value` in the list column `name` (nobody, when no one has it)."""
+    found = column(roster, name, value, at)
+    return np.zeros(len(at), dtype=np.bool_) if found is None else found
+
+
+def _access_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
+    missing = [need for need in wanted["needs"] if need not in t.record.access]
+    parts: Parts = {"missing": ("access", missing), "needs": ("access", wanted["needs"])}
+    if not missing:
+        return "office", parts
+    return ("online_instead" if passed else "lacks"), parts
 
 
 HARD_CHECKS: dict[str, HardCheck] = {
@@ -93,6 +307,91 @@ HARD_CHECKS: dict[str, HardCheck] = {
             mask=lambda r, field, wanted, at: r.in_person_city[at] == r.city_code(wanted),
             found=lambda t, field: t["city"] if "in_person" in t["formats"] else None,
             kind="city",
+            found_kind="workplace",
+        ),
+        HardCheck(
+            "licensed_where_you_are",
+            mask=_licensed,
+            found=_licences_found,
+            kind="licensure",
+            always_on=True,
+            wanted=_where_and_when,
+            outcome=_licensure_outcome,
+            outcomes=frozenset(
+                {
+                    "licensed",
+                    "place_unknown",
+                    "compact",
+                    "compact_not_in_person",
+                    "not_practising",
+                    "expired",
+                    "no_licence_in_force",
+                    "region_needed",
+                    "elsewhere",
+                }
+            ),
+            caveat_outcomes=frozenset({"place_unknown"}),
+            never_relaxed=True,
+            placeholders=frozenset(
+                {
+                    "held",
+                    "place",
+                    "title",
+                    "register",
+                    "verified",
+                    "compact",
+                    "authority",
+                    "status",
+                    "expired",
+                    "licences",
+                }
+            ),
+        ),
+        HardCheck(
+            "confirmed_within",
+            mask=_confirmed_within,
+            found=lambda t, field: t.profile["accepting"],
+            kind="freshness",
+            always_on=True,
+            wanted=_days_and_policy,
+            outcome=_confirmation_outcome,
+            outcomes=frozenset({"confirmed", "stale"}),
+            never_relaxed=True,
+            placeholders=frozenset({"confirmed", "opening", "cap"}),
+        ),
+        HardCheck(
+            "speaks_any",
+            mask=lambda r, field, wanted, at: any_of(r, field, wanted, at),
+            found=_field,
+            outcome=_speaks_outcome,
+            outcomes=frozenset({"signs", "speaks", "does_not_speak"}),
+        ),
+        HardCheck(
+            "interpreted",
+            mask=_interpreted,
+            found=lambda t, field: {
+                "works_with_interpreters": t.record.works_with_interpreters,
+                "languages": list(t.record.languages),
+            },
+            kind="interpreter",
+            outcome=_interpreter_outcome,
+            outcomes=frozenset({"signs", "speaks", "interpreter", "no_interpreter"}),
+            placeholders=frozenset({"language"}),
+        ),
+        HardCheck(
+            "office_access",
+            mask=_office_access,
+            found=_field,
+            kind="access_needs",
+            wanted=_needs_and_format,
+            outcome=_access_outcome,
+            outcomes=frozenset({"office", "online_instead", "lacks"}),
+            placeholders=frozenset({"missing", "needs"}),
+        ),
+        HardCheck(
+            "has_all",
+            mask=lambda r, field, wanted, at: all_of(r, field, wanted, at),
+            found=_field,
         ),
         HardCheck(
             "within_range",
@@ -122,13 +421,19 @@ class SoftCheck:
     `share(roster, preferences, clinical, at)` is the share (0..1) of the preference's points
     each position at `at` earns, or None when it does not apply to this intake; `details(
     therapist, preferences, clinical)` is (what the therapist offers, what was wanted) for its
-    sentence, both rendered as `kind`.
+    sentence, both rendered as `kind`. `says_missed(therapist, preferences)`, when given, says
+    whether the `missed` sentence is true of this therapist: when not, the miss is explained
+    elsewhere (a failed hard constraint) and no sentence is written for it.
     """
 
     name: str
     share: Callable[[Roster, Preferences, ClinicalPicture, Positions], Shares | None]
     details: Callable[[Therapist, Preferences, ClinicalPicture], tuple[Any, Any]]
     kind: str
+    # A check whose policy has a number of days in matching.yaml (`max_days`) gets them too:
+    # share(roster, preferences, clinical, at, max_days) and details(..., max_days).
+    takes_days: bool = False
+    says_missed: Callable[[Therapist, Preferences], bool] | None = None
 
 
 def _practises_recommended(
@@ -208,6 +513,29 @@ def _in_city_when_any_format(
     return (r.in_person_city[at] == r.city_code(p.city)).astype(np.float64)
 
 
+def _confirmed_recently(
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions, max_days: int = 30
+) -> Shares | None:
+    today = today_of(p).toordinal()
+    return (today - r.confirmed_on[at] <= max_days).astype(np.float64)
+
+
+def _shares_identity(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Shares | None:
+    # Only identities a therapist chose to show are in the column; never a reason to exclude.
+    if not p.identity:
+        return None
+    shared = np.zeros(len(at))
+    for value in p.identity:
+        found = column(r, "identity", value, at)
+        if found is not None:
+            shared += found
+    return shared / len(p.identity)
+
+
+def _shown_identity(t: Therapist) -> list[str]:
+    return list(t.record.identity.values) if t.record.identity else []
+
+
 SOFT_CHECKS: dict[str, SoftCheck] = {
     check.name: check
     for check in [
@@ -255,12 +583,39 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
             share=_standard_fee_within,
             details=lambda t, p, c: (t["fee"], p.max_fee),
             kind="fee",
+            # "Within your budget only through the sliding scale" is true only of a therapist
+            # whose sliding scale reaches the budget; one over it (in the nearest alternatives,
+            # or asked "why not") has the fee constraint's own sentence instead.
+            says_missed=lambda t, p: (
+                t["sliding_scale_min"] is not None
+                and p.max_fee is not None
+                and t["sliding_scale_min"] <= p.max_fee
+            ),
         ),
         SoftCheck(
             "measures_outcomes",
             share=_measures_outcomes,
             details=lambda t, p, c: (list(t["measures_outcomes"]), None),
             kind="instruments",
+        ),
+        SoftCheck(
+            "confirmed_recently",
+            share=_confirmed_recently,  # type: ignore[arg-type]
+            details=lambda t, p, c, max_days=30: (  # type: ignore[misc]
+                days_since(t.record.accepting.verified_at, today_of(p)),
+                max_days,
+            ),
+            kind="days_ago",
+            takes_days=True,
+        ),
+        SoftCheck(
+            "shares_identity",
+            share=_shares_identity,
+            details=lambda t, p, c: (
+                [v for v in p.identity if v in _shown_identity(t)],
+                [v for v in p.identity if v not in _shown_identity(t)],
+            ),
+            kind="identities",
         ),
         SoftCheck(
             "in_city_when_any_format",

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from matcher import explain, screening
 from matcher.engine import RulesEngine, RuleSpec
-from matcher.explain import ClinicalExplanation, Renderer
+from matcher.explain import ClinicalExplanation, Context, Renderer
 from matcher.ranking import ClinicalPicture
 from matcher.rules import INPUTS_COMPLETE, Knowledge, compile_rule, pattern_names
 
 if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
     from matcher.matching import Intake
 
-FactsKey = tuple[tuple[tuple[str, Any], ...], ...]
+Facts = tuple[tuple[tuple[str, Any], ...], ...]
+# The facts, then what frames them: the leading difficulty, whether the person named it, the
+# setting they asked for, and their difficulties (sorted: placement words count them).
+FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...]]
 
 
 class ClinicalEvaluation:
@@ -45,9 +48,10 @@ class ClinicalEvaluation:
         self._observed_preferences: set[tuple[str, Any]] = set()
         for rule in knowledge.rules:
             for condition in rule.when + rule.unless:
-                if condition.key.endswith("_total_at_least"):
-                    instrument = condition.key.removesuffix("_total_at_least")
-                    self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
+                for test in ("_total_at_least", "_total_below"):
+                    if condition.key.endswith(test):
+                        instrument = condition.key.removesuffix(test)
+                        self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
                 if condition.key in ("setting", "format"):
                     self._observed_preferences.update((condition.key, v) for v in condition.values)
         # The same rules in another language share one compiled engine: only the words differ.
@@ -78,9 +82,9 @@ class ClinicalEvaluation:
             # The safety path sees a clinician one to one first: advice for another setting
             # ("a group fits low mood well") is neither shown nor scored, in every answer.
             kept = self.knowledge.crisis.urgent_path_settings
-            clinical = replace(
-                clinical, advice=[a for a in clinical.advice if a["setting"] in kept]
-            )
+            advice = [a for a in clinical.advice if a["setting"] in kept]
+            decision = clinical.setting_decision if advice else None
+            clinical = replace(clinical, advice=advice, setting_decision=decision)
             picture = replace(
                 picture, advised_settings=tuple(s for s in picture.advised_settings if s in kept)
             )
@@ -98,27 +102,33 @@ class ClinicalEvaluation:
             if (name, value) in self._observed_preferences:
                 facts.append({"type": "preference", "name": name, "value": value})
         facts.extend(screening.facts(intake.scores, self.knowledge.screening, self._thresholds))
+        facts.extend({"type": "trauma", "value": detail} for detail in intake.trauma)
         facts.extend({"type": "risk", "value": signal} for signal in intake.risk_signals)
         return facts
 
     def _facts_key(self, intake: Intake) -> FactsKey:
         # A set of facts, in one canonical order: the same facts give the same key.
-        return tuple(sorted(tuple(sorted(fact.items())) for fact in self.facts(intake)))
+        facts = tuple(sorted(tuple(sorted(fact.items())) for fact in self.facts(intake)))
+        leading, named = explain.leading_difficulty(
+            intake.difficulties, intake.main_difficulty, self.knowledge
+        )
+        setting = intake.preferences.setting
+        requested = setting if setting in self.knowledge.vocabulary.settings else None
+        return facts, leading, named, requested, tuple(sorted(intake.difficulties))
 
     def _evaluate(self, key: FactsKey) -> tuple[ClinicalExplanation, ClinicalPicture]:
-        facts = [dict(fact) for fact in key]
+        fact_items, leading, named, requested, difficulties = key
+        facts = [dict(fact) for fact in fact_items]
         firings = self.engine.evaluate(facts)
-        clinical = explain.explain_clinical(firings, self.knowledge, self.renderer)
-        difficulties = tuple(f["value"] for f in facts if f["type"] == "difficulty")
-        return clinical, self._picture(difficulties, clinical)
+        context = Context(difficulties, leading, named, requested)
+        clinical = explain.explain_clinical(firings, self.knowledge, self.renderer, context)
+        canonical = tuple(f["value"] for f in facts if f["type"] == "difficulty")
+        return clinical, self._picture(canonical, clinical)
 
     def _picture(
         self, difficulties: tuple[str, ...], clinical: ClinicalExplanation
     ) -> ClinicalPicture:
-        advised: list[str] = []
-        for item in clinical.advice:
-            if item["setting"] not in advised:
-                advised.append(item["setting"])
+        advised = [item["setting"] for item in clinical.advice]  # one decision: at most one
         by_difficulty: dict[str, dict[str, int]] = {}
         for modality in clinical.modalities:
             for reason in modality["reasons"]:

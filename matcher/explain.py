@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from matcher import i18n
@@ -15,8 +16,10 @@ from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
 from matcher.i18n import N_
 from matcher.localise import is_fallback
+from matcher.money import format_money
 from matcher.ranking import Check, ScoreLine
-from matcher.rules import ClinicalRule, HardConstraint, Knowledge, Term
+from matcher.rules import ClinicalRule, Condition, HardConstraint, Knowledge, Term
+from matcher.schemas import SCREENING_CONDITION
 from matcher.screening import band_floor
 
 DISCLAIMER = N_(
@@ -26,8 +29,20 @@ DISCLAIMER = N_(
 
 
 def join(words: Sequence[str], last: str = "and", language: str = i18n.SOURCE_LANGUAGE) -> str:
-    """Join words as people write them: 'a', 'a and b', 'a, b and c' (or 'a, b or c')."""
-    return i18n.join_words(words, language, "or" if last == "or" else "standard")
+    """Join words as people write them: 'a', 'a and b', 'a, b and c'; 'either a or b'.
+
+    In another language than English, as that language writes a list (Babel's CLDR lists).
+    """
+    words = list(words)
+    if language != i18n.SOURCE_LANGUAGE:
+        return i18n.join_words(words, language, "or" if last in ("or", "either") else "standard")
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    if last == "either":  # alternatives after a negation: "does not list either a or b"
+        return f"either {', '.join(words[:-1])} or {words[-1]}"
+    return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
 @dataclass(frozen=True)
@@ -76,16 +91,79 @@ class Renderer:
         )
 
     def money(self, amount: int) -> str:
-        """An amount in the roster's currency, written the language's way."""
-        return i18n.money(amount, self.currency, self.language, code=True)
+        """An amount in the roster's currency, written as everywhere else (matcher.money)."""
+        return format_money(amount, self.currency, self.language)
+
+    def place(self, code: str) -> str:
+        """A country or region in words: 'New Jersey', 'the Netherlands'."""
+        return self.knowledge.places.name(code)
+
+    @staticmethod
+    def day(value: date) -> str:
+        """A date as people write it: '7 December 2026'."""
+        return f"{value.day} {value:%B %Y}"
+
+    def _licensing(self, kind: str, value: Any, conjunction: str) -> str | None:
+        """Licences, places, dates and availability in words; None for another kind."""
+        vocabulary = self.knowledge.vocabulary
+        if kind == "licensure" and "licences" in value:  # what a therapist holds
+            held = sorted({licence["jurisdiction"] for licence in value["licences"]})
+            return join([self.place(code) for code in held], conjunction)
+        if kind == "licensure":  # what the check wants: where the person will be
+            where = value["location"]
+            return self.place(where["region"] or where["country"]) if where else "an unknown place"
+        if kind == "freshness" and "verified_at" in value:  # what a therapist's record says
+            return f"confirmed on {self.day(date.fromisoformat(value['verified_at']))}"
+        if kind == "freshness":
+            return f"the last {value['max_days']} days"
+        if kind == "place":
+            return self.place(value)
+        if kind == "places":
+            return join([self.place(code) for code in value], conjunction) or "nowhere"
+        if kind == "date":
+            return self.day(value)
+        if kind == "licence_status":
+            return self._phrase(vocabulary.licence_statuses, value).lower()
+        if kind == "licence_states":
+            return join([self._licence_state(licence) for licence in value], conjunction)
+        if kind == "days_ago":
+            return {0: "today", 1: "yesterday"}.get(value, f"{value} days ago")
+        if kind == "opening":
+            return f"; next opening {self.day(value)}" if value else ""
+        if kind == "weekly_cap":
+            return f"; takes up to {value} new clients a week" if value else ""
+        if kind == "language":
+            return vocabulary.language_name(value)
+        if kind in ("access", "access_needs"):
+            needs = value["needs"] if isinstance(value, dict) else value
+            return join([self._phrase(vocabulary.access, a) for a in needs], conjunction)
+        if kind == "affirming":
+            return join([self._phrase(vocabulary.affirming, a) for a in value], conjunction)
+        if kind == "identities":
+            return join([self._phrase(vocabulary.identities, i) for i in value], conjunction)
+        if kind == "interpreter":
+            return vocabulary.language_name(value) if isinstance(value, str) else str(value)
+        return None
+
+    def _licence_state(self, licence: Any) -> str:
+        place = self.place(licence.jurisdiction)
+        if licence.status not in self.knowledge.vocabulary.practising_statuses:
+            status = self._phrase(self.knowledge.vocabulary.licence_statuses, licence.status)
+            return f"the licence in {place} is {status.lower()}"
+        return f"the licence in {place} expired on {self.day(licence.expires)}"
 
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
         join = self.join
         _ = self.gettext
+        if kind == "workplace":  # where a therapist sees people: "works in Madrid"
+            return "works online only" if value is None else f"works in {value}"
         if value is None:
-            return _("online only") if kind == "city" else _("none")
+            return {"city": _("online only"), "opening": "", "weekly_cap": ""}.get(kind, _("none"))
+        licensing = self._licensing(kind, value, conjunction)
+        if licensing is not None:
+            return licensing
         if kind == "languages":
             return join([self.language_name(code) for code in value], conjunction)
         if kind == "formats":
@@ -136,6 +214,13 @@ class Renderer:
         )
 
 
+class _Words(dict[str, str]):
+    """Placeholder values for a sentence; one an outcome does not fill reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def hard_kind(constraint: HardConstraint) -> str:
     """The value kind a hard constraint's wanted and found values are rendered as."""
     return HARD_CHECKS[constraint.check].kind or constraint.therapist_field
@@ -146,17 +231,24 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     constraint = check.constraint
     kind = hard_kind(constraint)
     template = constraint.passed if check.passed else constraint.failed
+    if check.outcome is not None:
+        template = constraint.outcomes.get(check.outcome, template)
     wanted = renderer.value(kind, check.expected, "or")
-    offered = renderer.value(kind, check.actual, "and")
-    return template.format(wanted=wanted, offered=offered)
+    found_kind = HARD_CHECKS[constraint.check].found_kind or kind
+    offered = renderer.value(found_kind, check.actual, "and")
+    words = _Words({name: renderer.value(k, v) for name, (k, v) in check.parts.items()})
+    words.update(wanted=wanted, offered=offered)
+    text = template.format_map(words)
+    return text[:1].upper() + text[1:]
 
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
     """The sentence for one soft preference: what it meets, or what it misses."""
     kind = SOFT_CHECKS[line.preference.check].kind
     template = line.preference.met if met else line.preference.missed
+    # What was missed is a set of alternatives the therapist has none of: "either a or b".
     return template.format(
-        wanted=renderer.value(kind, line.wanted, "or" if met else "and"),
+        wanted=renderer.value(kind, line.wanted, "or" if met else "either"),
         offered=renderer.value(kind, line.offered, "and"),
     )
 
@@ -165,18 +257,19 @@ def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
 class Answer:
     """One of the person's answers behind a rule that fired: `field operator value`.
 
-    `field` is the intake's path (difficulties, preferences.setting, screening.phq9, risk); a
-    screening answer is a total that reached `value` (">="), the others are equal to it ("is").
-    Sentences and the JSON's answer strings are both rendered from it, never parsed back.
+    `field` is the intake's path (difficulties, preferences.setting, screening.phq9, trauma,
+    risk). It is what the rule's own condition tested, not the fact as the cache stored it: a
+    rule that tests `phq9_total_at_least: 10` fired on `screening.phq9 >= 10`, whatever the
+    total. Sentences and the JSON's answer strings are both rendered from it, never parsed back.
     """
 
     field: str
-    operator: str
+    operator: str  # is, >=, <, in (a severity band)
     value: Any
 
     def as_string(self) -> str:
         """The answer as the JSON's `answers` writes it: difficulties:ptsd, screening.phq9>=16."""
-        separator = ">=" if self.operator == ">=" else ":"
+        separator = self.operator if self.operator in (">=", "<") else ":"
         return f"{self.field}{separator}{self.value}"
 
 
@@ -184,29 +277,50 @@ class Answer:
 PREFERENCE_KINDS = {"setting": "settings", "format": "formats"}
 
 
-def _answer(fact: Mapping[str, Any]) -> Answer | None:
-    """The person's answer a fact stands for; None for a fact a rule derived."""
-    if fact["type"] == "difficulty":
+def _answer(fact: Mapping[str, Any], condition: Condition) -> Answer | None:
+    """The person's answer a fact stands for, as the condition tested it; None if derived."""
+    kind = fact["type"]
+    if kind == "difficulty":
         return Answer("difficulties", "is", fact["value"])
-    if fact["type"] == "preference":
+    if kind == "preference":
         return Answer(f"preferences.{fact['name']}", "is", fact["value"])
-    if fact["type"] == "screening":
-        return Answer(f"screening.{fact['instrument']}", ">=", fact["total"])
-    if fact["type"] == "risk":
+    if kind == "trauma":
+        return Answer("trauma", "is", fact["value"])
+    if kind == "risk":
         return Answer("risk", "is", fact["value"])
+    test = SCREENING_CONDITION.match(condition.key)
+    if kind in ("screening", "screening_difficulty") and test:
+        field = f"screening.{fact['instrument']}"
+        if kind == "screening_difficulty":
+            field += "_difficulty"
+        if test["test"] == "severity":
+            return Answer(field, "in", fact["value"])
+        operator = ">=" if test["test"].endswith("at_least") else "<"
+        return Answer(field, operator, int(condition.values[0]))
     return None
 
 
 @dataclass(frozen=True)
 class ClinicalExplanation:
-    """Modalities, advice and alerts from the firings, with where each came from."""
+    """Modalities, the one setting advice and alerts from the firings, with where each came from."""
 
     modalities: list[dict[str, Any]]
     modality_rules: dict[str, list[str]]
-    advice: list[dict[str, Any]]
+    advice: list[dict[str, Any]]  # at most one: the setting decision as the person reads it
     alerts: list[dict[str, Any]]
     # rule id -> the person's answers behind it, as values (the JSON carries their strings)
     answers: dict[str, list[Answer]]
+    setting_decision: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What ranks and words the explanation besides the firings: the person's own framing."""
+
+    difficulties: tuple[str, ...] = ()
+    leading: str | None = None  # whose first-line treatment leads
+    main_given: bool = False  # the person named it (main_difficulty), or the order chose it
+    requested_setting: str | None = None
 
 
 def _sources(rule: ClinicalRule, knowledge: Knowledge) -> list[dict[str, str]]:
@@ -229,17 +343,37 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
     origin: dict[Any, list[Answer]] = {}
     answers_by_rule: dict[str, list[Answer]] = {}
     for firing in firings:  # in rule order; a derived fact's origin is recorded before its use
+        rule = knowledge.rules_by_id[firing.rule_id]
         answers: list[Answer] = []
-        for fact in firing.facts:
-            answer = _answer(fact)
+        for fact, condition in zip(firing.facts, rule.when, strict=True):
+            answer = _answer(fact, condition)
             found = [answer] if answer is not None else origin.get(fact_key(fact), [])
             answers.extend(a for a in found if a not in answers)
         merged = answers_by_rule.setdefault(firing.rule_id, [])
         merged.extend(a for a in answers if a not in merged)
-        for derived in knowledge.rules_by_id[firing.rule_id].derived_facts():
+        for derived in rule.derived_facts():
             known = origin.setdefault(fact_key(derived), [])
             known.extend(a for a in answers if a not in known)
     return answers_by_rule
+
+
+def _score_words(answer: Answer, renderer: Renderer) -> str:
+    screening = renderer.knowledge.screening
+    instrument_id = answer.field.removeprefix("screening.").removesuffix("_difficulty")
+    instrument = screening.instruments[instrument_id]
+    if answer.field.endswith("_difficulty"):
+        labels = screening.difficulty_answers
+        if answer.operator == ">=":
+            worst = join([label.lower() for label in labels[int(answer.value) :]], "or")
+            return f"you said your problems make daily life {worst}"
+        mildest = join([label.lower() for label in labels[: int(answer.value)]], "or")
+        return f"you said your problems make daily life {mildest}"
+    if answer.operator == "in":
+        label = screening.severity_labels[answer.value]
+        return f"your {instrument.name} total is in the {label} range"
+    if answer.operator == "<":
+        return f"your {instrument.name} total is below {answer.value}"
+    return f"your {instrument.name} total is {answer.value} or more"
 
 
 def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
@@ -254,30 +388,170 @@ def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
                 difficulties=renderer.value("difficulties", difficulties)
             )
         )
+    trauma = [a.value for a in answers if a.field == "trauma"]
+    if trauma:
+        details = renderer.knowledge.vocabulary.trauma_details
+        said = renderer.join([details[t].phrase or details[t].label for t in trauma])
+        parts.append(_("you said {details}").format(details=said))
     for answer in asked:
         kind = PREFERENCE_KINDS[answer.field.removeprefix("preferences.")]
         parts.append(_("you asked for {wanted}").format(wanted=renderer.value(kind, answer.value)))
     for answer in scored:
-        parts.append(renderer.score(answer.field.removeprefix("screening."), int(answer.value)))
+        parts.append(_score_words(answer, renderer))
     if any(a.field == "risk" for a in answers):
         parts.append(_("you mentioned thoughts of harming yourself"))
     return renderer.join(parts)
 
 
+def _placement(
+    first_line_for: Sequence[str],
+    tier: int,
+    context: Context,
+    any_leading: bool,
+    any_first_line: bool,
+    knowledge: Knowledge,
+    renderer: Renderer,
+) -> dict[str, str]:
+    """Why a modality is where it is: which step of the precedence placed it, in words."""
+    texts = knowledge.precedence.placement
+    leading = context.leading
+    if tier == 0 and leading is not None:
+        kind = (
+            "leading_only"
+            if len(context.difficulties) <= 1
+            else ("leading_main" if context.main_given else "leading_specific")
+        )
+        words = renderer.difficulty(leading)
+        return {"kind": kind, "text": texts[kind].format(difficulty=words, leading=words)}
+    if tier == 1:
+        kind = "first_line_after" if any_leading and leading is not None else "first_line"
+        text = texts[kind].format(
+            difficulty=renderer.value("difficulties", list(first_line_for)),
+            leading=renderer.difficulty(leading) if leading else "",
+        )
+        return {"kind": kind, "text": text}
+    kind = "other_after" if any_first_line else "other"
+    return {"kind": kind, "text": texts[kind]}
+
+
+def leading_difficulty(
+    difficulties: Sequence[str], main: str | None, knowledge: Knowledge
+) -> tuple[str | None, bool]:
+    """Whose first-line treatment leads: the main difficulty, else the most specific one picked."""
+    if main:
+        return main, True
+    for difficulty in knowledge.precedence.leading_order:
+        if difficulty in difficulties:
+            return difficulty, False
+    if len(difficulties) == 1:
+        return difficulties[0], False
+    return None, False
+
+
+def _setting_label(setting: str, renderer: Renderer) -> str:
+    term = renderer.knowledge.vocabulary.settings.get(setting)
+    label = term.label if term else setting
+    return label[:1].lower() + label[1:]
+
+
+def decide_setting(
+    advice: Sequence[dict[str, Any]],
+    context: Context,
+    knowledge: Knowledge,
+    renderer: Renderer,
+    becauses: Mapping[str, str],
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The one setting decision: the highest step wins, and the advice says what it overrode."""
+    if not advice:
+        return [], None
+    precedence = knowledge.precedence
+    steps, order = precedence.setting_steps, precedence.setting_order
+    ranked = sorted(
+        enumerate(advice),
+        key=lambda item: (
+            steps.index(item[1]["step"]),
+            order.index(item[1]["setting"]),
+            item[0],
+        ),
+    )
+    decider = ranked[0][1]
+    others = [item for _, item in ranked[1:]]
+    overrode = [
+        {"rule": a["rule"], "setting": a["setting"], "step": a["step"]}
+        for a in others
+        if a["setting"] != decider["setting"]
+    ]
+    agreeing = [a["rule"] for a in others if a["setting"] == decider["setting"]]
+    requested = context.requested_setting
+    chosen = dict(decider)
+    texts = precedence.setting_texts
+    if requested and requested != decider["setting"]:
+        request = {"rule": "preferences.setting", "setting": requested, "step": "request"}
+        if steps.index(decider["step"]) < steps.index("request"):
+            opening = texts["overrides_request"].format(
+                requested=_setting_label(requested, renderer),
+                because=becauses[decider["rule"]],
+                setting=_setting_label(decider["setting"], renderer),
+            )
+            chosen["text"] = f"{opening} {decider['rationale']}"
+            overrode.insert(0, request)
+        else:
+            # The person's own request outranks an option a guideline lists as suitable.
+            suggested = _setting_label(decider["setting"], renderer)
+            text = texts["request_decides"].format(
+                requested=_setting_label(requested, renderer),
+                suggested=suggested[:1].upper() + suggested[1:],
+                because=becauses[decider["rule"]],
+                setting=_setting_label(requested, renderer),
+            )
+            overrode = [
+                {"rule": a["rule"], "setting": a["setting"], "step": a["step"]}
+                for _, a in ranked
+                if a["setting"] != requested
+            ]
+            agreeing = [a["rule"] for _, a in ranked if a["setting"] == requested]
+            chosen = {
+                "rule": "preferences.setting",
+                "setting": requested,
+                "step": "request",
+                "text": text,
+                "evidence": decider["evidence"],
+                "sources": decider["sources"],
+                "clinician_note": precedence.clinician_note or precedence.rationale,
+            }
+    chosen.pop("rationale", None)
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    decision = {
+        "setting": chosen["setting"],
+        "step": chosen["step"],
+        "rule": chosen["rule"],
+        "overrode": overrode,
+        "agreeing": agreeing,
+    }
+    return [chosen], decision
+
+
 def explain_clinical(
-    firings: Sequence[Firing], knowledge: Knowledge, renderer: Renderer
+    firings: Sequence[Firing],
+    knowledge: Knowledge,
+    renderer: Renderer,
+    context: Context | None = None,
 ) -> ClinicalExplanation:
-    """Build ranked modalities, advice and alerts from the engine's firings."""
+    """Build ranked modalities, the one setting advice and alerts from the engine's firings."""
+    context = context or Context()
     answers = _answers_of(firings, knowledge)
     points = knowledge.matching.strength_points
     vocabulary_order = list(knowledge.vocabulary.modalities)
     scores: dict[str, int] = {}
     reasons: dict[str, list[dict[str, Any]]] = {}
+    first_lines: dict[str, list[str]] = {}
     advice: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
+    becauses: dict[str, str] = {}
     for rule_id in answers:  # each rule once, in rule order
         rule = knowledge.rules_by_id[rule_id]
         because = _because(answers[rule_id], renderer)
+        becauses[rule_id] = because
         text = (
             renderer.gettext("Because {because}: {rationale}").format(
                 because=because, rationale=rule.rationale
@@ -292,38 +566,87 @@ def explain_clinical(
         # A rationale not yet translated is said in English, and marked so (never left out).
         if is_fallback(rule.rationale):
             cited["fallback"] = True
+        if rule.clinician_note:
+            cited["clinician_note"] = rule.clinician_note
         if rule.recommend and rule.strength:
             earned = points[rule.strength]
             scores[rule.recommend] = scores.get(rule.recommend, 0) + earned
-            reasons.setdefault(rule.recommend, []).append(
+            reason = {
+                "rule": rule.id,
+                "text": text,
+                "answers": [a.as_string() for a in answers[rule_id]],
+                "points": earned,
+                **cited,
+            }
+            if rule.first_line:
+                reason["first_line_for"] = rule.first_line
+                found = first_lines.setdefault(rule.recommend, [])
+                if rule.first_line not in found:
+                    found.append(rule.first_line)
+            reasons.setdefault(rule.recommend, []).append(reason)
+        if rule.advise_setting and rule.setting_step:
+            advice.append(
                 {
                     "rule": rule.id,
+                    "setting": rule.advise_setting,
+                    "step": rule.setting_step,
                     "text": text,
-                    "answers": [a.as_string() for a in answers[rule_id]],
-                    "points": earned,
+                    "rationale": rule.rationale,
                     **cited,
                 }
             )
-        if rule.advise_setting:
-            advice.append({"rule": rule.id, "setting": rule.advise_setting, "text": text, **cited})
         if rule.alert:
             alerts.append({"level": rule.alert, "rule": rule.id, "text": text, **cited})
-    ranked = sorted(scores, key=lambda m: (-scores[m], vocabulary_order.index(m)))
-    modalities = []
+
+    def tier(modality: str) -> int:
+        found = first_lines.get(modality, [])
+        if context.leading is not None and context.leading in found:
+            return 0
+        return 1 if found else 2
+
+    ranked = sorted(scores, key=lambda m: (tier(m), -scores[m], vocabulary_order.index(m)))
+    any_leading = any(tier(m) == 0 for m in ranked)
+    any_first_line = any(tier(m) < 2 for m in ranked)
+    modalities: list[dict[str, Any]] = []
+    reasons_by_id: dict[str, list[dict[str, Any]]] = {}
     for modality in ranked:
         term = knowledge.vocabulary.modalities[modality]
+        # The reason that placed it comes first: the leading difficulty's, then any first line.
+        ordered = sorted(
+            reasons[modality],
+            key=lambda r: (
+                0
+                if r.get("first_line_for") == context.leading and context.leading
+                else (1 if "first_line_for" in r else 2)
+            ),
+        )
+        first_line_for = first_lines.get(modality, [])
+        reasons_by_id[modality] = ordered
         modalities.append(
             {
                 "id": modality,
                 "name": str(term.label),
                 "description": str(term.description),
                 "score": scores[modality],
-                "reasons": reasons[modality],
+                "first_line_for": first_line_for,
+                "placement": _placement(
+                    first_line_for,
+                    tier(modality),
+                    context,
+                    any_leading,
+                    any_first_line,
+                    knowledge,
+                    renderer,
+                ),
+                "reasons": ordered,
                 **({"fallback": True} if is_fallback(term.label) else {}),
             }
         )
-    modality_rules = {m: [r["rule"] for r in reasons[m]] for m in ranked}
-    return ClinicalExplanation(modalities, modality_rules, advice, alerts, answers)
+    modality_rules = {
+        str(m["id"]): [str(r["rule"]) for r in reasons_by_id[str(m["id"])]] for m in modalities
+    }
+    chosen, decision = decide_setting(advice, context, knowledge, renderer, becauses)
+    return ClinicalExplanation(modalities, modality_rules, chosen, alerts, answers, decision)
 
 
 def explain_match(
@@ -336,7 +659,8 @@ def explain_match(
     reasons: list[dict[str, str]] = []
     caveats: list[dict[str, str]] = []
     for item in checks:
-        target = reasons if item.passed else caveats
+        caveat = item.outcome in HARD_CHECKS[item.constraint.check].caveat_outcomes
+        target = reasons if item.passed and not caveat else caveats
         target.append(
             {"rule": f"constraint.{item.constraint.id}", "text": check_sentence(item, renderer)}
         )
@@ -360,7 +684,8 @@ def explain_match(
                 caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
             continue
         if line.status == "missed":
-            caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+            if line.explained:
+                caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
         else:
             reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
     return reasons, caveats

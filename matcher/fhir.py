@@ -37,11 +37,12 @@ NUMERIC_TEXT = re.compile(r"[ ]*[+-]?[0-9]{1,6}(?:\.[0-9]{1,6})?[ ]*")
 class IntakeField:
     """An intake field that rides along with FHIR answers: where it goes, and how it is sent."""
 
-    section: str | None  # "preferences", "risk", or None for the intake's top level
+    section: str | None  # "preferences", "risk", "location", or None for the top level
     kind: str  # list, text, integer or yes_no
     # Health or personal data never travels in a URL (proxies and servers log URLs): such a
     # field is sent only in the body, as a parameter of a FHIR Parameters resource.
     in_query: bool
+    key: str | None = None  # its name inside the section, when the parameter's name differs
 
 
 INTAKE_FIELDS = {
@@ -56,6 +57,11 @@ INTAKE_FIELDS = {
     "max_fee": IntakeField("preferences", "integer", in_query=False),
     "limit": IntakeField(None, "integer", in_query=True),
     "self_harm_thoughts": IntakeField("risk", "yes_no", in_query=False),
+    # Where the person will be during sessions: personal data, so in the body only.
+    "location.country": IntakeField("location", "text", in_query=False, key="country"),
+    "location.region": IntakeField("location", "text", in_query=False, key="region"),
+    "location.city": IntakeField("location", "text", in_query=False, key="city"),
+    "location.postcode": IntakeField("location", "text", in_query=False, key="postcode"),
 }
 RESPONSE_PARAMETER = "response"
 NOT_IN_A_URL = (
@@ -496,10 +502,11 @@ def _risk_number(value: Any) -> int | None:
 def _place(intake: dict[str, Any], name: str, value: Any) -> None:
     field = INTAKE_FIELDS[name]
     target = intake.setdefault(field.section, {}) if field.section else intake
+    key = field.key or name
     if field.kind == "list":
-        target.setdefault(name, []).extend(value if isinstance(value, list) else [value])
+        target.setdefault(key, []).extend(value if isinstance(value, list) else [value])
     else:
-        target[name] = value
+        target[key] = value
 
 
 def _from_text(field: IntakeField, raw: str) -> Any:
@@ -560,7 +567,7 @@ def split_parameters(resource: Any) -> tuple[dict[str, Any], Any]:
             errors[path] = [f"Parameter {name!r} needs exactly one value[x]."]
             continue
         placed = intake.get(field.section, {}) if field.section else intake
-        if field.kind != "list" and name in placed:
+        if field.kind != "list" and (field.key or name) in placed:
             errors[path] = [f"Parameter {name!r} is given twice."]
             continue
         value = values[0]

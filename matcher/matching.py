@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,16 @@ import numpy as np
 from marshmallow import Schema
 
 from matcher import explain, i18n, ranking, risk, safety, screening
+from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
-from matcher.errors import UnknownTherapist
+from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.localise import Missing, localise, translation_files
-from matcher.ranking import ClinicalPicture, Preferences
+from matcher.places import is_country
+from matcher.ranking import ClinicalPicture, Location, Preferences
 from matcher.roster import Roster, Therapist, load_roster
 from matcher.rules import (
+    COMBAT_DETAILS,
     HardConstraint,
     Knowledge,
     load_knowledge,
@@ -38,6 +42,11 @@ REVIEW_CAVEAT = i18n.N_("A clinician needs to review this request before booking
 REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (safety answers).")
 
 
+def utc_today() -> date:
+    """Today's date in UTC: the clock licences and confirmations are judged by."""
+    return datetime.now(UTC).date()
+
+
 @dataclass(frozen=True)
 class Intake:
     """A validated intake: what the person struggles with, their scores and what they need."""
@@ -47,6 +56,8 @@ class Intake:
     limit: int
     scores: dict[str, screening.Score]
     risk_signals: tuple[str, ...]
+    main_difficulty: str | None = None  # which of `difficulties` matters most now
+    trauma: tuple[str, ...] = ()  # trauma details: how long ago, combat-related or not
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,14 @@ class Matcher:
         locale: str | None = None,
         cache_size: int = CLINICAL_CACHE_SIZE,
         translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
+        clinic_country: str | None = None,
+        today: Callable[[], date] = utc_today,
     ) -> None:
+        if clinic_country is not None and not is_country(clinic_country):
+            raise ConfigError(
+                "MATCHER_CLINIC_COUNTRY",
+                f"{clinic_country!r} is not an ISO 3166-1 alpha-2 country code (such as GB)",
+            )
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
@@ -77,6 +95,9 @@ class Matcher:
         self.translations = dict(translations or {})
         self._in_language: dict[str, Matcher] = {}
         self.cache_size = cache_size
+        # Where a person who does not say is taken to be during sessions.
+        self.clinic_country = clinic_country
+        self.today = today
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -94,6 +115,10 @@ class Matcher:
                 for i in knowledge.screening.instruments.values()
             ],
             risk_in=self.risk_in,
+            trauma_since_ids=[t for t in vocabulary.trauma_details if t not in COMBAT_DETAILS],
+            access_ids=vocabulary.access,
+            affirming_ids=vocabulary.affirming,
+            identity_ids=vocabulary.identities,
         )
         self.therapist_query_schema: Schema = build_therapist_query_schema(
             format_ids=vocabulary.formats,
@@ -107,11 +132,31 @@ class Matcher:
         self.engine = self.clinical_rules.engine
 
     @classmethod
-    def from_files(cls, rules_dir: Path, roster_path: Path, locale: str | None = None) -> Matcher:
+    def from_files(
+        cls,
+        rules_dir: Path,
+        roster_path: Path,
+        locale: str | None = None,
+        clinic_country: str | None = None,
+        today: Callable[[], date] = utc_today,
+        hide_licence_numbers: bool = False,
+    ) -> Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
-        roster = load_roster(roster_path, knowledge.vocabulary)
-        return cls(knowledge, roster, locale, translations=translation_files(rules_dir))
+        roster = load_roster(
+            roster_path,
+            knowledge.vocabulary,
+            places=knowledge.places,
+            hide_licence_numbers=hide_licence_numbers,
+        )
+        return cls(
+            knowledge,
+            roster,
+            locale,
+            clinic_country=clinic_country,
+            today=today,
+            translations=translation_files(rules_dir),
+        )
 
     # --- languages --------------------------------------------------------------------------
 
@@ -120,9 +165,16 @@ class Matcher:
         return self.renderer.gettext(message)
 
     def safety(self, signals: Sequence[str], country: str | None = None) -> dict[str, Any]:
-        """The `safety` part of an answer, in this language: the person's country's numbers
-        when known (`country`), else the clinic's (MATCHER_LOCALE)."""
-        return safety.safety_json(signals, self.knowledge.crisis, country or self.locale)
+        """The `safety` part of an answer, in this language: the numbers of the country the
+        person said they are in (`country`), else the clinic's (MATCHER_LOCALE, else
+        MATCHER_CLINIC_COUNTRY)."""
+        where = country or self.locale or self.clinic_country
+        return safety.safety_json(signals, self.knowledge.crisis, where)
+
+    def _crisis_country(self, intake: Intake) -> str | None:
+        """The country whose crisis numbers an intake gets: the person's own, when they said."""
+        location = intake.preferences.location
+        return location.country if location is not None and location.stated else None
 
     def localised(self, language: str) -> tuple[Knowledge, list[Missing]]:
         """The knowledge in `language`, and each text missing from its translation file."""
@@ -174,17 +226,39 @@ class Matcher:
             max_fee=prefs.get("max_fee"),
             therapist_gender=prefs.get("therapist_gender"),
             times=tuple(prefs.get("times") or ()),
+            access=tuple(prefs.get("access") or ()),
+            interpreter=prefs.get("interpreter"),
+            affirming=tuple(prefs.get("affirming") or ()),
+            identity=tuple(prefs.get("identity") or ()),
+            location=self._location(data.get("location")),
+            today=self.today(),
         )
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
         )
+        trauma = data.get("trauma") or {}
+        details = [trauma["since"]] if trauma.get("since") else []
+        if "combat_related" in trauma:
+            details.append(COMBAT_DETAILS[0] if trauma["combat_related"] else COMBAT_DETAILS[1])
         return Intake(
             difficulties=tuple(data["difficulties"]),
             preferences=preferences,
             limit=data["limit"],
             scores=scores,
             risk_signals=self.risk_in(payload),
+            main_difficulty=data.get("main_difficulty"),
+            trauma=tuple(details),
         )
+
+    def _location(self, sent: Mapping[str, Any] | None) -> Location | None:
+        """Where the person will be during sessions: as they said, else the clinic's country."""
+        if sent:
+            city = (sent.get("city") or "").strip() or None
+            postcode = (sent.get("postcode") or "").strip().upper() or None
+            return Location(sent["country"], sent.get("region"), city, postcode)
+        if self.clinic_country:
+            return Location(self.clinic_country, stated=False)
+        return None
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -273,22 +347,34 @@ class Matcher:
         assert blocking is not None
         constraint, left = blocking
         requirement = self._requirement(constraint, preferences)
-        scope = (
-            self._("of the {count} therapists in the roster")
-            if left == len(self.roster.therapists)
-            else self._("of the {count} therapists who meet your earlier requirements")
-        ).format(count=left)
-        return {
+        therapists = "therapist" if left == 1 else "therapists"
+        if self.language != i18n.SOURCE_LANGUAGE:
+            scope = (
+                self._("of the {count} therapists in the roster")
+                if left == len(self.roster.therapists)
+                else self._("of the {count} therapists who meet your earlier requirements")
+            ).format(count=left)
+        else:
+            scope = (
+                f"of the {left} {therapists} in the roster"
+                if left == len(self.roster.therapists)
+                else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
+                "your earlier requirements"
+            )
+        result = {
             "constraint": constraint.id,
             "text": self._(
                 "No therapist matched everything you asked for: {scope}, none {requirement}."
             ).format(scope=scope, requirement=requirement),
             "funnel": funnel,
         }
+        if HARD_CHECKS[constraint.check].never_relaxed:
+            result["staff_review"] = self.knowledge.matching.staff_review
+        return result
 
     def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
         kind = explain.hard_kind(constraint)
-        wanted = preferences.value(constraint.intake_field)
+        wanted = ranking.wanted_by(constraint, preferences)
         return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
 
     def _relaxed(
@@ -381,7 +467,7 @@ class Matcher:
             if not ranked:
                 no_match = self._no_match(counts, preferences)
                 relaxed = self._relaxed(intake, picture, clinical)
-        safety_part = self.safety(intake.risk_signals)
+        safety_part = self.safety(intake.risk_signals, self._crisis_country(intake))
         # The safety path is built in: no rule can remove it, and it always comes first.
         alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [
             *([safety.no_list_alert(self.knowledge.crisis)] if risk_only else []),
@@ -393,6 +479,7 @@ class Matcher:
             "screening": screening.as_json(intake.scores, self.knowledge.screening, self._),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
+            "setting_decision": clinical.setting_decision,
             "matches": [self._match_json(r, active, intake, clinical) for r in ranked],
             "no_match": no_match,
             "relaxed": relaxed,
@@ -452,7 +539,7 @@ class Matcher:
         if intake.risk_signals:
             summary += " " + self._(REVIEW_SUMMARY)
         return {
-            "safety": self.safety(intake.risk_signals),
+            "safety": self.safety(intake.risk_signals, self._crisis_country(intake)),
             "therapist": therapist.profile,
             "review_required": bool(intake.risk_signals),
             "eligible": not failed,
@@ -478,6 +565,24 @@ class Matcher:
         }
 
     # --- roster and vocabulary --------------------------------------------------------------
+
+    def places_served(self) -> list[tuple[str, str]]:
+        """The countries and regions the roster's therapists may practise in: (code, name)."""
+        places = self.knowledge.places
+        codes = set(self.roster.jurisdictions())
+        codes |= {code[:2] for code in codes}
+        if self.clinic_country:
+            codes.add(self.clinic_country)
+        named = [(code, places.name(code)) for code in codes]
+        # Each country, then its regions, by name: "the Netherlands", "the United States",
+        # "the United States: New Jersey".
+        country_name = {code: name for code, name in named if len(code) == 2}
+
+        def key(item: tuple[str, str]) -> tuple[str, int, str]:
+            code, name = item
+            return (country_name[code[:2]].removeprefix("the "), len(code) > 2, name)
+
+        return sorted(named, key=key)
 
     def therapist(self, therapist_id: str) -> Therapist:
         """Return one therapist by id, or raise UnknownTherapist."""

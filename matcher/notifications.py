@@ -321,6 +321,14 @@ def _send_email(message: EmailMessage, smtp: Smtp) -> None:
         client.send_message(message)
 
 
+def send_to_person(message: EmailMessage, smtp: Smtp) -> None:
+    """Send one message a person asked for (their results); DeliveryFailed, safe to show, if not."""
+    try:
+        _send_email(message, smtp)
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        raise DeliveryFailed(_describe(exc)) from None
+
+
 def _post_webhook(body: bytes, webhook: Webhook, event_id: str, at: float) -> None:
     timestamp = str(int(at))
     request = urllib.request.Request(

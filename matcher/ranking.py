@@ -8,15 +8,35 @@ therapists and explains one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from matcher.checks import HARD_CHECKS, SOFT_CHECKS, Mask, Positions, Shares
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS, Mask, Parts, Positions, Shares
 from matcher.roster import Roster, Therapist
 from matcher.rules import HardConstraint, SoftPreference
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the person will be during sessions: a country, maybe a region, city and postcode.
+
+    `stated` is False when the person did not say and the clinic's country stands in for it.
+    """
+
+    country: str
+    region: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    stated: bool = True
+
+    @property
+    def place(self) -> str:
+        """The most precise jurisdiction known: the region's code, else the country's."""
+        return self.region or self.country
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,13 @@ class Preferences:
     max_fee: int | None = None
     therapist_gender: str | None = None
     times: tuple[str, ...] = ()
+    access: tuple[str, ...] = ()  # office access needs (vocabulary access ids)
+    interpreter: str | None = None  # a language the person will work in through an interpreter
+    affirming: tuple[str, ...] = ()  # affirming care the person requires
+    identity: tuple[str, ...] = ()  # a therapist's shown identity they would prefer (soft only)
+    location: Location | None = None  # None: neither the person nor the clinic said
+    # The day the intake is matched on (the Matcher's clock): licences and confirmations expire.
+    today: date | None = None
 
     def value(self, intake_field: str | None) -> Any:
         """Return the preference named by a matching.yaml intake_field, or None when unset."""
@@ -55,12 +82,18 @@ class ClinicalPicture:
 
 @dataclass(frozen=True)
 class Check:
-    """One hard constraint checked against one therapist: json-rules-engine style."""
+    """One hard constraint checked against one therapist: json-rules-engine style.
+
+    `outcome` names why it passed or failed when the check explains itself (licensed, expired,
+    region_needed...), with the values its sentence shows in `parts`.
+    """
 
     constraint: HardConstraint
     passed: bool
     expected: Any
     actual: Any
+    outcome: str | None = None
+    parts: Parts = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,8 @@ class ScoreLine:
     status: str  # met, partial or missed
     offered: Any
     wanted: Any
+    # False for a miss whose `missed` sentence would not be true of this therapist.
+    explained: bool = True
 
 
 # --- hard constraints -------------------------------------------------------------------------
@@ -86,11 +121,19 @@ def is_active(constraint: HardConstraint, preferences: Preferences) -> bool:
     return preferences.value(constraint.intake_field) is not None
 
 
+def wanted_by(constraint: HardConstraint, preferences: Preferences) -> Any:
+    """What the intake wants of a constraint: its intake_field's value, or what its check reads."""
+    registered = HARD_CHECKS[constraint.check]
+    if registered.wanted is not None:
+        return registered.wanted(preferences, constraint)
+    return preferences.value(constraint.intake_field)
+
+
 def passes(
     constraint: HardConstraint, roster: Roster, preferences: Preferences, at: Positions
 ) -> Mask:
     """For each roster position in `at`: does that therapist meet `constraint`?"""
-    wanted = preferences.value(constraint.intake_field)
+    wanted = wanted_by(constraint, preferences)
     return HARD_CHECKS[constraint.check].mask(roster, constraint.therapist_field, wanted, at)
 
 
@@ -100,10 +143,15 @@ def check(
     """Check one constraint against one therapist, keeping what was expected and what was found."""
     registered = HARD_CHECKS[constraint.check]
     actual = registered.found(therapist, constraint.therapist_field)
-    expected = True if registered.always_on else preferences.value(constraint.intake_field)
+    wanted = wanted_by(constraint, preferences)
+    plain_flag = registered.always_on and registered.wanted is None
+    expected = True if plain_flag else wanted
     at = np.array([therapist.position], dtype=np.intp)
     passed = bool(passes(constraint, roster, preferences, at)[0])
-    return Check(constraint, passed, expected, actual)
+    if registered.outcome is None:
+        return Check(constraint, passed, expected, actual)
+    outcome, parts = registered.outcome(therapist, wanted, passed, roster)
+    return Check(constraint, passed, expected, actual, outcome, parts)
 
 
 def funnel(
@@ -142,7 +190,12 @@ def score(
     columns = []
     totals = np.zeros(len(at))
     for preference in preferences_config:
-        shares = SOFT_CHECKS[preference.check].share(roster, preferences, clinical, at)
+        registered = SOFT_CHECKS[preference.check]
+        if registered.takes_days:
+            share: Any = registered.share
+            shares = share(roster, preferences, clinical, at, preference.max_days)
+        else:
+            shares = registered.share(roster, preferences, clinical, at)
         if shares is None:
             continue
         points = np.round(preference.points * shares, 2)
@@ -177,8 +230,21 @@ def lines_for(
     for preference, shares, points in scores.columns:
         share = float(shares[index])
         status = "met" if share >= 1 else ("missed" if share <= 0 else "partial")
-        offered, wanted = SOFT_CHECKS[preference.check].details(therapist, preferences, clinical)
-        lines.append(ScoreLine(preference, float(points[index]), status, offered, wanted))
+        registered = SOFT_CHECKS[preference.check]
+        details: Any = registered.details
+        offered, wanted = (
+            details(therapist, preferences, clinical, preference.max_days)
+            if registered.takes_days
+            else details(therapist, preferences, clinical)
+        )
+        explained = (
+            status != "missed"
+            or registered.says_missed is None
+            or registered.says_missed(therapist, preferences)
+        )
+        lines.append(
+            ScoreLine(preference, float(points[index]), status, offered, wanted, explained)
+        )
     return lines
 
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ import numpy.typing as npt
 from msgspec import Meta, Struct
 
 from matcher.errors import ConfigError
+from matcher.places import NO_PLACES, Compact, Places, is_jurisdiction
 from matcher.rules import Vocabulary
 from matcher.yamlfile import load_yaml
 
@@ -27,7 +29,12 @@ INDEXED_LIST_FIELDS = (
     "difficulties",
     "availability",
     "measures_outcomes",
+    "access",
+    "affirming",
+    "identity",
 )
+# Issue 15 made these required: an older roster without them is refused, naming each one.
+REQUIRED_SINCE_LICENSURE = ("licences", "accepting")
 
 
 def normalise_city(city: str) -> str:
@@ -58,11 +65,55 @@ class Group(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     schedule: Text
 
 
-class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+class Licence(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """A licence to practise in one jurisdiction (a country covers its regions)."""
+
+    jurisdiction: str  # ISO 3166-1 alpha-2 (GB) or ISO 3166-2 (US-NY)
+    register: Text  # who keeps the register: "New York State Office of the Professions"
+    number: Annotated[str, Meta(min_length=1, max_length=60)]
+    title: Text  # the protected title it gives: "Licensed Clinical Social Worker"
+    status: str  # licence_statuses in the vocabulary: active, lapsed, suspended...
+    expires: date | None  # the last day it is valid; None: it does not expire
+    verified_at: date  # when the clinic last checked it on the register
+
+
+class CompactAuthority(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """Authority under a compact (PSYPACT's APIT) to practise in its member jurisdictions."""
+
+    compact: str  # an id from rules/jurisdictions.yaml
+    number: Annotated[str, Meta(min_length=1, max_length=60)]
+    expires: date | None
+    verified_at: date
+    status: str = "active"
+
+
+class Accepting(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """When `accepting_new_clients` was last confirmed with the therapist, and their openings."""
+
+    verified_at: date
+    next_available: date | None = None
+    weekly_cap: Annotated[int, Meta(ge=0, le=100)] | None = None  # new clients a week at most
+
+
+class Identity(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """Who the therapist is (faith, ethnicity, orientation), shown only because they opted in."""
+
+    consent: date  # when the therapist asked for this to be shown
+    values: Annotated[list[str], Meta(min_length=1)]
+
+
+class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True, gc=False, kw_only=True):
     """One roster entry as validated at load; field for field the public profile."""
 
     id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
     name: Annotated[str, Meta(min_length=1, max_length=200)]
+    licences: Annotated[list[Licence], Meta(min_length=1)]
+    compacts: list[CompactAuthority] = msgspec.field(default_factory=list)
+    accepting: Accepting
+    access: list[str] = msgspec.field(default_factory=list)  # the office's (vocabulary access)
+    works_with_interpreters: bool = False
+    affirming: list[str] = msgspec.field(default_factory=list)
+    identity: Identity | None = None
     pronouns: Annotated[str, Meta(min_length=1, max_length=40)]
     gender: str
     licence_type: str
@@ -97,6 +148,7 @@ class Therapist:
 
     position: int
     record: TherapistRecord
+    hide_licence_numbers: bool = False
 
     def __getitem__(self, key: str) -> Any:
         value = getattr(self.record, key)
@@ -111,6 +163,11 @@ class Therapist:
     def profile(self) -> dict[str, Any]:
         """The public profile, as JSON-ready builtins."""
         profile: dict[str, Any] = msgspec.to_builtins(self.record)
+        if self.hide_licence_numbers:
+            for entry in profile["licences"] + profile["compacts"]:
+                del entry["number"]
+        if profile["identity"] is None:
+            del profile["identity"]  # only a therapist who opted in has one to show
         return profile
 
     @property
@@ -124,6 +181,9 @@ class Therapist:
 # A sliding-scale minimum for "no sliding scale": above any budget.
 NO_SLIDING_SCALE = np.iinfo(np.int32).max
 NO_CITY = -1
+# Licence columns hold the ordinal of the last day a licence is valid: 0 for none held.
+NOT_LICENSED = 0
+NO_EXPIRY = date.max.toordinal()
 
 
 @dataclass
@@ -138,6 +198,9 @@ class Roster:
     therapists: tuple[Therapist, ...]
     currency: str
     digest: str
+    compacts: dict[str, Compact] = field(default_factory=dict)
+    # Licence statuses under which a licence counts (the vocabulary's `counts: true`).
+    practising: frozenset[str] = frozenset({"active"})
     by_id: dict[str, Therapist] = field(init=False)
     values: dict[str, dict[str, int]] = field(init=False)  # list field -> value -> column
     lists: dict[str, npt.NDArray[np.bool_]] = field(init=False)  # list field -> bool[N, V]
@@ -152,6 +215,13 @@ class Roster:
     genders: dict[str, int] = field(init=False)
     gender: npt.NDArray[np.int8] = field(init=False)
     id_rank: npt.NDArray[np.int64] = field(init=False)  # position -> rank of its id, for ties
+    licence_places: dict[str, int] = field(init=False)  # jurisdiction -> column
+    # [position, jurisdiction]: the last day a practising licence there is valid (0: none).
+    licence_until: npt.NDArray[np.int32] = field(init=False)
+    licence_best: npt.NDArray[np.int32] = field(init=False)  # the latest, anywhere
+    compact_until: dict[str, npt.NDArray[np.int32]] = field(init=False)  # compact id -> days
+    confirmed_on: npt.NDArray[np.int32] = field(init=False)  # accepting.verified_at, ordinal
+    interpreters: npt.NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
         records = [t.record for t in self.therapists]
@@ -162,7 +232,7 @@ class Roster:
             columns: dict[str, int] = {}
             rows, cols = [], []
             for position, record in enumerate(records):
-                for value in getattr(record, name):
+                for value in _list_values(record, name):
                     rows.append(position)
                     cols.append(columns.setdefault(value, len(columns)))
             # Column-major: a check reads whole columns (one value for every therapist).
@@ -198,6 +268,40 @@ class Roster:
         order = sorted(range(size), key=lambda p: records[p].id)
         self.id_rank = np.empty(size, dtype=np.int64)
         self.id_rank[order] = np.arange(size)
+        self._licence_columns(records)
+        self.confirmed_on = np.array(
+            [r.accepting.verified_at.toordinal() for r in records], dtype=np.int32
+        )
+        self.interpreters = np.array([r.works_with_interpreters for r in records], dtype=np.bool_)
+
+    def _licence_columns(self, records: list[TherapistRecord]) -> None:
+        size = len(records)
+        self.licence_places = {}
+        cells: dict[tuple[int, int], int] = {}
+        for position, record in enumerate(records):
+            for licence in record.licences:
+                if licence.status not in self.practising:
+                    continue
+                column = self.licence_places.setdefault(
+                    licence.jurisdiction, len(self.licence_places)
+                )
+                until = NO_EXPIRY if licence.expires is None else licence.expires.toordinal()
+                cells[position, column] = max(cells.get((position, column), NOT_LICENSED), until)
+        until_matrix = np.zeros((size, max(len(self.licence_places), 1)), np.int32, order="F")
+        if cells:
+            rows, cols = zip(*cells, strict=True)
+            until_matrix[list(rows), list(cols)] = list(cells.values())
+        self.licence_until = until_matrix
+        self.licence_best = until_matrix.max(axis=1).astype(np.int32)
+        self.compact_until = {}
+        for compact in self.compacts:
+            days = np.zeros(size, dtype=np.int32)
+            for position, record in enumerate(records):
+                for held in record.compacts:
+                    if held.compact == compact and held.status in self.practising:
+                        until = NO_EXPIRY if held.expires is None else held.expires.toordinal()
+                        days[position] = max(int(days[position]), until)
+            self.compact_until[compact] = days
 
     @property
     def size(self) -> int:
@@ -207,6 +311,10 @@ class Roster:
     def by_name(self) -> list[Therapist]:
         """The therapists in the order of their names, as staff look them up."""
         return sorted(self.therapists, key=lambda t: str(t.profile["name"]))
+
+    def jurisdictions(self) -> list[str]:
+        """Every country and region a therapist on the roster holds a practising licence for."""
+        return sorted(self.licence_places)
 
     def column_of(self, name: str, value: str) -> npt.NDArray[np.bool_]:
         """For every position: does list field `name` hold `value`?"""
@@ -220,7 +328,57 @@ class Roster:
         return self.cities.get(normalise_city(city), -2)
 
 
-def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
+def _list_values(record: TherapistRecord, name: str) -> list[str]:
+    if name == "identity":
+        return record.identity.values if record.identity else []
+    values: list[str] = getattr(record, name)
+    return values
+
+
+def _check_licensure(record: TherapistRecord, vocabulary: Vocabulary, places: Places) -> str | None:
+    """The first problem with a therapist's licences, compacts and availability, or None."""
+    for number, licence in enumerate(record.licences, start=1):
+        where = f"field 'licences': licence #{number}"
+        if not is_jurisdiction(licence.jurisdiction):
+            return (
+                f"{where}: jurisdiction {licence.jurisdiction!r} is not an ISO 3166-1 alpha-2 "
+                "country or ISO 3166-2 region code"
+            )
+        if licence.status not in vocabulary.licence_statuses:
+            return f"{where}: unknown licence status {licence.status!r}"
+    for number, held in enumerate(record.compacts, start=1):
+        where = f"field 'compacts': compact #{number}"
+        compact = places.compacts.get(held.compact)
+        if compact is None:
+            return f"{where}: unknown compact {held.compact!r} (not in jurisdictions.yaml)"
+        if held.status not in vocabulary.licence_statuses:
+            return f"{where}: unknown status {held.status!r}"
+        if not any(licence.jurisdiction in compact.members for licence in record.licences):
+            return f"{where}: {compact.name} needs a licence in one of its members (the home state)"
+    accepting = record.accepting
+    if accepting.next_available and accepting.next_available < accepting.verified_at:
+        return (
+            f"field 'accepting': next_available {accepting.next_available} is before "
+            f"verified_at {accepting.verified_at}"
+        )
+    groups = {
+        "access": vocabulary.access,
+        "affirming": vocabulary.affirming,
+        "identity": vocabulary.identities,
+    }
+    for name, allowed in groups.items():
+        values = _list_values(record, name)
+        for value in values:
+            if value not in allowed:
+                return f"field {name!r}: unknown {name} id {value!r}"
+        if len(set(values)) != len(values):
+            return f"field {name!r}: an id is listed twice"
+    return None
+
+
+def _check_therapist(
+    record: TherapistRecord, vocabulary: Vocabulary, places: Places = NO_PLACES
+) -> str | None:
     """Return the first problem of a type-valid therapist (vocabulary, cross-field), or None."""
     data = {name: getattr(record, name) for name in record.__struct_fields__}
     data["ages"] = {"min": record.ages.min, "max": record.ages.max}
@@ -240,7 +398,10 @@ def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | N
             return f"field {name!r}: an id is listed twice"
     for code in data["languages"]:
         if not vocabulary.is_language(code):
-            return f"field 'languages': {code!r} is not an ISO 639-1 language code"
+            return (
+                f"field 'languages': {code!r} is not an ISO 639-1 language code "
+                "or an ISO 639-3 sign language code"
+            )
     if len(set(data["languages"])) != len(data["languages"]):
         return "field 'languages': a language is listed twice"
     if data["gender"] not in vocabulary.genders:
@@ -265,7 +426,30 @@ def _check_therapist(record: TherapistRecord, vocabulary: Vocabulary) -> str | N
             return f"group #{number}: modality {group.modality!r} is not among their modalities"
         if group.format not in data["formats"]:
             return f"group #{number}: format {group.format!r} is not among their formats"
-    return None
+    return _check_licensure(record, vocabulary, places)
+
+
+def _refuse_missing(raw: Any, name: str) -> None:
+    """Refuse a roster from before licensure, naming each required field a therapist lacks."""
+    items = raw.get("therapists") if isinstance(raw, dict) else None
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        missing = [f for f in REQUIRED_SINCE_LICENSURE if f not in item]
+        if missing:
+            item_id = item.get("id")
+            entry = (
+                f"therapist {item_id!r}" if isinstance(item_id, str) else f"therapist #{index + 1}"
+            )
+            listed = " and ".join(repr(f) for f in missing)
+            noun = "fields" if len(missing) > 1 else "field"
+            raise ConfigError(
+                name,
+                f"{noun} {listed}: required, but missing (every therapist needs their licences "
+                "and when their availability was last confirmed: README, 'Licences, access "
+                "and availability')",
+                entry,
+            )
 
 
 _MSGSPEC_ERROR = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
@@ -310,18 +494,26 @@ def _read(path: Path, name: str) -> RosterFile:
             return msgspec.json.decode(data, type=RosterFile, strict=True)
         except msgspec.ValidationError as exc:
             raw = load_yaml(path, name)  # only to name the therapist in the message
+            _refuse_missing(raw, name)
             raise _describe(exc, raw, name) from None
         except msgspec.DecodeError as exc:
             load_yaml(path, name)  # names the line and column of the syntax error
             raise ConfigError(name, f"invalid JSON: {exc}") from None
     raw = load_yaml(path, name)
+    _refuse_missing(raw, name)
     try:
         return msgspec.convert(raw if raw is not None else {}, RosterFile, strict=True)
     except msgspec.ValidationError as exc:
         raise _describe(exc, raw, name) from None
 
 
-def load_roster(path: Path, vocabulary: Vocabulary, display_name: str | None = None) -> Roster:
+def load_roster(
+    path: Path,
+    vocabulary: Vocabulary,
+    display_name: str | None = None,
+    places: Places = NO_PLACES,
+    hide_licence_numbers: bool = False,
+) -> Roster:
     """Load and validate the roster file; raise ConfigError naming file, therapist and problem."""
     name = display_name or path.name
     data = _read(path, name)
@@ -330,15 +522,22 @@ def load_roster(path: Path, vocabulary: Vocabulary, display_name: str | None = N
     canonical: dict[str, str] = {}
     for record in data.therapists:
         label = f"therapist {record.id!r}"
-        problem = _check_therapist(record, vocabulary)
+        problem = _check_therapist(record, vocabulary, places)
         if problem:
             raise ConfigError(name, problem, label)
         if record.id in seen:
             raise ConfigError(name, "duplicate therapist id", label)
         seen.add(record.id)
-        therapists.append(Therapist(len(therapists), _shared_strings(record, canonical)))
+        shared = _shared_strings(record, canonical)
+        therapists.append(Therapist(len(therapists), shared, hide_licence_numbers))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Roster(therapists=tuple(therapists), currency=data.currency, digest=digest)
+    return Roster(
+        therapists=tuple(therapists),
+        currency=data.currency,
+        digest=digest,
+        compacts=dict(places.compacts),
+        practising=vocabulary.practising_statuses,
+    )
 
 
 _SHARED_LISTS = (

@@ -15,14 +15,17 @@ from typing import Any
 import pycountry
 from marshmallow import Schema, ValidationError
 
-from matcher.checks import HARD_CHECKS
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import ConfigError
+from matcher.languages import SIGN_LANGUAGE_CODES
+from matcher.places import NO_PLACES, Compact, Places
 from matcher.schemas import (
     LANGUAGE_CODES,
     LINK_TARGET_PATTERN,
     SCREENING_CONDITION,
     ClinicalFileSchema,
     CrisisFileSchema,
+    JurisdictionsFileSchema,
     MatchingFileSchema,
     QuestionnaireLinkIdsSchema,
     ScreeningFileSchema,
@@ -37,6 +40,7 @@ SOURCES_FILE = "sources.yaml"
 MATCHING_FILE = "matching.yaml"
 SCREENING_FILE = "screening.yaml"
 CRISIS_FILE = "crisis.yaml"
+JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
 TRANSLATIONS_DIR = "translations"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
@@ -46,10 +50,12 @@ KNOWN_FILES = {
     MATCHING_FILE,
     SCREENING_FILE,
     CRISIS_FILE,
+    JURISDICTIONS_FILE,
     "checklist.yaml",
 }
 
 _LANGUAGE_CODES = frozenset(LANGUAGE_CODES)
+_SIGN_LANGUAGE_CODES = frozenset(SIGN_LANGUAGE_CODES)
 
 # What each condition key tests: the fact type, and the fact's own discriminating fields.
 FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
@@ -57,9 +63,12 @@ FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
     "setting": ("preference", {"name": "setting"}),
     "format": ("preference", {"name": "format"}),
     "risk": ("risk", {}),
+    "trauma": ("trauma", {}),
     "flag": ("flag", {}),
     "recommended": ("recommendation", {}),
 }
+# The trauma details that say whether a trauma was combat-related (the others say how long ago).
+COMBAT_DETAILS = ("combat_related", "not_combat_related")
 # What the person's answers can signal about risk; each is a `risk` fact for the rules.
 RISK_SIGNALS = {"phq9_item9": "PHQ-9 item 9 above 0", "self_harm_thoughts": "thoughts of self-harm"}
 
@@ -73,6 +82,8 @@ class Term:
     description: str = ""
     phrase: str = ""
     risk: bool = False  # a difficulty whose choice alone starts the safety path
+    counts: bool = False  # a licence status under which its holder may practise
+    system: str = ""  # an access code's code system: plan-net or local
 
 
 @dataclass(frozen=True)
@@ -87,22 +98,43 @@ class Vocabulary:
     genders: dict[str, Term]
     licence_types: dict[str, Term]
     instruments: dict[str, Term]
+    trauma_details: dict[str, Term]
+    licence_statuses: dict[str, Term]
+    access: dict[str, Term]
+    affirming: dict[str, Term]
+    identities: dict[str, Term]
 
     @cached_property
     def risk_difficulties(self) -> frozenset[str]:
         """Difficulties marked `risk: true`: choosing one is a risk signal, like a self-harm yes."""
         return frozenset(d.id for d in self.difficulties.values() if d.risk)
 
+    @cached_property
+    def practising_statuses(self) -> frozenset[str]:
+        """Licence statuses under which the holder may practise (`counts: true`)."""
+        return frozenset(s.id for s in self.licence_statuses.values() if s.counts)
+
     @staticmethod
     def is_language(code: str) -> bool:
-        """Say whether `code` is a lowercase ISO 639-1 language code."""
+        """Say whether `code` is a lowercase ISO 639-1 code or an ISO 639-3 sign language code."""
         return code in _LANGUAGE_CODES
+
+    @staticmethod
+    def is_sign_language(code: str) -> bool:
+        """Say whether `code` names a sign language (bfi, ase, sgn...)."""
+        return code in _SIGN_LANGUAGE_CODES
 
     @staticmethod
     @functools.lru_cache(maxsize=1024)
     def language_name(code: str) -> str:
-        """Return the English name of an ISO 639-1 language code."""
-        language = pycountry.languages.get(alpha_2=code)
+        """Return the English name of a language code."""
+        if code == "sgn":
+            return "a sign language"
+        language = (
+            pycountry.languages.get(alpha_2=code)
+            if len(code) == 2
+            else pycountry.languages.get(alpha_3=code)
+        )
         if language is None:
             return code
         # 'Swahili (macrolanguage)', 'Modern Greek (1453-)': the qualifier is noise in a sentence.
@@ -129,7 +161,13 @@ class Vocabulary:
             "genders": terms(self.genders),
             "licence_types": terms(self.licence_types),
             "instruments": terms(self.instruments),
-            "languages": "ISO 639-1 two-letter codes, lowercase (for example en, es, nl, ar)",
+            "trauma_details": terms(self.trauma_details),
+            "licence_statuses": terms(self.licence_statuses),
+            "access": terms(self.access),
+            "affirming": terms(self.affirming),
+            "identities": terms(self.identities),
+            "languages": "ISO 639-1 two-letter codes, lowercase (for example en, es, nl, ar), "
+            "and ISO 639-3 codes for sign languages (bfi British, ase American; sgn: any)",
         }
 
 
@@ -173,8 +211,11 @@ class ClinicalRule:
     recommend: str | None = None
     strength: str | None = None
     advise_setting: str | None = None
+    setting_step: str | None = None
+    first_line: str | None = None  # the difficulty this is a condition-specific first line of
     derive: str | None = None
     alert: str | None = None
+    clinician_note: str | None = None
 
     def derived_facts(self) -> list[dict[str, str]]:
         """Return the facts this rule asserts when it fires, for other rules to chain on."""
@@ -184,6 +225,20 @@ class ClinicalRule:
         if self.derive:
             facts.append({"type": "flag", "value": self.derive})
         return facts
+
+
+@dataclass(frozen=True)
+class Precedence:
+    """How recommendations for several difficulties rank, and how one setting is decided."""
+
+    leading_order: tuple[str, ...]  # without a main difficulty, the first of these picked leads
+    setting_steps: tuple[str, ...]  # risk, severity, condition, request, option: highest first
+    setting_order: tuple[str, ...]  # within one step, the setting first here is advised
+    placement: dict[str, str]  # why a modality is where it is: texts by placement kind
+    setting_texts: dict[str, str]
+    rationale: str
+    clinician_note: str | None = None
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,6 +253,8 @@ class HardConstraint:
     failed: str
     intake_field: str | None = None
     only_when_format: str | None = None
+    outcomes: dict[str, str] = field(default_factory=dict)
+    max_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +278,7 @@ class SoftPreference:
     met: str
     missed: str
     intake_field: str | None = None
+    max_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +289,7 @@ class MatchingConfig:
     hard_constraints: tuple[HardConstraint, ...]
     relaxations: tuple[Relaxation, ...]
     soft_preferences: tuple[SoftPreference, ...]
+    staff_review: str = ""
 
 
 @dataclass(frozen=True)
@@ -316,7 +375,9 @@ class Knowledge:
     matching: MatchingConfig
     screening: ScreeningConfig
     crisis: CrisisConfig
+    precedence: Precedence
     digest: str = field(repr=False)
+    places: Places = NO_PLACES
 
     @cached_property
     def rules_by_id(self) -> dict[str, ClinicalRule]:
@@ -359,6 +420,8 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
             description=entry.get("description", ""),
             phrase=entry.get("phrase", ""),
             risk=entry.get("risk", False),
+            counts=entry.get("counts", False),
+            system=entry.get("system", ""),
         )
     return terms
 
@@ -396,13 +459,14 @@ def load_clinical_rules(
     vocabulary: Vocabulary,
     sources: Mapping[str, Source],
     screening: ScreeningConfig,
-) -> list[ClinicalRule]:
+) -> tuple[list[ClinicalRule], Precedence | None]:
     """Load one rules/clinical/*.yaml file and cross-check every id it uses."""
     data = _validate(ClinicalFileSchema(), load_yaml(path, name), name, "rules", "rule")
     condition_vocab: dict[str, Mapping[str, Any]] = {
         "difficulty": vocabulary.difficulties,
         "setting": vocabulary.settings,
         "format": vocabulary.formats,
+        "trauma": vocabulary.trauma_details,
         "recommended": vocabulary.modalities,
         "risk": {**RISK_SIGNALS, **{d: d for d in vocabulary.risk_difficulties}},
     }
@@ -430,6 +494,8 @@ def load_clinical_rules(
                     f"evidence: unknown source {evidence['source']!r} (add it to {SOURCES_FILE})",
                     entry,
                 )
+        if "first_line" in raw:
+            _check_first_line(name, entry, raw, when, vocabulary, sources)
         rules.append(
             ClinicalRule(
                 id=raw["id"],
@@ -441,11 +507,68 @@ def load_clinical_rules(
                 recommend=raw.get("recommend"),
                 strength=raw.get("strength"),
                 advise_setting=raw.get("advise_setting"),
+                setting_step=raw.get("setting_step"),
+                first_line=raw.get("first_line"),
                 derive=raw.get("derive"),
                 alert=raw.get("alert"),
+                clinician_note=(raw.get("clinician_note") or "").strip() or None,
             )
         )
-    return rules
+    precedence = None
+    if "precedence" in data:
+        precedence = _precedence(name, data["precedence"], vocabulary)
+    return rules, precedence
+
+
+def _check_first_line(
+    name: str,
+    entry: str,
+    raw: Mapping[str, Any],
+    when: tuple[Condition, ...],
+    vocabulary: Vocabulary,
+    sources: Mapping[str, Source],
+) -> None:
+    """A first-line claim names a difficulty the rule tests, and rests on a cited guideline."""
+    difficulty = raw["first_line"]
+    _check_ids(name, entry, "first_line", [difficulty], vocabulary.difficulties)
+    tested = {v for c in when if c.key == "difficulty" for v in c.values}
+    if difficulty not in tested:
+        raise ConfigError(
+            name, f"first_line: {difficulty!r} is not a difficulty this rule's `when` tests", entry
+        )
+    if not any(sources[e["source"]].kind == "guideline" for e in raw["evidence"]):
+        raise ConfigError(
+            name, "first_line: a first-line treatment must cite a guideline in its evidence", entry
+        )
+
+
+def _precedence(name: str, raw: Mapping[str, Any], vocabulary: Vocabulary) -> Precedence:
+    entry = "precedence"
+    _check_ids(name, entry, "leading_order", raw["leading_order"], vocabulary.difficulties)
+    _check_ids(name, entry, "setting_order", raw["setting_order"], vocabulary.settings)
+    missing = [s for s in vocabulary.settings if s not in raw["setting_order"]]
+    if missing:
+        raise ConfigError(name, f"setting_order: missing {', '.join(missing)}", entry)
+    placeholders = {"difficulty", "leading"}
+    for kind, text in raw["placement"].items():
+        _only_placeholders(text, placeholders, name, f"precedence.placement.{kind}")
+    for kind, text in raw["setting_texts"].items():
+        _only_placeholders(
+            text,
+            {"requested", "because", "setting", "suggested"},
+            name,
+            f"precedence.setting_texts.{kind}",
+        )
+    return Precedence(
+        leading_order=tuple(raw["leading_order"]),
+        setting_steps=tuple(raw["setting_steps"]),
+        setting_order=tuple(raw["setting_order"]),
+        placement=dict(raw["placement"]),
+        setting_texts=dict(raw["setting_texts"]),
+        rationale=raw["rationale"].strip(),
+        clinician_note=(raw.get("clinician_note") or "").strip() or None,
+        file=name,
+    )
 
 
 def _check_screening_condition(
@@ -462,7 +585,19 @@ def _check_screening_condition(
     if test["test"] == "severity":
         bands = {severity: None for _, severity in instrument.bands}
         _check_ids(name, entry, condition.key, condition.values, bands)
-    elif int(condition.values[0]) > instrument.max_total:
+    elif test["test"].startswith("difficulty_"):
+        if instrument.difficulty_field is None:
+            raise ConfigError(
+                name, f"{condition.key}: {instrument.id} has no difficulty question", entry
+            )
+        highest = len(screening.difficulty_answers) - 1
+        if not 0 <= int(condition.values[0]) <= highest + (test["test"] == "difficulty_below"):
+            raise ConfigError(
+                name,
+                f"{condition.key}: {condition.values[0]} is outside the answers, 0 to {highest}",
+                entry,
+            )
+    elif int(condition.values[0]) > instrument.max_total + (test["test"] == "total_below"):
         raise ConfigError(
             name,
             f"{condition.key}: {condition.values[0]} is above the highest total, "
@@ -494,9 +629,18 @@ INTAKE_FIELDS = {
     "preferences.max_fee",
     "preferences.therapist_gender",
     "preferences.times",
+    "preferences.access",
+    "preferences.interpreter",
+    "preferences.affirming",
+    "preferences.identity",
 }
 THERAPIST_FIELDS = {
     "accepting_new_clients",
+    "licences",
+    "accepting",
+    "access",
+    "affirming",
+    "works_with_interpreters",
     "gender",
     "languages",
     "formats",
@@ -526,16 +670,41 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
             raise ConfigError(name, f"unknown therapist_field {raw['therapist_field']!r}", entry)
         if raw.get("only_when_format") and raw["only_when_format"] not in vocabulary.formats:
             raise ConfigError(name, f"unknown format {raw['only_when_format']!r}", entry)
+        registered = HARD_CHECKS[raw["check"]]
+        for outcome in raw.get("outcomes", {}):
+            if outcome not in registered.outcomes:
+                known = ", ".join(sorted(registered.outcomes)) or "none"
+                raise ConfigError(
+                    name,
+                    f"check {raw['check']!r} has no outcome {outcome!r} (it has {known})",
+                    entry,
+                )
+        allowed = {"wanted", "offered", *registered.placeholders}
+        for key in ("passed", "failed", "requirement"):
+            _only_placeholders(raw[key], allowed, name, f"hard constraint {raw['id']!r} {key}")
+        for outcome, text in raw.get("outcomes", {}).items():
+            where = f"hard constraint {raw['id']!r} outcome {outcome!r}"
+            _only_placeholders(text, allowed, name, where)
+        if raw["check"] == "confirmed_within" and "max_days" not in raw:
+            raise ConfigError(name, "check 'confirmed_within' needs max_days", entry)
         constraints.append(HardConstraint(**raw))
     ids = [c.id for c in constraints]
     if len(set(ids)) != len(ids):
         raise ConfigError(name, "hard_constraints: an id is listed twice")
     relaxations = []
+    never_relaxed = {c.id for c in constraints if HARD_CHECKS[c.check].never_relaxed}
     for raw in data["relaxations"]:
         for dropped in raw["drops"]:
             if dropped not in ids:
                 raise ConfigError(
                     name, f"drops unknown hard constraint {dropped!r}", f"relaxation {raw['id']!r}"
+                )
+            if dropped in never_relaxed:
+                raise ConfigError(
+                    name,
+                    f"drops {dropped!r}, which is never relaxed (a person may only be matched "
+                    "where the therapist may lawfully and currently see them)",
+                    f"relaxation {raw['id']!r}",
                 )
         relaxations.append(Relaxation(**{**raw, "drops": tuple(raw["drops"])}))
     preferences = []
@@ -546,12 +715,17 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
                 f"unknown intake_field {raw['intake_field']!r}",
                 f"soft preference {raw['id']!r}",
             )
+        if SOFT_CHECKS[raw["check"]].takes_days and "max_days" not in raw:
+            raise ConfigError(
+                name, f"check {raw['check']!r} needs max_days", f"soft preference {raw['id']!r}"
+            )
         preferences.append(SoftPreference(**raw))
     return MatchingConfig(
         strength_points=dict(data["strength_points"]),
         hard_constraints=tuple(constraints),
         relaxations=tuple(relaxations),
         soft_preferences=tuple(preferences),
+        staff_review=data["staff_review"],
     )
 
 
@@ -716,6 +890,27 @@ def load_crisis(path: Path, name: str) -> CrisisConfig:
     )
 
 
+def load_places(path: Path, name: str, vocabulary: Vocabulary) -> Places:
+    """Load and validate rules/jurisdictions.yaml: names of places and licensing compacts."""
+    data = _validate(JurisdictionsFileSchema(), load_yaml(path, name), name, None, "entry")
+    compacts: dict[str, Compact] = {}
+    for raw in data["compacts"]:
+        entry = f"compact {raw['id']!r}"
+        if raw["id"] in compacts:
+            raise ConfigError(name, "compacts: an id is listed twice", entry)
+        for fmt in raw["formats"]:
+            if fmt not in vocabulary.formats:
+                raise ConfigError(name, f"unknown format {fmt!r}", entry)
+        compacts[raw["id"]] = Compact(
+            id=raw["id"],
+            name=raw["name"],
+            authority=raw["authority"],
+            formats=tuple(raw["formats"]),
+            members=frozenset(raw["members"]),
+        )
+    return Places(names=dict(data["names"]), compacts=compacts)
+
+
 def _only_placeholders(text: str, allowed: set[str], file: str, where: str) -> None:
     """Refuse a text whose {placeholders} the service cannot fill (it would fail at run time)."""
     try:
@@ -762,8 +957,18 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         raise ConfigError(f"{base}/{CLINICAL_DIR}", "no clinical rule files found")
     rules: list[ClinicalRule] = []
     seen: dict[str, str] = {}
+    precedence: Precedence | None = None
     for path in clinical_files:
-        for rule in load_clinical_rules(path, display(path), vocabulary, sources, screening):
+        file_rules, declared = load_clinical_rules(
+            path, display(path), vocabulary, sources, screening
+        )
+        if declared is not None:
+            if precedence is not None:
+                raise ConfigError(
+                    declared.file, f"precedence: also declared in {precedence.file}; keep one"
+                )
+            precedence = declared
+        for rule in file_rules:
             if rule.id in seen:
                 raise ConfigError(
                     rule.file, f"duplicate rule id (also in {seen[rule.id]})", f"rule {rule.id!r}"
@@ -771,8 +976,13 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
             seen[rule.id] = rule.file
             rules.append(rule)
     _check_flags(rules)
+    if precedence is None:
+        raise ConfigError(
+            f"{base}/{CLINICAL_DIR}", "no clinical file declares `precedence` (one must)"
+        )
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
     crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
+    places = load_places(rules_dir / JURISDICTIONS_FILE, f"{base}/{JURISDICTIONS_FILE}", vocabulary)
     for setting in crisis.urgent_path_settings:
         if setting not in vocabulary.settings:
             raise ConfigError(
@@ -785,7 +995,9 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         matching=matching,
         screening=screening,
         crisis=crisis,
+        precedence=precedence,
         digest=digest.hexdigest(),
+        places=places,
     )
 
 
@@ -804,8 +1016,17 @@ def _pattern(condition: Condition) -> dict[str, Any]:
             {"type": "screening"},
             {"instrument": screening_test["instrument"]},
         ]
-        if screening_test["test"] == "total_at_least":
+        test = screening_test["test"]
+        if test == "total_at_least":
             tests.append({"$gte": {"total": condition.values[0]}})
+            return {"$and": tests}
+        if test == "total_below":
+            tests.append({"$lt": {"total": condition.values[0]}})
+            return {"$and": tests}
+        if test.startswith("difficulty_"):
+            tests[0] = {"type": "screening_difficulty"}
+            operator = "$gte" if test == "difficulty_at_least" else "$lt"
+            tests.append({operator: {"value": condition.values[0]}})
             return {"$and": tests}
     else:
         fact_type, extra = FACT_OF_CONDITION[condition.key]

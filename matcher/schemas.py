@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import pycountry
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -20,14 +19,16 @@ from marshmallow import (
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import IntakeError
+from matcher.languages import LANGUAGE_CODES
+from matcher.places import COUNTRY_CODES, is_country, is_jurisdiction, is_region
 from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
-# Every ISO 639-1 code, lowercase: the languages an intake may ask for and a therapist may speak.
-LANGUAGE_CODES = sorted(
-    str(language.alpha_2) for language in pycountry.languages if hasattr(language, "alpha_2")
-)
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Values a condition may test: vocabulary ids, and answers such as `1_to_3_months`.
+VALUE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+# Affirming competences and identities may qualify an id: faith_integrated:islam, faith:judaism.
+QUALIFIED_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 THERAPIST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # screening.yaml: how FHIR linkIds name an instrument (`phq9`, `phq-9`...) and a declared item.
@@ -122,6 +123,24 @@ class VocabularyEntrySchema(StrictSchema):
     risk = StrictBoolean()
 
 
+class TraumaDetailSchema(VocabularyEntrySchema):
+    id = fields.String(required=True, validate=validate.Regexp(VALUE_PATTERN))
+
+
+class LicenceStatusEntrySchema(VocabularyEntrySchema):
+    # True for the statuses under which a licence lets its holder practise (active).
+    counts = StrictBoolean(load_default=False)
+
+
+class AccessEntrySchema(VocabularyEntrySchema):
+    # Where the code comes from: the FHIR Plan-Net accessibility code system, or local.
+    system = fields.String(required=True, validate=validate.OneOf(["plan-net", "local"]))
+
+
+class QualifiedEntrySchema(VocabularyEntrySchema):
+    id = fields.String(required=True, validate=validate.Regexp(QUALIFIED_ID_PATTERN))
+
+
 class ModalityEntrySchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
     name = fields.String(required=True, validate=validate.Length(min=1))
@@ -141,6 +160,12 @@ class VocabularyFileSchema(StrictSchema):
     genders = _entries(VocabularyEntrySchema)
     licence_types = _entries(VocabularyEntrySchema)
     instruments = _entries(VocabularyEntrySchema)
+    # What the intake may say about a trauma (how long ago, combat-related or not), for rules.
+    trauma_details = _entries(TraumaDetailSchema)
+    licence_statuses = _entries(LicenceStatusEntrySchema)
+    access = _entries(AccessEntrySchema)
+    affirming = _entries(QualifiedEntrySchema)
+    identities = _entries(QualifiedEntrySchema)
 
 
 class SourceSchema(StrictSchema):
@@ -163,13 +188,21 @@ CONDITION_KEYS = {
     "setting": "input",
     "format": "input",
     "risk": "input",
+    "trauma": "input",
     "flag": "derived",
     "recommended": "derived",
 }
-# Screening conditions name their instrument: phq9_severity, gad7_total_at_least...
+# Screening conditions name their instrument: phq9_severity, gad7_total_at_least,
+# phq9_total_below (NG222's "less severe" is a PHQ-9 below 16), phq9_difficulty_at_least (the
+# unscored question on how hard the problems make work, home and getting along).
 SCREENING_CONDITION = re.compile(
-    r"^(?P<instrument>[a-z][a-z0-9]*)_(?P<test>severity|total_at_least)$"
+    r"^(?P<instrument>[a-z][a-z0-9]*)_"
+    r"(?P<test>severity|total_at_least|total_below|difficulty_at_least|difficulty_below)$"
 )
+NUMERIC_TESTS = ("total_at_least", "total_below", "difficulty_at_least", "difficulty_below")
+# The steps of the one setting decision, highest first (their order is data, in the rules'
+# `precedence`; these are the names a rule's `setting_step` may use).
+SETTING_STEPS = ("risk", "severity", "condition", "request", "option")
 
 
 def condition_kind(key: str) -> str | None:
@@ -182,7 +215,7 @@ def condition_kind(key: str) -> str | None:
 def condition_ids(key: str, ids: Any) -> list[str]:
     """The ids a condition names (one id or a list), checked: well-formed, none twice."""
     id_list = ids if isinstance(ids, list) else [ids]
-    if not id_list or not all(isinstance(i, str) and ID_PATTERN.match(i) for i in id_list):
+    if not id_list or not all(isinstance(i, str) and VALUE_PATTERN.match(i) for i in id_list):
         raise ValidationError(f"condition {key!r} needs an id or a non-empty list of ids")
     if len(set(id_list)) != len(id_list):
         raise ValidationError(f"condition {key!r} lists an id twice")
@@ -194,14 +227,18 @@ class ConditionField(fields.Field):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
         known = ", ".join(
-            [*sorted(CONDITION_KEYS), "<instrument>_severity", "<instrument>_total_at_least"]
+            [
+                *sorted(CONDITION_KEYS),
+                "<instrument>_severity",
+                *(f"<instrument>_{test}" for test in NUMERIC_TESTS),
+            ]
         )
         if not isinstance(value, dict) or len(value) != 1:
             raise ValidationError(f"a condition is one 'key: value' pair, with key one of {known}")
         ((key, ids),) = value.items()
         if not isinstance(key, str) or condition_kind(key) is None:
             raise ValidationError(f"unknown condition {key!r}; use one of {known}")
-        if key.endswith("_total_at_least"):
+        if key.endswith(NUMERIC_TESTS) and SCREENING_CONDITION.match(key):
             if isinstance(ids, bool) or not isinstance(ids, int) or ids < 0:
                 raise ValidationError(f"condition {key!r} needs a whole number, 0 or more")
             return {"key": key, "values": [ids]}
@@ -220,10 +257,18 @@ class ClinicalRuleSchema(StrictSchema):
     recommend = fields.String(validate=validate.Regexp(ID_PATTERN))
     strength = fields.String(validate=validate.OneOf(["strong", "moderate", "supporting"]))
     advise_setting = fields.String(validate=validate.Regexp(ID_PATTERN))
+    # Which step of the one setting decision this advice belongs to (risk, severity...).
+    setting_step = fields.String(validate=validate.OneOf(SETTING_STEPS))
+    # The difficulty this recommendation is a condition-specific first-line treatment of, as a
+    # guideline the rule cites says (it then ranks above generic options for it).
+    first_line = fields.String(validate=validate.Regexp(ID_PATTERN))
     derive = fields.String(validate=validate.Regexp(ID_PATTERN))
     # `urgent` is reserved for the built-in safety path, which no rule can switch on or off.
     alert = fields.String(validate=validate.OneOf(["info", "caution"]))
     rationale = fields.String(required=True, validate=validate.Length(min=10))
+    # For clinicians only (the API and the staff console): which source says what, why this
+    # rule wins or where it goes beyond its source. Never read to the person.
+    clinician_note = fields.String(validate=validate.Length(min=10))
     evidence = fields.List(
         fields.Nested(EvidenceSchema), required=True, validate=validate.Length(min=1)
     )
@@ -236,6 +281,14 @@ class ClinicalRuleSchema(StrictSchema):
             )
         if ("recommend" in data) != ("strength" in data):
             raise ValidationError("recommend and strength go together", "strength")
+        if ("advise_setting" in data) != ("setting_step" in data):
+            raise ValidationError(
+                f"advise_setting needs a setting_step (one of {', '.join(SETTING_STEPS)}), "
+                "and a setting_step needs advise_setting",
+                "setting_step",
+            )
+        if "first_line" in data and "recommend" not in data:
+            raise ValidationError("first_line goes with recommend", "first_line")
         for condition in data.get("unless", []):
             if condition_kind(condition["key"]) != "input":
                 raise ValidationError(
@@ -244,8 +297,52 @@ class ClinicalRuleSchema(StrictSchema):
                 )
 
 
+class PlacementTextsSchema(StrictSchema):
+    # Why a modality is where it is in the list; {difficulty} and {leading} are filled in.
+    leading_main = fields.String(required=True, validate=validate.Length(min=10))
+    leading_specific = fields.String(required=True, validate=validate.Length(min=10))
+    leading_only = fields.String(required=True, validate=validate.Length(min=10))
+    first_line = fields.String(required=True, validate=validate.Length(min=10))
+    first_line_after = fields.String(required=True, validate=validate.Length(min=10))
+    other = fields.String(required=True, validate=validate.Length(min=10))
+    other_after = fields.String(required=True, validate=validate.Length(min=10))
+
+
+class SettingTextsSchema(StrictSchema):
+    # How the one setting decision reads when it sets the person's own request aside, and when
+    # their request sets a suggestion aside; {requested}, {because}, {setting}, {suggested}.
+    overrides_request = fields.String(required=True, validate=validate.Length(min=10))
+    request_decides = fields.String(required=True, validate=validate.Length(min=10))
+
+
+class PrecedenceSchema(StrictSchema):
+    # Without a main difficulty, the first of these the person picked leads.
+    leading_order = fields.List(
+        fields.String(validate=validate.Regexp(ID_PATTERN)),
+        required=True,
+        validate=[validate.Length(min=1), unique_items],
+    )
+    setting_steps = fields.List(
+        fields.String(validate=validate.OneOf(SETTING_STEPS)),
+        required=True,
+        validate=[validate.Length(equal=len(SETTING_STEPS)), unique_items],
+    )
+    # Two pieces of advice from the same step: the setting first in this list is advised.
+    setting_order = fields.List(
+        fields.String(validate=validate.Regexp(ID_PATTERN)),
+        required=True,
+        validate=[validate.Length(min=1), unique_items],
+    )
+    placement = fields.Nested(PlacementTextsSchema, required=True)
+    setting_texts = fields.Nested(SettingTextsSchema, required=True)
+    rationale = fields.String(required=True, validate=validate.Length(min=10))
+    clinician_note = fields.String(validate=validate.Length(min=10))
+
+
 class ClinicalFileSchema(StrictSchema):
     rules = fields.List(fields.Nested(ClinicalRuleSchema), required=True)
+    # Exactly one clinical file holds the precedence (co_occurring.yaml).
+    precedence = fields.Nested(PrecedenceSchema)
 
 
 class HardConstraintSchema(StrictSchema):
@@ -257,6 +354,13 @@ class HardConstraintSchema(StrictSchema):
     only_when_format = fields.String()
     passed = fields.String(required=True, validate=validate.Length(min=1))
     failed = fields.String(required=True, validate=validate.Length(min=1))
+    # A sentence per outcome the check can explain (licensed, expired...), instead of passed
+    # or failed; and the number of days a freshness policy allows.
+    outcomes = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(ID_PATTERN)),
+        values=fields.String(validate=validate.Length(min=1)),
+    )
+    max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
 
 
 class RelaxationSchema(StrictSchema):
@@ -274,6 +378,7 @@ class SoftPreferenceSchema(StrictSchema):
     label = fields.String(required=True, validate=validate.Length(min=1))
     met = fields.String(required=True, validate=validate.Length(min=1))
     missed = fields.String(required=True, validate=validate.Length(min=1))
+    max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
 
 
 class MatchingFileSchema(StrictSchema):
@@ -285,6 +390,8 @@ class MatchingFileSchema(StrictSchema):
     hard_constraints = fields.List(fields.Nested(HardConstraintSchema), required=True)
     relaxations = fields.List(fields.Nested(RelaxationSchema), required=True)
     soft_preferences = fields.List(fields.Nested(SoftPreferenceSchema), required=True)
+    # What a person reads when a constraint that is never relaxed left nobody.
+    staff_review = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class InstrumentItemSchema(StrictSchema):
@@ -434,6 +541,34 @@ class CrisisFileSchema(StrictSchema):
     )
 
 
+def _jurisdiction(value: str) -> None:
+    if not is_jurisdiction(value):
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country or ISO 3166-2 region code."
+        )
+
+
+class CompactSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    authority = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    formats = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    members = fields.List(
+        fields.String(validate=_jurisdiction),
+        required=True,
+        validate=[validate.Length(min=1), unique_items],
+    )
+
+
+class JurisdictionsFileSchema(StrictSchema):
+    names = fields.Dict(
+        keys=fields.String(validate=_jurisdiction),
+        values=fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+    )
+    compacts = fields.List(fields.Nested(CompactSchema), required=True)
+
+
 # --- the roster -------------------------------------------------------------------------------
 
 
@@ -455,11 +590,58 @@ class GroupSchema(StrictSchema):
     schedule = fields.String(required=True, validate=validate.Length(min=1))
 
 
+class LicenceSchema(StrictSchema):
+    jurisdiction = fields.String(
+        required=True,
+        metadata={"description": "ISO 3166-1 alpha-2 country or ISO 3166-2 region."},
+    )
+    register = fields.String(required=True)
+    number = fields.String(
+        metadata={"description": "Left out when the clinic hides licence numbers."}
+    )
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    expires = fields.Date(required=True, allow_none=True)
+    verified_at = fields.Date(required=True)
+
+
+class CompactAuthoritySchema(StrictSchema):
+    compact = fields.String(required=True)
+    number = fields.String()
+    expires = fields.Date(required=True, allow_none=True)
+    verified_at = fields.Date(required=True)
+    status = fields.String(required=True)
+
+
+class AcceptingSchema(StrictSchema):
+    verified_at = fields.Date(
+        required=True,
+        metadata={"description": "When accepting_new_clients was last confirmed."},
+    )
+    next_available = fields.Date(required=True, allow_none=True)
+    weekly_cap = fields.Integer(required=True, allow_none=True)
+
+
+class IdentitySchema(StrictSchema):
+    consent = fields.Date(required=True)
+    values = fields.List(fields.String(), required=True)
+
+
 class TherapistSchema(StrictSchema):
     """A therapist's public profile: the roster entry as clients see it."""
 
     id = fields.String(required=True, validate=validate.Regexp(THERAPIST_ID_PATTERN))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    licences = fields.List(fields.Nested(LicenceSchema), required=True)
+    compacts = fields.List(fields.Nested(CompactAuthoritySchema), required=True)
+    accepting = fields.Nested(AcceptingSchema, required=True)
+    access = fields.List(fields.String(), required=True)
+    works_with_interpreters = fields.Boolean(required=True)
+    affirming = fields.List(fields.String(), required=True)
+    identity = fields.Nested(
+        IdentitySchema,
+        metadata={"description": "Shown only where the therapist opted in (consent date)."},
+    )
     pronouns = fields.String(required=True, validate=validate.Length(min=1, max=40))
     gender = fields.String(required=True)
     licence_type = fields.String(required=True)
@@ -537,6 +719,58 @@ class InstrumentAnswers(fields.Field):
         return list(value)
 
 
+def country_code(value: str) -> None:
+    """Refuse anything but an ISO 3166-1 alpha-2 code, uppercase."""
+    if not is_country(value):
+        hint = f" (did you mean {value.upper()!r}?)" if is_country(value.upper()) else ""
+        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}.")
+
+
+def region_code(value: str) -> None:
+    """Refuse anything but an ISO 3166-2 subdivision code, uppercase."""
+    if not is_region(value):
+        hint = f" (did you mean {value.upper()!r}?)" if is_region(value.upper()) else ""
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-2 region code such as US-NJ or GB-SCT{hint}."
+        )
+
+
+class LocationSchema(StrictSchema):
+    """Where the person will be during sessions."""
+
+    country = fields.String(
+        required=True,
+        validate=country_code,
+        metadata={"description": "ISO 3166-1 alpha-2, uppercase.", "enum": sorted(COUNTRY_CODES)},
+    )
+    region = fields.String(
+        validate=region_code,
+        metadata={
+            "description": "ISO 3166-2 code of a region of `country`, such as US-NJ.",
+            "pattern": r"^[A-Z]{2}-[A-Z0-9]{1,3}$",
+        },
+    )
+    city = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(r".*\S"), plain_text],
+        metadata={"pattern": VISIBLE_TEXT_PATTERN},
+    )
+    postcode = fields.String(
+        validate=[
+            validate.Length(min=1, max=12),
+            validate.Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+                error="A postcode is letters, digits, spaces and hyphens.",
+            ),
+        ],
+    )
+
+    @validates_schema
+    def _region_in_country(self, data: dict[str, Any], **kwargs: Any) -> None:
+        region, country = data.get("region"), data.get("country")
+        if region and country and not region.startswith(f"{country}-"):
+            raise ValidationError(f"{region!r} is not a region of {country!r}.", "region")
+
+
 def build_intake_schema(
     difficulty_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -546,6 +780,10 @@ def build_intake_schema(
     is_language: Callable[[str], bool],
     instruments: Iterable[tuple[str, str, int, str | None]] = (),
     risk_in: Callable[[Any], Sequence[str]] = lambda raw: (),
+    trauma_since_ids: Iterable[str] = (),
+    access_ids: Iterable[str] = (),
+    affirming_ids: Iterable[str] = (),
+    identity_ids: Iterable[str] = (),
 ) -> Schema:
     """Build the intake schema for one vocabulary (ids are data, so the schema is built at load).
 
@@ -588,6 +826,43 @@ def build_intake_schema(
             validate=[validate.Length(min=1, max=10), unique_items],
             metadata={"uniqueItems": True},
         )
+        access = fields.List(
+            fields.String(validate=validate.OneOf(list(access_ids))),
+            validate=[validate.Length(min=1, max=10), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "Office access the person needs (FHIR Plan-Net accessibility "
+                "codes and local ones: GET /api/v1/vocabulary); every one is required.",
+            },
+        )
+        interpreter = fields.String(
+            validate=language_code,
+            metadata={
+                "enum": LANGUAGE_CODES,
+                "description": "A language the person will work in through an interpreter "
+                "(bfi for British Sign Language): the therapist uses it or works with "
+                "interpreters.",
+            },
+        )
+        affirming = fields.List(
+            fields.String(validate=validate.OneOf(list(affirming_ids))),
+            validate=[validate.Length(min=1, max=10), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "Affirming care the person requires (LGBTQ+, neurodivergent, "
+                "faith_integrated:islam...); every one is required.",
+            },
+        )
+        identity = fields.List(
+            fields.String(validate=validate.OneOf(list(identity_ids))),
+            validate=[validate.Length(min=1, max=5), unique_items],
+            metadata={
+                "uniqueItems": True,
+                "description": "Identities the person would prefer their therapist to share "
+                "(a preference for points, never a requirement; only therapists who chose to "
+                "show theirs can earn them).",
+            },
+        )
 
         @validates_schema
         def _city_for_in_person(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -613,9 +888,38 @@ def build_intake_schema(
             },
         )
 
+    class TraumaSchema(StrictSchema):
+        since = fields.String(
+            validate=validate.OneOf(list(trauma_since_ids)),
+            metadata={"description": "Roughly how long ago the traumatic event was."},
+        )
+        combat_related = StrictBoolean(
+            metadata={
+                "description": "Whether the trauma was related to combat or military service."
+            }
+        )
+
     class IntakeSchema(StrictSchema):
+        location = fields.Nested(
+            LocationSchema,
+            metadata={
+                "description": "Where the person will be during sessions (a licence is for a "
+                "place); the clinic's country when left out."
+            },
+        )
         screening = fields.Nested(ScreeningSchema)
         risk = fields.Nested(RiskSchema)
+        main_difficulty = fields.String(
+            validate=validate.OneOf(list(difficulty_ids)),
+            metadata={
+                "description": "Which of `difficulties` matters most now; its first-line "
+                "treatment leads. Optional; must be one of `difficulties`."
+            },
+        )
+        trauma = fields.Nested(
+            TraumaSchema,
+            metadata={"description": "Optional details of a trauma (NICE NG116 times its offers)."},
+        )
         difficulties = fields.List(
             fields.String(validate=validate.OneOf(list(difficulty_ids))),
             load_default=list,
@@ -644,6 +948,17 @@ def build_intake_schema(
                 )
                 raise ValidationError(message, "difficulties")
 
+        @validates_schema
+        def _main_is_one_of_them(self, data: dict[str, Any], **kwargs: Any) -> None:
+            main = data.get("main_difficulty")
+            chosen = data.get("difficulties") or []
+            if main is not None and main not in chosen:
+                listed = ", ".join(chosen) if chosen else "none"
+                raise ValidationError(
+                    f"{main!r} is not one of the difficulties chosen ({listed}).",
+                    "main_difficulty",
+                )
+
     return IntakeSchema()
 
 
@@ -657,15 +972,46 @@ class SourceRefSchema(StrictSchema):
     url = fields.String()
 
 
+def _clinician_note() -> fields.String:
+    return fields.String(
+        metadata={
+            "description": "For clinicians only (the staff console shows it): which source says "
+            "what, why the rule wins or where it goes beyond its source. Never read to the person."
+        }
+    )
+
+
 class ModalityReasonSchema(StrictSchema):
     rule = fields.String(required=True)
     text = fields.String(required=True)
+    clinician_note = _clinician_note()
     evidence = fields.String(required=True)
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
     answers = fields.List(fields.String(), required=True)
     points = fields.Integer(required=True)
     # Present (true) when the text is the English because its translation is missing.
     fallback = fields.Boolean()
+    first_line_for = fields.String(
+        metadata={"description": "The difficulty this rule names it a first-line treatment of."}
+    )
+
+
+class PlacementSchema(StrictSchema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            [
+                "leading_main",
+                "leading_specific",
+                "leading_only",
+                "first_line",
+                "first_line_after",
+                "other",
+                "other_after",
+            ]
+        ),
+    )
+    text = fields.String(required=True)
 
 
 class ModalityResultSchema(StrictSchema):
@@ -673,6 +1019,16 @@ class ModalityResultSchema(StrictSchema):
     name = fields.String(required=True)
     description = fields.String(required=True)
     score = fields.Integer(required=True)
+    first_line_for = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Difficulties of the person's it is a first-line treatment of."},
+    )
+    placement = fields.Nested(
+        PlacementSchema,
+        required=True,
+        metadata={"description": "Why it is where it is in the list (the precedence step)."},
+    )
     reasons = fields.List(fields.Nested(ModalityReasonSchema), required=True)
     # Present (true) when the text is the English because its translation is missing.
     fallback = fields.Boolean()
@@ -681,17 +1037,38 @@ class ModalityResultSchema(StrictSchema):
 class AdviceSchema(StrictSchema):
     rule = fields.String(required=True)
     setting = fields.String(required=True)
+    step = fields.String(
+        required=True,
+        validate=validate.OneOf(SETTING_STEPS),
+        metadata={"description": "The step of the setting decision that decided."},
+    )
     text = fields.String(required=True)
+    clinician_note = _clinician_note()
     evidence = fields.String(required=True)
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
     # Present (true) when the text is the English because its translation is missing.
     fallback = fields.Boolean()
 
 
+class OverriddenSettingSchema(StrictSchema):
+    rule = fields.String(required=True)
+    setting = fields.String(required=True)
+    step = fields.String(required=True, validate=validate.OneOf(SETTING_STEPS))
+
+
+class SettingDecisionSchema(StrictSchema):
+    setting = fields.String(required=True)
+    step = fields.String(required=True, validate=validate.OneOf(SETTING_STEPS))
+    rule = fields.String(required=True)
+    overrode = fields.List(fields.Nested(OverriddenSettingSchema), required=True)
+    agreeing = fields.List(fields.String(), required=True)
+
+
 class AlertSchema(StrictSchema):
     level = fields.String(required=True, validate=validate.OneOf(["info", "caution", "urgent"]))
     rule = fields.String(required=True)
     text = fields.String(required=True)
+    clinician_note = _clinician_note()
     evidence = fields.String()
     sources = fields.List(fields.Nested(SourceRefSchema))
     # Present (true) when the text is the English because its translation is missing.
@@ -733,6 +1110,12 @@ class NoMatchSchema(StrictSchema):
     constraint = fields.String(required=True)
     text = fields.String(required=True)
     funnel = fields.List(fields.Nested(ConstraintCountSchema), required=True)
+    staff_review = fields.String(
+        metadata={
+            "description": "Present when what ruled everyone out is never relaxed (licensure, "
+            "freshness): a person at the clinic can look for someone who may see them."
+        }
+    )
 
 
 class RelaxedSchema(StrictSchema):
@@ -779,7 +1162,18 @@ class MatchResponseSchema(StrictSchema):
         keys=fields.String(), values=fields.Nested(ScreeningResultSchema), required=True
     )
     modalities = fields.List(fields.Nested(ModalityResultSchema), required=True)
-    advice = fields.List(fields.Nested(AdviceSchema), required=True)
+    advice = fields.List(
+        fields.Nested(AdviceSchema),
+        required=True,
+        validate=validate.Length(max=1),
+        metadata={"description": "At most one piece of setting advice: the setting decision."},
+    )
+    setting_decision = fields.Nested(
+        SettingDecisionSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Which rule decided the setting, and which advice it overrode."},
+    )
     matches = fields.List(fields.Nested(MatchSchema), required=True)
     no_match = fields.Nested(NoMatchSchema, required=True, allow_none=True)
     relaxed = fields.List(fields.Nested(RelaxedSchema), required=True)

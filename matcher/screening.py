@@ -100,6 +100,16 @@ def facts(
                 "value": score.severity,
             }
         )
+        if score.difficulty is not None:
+            # The unscored question on how hard the problems make daily life (PHQ-9 item 10),
+            # for rules that step care by functional impairment.
+            result.append(
+                {
+                    "type": "screening_difficulty",
+                    "instrument": score.instrument,
+                    "value": score.difficulty,
+                }
+            )
         if score.risk_item is not None:
             result.append(
                 {

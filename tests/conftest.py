@@ -16,7 +16,11 @@ from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
 from matcher.storage import accounts, database
 from matcher.web import create_app
+from tests.clock import TODAY
 from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_tests
+
+# Every app and server the suite starts judges expiry by the suite's date, not the calendar's.
+os.environ["MATCHER_TODAY"] = TODAY.isoformat()
 
 RULES_DIR = PROJECT_ROOT / "rules"
 
@@ -77,7 +81,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """The app built on the bundled rules and roster, once for the session."""
     # Rate limiting has its own tests; here it would only count the suite's requests.
     state = tmp_path_factory.mktemp("state")
-    return create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(state)})
+    # "/" is the whole form on one page here, as clinics that embed it serve it; the stepped
+    # form (the default front page) has its own tests at /find (tests/test_journeys.py).
+    return create_app(
+        {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(state), "FRONT_PAGE": "single"}
+    )
 
 
 @pytest.fixture()

@@ -42,10 +42,11 @@ def test_every_modality_reason_names_its_rule_answers_and_evidence(client: Flask
     _, body = post(client, TRAUMA_ES)
     emdr = next(m for m in body["modalities"] if m["id"] == "emdr")
     reason = emdr["reasons"][0]
-    assert reason["rule"] == "ptsd.emdr"
+    # The intake does not say how long ago the trauma was: EMDR with what a therapist will check.
+    assert reason["rule"] == "ptsd.emdr_to_check"
     assert reason["answers"] == ["difficulties:ptsd"]
     assert reason["text"].startswith("Because you mentioned the effects of a traumatic event: EMDR")
-    assert reason["evidence"].startswith("NICE NG116: recommends EMDR")
+    assert reason["evidence"].startswith("NICE NG116: offers EMDR")
     assert reason["sources"][0]["url"] == "https://www.nice.org.uk/guidance/ng116"
 
 
@@ -120,7 +121,7 @@ def test_no_match_names_the_constraint_and_offers_labelled_alternatives(
     assert body["matches"] == []
     assert body["no_match"]["constraint"] == "language"
     assert body["no_match"]["text"] == (
-        "No therapist matched everything you asked for: of the 41 therapists who meet your "
+        "No therapist matched everything you asked for: of the 43 therapists who meet your "
         "earlier requirements, none speak Swahili."
     )
     assert [r["relaxation"] for r in body["relaxed"]] == ["other_language"]
@@ -171,9 +172,9 @@ def test_the_urgent_path_shows_only_one_to_one_advice_in_match_and_why(
     grieving = {"difficulties": ["depression", "grief"], "preferences": {"setting": "group"}}
     _, calm = post(client, grieving)
     assert [(a["rule"], a["setting"]) for a in calm["advice"]] == [
-        ("depression.group_requested", "group"),
-        ("grief.group", "group"),
+        ("depression.group_requested", "group")
     ]
+    assert calm["setting_decision"]["agreeing"] == ["grief.group"]
     group_therapist = calm["matches"][0]["therapist"]["id"]
     assert "Offers groups, which the rules advise for you" in [
         r["text"] for r in calm["matches"][0]["reasons"]
@@ -357,6 +358,9 @@ def test_vocabulary_has_the_required_ids(client: FlaskClient) -> None:
         "humanistic",
         "couples_therapy",
         "family_therapy",
+        "guided_self_help",
+        "counselling",
+        "mbct",
     }
     assert [s["id"] for s in vocabulary["settings"]] == ["individual", "group", "couple", "family"]
     assert [f["id"] for f in vocabulary["formats"]] == ["online", "in_person"]
@@ -365,7 +369,7 @@ def test_vocabulary_has_the_required_ids(client: FlaskClient) -> None:
 def test_modalities_list_the_rules_that_recommend_them(client: FlaskClient) -> None:
     modalities = client.get("/api/v1/modalities").get_json()["modalities"]
     erp = next(m for m in modalities if m["id"] == "erp")
-    assert [r["rule"] for r in erp["recommended_by"]] == ["ocd.erp", "ocd.first_line_leads"]
+    assert [r["rule"] for r in erp["recommended_by"]] == ["ocd.erp"]
     assert erp["therapists"] > 0
 
 

@@ -50,8 +50,10 @@ def test_a_check_the_registry_does_not_know_is_refused_naming_it(rules_copy: Pat
     with pytest.raises(ConfigError) as raised:
         load_knowledge(with_entry(rules_copy))
     assert str(raised.value) == (
-        "rules/matching.yaml: field 'hard_constraints.7.check': "
-        "Must be one of: is_true, shares_any, offers, same_city, within_range, fee_within."
+        "rules/matching.yaml: field 'hard_constraints.12.check': "
+        "Must be one of: is_true, shares_any, offers, same_city, licensed_where_you_are, "
+        "confirmed_within, speaks_any, interpreted, office_access, has_all, within_range, "
+        "fee_within."
     )
 
 
@@ -81,3 +83,51 @@ def test_every_check_matching_yaml_names_is_registered_once() -> None:
     assert {p.check for p in matching.soft_preferences} <= set(checks.SOFT_CHECKS)
     assert all(name == check.name for name, check in HARD_CHECKS.items())
     assert all(name == check.name for name, check in checks.SOFT_CHECKS.items())
+
+
+def caveat_texts(explained: dict[str, object]) -> list[str]:
+    """The caveat sentences of a match or a why answer."""
+    return [c["text"] for c in explained["caveats"]]  # type: ignore[attr-defined]
+
+
+def test_a_therapist_over_budget_without_a_sliding_scale_is_never_said_to_fit_through_one(
+    matcher: Matcher,
+) -> None:
+    # t-010 charges €110 and has no sliding scale: asked why not within €60, the fee constraint
+    # says so once, and no sentence claims a sliding scale that does not exist.
+    why = matcher.why("t-010", {"difficulties": ["stress"], "preferences": {"max_fee": 60}})
+    assert [f["text"] for f in why["failed"]] == ["Fee €110 is over your budget of €60"]
+    assert [c for c in caveat_texts(why) if "sliding scale" in c] == []
+
+
+def test_the_nearest_alternatives_over_budget_speak_only_of_sliding_scales_that_exist(
+    matcher: Matcher,
+) -> None:
+    result = matcher.match({"difficulties": ["stress"], "preferences": {"max_fee": 10}})
+    over_budget = next(r for r in result["relaxed"] if r["relaxation"] == "over_budget")
+    for match in over_budget["matches"]:
+        said = [c for c in caveat_texts(match) if "only through the sliding scale" in c]
+        assert said == [], (match["therapist"]["id"], said)
+
+
+def test_a_therapist_who_fits_through_the_sliding_scale_is_told_so(matcher: Matcher) -> None:
+    # t-016: €95, sliding scale from €70, within a budget of €70 only through the scale.
+    why = matcher.why("t-016", {"difficulties": ["ptsd"], "preferences": {"max_fee": 70}})
+    assert "Within your budget only through the sliding scale (standard fee €95)" in (
+        caveat_texts(why)
+    )
+
+
+@pytest.mark.parametrize(
+    ("therapist", "sentence"),
+    [
+        ("t-004", "Does not see people in person in Madrid (works online only)"),
+        ("t-022", "Does not see people in person in Madrid (works in Rotterdam)"),
+    ],
+)
+def test_where_a_therapist_works_reads_as_a_sentence(
+    matcher: Matcher, therapist: str, sentence: str
+) -> None:
+    intake = {"difficulties": ["stress"], "preferences": {"format": "in_person", "city": "Madrid"}}
+    failed = [f["text"] for f in matcher.why(therapist, intake)["failed"]]
+    assert sentence in failed

@@ -184,13 +184,21 @@ def test_every_bundled_rule_compiles_and_can_fire(matcher: Matcher) -> None:
                 facts.append(difficulty(condition.values[0]))
             elif condition.key == "risk":
                 facts.append({"type": "risk", "value": condition.values[0]})
-            elif condition.key.endswith(("_severity", "_total_at_least")):
-                name = condition.key.rsplit("_severity", 1)[0].rsplit("_total_at_least", 1)[0]
+            elif condition.key == "trauma":
+                facts.append({"type": "trauma", "value": condition.values[0]})
+            elif condition.key.endswith(("_difficulty_at_least", "_difficulty_below")):
+                name, test = condition.key.split("_difficulty_")
+                answer = condition.values[0] - (test == "below")
+                facts.append({"type": "screening_difficulty", "instrument": name, "value": answer})
+            elif condition.key.endswith(("_severity", "_total_at_least", "_total_below")):
+                name = condition.key.split("_")[0]
                 instrument = matcher.knowledge.screening.instruments[name]
                 if condition.key.endswith("_severity"):
                     total = next(
                         top for top, band in instrument.bands if band == condition.values[0]
                     )
+                elif condition.key.endswith("_total_below"):
+                    total = condition.values[0] - 1
                 else:
                     total = condition.values[0]
                 facts.append(

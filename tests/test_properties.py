@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -126,3 +127,111 @@ def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], ther
             assert ids[why["rank"] - 1] == therapist_id
     else:
         assert therapist_id not in ids and why["failed"]
+
+
+# The treatments each guideline names first for its condition (issue 14): NG116 for trauma, CG31
+# for OCD, CG159 for social anxiety, CG113 for panic and for worry (GAD), NG222 for low mood.
+# Written here independently of the rules, so that a rule file that drops a `first_line` fails.
+FIRST_LINE = {
+    "ptsd": {"tf_cbt"},
+    "complex_trauma": {"tf_cbt"},
+    "ocd": {"erp"},
+    "social_anxiety": {"cbt"},
+    "panic": {"cbt"},
+    "anxiety": {"cbt"},
+    "depression": {"cbt", "behavioural_activation"},
+}
+# Without a main difficulty, the first of these picked leads (rules/clinical/co_occurring.yaml).
+MOST_SPECIFIC = ["ptsd", "complex_trauma", "ocd", "social_anxiety", "panic"]
+PHQ9_17 = [2, 2, 2, 2, 2, 2, 2, 3, 0]
+PHQ9_7 = [1, 1, 1, 1, 1, 1, 1, 0, 0]
+PHQ9_15 = [2, 2, 2, 2, 2, 2, 2, 1, 0]
+GAD7_18 = [3, 3, 3, 3, 2, 2, 2]
+GAD7_6 = [1, 1, 1, 1, 1, 1, 0]
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "no_answers": {},
+    "asks_for_a_group": {"preferences": {"setting": "group"}},
+    "asks_for_individual_sessions": {"preferences": {"setting": "individual"}},
+    "asks_for_couple_sessions": {"preferences": {"setting": "couple"}},
+    "phq9_17": {"screening": {"phq9": PHQ9_17}},
+    "phq9_15_very_difficult": {"screening": {"phq9": PHQ9_15, "phq9_difficulty": 2}},
+    "phq9_7_asks_for_a_group": {
+        "screening": {"phq9": PHQ9_7},
+        "preferences": {"setting": "group"},
+    },
+    "phq9_7_gad7_18": {"screening": {"phq9": PHQ9_7, "gad7": GAD7_18}},
+    "phq9_7_gad7_6": {"screening": {"phq9": PHQ9_7, "gad7": GAD7_6}},
+    "trauma_under_a_month_in_combat": {
+        "trauma": {"since": "under_1_month", "combat_related": True}
+    },
+    "self_harm_thoughts_asks_for_a_group": {
+        "risk": {"self_harm_thoughts": True},
+        "preferences": {"setting": "group"},
+    },
+}
+
+
+def combinations_of_difficulties() -> list[list[str]]:
+    ids = list(VOCABULARY.difficulties)
+    return [list(c) for n in (2, 3) for c in itertools.combinations(ids, n)]
+
+
+def precedence_problems(intake: dict[str, Any], body: dict[str, Any]) -> list[str]:
+    """What is wrong with one answer's order and setting advice; empty when all is well."""
+    difficulties = intake["difficulties"]
+    wrong = []
+    settings = {a["setting"] for a in body["advice"]}
+    if len(body["advice"]) > 1 or len(settings) > 1:
+        wrong.append(f"advice for {sorted(settings)}")
+    decision = body["setting_decision"]
+    if (decision is None) != (not body["advice"]) or (
+        decision and decision["setting"] != body["advice"][0]["setting"]
+    ):
+        wrong.append(f"setting decision {decision} disagrees with the advice {body['advice']}")
+    ranked = body["modalities"]
+    ids = [m["id"] for m in ranked]
+    for position, modality in enumerate(ranked):
+        for difficulty in modality["first_line_for"]:
+            generic = [m["id"] for m in ranked[:position] if not m["first_line_for"]]
+            if generic:
+                wrong.append(
+                    f"{generic} (generic) above {modality['id']}, first line of {difficulty}"
+                )
+    for difficulty in difficulties:
+        for modality in FIRST_LINE.get(difficulty, set()) & set(ids):
+            named = next(m for m in ranked if m["id"] == modality)["first_line_for"]
+            if difficulty not in named:
+                wrong.append(f"{modality} is not marked first line of {difficulty}")
+    leading = intake.get("main_difficulty") or next(
+        (d for d in MOST_SPECIFIC if d in difficulties), None
+    )
+    expected_first = FIRST_LINE.get(leading or "", set()) & set(ids)
+    if expected_first and ids[0] not in expected_first:
+        wrong.append(f"{ids[0]} leads, not the first line of {leading} ({sorted(expected_first)})")
+    return wrong
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=list(CONTEXTS))
+def test_every_pair_and_triple_gets_one_setting_and_first_line_treatments_first(
+    matcher: Matcher, context: str
+) -> None:
+    wrong = []
+    for difficulties in combinations_of_difficulties():
+        intake = {"difficulties": difficulties, **CONTEXTS[context]}
+        wrong += [
+            f"{difficulties}: {p}" for p in precedence_problems(intake, matcher.match(intake))
+        ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("context", ["no_answers", "asks_for_a_group", "phq9_17"])
+def test_with_a_main_difficulty_its_first_line_treatment_leads_every_pair_and_triple(
+    matcher: Matcher, context: str
+) -> None:
+    wrong = []
+    for difficulties in combinations_of_difficulties():
+        for main in difficulties:
+            intake = {"difficulties": difficulties, "main_difficulty": main, **CONTEXTS[context]}
+            problems = precedence_problems(intake, matcher.match(intake))
+            wrong += [f"{difficulties}, main {main}: {p}" for p in problems]
+    assert wrong == []

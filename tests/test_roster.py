@@ -12,7 +12,9 @@ from matcher.roster import load_roster, normalise_city
 from matcher.rules import load_knowledge
 from tests.files import replace_first
 
-VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
+KNOWLEDGE = load_knowledge(PROJECT_ROOT / "rules")
+VOCABULARY = KNOWLEDGE.vocabulary
+PLACES = KNOWLEDGE.places
 
 
 def edit_first(path: Path, old: str, new: str) -> None:
@@ -21,12 +23,12 @@ def edit_first(path: Path, old: str, new: str) -> None:
 
 def problem(path: Path) -> str:
     with pytest.raises(ConfigError) as caught:
-        load_roster(path, VOCABULARY)
+        load_roster(path, VOCABULARY, places=PLACES)
     return str(caught.value)
 
 
 def test_bundled_roster_is_large_varied_and_fictional() -> None:
-    roster = load_roster(PROJECT_ROOT / "therapists.yaml", VOCABULARY)
+    roster = load_roster(PROJECT_ROOT / "therapists.yaml", VOCABULARY, places=PLACES)
     therapists = [t.profile for t in roster.therapists]
     assert len(therapists) >= 40
     languages = {code for t in therapists for code in t["languages"]}
@@ -41,7 +43,7 @@ def test_bundled_roster_is_large_varied_and_fictional() -> None:
 
 
 def test_public_profile_keeps_the_field_names_clients_filter_on() -> None:
-    roster = load_roster(PROJECT_ROOT / "therapists.yaml", VOCABULARY)
+    roster = load_roster(PROJECT_ROOT / "therapists.yaml", VOCABULARY, places=PLACES)
     profile = roster.therapists[0].profile
     for name in (
         "id",
@@ -60,7 +62,8 @@ def test_public_profile_keeps_the_field_names_clients_filter_on() -> None:
 def test_unknown_language_names_therapist_and_field(roster_copy: Path) -> None:
     edit_first(roster_copy, "languages: [es, en]", "languages: [es, xx]")
     assert problem(roster_copy) == (
-        "therapists.yaml: therapist 't-001': field 'languages': 'xx' is not an ISO 639-1 language code"
+        "therapists.yaml: therapist 't-001': field 'languages': 'xx' is not an ISO 639-1 language "
+        "code or an ISO 639-3 sign language code"
     )
 
 

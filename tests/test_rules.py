@@ -59,8 +59,8 @@ def test_difficulty_not_in_the_vocabulary_is_named(rules_copy: Path) -> None:
     edit(
         rules_copy,
         TRAUMA,
-        "      - difficulty: ptsd\n    recommend: emdr",
-        "      - difficulty: ptds\n    recommend: emdr",
+        "      - difficulty: ptsd\n      - trauma: over_3_months",
+        "      - difficulty: ptds\n      - trauma: over_3_months",
     )
     message = problem(rules_copy)
     assert message.startswith(
@@ -120,15 +120,15 @@ def test_duplicate_keys_in_yaml_are_an_error_not_a_silent_overwrite(rules_copy: 
 
 
 def test_yaml_yes_no_are_not_booleans(rules_copy: Path) -> None:
-    edit(rules_copy, "clinical/anxiety.yaml", "alert: info", "alert: yes")
+    edit(rules_copy, TRAUMA, "alert: info", "alert: yes")
     assert (
-        "rule 'social_anxiety.group_requested': field 'alert': Must be one of: info, caution."
+        "rule 'ptsd.early_active_monitoring': field 'alert': Must be one of: info, caution."
         in problem(rules_copy)
     )
 
 
 def test_rules_cannot_raise_an_urgent_alert(rules_copy: Path) -> None:
-    edit(rules_copy, "clinical/anxiety.yaml", "alert: info", "alert: urgent")
+    edit(rules_copy, TRAUMA, "alert: info", "alert: urgent")
     assert "field 'alert'" in problem(rules_copy)
 
 
@@ -136,8 +136,8 @@ def test_unless_cannot_wait_for_a_derived_fact(rules_copy: Path) -> None:
     edit(
         rules_copy,
         TRAUMA,
-        "    recommend: emdr\n    strength: moderate\n",
-        "    recommend: emdr\n    strength: moderate\n    unless:\n      - recommended: tf_cbt\n",
+        "    recommend: emdr\n    strength: strong\n",
+        "    recommend: emdr\n    strength: strong\n    unless:\n      - recommended: tf_cbt\n",
     )
     assert (
         "rule 'ptsd.emdr': field 'unless': 'unless' can only test the person's answers"
@@ -162,7 +162,7 @@ def test_a_rule_without_an_outcome_is_named(rules_copy: Path) -> None:
     edit(
         rules_copy,
         "clinical/mood.yaml",
-        '    advise_setting: group\n    rationale: "A grief group',
+        '    advise_setting: group\n    setting_step: option\n    rationale: "A grief group',
         '    rationale: "A grief group',
     )
     assert "rule 'grief.group': a rule needs an outcome" in problem(rules_copy)
@@ -205,7 +205,8 @@ def test_matcher_check_reports_ok_and_failures(rules_copy: Path) -> None:
     assert bad.stderr.strip() == (
         "matcher check: rules/clinical/trauma.yaml: rule 'ptsd.emdr': recommend: 'emdr2' is not in "
         "the vocabulary (cbt, tf_cbt, emdr, erp, dbt, ipt, behavioural_activation, applied_relaxation, "
-        "transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy)"
+        "transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy, "
+        "guided_self_help, counselling, mbct)"
     )
 
 

@@ -93,7 +93,7 @@ def intake_form(app: Flask, intake: Any) -> TestResponse:
     client = app.test_client()
     if isinstance(intake, RawBody):
         return client.post("/results", data=intake.text, content_type=intake.content_type)
-    token = form_token(client.get("/").get_data(as_text=True))
+    token = form_token(client.get("/form").get_data(as_text=True))
     return client.post("/results", data={**as_form(intake), "csrf_token": token})
 
 

@@ -168,7 +168,8 @@ def test_incomplete_gad7_and_bad_difficulty_answer_are_422(client: FlaskClient) 
 def test_gad7_of_10_without_anxiety_suggests_asking_about_anxiety(client: FlaskClient) -> None:
     body = match(client, {"difficulties": ["grief"], "screening": {"gad7": gad7_with_total(10)}})
     alert = next(a for a in body["alerts"] if a["rule"] == "screening.gad7_ask_about_anxiety")
-    assert alert["text"].startswith("Because your GAD-7 total is in the moderate range:")
+    # The rule tests a total of 10 or more, and its "because" says so (not the band).
+    assert alert["text"].startswith("Because your GAD-7 total is 10 or more:")
     assert "not a diagnosis" in alert["text"]
     with_anxiety = match(
         client, {"difficulties": ["grief", "anxiety"], "screening": {"gad7": gad7_with_total(10)}}
@@ -188,7 +189,7 @@ def test_more_severe_phq9_changes_the_advice_and_says_so(client: FlaskClient) ->
     ]
     advice = severe["advice"][0]
     assert advice["text"].startswith(
-        "Because you mentioned low mood and your PHQ-9 total is 16 or more (moderately severe):"
+        "Because you mentioned low mood and your PHQ-9 total is 16 or more:"
     )
     # NG222 lists individual CBT and individual BA for more severe depression, CBT first: the
     # score changes the setting, not the order of the two.
@@ -205,10 +206,9 @@ def test_more_severe_phq9_changes_the_advice_and_says_so(client: FlaskClient) ->
     )
 
 
-@pytest.mark.parametrize(("total", "band"), [(7, "mild"), (12, "moderate")])
-def test_less_severe_phq9_with_low_mood_advises_a_group(
-    client: FlaskClient, total: int, band: str
-) -> None:
+# NG222's "less severe" is every total below 16: 15 too (Kroenke's "moderately severe" band).
+@pytest.mark.parametrize("total", [0, 7, 12, 15])
+def test_less_severe_phq9_with_low_mood_advises_a_group(client: FlaskClient, total: int) -> None:
     body = match(
         client, {"difficulties": ["depression"], "screening": {"phq9": phq9_with_total(total)}}
     )
@@ -216,12 +216,12 @@ def test_less_severe_phq9_with_low_mood_advises_a_group(
         ("screening.phq9_less_severe_group", "group")
     ]
     assert body["advice"][0]["text"].startswith(
-        f"Because you mentioned low mood and your PHQ-9 total is in the {band} range:"
+        "Because you mentioned low mood and your PHQ-9 total is below 16:"
     )
     assert body["alerts"] == []
 
 
-def test_a_less_severe_phq9_advises_no_group_to_someone_who_asked_for_individual_sessions(
+def test_a_less_severe_phq9_leaves_the_choice_to_someone_who_asked_for_individual_sessions(
     client: FlaskClient,
 ) -> None:
     body = match(
@@ -232,7 +232,24 @@ def test_a_less_severe_phq9_advises_no_group_to_someone_who_asked_for_individual
             "preferences": {"setting": "individual"},
         },
     )
-    assert body["advice"] == []
+    # NG222 offers individual CBT or BA to people who do not want a group: the request decides,
+    # and the one piece of advice says which suggestion it set aside.
+    assert [(a["rule"], a["setting"], a["step"]) for a in body["advice"]] == [
+        ("preferences.setting", "individual", "request")
+    ]
+    assert body["advice"][0]["text"].startswith(
+        "You asked for individual sessions, so that comes first. A group would also suit you, "
+        "because you mentioned low mood and your PHQ-9 total is below 16."
+    )
+    assert body["setting_decision"] == {
+        "setting": "individual",
+        "step": "request",
+        "rule": "preferences.setting",
+        "overrode": [
+            {"rule": "screening.phq9_less_severe_group", "setting": "group", "step": "option"}
+        ],
+        "agreeing": [],
+    }
 
 
 def test_no_screening_reports_an_empty_screening_section(client: FlaskClient) -> None:

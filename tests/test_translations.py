@@ -21,15 +21,15 @@ from matcher.web import create_app
 OTHER_LANGUAGES = [code for code in SHIPPED_LANGUAGES if code != "en"]
 ROSTER = PROJECT_ROOT / "therapists.yaml"
 EMDR_RATIONALE_ES = (
-    '  ptsd.emdr: "El EMDR reprocesa recuerdos angustiosos sin necesidad de relatarlos con '
-    "detalle. NICE lo recomienda para adultos cuando el trauma ocurrió hace más de tres meses y "
-    "no estuvo relacionado con un combate (para jóvenes, si la TCC centrada en el trauma no ha "
-    'ayudado), así que un terapeuta comprobará que encaja con usted."\n'
+    '  ptsd.emdr_to_check: "El EMDR reprocesa recuerdos angustiosos sin necesidad de '
+    "relatarlos con detalle. NICE lo recomienda cuando el trauma ocurrió hace más de "
+    "tres meses y no estuvo relacionado con un combate, así que un terapeuta lo compr"
+    'obará con usted."\n'
 )
 
 
 def without_emdr_rationale(rules: Path) -> None:
-    """Take the Spanish rationale of rule ptsd.emdr out of a rules copy."""
+    """Take the Spanish rationale of rule ptsd.emdr_to_check out of a rules copy."""
     spanish = rules / "translations" / "es.yaml"
     text = spanish.read_text(encoding="utf-8")
     assert EMDR_RATIONALE_ES in text
@@ -50,11 +50,11 @@ def test_a_missing_text_is_the_english_marked_never_empty(rules_copy: Path) -> N
     held = Matcher.from_files(rules_copy, ROSTER)
     knowledge, missing = held.localised("es")
     assert [str(m) for m in missing] == [
-        "translations/es.yaml: clinical/trauma.yaml: rule 'ptsd.emdr': rationale: missing in es"
+        "translations/es.yaml: clinical/trauma.yaml: rule 'ptsd.emdr_to_check': rationale: missing in es"
     ]
-    rationale = knowledge.rules_by_id["ptsd.emdr"].rationale
+    rationale = knowledge.rules_by_id["ptsd.emdr_to_check"].rationale
     assert isinstance(rationale, Untranslated)
-    assert rationale == held.knowledge.rules_by_id["ptsd.emdr"].rationale
+    assert rationale == held.knowledge.rules_by_id["ptsd.emdr_to_check"].rationale
 
 
 def test_the_api_marks_an_english_fallback_and_keeps_the_rest_in_spanish(
@@ -79,8 +79,8 @@ def test_the_api_marks_an_english_fallback_and_keeps_the_rest_in_spanish(
         .get_json()
     )
     reasons = {r["rule"]: r for m in body["modalities"] for r in m["reasons"]}
-    assert reasons["ptsd.emdr"]["fallback"] is True
-    assert reasons["ptsd.emdr"]["text"].startswith(
+    assert reasons["ptsd.emdr_to_check"]["fallback"] is True
+    assert reasons["ptsd.emdr_to_check"]["text"].startswith(
         "Porque mencionó las secuelas de un hecho traumático: EMDR reprocesses distressing"
     )
     assert "fallback" not in reasons["ptsd.tf_cbt"]
@@ -100,7 +100,7 @@ def test_matcher_check_fails_on_a_missing_translation_and_names_it(rules_copy: P
     )
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
-        "matcher check: rules/translations/es.yaml: clinical/trauma.yaml: rule 'ptsd.emdr': rationale: "
+        "matcher check: rules/translations/es.yaml: clinical/trauma.yaml: rule 'ptsd.emdr_to_check': rationale: "
         "missing in es",
         "matcher check: 1 missing translations (shown in English, marked, until translated; "
         "MATCHER_LANGUAGES lists the languages offered)",

@@ -66,7 +66,7 @@ class Page(HTMLParser):
 
 def submit(client: FlaskClient, data: Any) -> Any:
     """Post the intake form as a browser does: with the form token from the page."""
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/form").get_data(as_text=True)
     return client.post("/results", data={**dict(data), "csrf_token": form_token(page)})
 
 
@@ -192,6 +192,8 @@ def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
         "setting-individual",
         "self_harm_thoughts-no",
         "therapist_gender-any",
+        "trauma_since-none",
+        "trauma_combat_related-none",
     } == page.checked
     assert 'name="age" value="34"' in html
 
@@ -267,7 +269,15 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     html = response.get_data(as_text=True)
     page = Page(html)
     modalities = [i.removeprefix("modality-") for i in page.ids if i.startswith("modality-")]
-    assert modalities == ["tf_cbt", "emdr", "cbt", "behavioural_activation", "ipt", "psychodynamic"]
+    assert modalities == [
+        "tf_cbt",
+        "emdr",
+        "cbt",
+        "behavioural_activation",
+        "ipt",
+        "psychodynamic",
+        "counselling",
+    ]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
     assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
     words = text(html)
@@ -279,23 +289,14 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "Practises EMDR, recommended for you (you mentioned the effects of a traumatic event)"
         in words
     )
-    assert "How the score of 72.5 out of 85 adds up" in words
+    # People read the fit in words (77.5 of 90 points is a strong fit); the numbers are for staff.
     card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
-    bars = re.findall(
-        r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
-        card,
-        re.S,
-    )
-    assert bars == [
-        ("Recommended approach", "40 of 40", "w-100"),
-        ("Experience with your difficulties", "12.5 of 25", "w-50"),
-        ("Advised setting", "10 of 10", "w-100"),
-        ("Fee", "5 of 5", "w-100"),
-        ("Tracks progress", "5 of 5", "w-100"),
-    ]
+    assert '<p class="fit fit-strong">Strong fit</p>' in card
+    assert "out of" not in words and "points" not in words and "score-chart" not in html
+    assert '<a href="/therapists/t-001" id="profile-link-t-001">' in card
     assert "style=" not in html and "<script>" not in html
     assert (
-        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic&amp;format=in_person">'
+        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic,counselling&amp;format=in_person">'
     ) in html
 
 
@@ -527,7 +528,7 @@ def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest
     html = response.get_data(as_text=True)
     words = text(html)
     assert (
-        "No therapist matched everything you asked for: of the 1 therapists who meet your earlier "
+        "No therapist matched everything you asked for: of the 1 therapist who meets your earlier "
         "requirements, none see people in person in Madrid."
     ) in words
     assert "Nearest alternatives" in words
@@ -700,8 +701,25 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
     html = response.get_data(as_text=True)
     cards = [i.removeprefix("therapist-") for i in Page(html).ids if i.startswith("therapist-")]
     assert cards == ["t-001", "t-003", "t-005", "t-008", "t-007"]
-    assert "Fee 80 EUR (sliding scale from 55 EUR) fits your budget of 90 EUR" in text(html)
+    assert "Fee €80 (sliding scale from €55) fits your budget of €90" in text(html)
     assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html
+    # The receptionist sees the fit in words and the points behind it, line by line.
+    card = html[html.index('id="therapist-t-001"') : html.index('id="therapist-t-003"')]
+    assert "Strong fit (77.5 of 90 points)" in text(card)
+    assert "How the score of 77.5 out of 90 adds up" in text(card)
+    bars = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td class="num">([^<]+)</td>.*?bar-fill (w-\d+)',
+        card,
+        re.S,
+    )
+    assert bars == [
+        ("Recommended approach", "40 of 40", "w-100"),
+        ("Experience with your difficulties", "12.5 of 25", "w-50"),
+        ("Advised setting", "10 of 10", "w-100"),
+        ("Fee", "5 of 5", "w-100"),
+        ("Tracks progress", "5 of 5", "w-100"),
+        ("Recently confirmed", "5 of 5", "w-100"),
+    ]
 
 
 def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> None:
@@ -713,7 +731,9 @@ def test_the_console_explains_why_a_therapist_is_not_a_match(gb_app: Flask) -> N
     html = response.get_data(as_text=True)
     assert (
         '<p id="why-summary" class="summary not-eligible">Javier Morales Ruiz is not a match: not accepting '
-        "new clients at the moment; fee 95 EUR is over your budget of 90 EUR.</p>"
+        "new clients at the moment; last confirmed 112 days ago that they take new clients: the "
+        "clinic must check again before anyone is matched with them; fee €95 is over your "
+        "budget of €90.</p>"
     ) in html
     assert '<option value="t-002" selected>' in html
 
@@ -926,3 +946,55 @@ def test_an_unset_secret_key_is_made_at_random_with_a_warning(
     assert "MATCHER_SECRET_KEY is not set: using a random key for this run" in caplog.text
     # Workers forked after this (gunicorn builds the app in its master first) share the key.
     assert create_app({"TESTING": True}).config["SECRET_KEY"] == first.config["SECRET_KEY"]
+
+
+def test_every_problem_of_the_form_is_shown_at_once(client: FlaskClient) -> None:
+    # A bad age and a missing city: both at once, not the city only after the age is fixed.
+    response = submit(
+        client, {"difficulties": "ptsd", "format": "in_person", "age": "abc", "max_fee": "x"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert [i for i in Page(html).ids if i.endswith("-error")] == [
+        "city-error",
+        "age-error",
+        "max_fee-error",
+    ]
+    assert "<title>Error: Find a therapist · matcher</title>" in html
+
+
+def test_age_and_budget_are_left_for_the_browser_to_restore_on_back(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    for name in ("age", "max_fee"):
+        control = next(c for c in Page(html).controls if c.get("name") == name)
+        assert "autocomplete" not in control, control
+
+
+def test_the_favicon_is_served(client: FlaskClient) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.get_data()[:4] == b"\x00\x00\x01\x00"
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_therapist_has_a_profile_page_linked_from_their_card(client: FlaskClient) -> None:
+    response = client.get("/therapists/t-004")
+    assert response.status_code == 200
+    words = text(response.get_data(as_text=True))
+    assert "<title>" not in words
+    for fact in (
+        "Kinds of therapy Behavioural activation",
+        "Ages 18 to 99",
+        "Languages Spanish",
+        "Where they work Online (video)",
+        "Fee €60 per session; a sliding scale from €40 for people who cannot pay the full fee",
+        "Volver a moverse: behavioural activation for low mood : Behavioural activation, online "
+        "(video); Wednesdays 19:00-20:30, 10 weeks; for ages 18 to 99.",
+    ):
+        assert fact in words, fact
+
+
+def test_an_unknown_therapist_is_a_page_that_says_so(client: FlaskClient) -> None:
+    response = client.get("/therapists/t-999")
+    assert response.status_code == 404
+    assert "There is no therapist with this address" in response.get_data(as_text=True)

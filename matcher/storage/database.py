@@ -157,10 +157,43 @@ class Referral(Base):
     contact_hash: Mapped[str | None] = mapped_column(String(64))
     intake_hash: Mapped[str | None] = mapped_column(String(64))
     group_of: Mapped[str | None] = mapped_column(String(32))
-    # The language the person used (en, es, ar...): staff answer them in it (migration 0007).
+    # The therapist the person asked the clinic about, the staff member who took a phone call,
+    # the consent in the caller's words, and who works the referral now.
+    asked_about: Mapped[str | None] = mapped_column(String(40))
+    taken_by: Mapped[str | None] = mapped_column(String(64))
+    consent_words: Mapped[str | None] = mapped_column(String(200))
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    # The language the person used (en, es, ar...): staff answer them in it (migration 0008).
     language: Mapped[str | None] = mapped_column(String(16))
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ReferralNote(Base):
+    """A note on a referral ("rang, no answer"), with who wrote it and when."""
+
+    __tablename__ = "referral_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    by: Mapped[str] = mapped_column(String(64), nullable=False)
+    text: Mapped[str] = mapped_column(String(1000), nullable=False)
+
+
+class Draft(Base):
+    """Answers between the steps of a form, tied to one browser session; never in a URL."""
+
+    __tablename__ = "drafts"
+
+    # A keyed hash of the session's draft token: the token itself is only in the cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+    answers: Mapped[str] = mapped_column(Text, nullable=False)  # JSON [[name, value], ...]
 
 
 class Notification(Base):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from matcher.notifications import URGENT_REFERRAL, NotifySettings, ack_deadline, keyed_hash
-from matcher.storage.database import AuditEvent, Referral, aware, now
+from matcher.storage.database import AuditEvent, Referral, ReferralNote, aware, now
 from matcher.storage.outbox import add_notifications
 
 # The logger name operators filter on, kept when the module moved.
@@ -89,6 +89,7 @@ def request_hash(payload: Any) -> str:
 
 
 PER_PAGE = 50
+MAX_NOTE_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,15 @@ class Referrals:
         request_hash: str | None = None,
         *,
         source: str | None = None,
+        asked_about: str | None = None,
+        taken_by: str | None = None,
+        consent_words: str | None = None,
         language: str | None = None,
     ) -> Stored:
         """Commit one referral and return it; a repeated idempotency key returns the first one.
+
+        `asked_about` names the therapist the person asked about; `taken_by` and
+        `consent_words` record a phone call: who took it, and the consent as the caller said it.
 
         Returns only after the transaction has committed. Without consent only what safety
         follow-up needs is kept: the contact, the urgent flag and the screening results. A new
@@ -181,6 +188,9 @@ class Referrals:
             contact=_dumps(contact),
             idempotency_key=idempotency_key or None,
             request_hash=request_hash if idempotency_key else None,
+            asked_about=asked_about,
+            taken_by=taken_by,
+            consent_words=consent_words,
             language=language,
         )
         if urgent:
@@ -299,6 +309,18 @@ class Referrals:
                     and aware(found.ack_deadline) <= now()
                 ),
                 "group_of": found.group_of,
+                "asked_about": found.asked_about,
+                "taken_by": found.taken_by,
+                "consent_words": found.consent_words,
+                "assigned_to": found.assigned_to,
+                "notes": [
+                    {"at": aware(n.at), "by": n.by, "text": n.text}
+                    for n in session.scalars(
+                        select(ReferralNote)
+                        .where(ReferralNote.referral_id == found.id)
+                        .order_by(ReferralNote.at, ReferralNote.id)
+                    )
+                ],
                 "similar": int(
                     session.scalar(
                         select(func.count())
@@ -347,11 +369,13 @@ class Referrals:
         per_page: int = PER_PAGE,
         group: str | None = None,
         at: datetime | None = None,
+        search: str | None = None,
     ) -> QueuePage:
         """A page of the queue: overdue urgent first, then urgent, then oldest.
 
         A flood group is one row (its first referral, with `similar`: how many more); `group`
-        lists one group's referrals instead. The urgent counts cover the whole queue.
+        lists one group's referrals instead. `search` finds a name, e-mail, phone or reference
+        (every referral found is listed, grouped or not). The urgent counts cover the whole queue.
         """
         at = at or now()
         member, leader = aliased(Referral), aliased(Referral)
@@ -364,7 +388,10 @@ class Referrals:
                 conditions.append(referral.therapist_id == therapist)
             return conditions
 
-        if group:
+        if search:
+            where = [_found_by(Referral, search), *matching(Referral)]
+            overdue = _overdue(Referral, at)
+        elif group:
             where = [or_(Referral.id == group, Referral.group_of == group), *matching(Referral)]
             overdue = _overdue(Referral, at)
         else:
@@ -395,7 +422,7 @@ class Referrals:
                 .limit(per_page)
             ).all()
             similar: dict[str, int] = {}
-            if rows and not group:
+            if rows and not group and not search:
                 counted = session.execute(
                     select(member.group_of, func.count())
                     .where(member.group_of.in_([r.id for r, _ in rows]), *matching(member))
@@ -473,6 +500,30 @@ class Referrals:
         except StaleDataError:
             raise ReferralConflict(CONFLICT) from None
 
+    def add_note(self, referral_id: str, actor: str, text: str) -> None:
+        """Keep a note on a referral ("rang, no answer") with who wrote it and when."""
+        cleaned = text.strip()
+        if not cleaned:
+            raise ReferralError("write the note first")
+        if len(cleaned) > MAX_NOTE_LENGTH:
+            raise ReferralError(f"a note is at most {MAX_NOTE_LENGTH} characters")
+        with Session(self.engine) as session, session.begin():
+            if session.get(Referral, referral_id) is None:
+                raise ReferralError(f"there is no referral {referral_id!r}")
+            moment = now()
+            session.add(ReferralNote(referral_id=referral_id, at=moment, by=actor, text=cleaned))
+            session.add(
+                AuditEvent(at=moment, actor=actor, action="referral.noted", subject=referral_id)
+            )
+
+    def assign(self, referral_id: str, actor: str, version: int) -> None:
+        """Make `actor` the person who works this referral now."""
+        with self._changing(referral_id, version) as (session, referral):
+            referral.assigned_to = actor
+            session.add(
+                AuditEvent(at=now(), actor=actor, action="referral.assigned", subject=referral_id)
+            )
+
     def export(self, referral_id: str) -> dict[str, Any] | None:
         """Everything kept about one person's referral, with its history (right of access)."""
         referral = self.get(referral_id)
@@ -488,6 +539,7 @@ class Referrals:
         for name in ("created_at", "acknowledged_at", "changed_at", "ack_deadline", "escalated_at"):
             if referral[name] is not None:
                 referral[name] = referral[name].isoformat()
+        referral["notes"] = [{**n, "at": n["at"].isoformat()} for n in referral["notes"]]
         return referral
 
     def erase(self, referral_id: str, actor: str) -> bool:
@@ -536,5 +588,29 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
         "version": referral.version,
         "group_of": referral.group_of,
         "similar": similar,
+        "assigned_to": referral.assigned_to,
+        "asked_about": referral.asked_about,
+        "reference": reference(referral.id),
         "language": referral.language,
     }
+
+
+def reference(referral_id: str) -> str:
+    """The reference a person is given and staff search by: 3F2A-9C1B (the id's first 8)."""
+    head = referral_id[:8].upper()
+    return f"{head[:4]}-{head[4:]}"
+
+
+def _found_by(referral: Any, search: str) -> ColumnElement[bool]:
+    """Referrals whose contact (name, e-mail, phone) or reference holds `search`."""
+    wanted = search.strip().lower()
+    as_reference = wanted.replace("-", "").replace(" ", "")
+    # The contact is stored as JSON with non-ASCII letters escaped: search for both spellings.
+    escaped = json.dumps(wanted)[1:-1]
+    conditions = [
+        func.lower(referral.contact).contains(spelling, autoescape=True)
+        for spelling in {wanted, escaped}
+    ]
+    if as_reference and all(c in "0123456789abcdef" for c in as_reference):
+        conditions.append(referral.id.startswith(as_reference, autoescape=True))
+    return or_(*conditions)

@@ -88,6 +88,29 @@ def _check_public_url(app: Flask) -> None:
         )
 
 
+def _check_journey_settings(app: Flask) -> None:
+    """Refuse a clinic time zone, draft timeout or reply delay that cannot be used."""
+    from matcher.clinic_time import clinic_zone
+    from matcher.errors import ConfigError
+
+    app.extensions["clinic_zone"] = clinic_zone(app.config["CLINIC_TIMEZONE"])
+    if app.config["FRONT_PAGE"] not in ("steps", "single"):
+        raise ConfigError(
+            "MATCHER_FRONT_PAGE", f"{app.config['FRONT_PAGE']!r} is not steps or single"
+        )
+    for key, low, high in (("DRAFT_MINUTES", 1, 1440), ("REPLY_WORKING_DAYS", 0, 30)):
+        value = app.config[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | str)
+            or not (str(value).isdigit() and low <= int(value) <= high)
+        ):
+            raise ConfigError(
+                f"MATCHER_{key}", f"{value!r} is not a whole number from {low} to {high}"
+            )
+        app.config[key] = int(value)
+
+
 def _private_state(app: Flask) -> None:
     """Make the state folder and an SQLite database private to this user, saying what was not."""
     from matcher.private_files import make_private, private_folder
@@ -117,6 +140,7 @@ def _open_database(app: Flask) -> None:
     from matcher.notifications import settings_from
     from matcher.storage.accounts import Accounts
     from matcher.storage.database import make_engine, migrate, unreachable, unusable
+    from matcher.storage.drafts import Drafts
     from matcher.storage.outbox import Notifier, Outbox
     from matcher.storage.referrals import Referrals
 
@@ -133,6 +157,9 @@ def _open_database(app: Flask) -> None:
     app.extensions["referrals"] = Referrals(
         engine, settings, str(app.config["SECRET_KEY"]), on_urgent=notifier.wake
     )
+    app.extensions["drafts"] = Drafts(
+        engine, str(app.config["SECRET_KEY"]), int(app.config["DRAFT_MINUTES"])
+    )
     if app.config["RETENTION_DAYS"]:
         # Purged at every start, and then hourly by this worker's sender while it runs.
         days = timedelta(days=int(app.config["RETENTION_DAYS"]))
@@ -141,6 +168,7 @@ def _open_database(app: Flask) -> None:
         migrate(database_url, Path(app.config["STATE_DIR"]))
         if app.config["RETENTION_DAYS"]:
             app.extensions["referrals"].purge_closed(days)
+        app.extensions["drafts"].purge_expired()
     except OperationalError as exc:
         engine.dispose()
         if app.config["DATABASE_REQUIRED"]:
@@ -179,11 +207,37 @@ def _start_notifier(app: Flask) -> None:
         notifier.start()
 
 
+def _clock(app: Flask) -> Any:
+    """The clock licences and confirmations are judged by: the real date, or MATCHER_TODAY."""
+    import datetime
+
+    from matcher.errors import ConfigError
+    from matcher.matching import utc_today
+
+    fixed = app.config.get("TODAY")
+    if fixed in (None, ""):
+        return utc_today
+    if isinstance(fixed, datetime.date):
+        return lambda: fixed
+    try:
+        day = datetime.date.fromisoformat(str(fixed))
+    except ValueError:
+        raise ConfigError("MATCHER_TODAY", f"{fixed!r} is not a date (YYYY-MM-DD)") from None
+    return lambda: day
+
+
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
     from matcher.matching import Matcher
 
-    matcher = Matcher.from_files(rules_dir, roster, app.config["LOCALE"])
+    matcher = Matcher.from_files(
+        rules_dir,
+        roster,
+        app.config["LOCALE"],
+        clinic_country=app.config["CLINIC_COUNTRY"] or None,
+        today=_clock(app),
+        hide_licence_numbers=app.config["HIDE_LICENCE_NUMBERS"] is True,
+    )
     checklist = load_checklist(
         rules_dir / CHECKLIST_FILE,
         f"{rules_dir.name}/{CHECKLIST_FILE}",
@@ -230,6 +284,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from matcher.web.api import bp as api_bp
     from matcher.web.checklist_api import bp as checklist_api_bp
     from matcher.web.error_handlers import register_error_handlers
+    from matcher.web.journeys import bp as journeys_bp
     from matcher.web.openapi import build_spec
     from matcher.web.pages import bp as web_bp
     from matcher.web.response_cache import ResponseCache
@@ -264,8 +319,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # offer; LANGUAGES lists those offered (a list or "en,es"; unset: every one shipped).
         DEFAULT_LANGUAGE="en",
         LANGUAGES=None,
-        # The clinic's time zone (IANA name), for the dates and times pages show.
-        TIME_ZONE="UTC",
+        # ISO 3166-1 alpha-2 country where the clinic's clients are taken to be during sessions
+        # when they do not say (a licence is for a place): the default of the intake's location.
+        CLINIC_COUNTRY=None,
+        # A fixed date (YYYY-MM-DD) to judge licence expiry and availability confirmations by,
+        # for tests and demonstrations; unset, today's date in UTC.
+        TODAY=None,
+        # Public profiles show each licence's register and title, without its number.
+        HIDE_LICENCE_NUMBERS=False,
         # How staff reach the on-call clinician, for the console's urgent protocol.
         ON_CALL=None,
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given
@@ -307,6 +368,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         NOTIFY_INTERVAL=30,
         # Each worker sends notifications itself; false when only `matcher notify` sends.
         NOTIFY_IN_SERVICE=True,
+        # What "/" shows: "steps" (the form one question a page, then check your answers) or
+        # "single" (the whole form on one page, also at /form, for clinics that embed it).
+        FRONT_PAGE="steps",
+        # A stepped form's or console call's answers are forgotten this long after the last step.
+        DRAFT_MINUTES=30,
+        # The clinic's time zone (IANA name): staff pages show times in it, and "by when".
+        CLINIC_TIMEZONE="UTC",
+        # Working days (Monday to Friday) within which the clinic replies to a person who asks.
+        REPLY_WORKING_DAYS=2,
     )
     app.config.from_prefixed_env("MATCHER")
     for key in VERBATIM_SETTINGS:
@@ -317,6 +387,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = True  # type: ignore[attr-defined]  # same intake, same bytes
     _ensure_secret_key(app)
     _check_public_url(app)
+    _check_journey_settings(app)
 
     _private_state(app)
     _open_database(app)
@@ -335,6 +406,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(checklist_api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(journeys_bp)
     app.register_blueprint(staff_bp)
     _start_notifier(app)
     return app

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.dates import get_timezone
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 from flask_babel import Babel
@@ -107,13 +106,6 @@ def _configured(app: Flask) -> tuple[str, ...]:
                 "MATCHER_LANGUAGES",
                 f"{', '.join(unknown)} not shipped (shipped: {', '.join(shipped)})",
             )
-    zone = app.config["TIME_ZONE"]
-    try:
-        get_timezone(zone)
-    except (LookupError, TypeError, ValueError):
-        raise ConfigError(
-            "MATCHER_TIME_ZONE", f"{zone!r} is not an IANA time zone such as Europe/Madrid"
-        ) from None
     default = app.config["DEFAULT_LANGUAGE"]
     if default not in languages:
         raise ConfigError(
@@ -129,7 +121,7 @@ def install(app: Flask) -> None:
     Babel(
         app,
         locale_selector=request_language,
-        timezone_selector=lambda: app.config["TIME_ZONE"],
+        timezone_selector=lambda: app.config["CLINIC_TIMEZONE"],
         default_translation_directories=str(i18n.TRANSLATIONS_DIR),
     )
     app.context_processor(_page_language)

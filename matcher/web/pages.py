@@ -6,11 +6,13 @@ only in POST bodies, never in URLs, and pages that show them are marked `no-stor
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +33,9 @@ from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.i18n import N_
 from matcher.matching import Matcher
+from matcher.money import format_money
+from matcher.places import region_named
+from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
@@ -44,6 +49,9 @@ bp = Blueprint("web", __name__)
 # Where each intake field path (as IntakeError reports it) is shown on the form.
 FIELD_OF_PATH = {
     "difficulties": "difficulties",
+    "main_difficulty": "main_difficulty",
+    "trauma.since": "trauma_since",
+    "trauma.combat_related": "trauma_combat_related",
     "preferences.languages": "languages",
     "preferences.format": "format",
     "preferences.setting": "setting",
@@ -51,6 +59,11 @@ FIELD_OF_PATH = {
     "preferences.age": "age",
     "preferences.max_fee": "max_fee",
     "preferences.therapist_gender": "therapist_gender",
+    "location": "location",
+    "location.country": "location",
+    "location.region": "location_region",
+    "location.city": "location_city",
+    "location.postcode": "location_city",
     "risk.self_harm_thoughts": "self_harm_thoughts",
     "contact.name": "contact_name",
     "contact.email": "contact_email",
@@ -61,7 +74,13 @@ FIELD_OF_PATH = {
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 # The intake form's answers (besides each questionnaire's items), carried by later forms.
 ANSWER_FIELDS = (
+    "location",
+    "location_region",
+    "location_city",
     "difficulties",
+    "main_difficulty",
+    "trauma_since",
+    "trauma_combat_related",
     "self_harm_thoughts",
     "languages",
     "format",
@@ -86,19 +105,32 @@ FRIENDLIER = {
     ),
 }
 YES_NO = {"yes": True, "no": False}
+
+
 # --- template filters ---------------------------------------------------------------------------
 
 
 @bp.app_template_filter("money")
 def money(amount: int, currency: str) -> str:
-    """80, EUR -> €80 in English, 80 € in Spanish: the page's language, through i18n.money."""
-    return i18n.money(amount, currency, request_language())
+    """80, EUR -> €80 in English, 80 € in Spanish: the one money format (matcher.money)."""
+    return format_money(amount, currency, request_language())
 
 
 @bp.app_template_filter("when")
 def when(moment: datetime) -> str:
-    """A moment in the clinic's time zone (MATCHER_TIME_ZONE), written the page's way."""
-    return i18n.date_time(moment, request_language(), current_app.config["TIME_ZONE"])
+    """A moment in the clinic's time zone (MATCHER_CLINIC_TIMEZONE), written the page's way."""
+    return i18n.date_time(moment, request_language(), current_app.config["CLINIC_TIMEZONE"])
+
+
+# A match's share of the points it could earn, in words for people (staff see the numbers too).
+FIT_WORDS = ((0.75, N_("strong fit")), (0.5, N_("good fit")), (0.0, N_("possible fit")))
+
+
+@bp.app_template_filter("fit_word")
+def fit_word(score: float, most: float) -> str:
+    """72.5 of 85 -> 'strong fit': a score as a person reads it, never '24.17 out of 85'."""
+    share = score / most if most > 0 else 0.0
+    return gettext(next(word for floor, word in FIT_WORDS if share >= floor))
 
 
 @bp.app_template_filter("points")
@@ -141,6 +173,27 @@ def contact_from_form(form: MultiDict[str, str]) -> dict[str, str]:
     return contact
 
 
+def location_from_form(form: MultiDict[str, str]) -> dict[str, str]:
+    """Where the person will be, from the place picked (a country or region code) and the text.
+
+    A region typed in words ("New Jersey") becomes its ISO 3166-2 code when the country has one
+    by that name; anything else goes as typed, for the intake to refuse by name.
+    """
+    picked = form.get("location", "").strip()
+    region_text = form.get("location_region", "").strip()
+    city = form.get("location_city", "").strip()
+    if not picked:
+        return {"region": region_text} if region_text else {}
+    location = {"country": picked[:2]}
+    if len(picked) > 2:
+        location["region"] = picked
+    if region_text:
+        location["region"] = region_named(location["country"], region_text) or region_text
+    if city:
+        location["city"] = city
+    return location
+
+
 def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
     """Build the JSON intake the API takes from the form's fields; leave out what is unanswered."""
     preferences: dict[str, Any] = {}
@@ -158,6 +211,21 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
         if form.get(name, "").strip():
             preferences[name] = _number(form[name])
     intake: dict[str, Any] = {"difficulties": form.getlist("difficulties")}
+    main = form.get("main_difficulty", "").strip()
+    if main:
+        intake["main_difficulty"] = main
+    trauma: dict[str, Any] = {}
+    since = form.get("trauma_since", "").strip()
+    if since:
+        trauma["since"] = since
+    combat = form.get("trauma_combat_related", "").strip()
+    if combat:
+        trauma["combat_related"] = YES_NO.get(combat, combat)
+    if trauma:
+        intake["trauma"] = trauma
+    location = location_from_form(form)
+    if location:
+        intake["location"] = location
     if preferences:
         intake["preferences"] = preferences
     screening: dict[str, Any] = {}
@@ -209,6 +277,44 @@ def contact_promise(
     ]
 
 
+def _without(intake: dict[str, Any], path: str) -> bool:
+    """Remove the answer at an error's path (screening.phq9.3 -> screening.phq9); say if found."""
+    parts = [p for p in path.split(".") if not p.isdigit()]
+    holder: Any = intake
+    for part in parts[:-1]:
+        holder = holder.get(part) if isinstance(holder, dict) else None
+    if isinstance(holder, dict) and parts and parts[-1] in holder:
+        del holder[parts[-1]]
+        return True
+    return False
+
+
+def every_error(
+    held: Matcher, intake: Mapping[str, Any], first: IntakeError
+) -> dict[str, list[str]]:
+    """All the problems of the answers at once, not in rounds.
+
+    The intake schema checks each field's type before the rules across fields (a city needed
+    for in person): so the answers are checked again without the fields already found wrong,
+    until nothing new is found.
+    """
+    errors = dict(first.errors)
+    trial = copy.deepcopy(dict(intake))
+    for _ in range(4):  # each round removes fields; the intake has few levels of rules
+        if not [path for path in list(errors) if _without(trial, path)]:
+            break
+        try:
+            held.parse_intake(trial)
+        except IntakeError as exc:
+            found = {path: m for path, m in exc.errors.items() if path not in errors}
+            if not found:
+                break
+            errors.update(found)
+            continue
+        break
+    return errors
+
+
 def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Map IntakeError field paths (preferences.city, screening.phq9...) to the form's fields."""
     shown: dict[str, list[str]] = {}
@@ -234,6 +340,11 @@ def form_options(held: Matcher) -> dict[str, Any]:
     spoken = {code for t in held.roster.therapists for code in t.profile["languages"]}
     return {
         "difficulties": list(vocabulary.difficulties.values()),
+        "trauma_since": [
+            (t.id, t.label)
+            for t in vocabulary.trauma_details.values()
+            if t.id not in COMBAT_DETAILS
+        ],
         "instruments": list(held.knowledge.screening.instruments.values()),
         "answers": held.knowledge.screening.answers,
         "difficulty_answers": held.knowledge.screening.difficulty_answers,
@@ -245,6 +356,8 @@ def form_options(held: Matcher) -> dict[str, Any]:
         "genders": [("any", gettext("No preference"))]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
         "currency": held.roster.currency,
+        "places": held.places_served(),
+        "clinic_country": held.clinic_country or "",
     }
 
 
@@ -276,6 +389,7 @@ def labels(held: Matcher) -> dict[str, dict[str, str]]:
         "settings": {t.id: t.label for t in vocabulary.settings.values()},
         "modalities": {t.id: t.label for t in vocabulary.modalities.values()},
         "languages": language_names(held),
+        "times": {t.id: t.label for t in vocabulary.times.values()},
     }
 
 
@@ -342,9 +456,46 @@ NOT_SAVED = N_(
 )
 
 
+@bp.get("/favicon.ico")
+def favicon() -> BaseResponse:
+    """The site's icon, where browsers look for it without being told."""
+    icon = Path(bp.root_path, "static", "favicon.ico").read_bytes()  # 155 bytes
+    response = make_response(icon, 200)
+    response.headers["Content-Type"] = "image/x-icon"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/therapists/<therapist_id>")
+def therapist_profile(therapist_id: str) -> BaseResponse:
+    """One therapist's public profile; a page that says so (404) for an id not in the roster."""
+    held = matcher()
+    therapist = held.roster.by_id.get(therapist_id)
+    if therapist is None:
+        message = "There is no therapist with this address: the link may be old or mistyped."
+        return make_response(render_template("not_found.html", message=message), 404)
+    vocabulary = held.knowledge.vocabulary
+    page = render_template(
+        "therapist.html",
+        t=therapist.profile,
+        labels=labels(held),
+        currency=held.roster.currency,
+        difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
+    )
+    return make_response(page, 200)
+
+
 @bp.get("/")
+def front_page() -> BaseResponse:
+    """Where people start: the form in steps, or on one page (MATCHER_FRONT_PAGE)."""
+    if current_app.config["FRONT_PAGE"] == "steps":
+        return redirect("/find", code=303)
+    return render_form(MultiDict(), {}, 200)
+
+
+@bp.get("/form")
 def intake() -> BaseResponse:
-    """The intake form."""
+    """The whole intake form on one page (for clinics that embed it)."""
     return render_form(MultiDict(), {}, 200)
 
 
@@ -402,6 +553,7 @@ def results() -> BaseResponse:
             result = held.match(intake)
     except IntakeError as exc:
         errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
+        errors = every_error(held, intake, IntakeError(errors))
         return form_again(form, form_errors(errors), 422)
     except ReferralNotSaved as exc:
         # The person still gets their matches (and the crisis resources first, if urgent),
@@ -429,6 +581,7 @@ def results() -> BaseResponse:
         labels=labels(held),
         currency=held.roster.currency,
         checklist_query=checklist_link_query(result, form),
+        mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
     )
     mark_urgent(result["safety"]["triggers"])
     return no_store(make_response(page, 200))

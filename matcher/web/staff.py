@@ -60,6 +60,7 @@ from matcher.web.held import matcher, no_store
 from matcher.web.pages import (
     answer_fields,
     contact_from_form,
+    every_error,
     form_errors,
     form_options,
     intake_from_form,
@@ -321,7 +322,7 @@ def console_action() -> BaseResponse:
         accounts().record(actor, "console.match", None, {"urgent": result["safety"]["urgent"]})
         return _console(form, result=result)
     except IntakeError as exc:
-        return _console(form, form_errors(exc.errors), status=422)
+        return _console(form, form_errors(every_error(held, intake, exc)), status=422)
 
 
 URGENT_NOT_SAVED = N_(

@@ -56,6 +56,9 @@ def submit_referral(
     client: str = "",
     *,
     source: str | None = None,
+    asked_about: str | None = None,
+    taken_by: str | None = None,
+    consent_words: str | None = None,
 ) -> Submitted:
     """Validate a referral request, match its intake and store it (once); IntakeError if bad.
 
@@ -64,7 +67,8 @@ def submit_referral(
     Idempotency-Key came first with another request (an urgent one is stored all the same).
     `client` scopes the key (the client's address): another client's key is another key.
     `source` (by default `client`): the client's address, whose keyed hash groups a flood of
-    urgent referrals.
+    urgent referrals. `asked_about`, `taken_by` and `consent_words` are kept as given
+    (Referrals.store).
     """
     body = load_intake_part(ReferralRequestSchema(), payload)
     try:
@@ -83,6 +87,9 @@ def submit_referral(
         body["contact"],
         body["consent"],
         source=source if source is not None else client or None,
+        asked_about=asked_about,
+        taken_by=taken_by,
+        consent_words=consent_words,
         language=matcher.language,
     )
     try:

@@ -10,6 +10,25 @@ document.addEventListener("DOMContentLoaded", function () {
       target.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = false; });
     });
   });
+  // Ask which difficulty matters most only when more than one is picked, listing those.
+  var main = document.querySelector("[data-main-difficulty]");
+  if (main) {
+    var select = main.querySelector("select");
+    var boxes = document.querySelectorAll("input[name=difficulties]");
+    var update = function () {
+      var picked = [];
+      boxes.forEach(function (box) { if (box.checked) { picked.push(box.value); } });
+      main.hidden = picked.length < 2;
+      Array.prototype.forEach.call(select.options, function (option) {
+        var keep = !option.value || picked.indexOf(option.value) >= 0;
+        option.hidden = !keep;
+        option.disabled = !keep;
+        if (!keep && option.selected) { select.value = ""; }
+      });
+    };
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    update();
+  }
   // Print the checklist.
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
@@ -25,6 +44,23 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   // After a failed submit, move focus to the list of problems; when the crisis resources come
   // first (self-harm answers), to them, so that nobody is taken past them.
+  // An error link to a group of boxes or buttons (a fieldset) focuses its first choice (the
+  // ticked one if any), with the question's legend in view, as GOV.UK's error summary does.
+  document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) { return; }
+      var input = target.matches("input, select, textarea") ? target :
+        (target.querySelector("input:checked") || target.querySelector("input, select, textarea"));
+      if (!input) { return; }
+      event.preventDefault();
+      var legend = target.querySelector("legend") || target;
+      var details = input.closest("details");
+      if (details) { details.open = true; }
+      input.focus({ preventScroll: true });
+      legend.scrollIntoView();
+    });
+  });
   var summary = document.getElementById("error-summary");
   var crisis = document.getElementById("crisis");
   if (summary) { (crisis || summary).focus(); }
