@@ -212,7 +212,7 @@ def test_the_clinics_default_language_serves_a_browser_that_asks_for_none_we_off
     app = create_app(
         {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "DEFAULT_LANGUAGE": "nl"}
     )
-    answer = app.test_client().get("/", headers={"Accept-Language": "sw"})
+    answer = app.test_client().get("/checklist", headers={"Accept-Language": "sw"})
     assert answer.headers["Content-Language"] == "nl"
 
 
