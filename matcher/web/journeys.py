@@ -31,12 +31,14 @@ from flask import (
     request,
     session,
 )
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.clinic_time import day_in_words, reply_by
 from matcher.errors import IntakeError
+from matcher.i18n import N_
 from matcher.matching import Matcher
 from matcher.notifications import DeliveryFailed, send_to_person
 from matcher.safety import safety_json
@@ -88,13 +90,17 @@ def steps(held: Matcher) -> list[Step]:
             questionnaire_fields.append(instrument.difficulty_field)
     return [
         Step(
-            "where", "Where you are and how you would like to meet", ("format", "city", "setting")
+            "where",
+            N_("Where you are and how you would like to meet"),
+            ("format", "city", "setting"),
         ),
-        Step("help", "What you would like help with", ("difficulties", "self_harm_thoughts")),
-        Step("questionnaires", "Two short questionnaires (optional)", tuple(questionnaire_fields)),
+        Step("help", N_("What you would like help with"), ("difficulties", "self_harm_thoughts")),
+        Step(
+            "questionnaires", N_("Two short questionnaires (optional)"), tuple(questionnaire_fields)
+        ),
         Step(
             "preferences",
-            "Your therapist",
+            N_("Your therapist"),
             ("languages", "age", "max_fee", "therapist_gender"),
         ),
     ]
@@ -238,7 +244,9 @@ def show_step(step_id: str) -> BaseResponse:
         return _missing()
     answers = current_answers()
     errors = step_errors(held, answers, step) if session.get(SHOW_ERRORS_KEY) == step.id else {}
-    notice = "Your answers have been cleared." if request.args.get("cleared") == "1" else None
+    notice = (
+        gettext("Your answers have been cleared.") if request.args.get("cleared") == "1" else None
+    )
     return render_step(held, step, answers, errors, notice=notice)
 
 
