@@ -155,7 +155,63 @@ LAST = [
 ]
 
 
-def therapist(number: int, rng: random.Random) -> dict[str, Any]:
+US_STATES = ["US-NY", "US-CA", "US-IL", "US-TX", "US-WA", "US-MA", "US-FL", "US-NJ", "US-PA"]
+PSYPACT_STATES = {"US-IL", "US-TX", "US-WA", "US-FL", "US-NJ", "US-PA"}
+ACCESS = ["handiaccess", "accessible_toilet", "pubtrans", "hearing_loop", "quiet_waiting_room"]
+AFFIRMING = ["lgbtq", "neurodivergent", "migration", "faith_integrated:islam", "racial_trauma"]
+
+
+def licensure(number: int, country: str, seed: int) -> dict[str, Any]:
+    """Licences, compacts, availability confirmation, access and affirming care.
+
+    Drawn from a generator of its own (seeded by the therapist's number), so that the other
+    fields come out as before.
+    """
+    rng = random.Random(seed * 1_000_003 + number)
+    places = [rng.choice(US_STATES)] if country == "US" else [country]
+    if country == "US" and rng.random() < 0.25:
+        places.append(rng.choice(US_STATES))
+    licences = [
+        {
+            "jurisdiction": place,
+            "register": "Synthetic register",
+            "number": f"SYN-{number:06d}-{index}",
+            "title": "Licensed practitioner",
+            "status": "active" if rng.random() < 0.97 else "lapsed",
+            "expires": None
+            if rng.random() < 0.4
+            else f"20{rng.randint(26, 29)}-0{rng.randint(1, 9)}-28",
+            "verified_at": f"2026-{rng.randint(6, 11):02d}-{rng.randint(1, 28):02d}",
+        }
+        for index, place in enumerate(dict.fromkeys(places))
+    ]
+    compacts = []
+    if any(place in PSYPACT_STATES for place in places) and rng.random() < 0.4:
+        compacts.append(
+            {
+                "compact": "psypact",
+                "number": f"APIT {number}",
+                "expires": "2028-06-30",
+                "verified_at": "2026-10-01",
+            }
+        )
+    return {
+        "licences": licences,
+        "compacts": compacts,
+        "accepting": {
+            "verified_at": f"2026-{rng.randint(7, 11):02d}-{rng.randint(1, 28):02d}",
+            "next_available": None,
+            "weekly_cap": rng.choice([None, 1, 2, 3]),
+        },
+        "access": sorted(rng.sample(ACCESS, rng.randint(0, 3)), key=ACCESS.index),
+        "works_with_interpreters": rng.random() < 0.2,
+        "affirming": sorted(
+            rng.sample(AFFIRMING, rng.choice([0, 0, 0, 1, 2])), key=AFFIRMING.index
+        ),
+    }
+
+
+def therapist(number: int, rng: random.Random, seed: int = 7) -> dict[str, Any]:
     """One plausible fictional therapist."""
     country = rng.choices(list(COUNTRIES), [c["weight"] for c in COUNTRIES.values()])[0]
     spec = COUNTRIES[country]
@@ -199,6 +255,7 @@ def therapist(number: int, rng: random.Random) -> dict[str, Any]:
     return {
         "id": f"t-{number:06d}",
         "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        **licensure(number, country, seed),
         "pronouns": {"woman": "she/her", "man": "he/him", "non_binary": "they/them"}[gender],
         "gender": gender,
         "licence_type": rng.choice(LICENCES),
@@ -229,7 +286,10 @@ def therapist(number: int, rng: random.Random) -> dict[str, Any]:
 def roster(size: int, seed: int = 7) -> dict[str, Any]:
     """A roster document of `size` therapists, the same for the same seed."""
     rng = random.Random(seed)
-    return {"currency": "EUR", "therapists": [therapist(n, rng) for n in range(1, size + 1)]}
+    return {
+        "currency": "EUR",
+        "therapists": [therapist(n, rng, seed) for n in range(1, size + 1)],
+    }
 
 
 def main() -> None:

@@ -61,6 +61,16 @@ INTAKES: list[dict[str, Any]] = [
         "difficulties": ["self_esteem", "life_transition"],
         "preferences": {"format": "any", "city": "London", "max_fee": 70},
     },
+    {  # licensure by state and compact, access and affirming care
+        "difficulties": ["stress"],
+        "location": {"country": "US", "region": "US-NJ"},
+        "preferences": {"format": "online", "affirming": ["lgbtq"]},
+    },
+    {
+        "difficulties": ["anxiety"],
+        "location": {"country": "GB", "region": "GB-SCT"},
+        "preferences": {"format": "any", "access": ["handiaccess"], "interpreter": "bfi"},
+    },
 ]
 
 
@@ -163,7 +173,7 @@ def measure_rules_step(count: int) -> dict[str, Any]:
     from matcher.rules import load_knowledge
 
     knowledge = load_knowledge(ROOT / "rules")
-    roster = load_roster(ROOT / "therapists.yaml", knowledge.vocabulary)
+    roster = load_roster(ROOT / "therapists.yaml", knowledge.vocabulary, places=knowledge.places)
     rng = random.Random(5)
     stream = [random_intake(rng) for _ in range(count)]
     result: dict[str, Any] = {"intakes": count}

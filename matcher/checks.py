@@ -160,7 +160,7 @@ def _licensure_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Ou
     if in_force:
         licence = in_force[0]
         return "licensed", {
-            "place": ("place", region or country),
+            "place": ("place", licence.jurisdiction),
             "title": ("text", licence.title),
             "register": ("text", licence.register),
             "verified": ("date", licence.verified_at),

@@ -131,14 +131,16 @@ class Renderer:
         if kind == "opening":
             return f"; next opening {self.day(value)}" if value else ""
         if kind == "weekly_cap":
-            return f"; takes up to {value} new clients a week" if value else ""
+            clients = "new client" if value == 1 else "new clients"
+            return f"; takes up to {value} {clients} a week" if value else ""
         if kind == "language":
             return vocabulary.language_name(value)
         if kind in ("access", "access_needs"):
             needs = value["needs"] if isinstance(value, dict) else value
             return join([self._phrase(vocabulary.access, a) for a in needs], conjunction)
         if kind == "affirming":
-            return join([self._phrase(vocabulary.affirming, a) for a in value], conjunction)
+            words = [self._phrase(vocabulary.affirming, a) for a in value]
+            return join(words, conjunction) or "none"
         if kind == "identities":
             return join([self._phrase(vocabulary.identities, i) for i in value], conjunction)
         if kind == "interpreter":

@@ -57,6 +57,12 @@ INTAKE_FIELDS = {
     "max_fee": IntakeField("preferences", "integer", in_query=False),
     "limit": IntakeField(None, "integer", in_query=True),
     "self_harm_thoughts": IntakeField("risk", "yes_no", in_query=False),
+    # Access needs, an interpreter, affirming care and a shared identity say something about
+    # health, disability, faith or orientation: in the body only.
+    "access": IntakeField("preferences", "list", in_query=False),
+    "interpreter": IntakeField("preferences", "text", in_query=False),
+    "affirming": IntakeField("preferences", "list", in_query=False),
+    "identity": IntakeField("preferences", "list", in_query=False),
     # Where the person will be during sessions: personal data, so in the body only.
     "location.country": IntakeField("location", "text", in_query=False, key="country"),
     "location.region": IntakeField("location", "text", in_query=False, key="region"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from marshmallow import Schema
 
 from matcher import explain, i18n, ranking, risk, safety, screening
@@ -428,8 +429,12 @@ class Matcher:
         clinical: ClinicalExplanation,
     ) -> dict[str, Any] | None:
         preferences = intake.preferences
-        kept = self._active(preferences, dropped)
-        survivors, _ = ranking.funnel(self.roster, kept, preferences)
+        # Online instead of in person: who is left is judged for either format (a compact's
+        # online authority counts, an online therapist's office access does not); they are
+        # ranked and explained against what the person asked for.
+        judged = replace(preferences, format="any") if "format" in dropped else preferences
+        kept = self._active(judged, dropped)
+        survivors, _ = ranking.funnel(self.roster, kept, judged)
         if not len(survivors):
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
@@ -566,6 +571,19 @@ class Matcher:
 
     # --- roster and vocabulary --------------------------------------------------------------
 
+    def needs_reconfirmation(self) -> npt.NDArray[np.bool_]:
+        """For every position: must staff re-confirm this therapist before they are matched?
+
+        Availability confirmed longer ago than the freshness constraint allows, a practising
+        licence past its expiry, or no licence in force at all.
+        """
+        roster, today = self.roster, self.today().toordinal()
+        result = (roster.licence_soonest < today) | (roster.licence_best < today)
+        for constraint in self.knowledge.matching.hard_constraints:
+            if constraint.check == "confirmed_within" and constraint.max_days is not None:
+                result |= today - roster.confirmed_on > constraint.max_days
+        return result  # type: ignore[no-any-return]
+
     def places_served(self) -> list[tuple[str, str]]:
         """The countries and regions the roster's therapists may practise in: (code, name)."""
         places = self.knowledge.places
@@ -610,10 +628,14 @@ class Matcher:
             keep &= roster.city == roster.city_code(params["city"])
         if "accepting_new_clients" in params:
             keep &= roster.accepting == params["accepting_new_clients"]
+        stale = self.needs_reconfirmation()
+        if "stale" in params:
+            keep &= stale == params["stale"]
         ordered = np.flatnonzero(keep).tolist()
         page, per_page = params["page"], params["per_page"]
         chosen = ordered[(page - 1) * per_page : page * per_page]
         return {
+            "needs_reconfirmation": [self.roster.therapists[p].id for p in chosen if stale[p]],
             "therapists": [self.roster.therapists[p].profile for p in chosen],
             "total": len(ordered),
             "page": page,

@@ -27,6 +27,7 @@ def is_region(code: str) -> bool:
     return code[:2] in COUNTRY_CODES and pycountry.subdivisions.get(code=code) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def is_jurisdiction(code: str) -> bool:
     """A country (ISO 3166-1 alpha-2) or one of its regions (ISO 3166-2)."""
     return is_country(code) or is_region(code)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -219,6 +220,7 @@ class Roster:
     # [position, jurisdiction]: the last day a practising licence there is valid (0: none).
     licence_until: npt.NDArray[np.int32] = field(init=False)
     licence_best: npt.NDArray[np.int32] = field(init=False)  # the latest, anywhere
+    licence_soonest: npt.NDArray[np.int32] = field(init=False)  # the first to expire
     compact_until: dict[str, npt.NDArray[np.int32]] = field(init=False)  # compact id -> days
     confirmed_on: npt.NDArray[np.int32] = field(init=False)  # accepting.verified_at, ordinal
     interpreters: npt.NDArray[np.bool_] = field(init=False)
@@ -231,8 +233,9 @@ class Roster:
         for name in INDEXED_LIST_FIELDS:
             columns: dict[str, int] = {}
             rows, cols = [], []
+            values_of = _identity_values if name == "identity" else attrgetter(name)
             for position, record in enumerate(records):
-                for value in _list_values(record, name):
+                for value in values_of(record):
                     rows.append(position)
                     cols.append(columns.setdefault(value, len(columns)))
             # Column-major: a check reads whole columns (one value for every therapist).
@@ -293,6 +296,8 @@ class Roster:
             until_matrix[list(rows), list(cols)] = list(cells.values())
         self.licence_until = until_matrix
         self.licence_best = until_matrix.max(axis=1).astype(np.int32)
+        in_force = np.where(until_matrix > NOT_LICENSED, until_matrix, NO_EXPIRY)
+        self.licence_soonest = in_force.min(axis=1).astype(np.int32)
         self.compact_until = {}
         for compact in self.compacts:
             days = np.zeros(size, dtype=np.int32)
@@ -328,9 +333,13 @@ class Roster:
         return self.cities.get(normalise_city(city), -2)
 
 
+def _identity_values(record: TherapistRecord) -> list[str]:
+    return record.identity.values if record.identity else []
+
+
 def _list_values(record: TherapistRecord, name: str) -> list[str]:
     if name == "identity":
-        return record.identity.values if record.identity else []
+        return _identity_values(record)
     values: list[str] = getattr(record, name)
     return values
 
@@ -368,6 +377,8 @@ def _check_licensure(record: TherapistRecord, vocabulary: Vocabulary, places: Pl
     }
     for name, allowed in groups.items():
         values = _list_values(record, name)
+        if not values:
+            continue
         for value in values:
             if value not in allowed:
                 return f"field {name!r}: unknown {name} id {value!r}"
@@ -560,4 +571,10 @@ def _shared_strings(record: TherapistRecord, canonical: dict[str, str]) -> Thera
         value = getattr(record, name)
         if value is not None:
             msgspec.structs.force_setattr(record, name, share(value, value))
+    for licence in record.licences:
+        for name in ("jurisdiction", "register", "title", "status"):
+            value = getattr(licence, name)
+            msgspec.structs.force_setattr(licence, name, share(value, value))
+    msgspec.structs.force_setattr(record, "access", [share(v, v) for v in record.access])
+    msgspec.structs.force_setattr(record, "affirming", [share(v, v) for v in record.affirming])
     return record

@@ -1209,6 +1209,11 @@ class WhyResponseSchema(StrictSchema):
 
 class TherapistListSchema(StrictSchema):
     therapists = fields.List(fields.Nested(TherapistSchema), required=True)
+    needs_reconfirmation = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Ids on this page that staff must re-confirm."},
+    )
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
@@ -1236,6 +1241,14 @@ def build_therapist_query_schema(
         modality = fields.String(validate=validate.OneOf(list(modality_ids)))
         difficulty = fields.String(validate=validate.OneOf(list(difficulty_ids)))
         accepting_new_clients = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+        stale = fields.Boolean(
+            truthy={"true", "1"},
+            falsy={"false", "0"},
+            metadata={
+                "description": "true: only therapists staff must re-confirm (availability "
+                "confirmed too long ago, a licence past its expiry, or none in force)."
+            },
+        )
         page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
         per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 

@@ -3,9 +3,60 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import Any
 
+import yaml
+
+from matcher import PROJECT_ROOT
 from matcher.schemas import MatchResponseSchema
+from tests.clock import TODAY
+
+# Written out here, not taken from the code under test: the statuses that let someone practise,
+# the freshness limit (rules/matching.yaml) and the compacts' members (rules/jurisdictions.yaml).
+PRACTISING = {"active", "provisional"}
+CONFIRMED_WITHIN_DAYS = 90
+COMPACTS = {
+    c["id"]: (set(c["members"]), set(c["formats"]))
+    for c in yaml.safe_load(
+        (PROJECT_ROOT / "rules" / "jurisdictions.yaml").read_text(encoding="utf-8")
+    )["compacts"]
+}
+NEVER_RELAXED = {"licensure", "confirmed"}
+
+
+def _in_force(entry: dict[str, Any]) -> bool:
+    expires = entry["expires"]
+    return entry["status"] in PRACTISING and (
+        expires is None or date.fromisoformat(expires) >= TODAY
+    )
+
+
+def licensure_violation(intake: dict[str, Any], therapist: dict[str, Any]) -> str | None:
+    """Why this therapist may not see this person where they will be, or None."""
+    in_force = [lic for lic in therapist["licences"] if _in_force(lic)]
+    location = intake.get("location")
+    if location is None:
+        return None if in_force else "holds no licence in force"
+    places = {location["country"], location.get("region")}
+    if any(lic["jurisdiction"] in places for lic in in_force):
+        return None
+    fmt = (intake.get("preferences") or {}).get("format", "any")
+    region = location.get("region")
+    for held in therapist["compacts"]:
+        members, formats = COMPACTS[held["compact"]]
+        if in_force and region in members and fmt != "in_person" and _in_force(held):
+            assert "online" in formats
+            return None
+    return f"not licensed for {region or location['country']}"
+
+
+def freshness_violation(therapist: dict[str, Any]) -> str | None:
+    """Why this therapist's availability is too old to match automatically, or None."""
+    confirmed = date.fromisoformat(therapist["accepting"]["verified_at"])
+    if (TODAY - confirmed).days > CONFIRMED_WITHIN_DAYS:
+        return "availability not confirmed within 90 days"
+    return None
 
 
 def _fold(text: str) -> str:
@@ -38,6 +89,22 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
         sliding = therapist["sliding_scale_min"]
         if therapist["fee"] > max_fee and (sliding is None or sliding > max_fee):
             problems.append("fee over budget")
+    for problem in (licensure_violation(intake, therapist), freshness_violation(therapist)):
+        if problem:
+            problems.append(problem)
+    needs = prefs.get("access") or []
+    online_will_do = fmt != "in_person" and "online" in therapist["formats"]
+    if needs and not online_will_do and not set(needs) <= set(therapist["access"]):
+        problems.append("office lacks an access need")
+    interpreter = prefs.get("interpreter")
+    if (
+        interpreter
+        and not therapist["works_with_interpreters"]
+        and interpreter not in therapist["languages"]
+    ):
+        problems.append("neither uses the language nor works with interpreters")
+    if not set(prefs.get("affirming") or []) <= set(therapist["affirming"]):
+        problems.append("does not offer the affirming care asked for")
     return problems
 
 
@@ -60,3 +127,18 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
     ids = [m["therapist"]["id"] for m in body["matches"]]
     for entry in body["relaxed"]:
         assert not set(ids) & {m["therapist"]["id"] for m in entry["matches"]}
+        assert not NEVER_RELAXED & set(entry["relaxed"]), entry["relaxation"]
+        # An alternative sets aside what it says, never licensure or freshness; online instead
+        # of in person is judged for either format.
+        judged = intake
+        if "format" in entry["relaxed"]:
+            judged = {**intake, "preferences": {**intake["preferences"], "format": "any"}}
+        for match in entry["matches"]:
+            therapist = match["therapist"]
+            assert licensure_violation(judged, therapist) is None, therapist["id"]
+            assert freshness_violation(therapist) is None, therapist["id"]
+    if body["no_match"] and body["no_match"]["constraint"] in NEVER_RELAXED:
+        assert body["no_match"]["staff_review"]
+    for match in body["matches"]:  # a therapist's identity shows only where they opted in
+        identity = match["therapist"].get("identity")
+        assert identity is None or identity["consent"] <= TODAY.isoformat()

@@ -122,24 +122,28 @@ def test_preferences_city_keeps_working_beside_a_location(client: FlaskClient) -
     assert all(m["therapist"]["city"] == "Madrid" for m in response.get_json()["matches"])
 
 
-def test_fhir_parameters_carry_the_location(client: FlaskClient) -> None:
-    gad7 = {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "item": [{"linkId": f"gad7-{n}", "answer": [{"valueInteger": 1}]} for n in range(1, 8)],
-    }
+GAD7 = {
+    "resourceType": "QuestionnaireResponse",
+    "status": "completed",
+    "item": [{"linkId": f"gad7-{n}", "answer": [{"valueInteger": 1}]} for n in range(1, 8)],
+}
+
+
+def fhir_match(client: FlaskClient, **codes: str) -> Any:
+    """POST a FHIR Parameters intake (anxiety, a GAD-7, and `codes` as valueCode parameters)."""
+    parameters = [{"name": "difficulties", "valueCode": "anxiety"}]
+    parameters += [{"name": name.replace("__", "."), "valueCode": v} for name, v in codes.items()]
     body = {
         "resourceType": "Parameters",
-        "parameter": [
-            {"name": "difficulties", "valueCode": "anxiety"},
-            {"name": "location.country", "valueCode": "GB"},
-            {"name": "location.region", "valueCode": "US-NJ"},
-            {"name": "response", "resource": gad7},
-        ],
+        "parameter": [*parameters, {"name": "response", "resource": GAD7}],
     }
-    response = client.post(
+    return client.post(
         "/api/v1/match", json=body, headers={"Content-Type": "application/fhir+json"}
     )
+
+
+def test_fhir_parameters_carry_the_location(client: FlaskClient) -> None:
+    response = fhir_match(client, location__country="GB", location__region="US-NJ")
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
         "location.region": ["'US-NJ' is not a region of 'GB'."]
@@ -194,3 +198,13 @@ def test_the_form_asks_where_the_person_will_be_and_names_a_bad_region(
     shown = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "&#39;Atlantis&#39; is not an ISO 3166-2 region code" in shown
+
+
+def test_fhir_parameters_carry_access_interpreter_and_affirming_care(
+    client: FlaskClient,
+) -> None:
+    response = fhir_match(
+        client, location__country="GB", interpreter="bfi", affirming="lgbtq", format="online"
+    )
+    assert response.status_code == 200
+    assert [m["therapist"]["id"] for m in response.get_json()["matches"]] == ["t-029"]

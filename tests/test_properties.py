@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from matcher import PROJECT_ROOT
 from matcher.matching import Matcher
 from matcher.rules import load_knowledge
-from tests.invariants import assert_valid_match_response
+from tests.invariants import (
+    assert_valid_match_response,
+    freshness_violation,
+    licensure_violation,
+)
 
 VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
 
@@ -22,7 +26,7 @@ VOCABULARY = load_knowledge(PROJECT_ROOT / "rules").vocabulary
 @pytest.fixture(scope="module")
 def uncached(matcher: Matcher) -> Matcher:
     """A second Matcher on the same rules and roster that evaluates every intake afresh."""
-    return Matcher(matcher.knowledge, matcher.roster, cache_size=0)
+    return Matcher(matcher.knowledge, matcher.roster, cache_size=0, today=matcher.today)
 
 
 CITIES = [
@@ -36,7 +40,25 @@ CITIES = [
     "Lisbon",
     "Málaga",
 ]
-LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja"]
+LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja", "bfi", "ase"]
+# Where people will be: the roster's countries and states, a compact state (NJ, PA), a state no
+# one is licensed in, a country with regions but none given, a region of a country-wide licence.
+LOCATIONS = [
+    {"country": "US", "region": "US-NJ"},
+    {"country": "US", "region": "US-NY"},
+    {"country": "US", "region": "US-PA"},
+    {"country": "US", "region": "US-OH"},
+    {"country": "US", "region": "US-CA"},
+    {"country": "US"},
+    {"country": "GB"},
+    {"country": "GB", "region": "GB-SCT", "city": "Glasgow"},
+    {"country": "GB", "region": "GB-ENG", "postcode": "M1 1AA"},
+    {"country": "ES", "region": "ES-MD"},
+    {"country": "NL"},
+    {"country": "DE", "region": "DE-BE"},
+    {"country": "FR"},
+    {"country": "PT"},
+]
 
 
 @st.composite
@@ -66,10 +88,22 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         "times": st.lists(
             st.sampled_from(list(VOCABULARY.times)), min_size=1, max_size=4, unique=True
         ),
+        "access": st.lists(
+            st.sampled_from(list(VOCABULARY.access)), min_size=1, max_size=3, unique=True
+        ),
+        "interpreter": st.sampled_from(["bfi", "ar", "uk", "ase"]),
+        "affirming": st.lists(
+            st.sampled_from(list(VOCABULARY.affirming)), min_size=1, max_size=2, unique=True
+        ),
+        "identity": st.lists(
+            st.sampled_from(list(VOCABULARY.identities)), min_size=1, max_size=2, unique=True
+        ),
     }.items():
         if draw(st.booleans()):
             preferences[name] = draw(strategy)
     intake: dict[str, Any] = {"difficulties": difficulties}
+    if draw(st.booleans()):
+        intake["location"] = draw(st.sampled_from(LOCATIONS))
     screening: dict[str, Any] = {}
     if draw(st.booleans()):
         screening["phq9"] = draw(st.lists(st.integers(0, 3), min_size=9, max_size=9))
@@ -115,7 +149,7 @@ def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(intake=intakes(), therapist=st.integers(1, 48))
+@given(intake=intakes(), therapist=st.integers(1, 51))
 def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], therapist: int) -> None:
     therapist_id = f"t-{therapist:03d}"
     matched = client.post("/api/v1/match", json={**intake, "limit": 50}).get_json()
@@ -127,6 +161,10 @@ def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], ther
             assert ids[why["rank"] - 1] == therapist_id
     else:
         assert therapist_id not in ids and why["failed"]
+    # Licensure and freshness are checked for everyone, and agree with an independent reading.
+    checks = {c["constraint"]: c["passed"] for c in why["checks"]}
+    assert checks["licensure"] is (licensure_violation(intake, why["therapist"]) is None)
+    assert checks["confirmed"] is (freshness_violation(why["therapist"]) is None)
 
 
 # The treatments each guideline names first for its condition (issue 14): NG116 for trauma, CG31

@@ -297,7 +297,7 @@ def test_closed_referrals_are_deleted_after_the_retention_period(app: Flask) -> 
 
 
 def submit_form(client: FlaskClient, data: dict[str, Any]) -> Any:
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/form").get_data(as_text=True)
     return client.post("/results", data={**data, "csrf_token": form_token(page)})
 
 

@@ -175,7 +175,7 @@ def test_an_urgent_form_sent_while_the_database_is_down_still_shows_crisis_help_
     down: Flask,
 ) -> None:
     client = down.test_client()
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/form").get_data(as_text=True)
     response = client.post(
         "/results",
         data={
@@ -284,7 +284,7 @@ def submission_of(page: str) -> str:
 
 def test_the_form_sent_again_makes_one_referral_and_changed_answers_a_new_one(app: Flask) -> None:
     client = app.test_client()
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/form").get_data(as_text=True)
     form = {
         "csrf_token": form_token(page),
         "submission_id": submission_of(page),
@@ -298,7 +298,7 @@ def test_the_form_sent_again_makes_one_referral_and_changed_answers_a_new_one(ap
     stored = app.extensions["referrals"]
     assert stored.count() == 1
     assert (
-        client.get("/").get_data(as_text=True).count(form["submission_id"]) == 0
+        client.get("/form").get_data(as_text=True).count(form["submission_id"]) == 0
     )  # a new form, a new id
     changed = client.post("/results", data={**form, "difficulties": "stress"})
     assert changed.status_code == 200 and stored.count() == 2

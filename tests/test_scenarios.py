@@ -34,6 +34,10 @@ EXPECT_KEYS = {
     "texts_exclude",
     "texts_mention",
     "placements",
+    "matches",
+    "funnel",
+    "staff_review",
+    "why",
 }
 
 
@@ -116,3 +120,15 @@ def test_scenario(path: Path, client: FlaskClient) -> None:
         assert not [t for t in person_texts if word.lower() in t.lower()], word
     for text in expect.get("caveats_mention", []):
         assert any(text in c["text"] for m in body["matches"][:1] for c in m["caveats"]), text
+    if "matches" in expect:  # every match, in order
+        assert matches == expect["matches"], matches
+    if "funnel" in expect:  # each active constraint in order, with how many it left
+        funnel = [f"{f['constraint']}: {f['remaining']}" for f in body["no_match"]["funnel"]]
+        assert funnel == expect["funnel"], funnel
+    if "staff_review" in expect:
+        assert ("staff_review" in (body["no_match"] or {})) is expect["staff_review"]
+    # /why for named therapists: every failed check's sentence, in order (none: eligible)
+    for therapist, failed in expect.get("why", {}).items():
+        why = client.post(f"/api/v1/therapists/{therapist}/why", json=intake).get_json()
+        assert [f"{f['rule']}: {f['text']}" for f in why["failed"]] == failed, why["failed"]
+        assert why["eligible"] is (failed == [])

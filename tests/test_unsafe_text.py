@@ -94,7 +94,7 @@ def test_an_unsafe_city_is_refused_in_a_referral_and_a_match(app: Flask, kind: s
 
 def test_the_web_form_shows_the_refusal_beside_the_contact_field(app: Flask) -> None:
     client = app.test_client()
-    token = form_token(client.get("/").get_data(as_text=True))
+    token = form_token(client.get("/form").get_data(as_text=True))
     response = client.post(
         "/results",
         data={

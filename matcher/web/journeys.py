@@ -291,7 +291,7 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
     names = dict(options["formats"]) | dict(options["settings"]) | dict(options["genders"])
     vocabulary = held.knowledge.vocabulary
     difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
-    language = dict(options["languages"])
+    language = {option["code"]: option["here"] for option in options["languages"]}
 
     def words(name: str) -> str:
         values = form.getlist(name)

@@ -74,7 +74,7 @@ bp = Blueprint("staff", __name__)
 # The logger name operators filter on, kept when the module moved.
 log = logging.getLogger("matcher.staff")
 View = TypeVar("View", bound=Callable[..., BaseResponse])
-ROSTER_FILTERS = ("accepting_new_clients", "language", "format", "setting", "modality")
+ROSTER_FILTERS = ("accepting_new_clients", "stale", "language", "format", "setting", "modality")
 
 
 def accounts() -> Accounts:
@@ -362,7 +362,7 @@ def roster() -> BaseResponse:
         listing = held.list_therapists(query)
     except IntakeError as exc:
         errors = exc.errors
-        listing = {"therapists": [], "total": 0}
+        listing = {"therapists": [], "total": 0, "needs_reconfirmation": []}
     vocabulary = held.knowledge.vocabulary
     page = render_template(
         "staff/therapists.html",
