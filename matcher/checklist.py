@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import ConfigError, IntakeError
+from matcher.i18n import SOURCE_LANGUAGE
+from matcher.localise import Missing, checklist_texts, is_fallback, translation_files
 from matcher.rules import Source, Vocabulary, _validate
 from matcher.schemas import (
     ChecklistFileSchema,
@@ -40,7 +42,10 @@ class Question:
         }
         if self.source.url:
             source["url"] = self.source.url
-        return {"id": self.id, "text": self.text, "source": source}
+        shown: dict[str, Any] = {"id": self.id, "text": str(self.text), "source": source}
+        if is_fallback(self.text):
+            shown["fallback"] = True
+        return shown
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,37 @@ class Checklist:
     """Every question in rules/checklist.yaml, validated against the vocabulary and sources."""
 
     def __init__(
-        self, questions: Sequence[Question], headings: Mapping[str, str], vocabulary: Vocabulary
+        self,
+        questions: Sequence[Question],
+        headings: Mapping[str, str],
+        vocabulary: Vocabulary,
+        translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
     ) -> None:
         self.questions = tuple(questions)
         self.headings = dict(headings)
         self.vocabulary = vocabulary
+        # language -> (its table from rules/translations/<language>.yaml, that file's name)
+        self.translations = dict(translations or {})
+        self._in_language: dict[str, Checklist] = {}
+
+    def localised(self, language: str) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
+        """The questions (id -> text) and headings in `language`, and what is missing there."""
+        if language == SOURCE_LANGUAGE:
+            return {q.id: q.text for q in self.questions}, dict(self.headings), []
+        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
+        return checklist_texts(
+            ((q.id, q.text) for q in self.questions), self.headings, table, language, display
+        )
+
+    def in_language(self, language: str, vocabulary: Vocabulary) -> Checklist:
+        """The checklist in `language` (English where a translation is missing, marked)."""
+        if language == SOURCE_LANGUAGE:
+            return self
+        if language not in self._in_language:
+            texts, headings, _ = self.localised(language)
+            questions = [replace(q, text=texts[q.id]) for q in self.questions]
+            self._in_language[language] = Checklist(questions, headings, vocabulary)
+        return self._in_language[language]
 
     def tailoring(self, query: Mapping[str, Any]) -> Tailoring:
         """Read a query (modalities=emdr,cbt&format=online...); raise IntakeError naming fields."""
@@ -249,4 +280,4 @@ def load_checklist(
         )
     if not any(q.when_key == "always" and q.ask == "therapist" for q in questions):
         raise ConfigError(name, "no question applies 'always': every checklist needs some")
-    return Checklist(questions, data["headings"], vocabulary)
+    return Checklist(questions, data["headings"], vocabulary, translation_files(path.parent))

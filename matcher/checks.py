@@ -381,7 +381,8 @@ HARD_CHECKS: dict[str, HardCheck] = {
             kind="distance",
             wanted=_near_when("in_person"),
             outcome=lambda t, wanted, passed, roster: (
-                "online_only" if not passed and not t["offices"] else "", {}
+                "online_only" if not passed and not t["offices"] else "",
+                {},
             ),
             outcomes=frozenset({"online_only"}),
             placeholders=frozenset({"where", "place", "max_km"}),

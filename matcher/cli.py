@@ -19,6 +19,20 @@ from matcher.matching import Matcher
 from matcher.storage.database import default_database_url
 
 
+def enabled_languages() -> tuple[str, ...]:
+    """The languages offered (MATCHER_LANGUAGES, JSON or comma-separated; unset: all shipped)."""
+    from matcher.i18n import SHIPPED_LANGUAGES
+
+    setting = os.environ.get("MATCHER_LANGUAGES", "").strip()
+    if not setting:
+        return SHIPPED_LANGUAGES
+    try:
+        listed = json.loads(setting)
+    except json.JSONDecodeError:
+        listed = setting.split(",")
+    return tuple(str(code).strip() for code in listed if str(code).strip())
+
+
 def check(args: argparse.Namespace) -> int:
     """Validate rules and roster; print one line either way."""
     from matcher.checklist import CHECKLIST_FILE, load_checklist
@@ -26,14 +40,28 @@ def check(args: argparse.Namespace) -> int:
     try:
         matcher = Matcher.from_files(args.rules, args.roster)
         knowledge = matcher.knowledge
-        load_checklist(
+        checklist = load_checklist(
             args.rules / CHECKLIST_FILE,
             f"{args.rules.name}/{CHECKLIST_FILE}",
             knowledge.vocabulary,
             knowledge.sources,
         )
+        missing = []
+        for language in enabled_languages():
+            missing.extend(matcher.localised(language)[1])
+            missing.extend(checklist.localised(language)[2])
     except ConfigError as exc:
         print(f"matcher check: {exc}", file=sys.stderr)
+        return 1
+    if missing:
+        # A person would read these in English: an error, so that a language is whole.
+        for line in missing:
+            print(f"matcher check: {args.rules.name}/{line}", file=sys.stderr)
+        print(
+            f"matcher check: {len(missing)} missing translations (shown in English, marked, "
+            "until translated; MATCHER_LANGUAGES lists the languages offered)",
+            file=sys.stderr,
+        )
         return 1
     _warn_if_not_private()
     print(

@@ -29,7 +29,12 @@ class ClinicalEvaluation:
     """The compiled clinical rules, evaluated once per distinct set of facts."""
 
     def __init__(
-        self, knowledge: Knowledge, renderer: Renderer, name_hint: str, cache_size: int
+        self,
+        knowledge: Knowledge,
+        renderer: Renderer,
+        name_hint: str,
+        cache_size: int,
+        engine: RulesEngine | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.renderer = renderer
@@ -49,7 +54,8 @@ class ClinicalEvaluation:
                         self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
                 if condition.key in ("setting", "format"):
                     self._observed_preferences.update((condition.key, v) for v in condition.values)
-        self.engine = RulesEngine(
+        # The same rules in another language share one compiled engine: only the words differ.
+        self.engine = engine or RulesEngine(
             (
                 RuleSpec(
                     rule_id=rule.id,

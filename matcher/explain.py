@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from matcher import i18n
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.engine import Firing, fact_key
 from matcher.gazetteer import Near, about_km, km_between
+from matcher.i18n import N_
+from matcher.localise import is_fallback
 from matcher.money import format_money
 from matcher.payment import Budget, Plan
 from matcher.ranking import Check, ScoreLine
@@ -24,15 +27,20 @@ from matcher.rules import ClinicalRule, Condition, HardConstraint, Knowledge, Te
 from matcher.schemas import SCREENING_CONDITION
 from matcher.screening import band_floor
 
-DISCLAIMER = (
+DISCLAIMER = N_(
     "These suggestions come from your answers and from published guidance. They are not a "
     "diagnosis: a therapist will talk with you about what fits you best."
 )
 
 
-def join(words: Sequence[str], last: str = "and") -> str:
-    """Join words as people write them: 'a', 'a and b', 'a, b and c'; 'either a or b'."""
+def join(words: Sequence[str], last: str = "and", language: str = i18n.SOURCE_LANGUAGE) -> str:
+    """Join words as people write them: 'a', 'a and b', 'a, b and c'; 'either a or b'.
+
+    In another language than English, as that language writes a list (Babel's CLDR lists).
+    """
     words = list(words)
+    if language != i18n.SOURCE_LANGUAGE:
+        return i18n.join_words(words, language, "or" if last in ("or", "either") else "standard")
     if not words:
         return ""
     if len(words) == 1:
@@ -49,9 +57,18 @@ def km_words(km: float) -> str:
 
 @dataclass(frozen=True)
 class Renderer:
-    """Renders ids and values in plain words, from the vocabulary."""
+    """Renders ids and values in plain words, from the vocabulary, in one language."""
 
     knowledge: Knowledge
+    language: str = i18n.SOURCE_LANGUAGE
+
+    def gettext(self, message: str) -> str:
+        """A sentence the code builds, in this renderer's language (matcher/translations)."""
+        return i18n.gettext_for(self.language)(message)
+
+    def join(self, words: Sequence[str], last: str = "and") -> str:
+        """Join words as this language writes a list."""
+        return join(words, last, self.language)
 
     def _phrase(self, group: dict[str, Term], value: str) -> str:
         term = group.get(value)
@@ -65,6 +82,8 @@ class Renderer:
         """A modality's name mid-sentence: 'cognitive behavioural therapy (CBT)', 'EMDR'."""
         term = self.knowledge.vocabulary.modalities.get(value)
         name = term.label if term else value
+        if self.language == "de":  # German writes every noun, the therapy's too, capitalised
+            return name
         return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
     def score(self, instrument_id: str, at_least: int) -> str:
@@ -73,13 +92,16 @@ class Renderer:
         instrument = screening.instruments[instrument_id]
         label = screening.severity_labels[instrument.severity(at_least)]
         if at_least == band_floor(screening, instrument_id, at_least):
-            return f"your {instrument.name} total is in the {label} range"
-        return f"your {instrument.name} total is {at_least} or more ({label})"
+            return self.gettext("your {name} total is in the {label} range").format(
+                name=instrument.name, label=label
+            )
+        return self.gettext("your {name} total is {total} or more ({label})").format(
+            name=instrument.name, total=i18n.number(at_least, self.language), label=label
+        )
 
-    @staticmethod
-    def money(amount: int, currency: str) -> str:
-        """An amount in its currency, written as everywhere else (matcher.money): '€80'."""
-        return format_money(amount, currency)
+    def money(self, amount: int, currency: str) -> str:
+        """An amount in its currency, in this language (matcher.money): '€80', '80 €'."""
+        return format_money(amount, currency, self.language)
 
     def fee(self, found: Mapping[str, Any]) -> str:
         """A therapist's fee and sliding scale: '95 EUR (sliding scale from 70 EUR)'."""
@@ -260,10 +282,14 @@ class Renderer:
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
+        join = self.join
+        _ = self.gettext
         if kind == "workplace":  # where a therapist sees people: "works in Madrid"
             return "works online only" if value is None else f"works in {value}"
         if value is None:
-            return {"city": "works online only", "opening": "", "weekly_cap": ""}.get(kind, "none")
+            return {"city": _("works online only"), "opening": "", "weekly_cap": ""}.get(
+                kind, _("none")
+            )
         licensing = self._licensing(kind, value, conjunction)
         if licensing is not None:
             return licensing
@@ -283,7 +309,7 @@ class Renderer:
         if kind == "distance" and isinstance(value, Mapping):
             return km_words(value["km"])
         if kind == "languages":
-            return join([vocabulary.language_name(code) for code in value], conjunction)
+            return join([self.language_name(code) for code in value], conjunction)
         if kind == "formats":
             return (
                 self._phrase(vocabulary.formats, value)
@@ -297,7 +323,9 @@ class Renderer:
                 else join([self._phrase(vocabulary.settings, v) for v in value], conjunction)
             )
         if kind == "ages":
-            return f"{value['min']} to {value['max']}" if isinstance(value, dict) else str(value)
+            if isinstance(value, dict):
+                return _("{min} to {max}").format(min=value["min"], max=value["max"])
+            return str(value)
         if kind in ("fee", "plan") and isinstance(value, Mapping):
             return self.fee(value)
         if kind == "modalities":
@@ -311,8 +339,16 @@ class Renderer:
         if kind == "instruments":
             return join([self._phrase(vocabulary.instruments, i) for i in value], conjunction)
         if kind == "accepting_new_clients":
-            return "yes" if value else "no"
+            return _("yes") if value else _("no")
         return str(value)
+
+    def language_name(self, code: str) -> str:
+        """A language's name in this renderer's language: 'Spanish', 'español' in es."""
+        if self.language == i18n.SOURCE_LANGUAGE:
+            return self.knowledge.vocabulary.language_name(code)
+        return i18n.language_name(code, self.language) or self.knowledge.vocabulary.language_name(
+            code
+        )
 
 
 def plain(value: Any) -> Any:
@@ -501,21 +537,27 @@ def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
     difficulties = [a.value for a in answers if a.field == "difficulties"]
     asked = [a for a in answers if a.field.startswith("preferences.")]
     scored = [a for a in answers if a.field.startswith("screening.")]
-    trauma = [a.value for a in answers if a.field == "trauma"]
+    _ = renderer.gettext
     parts = []
     if difficulties:
-        parts.append("you mentioned " + renderer.value("difficulties", difficulties))
+        parts.append(
+            _("you mentioned {difficulties}").format(
+                difficulties=renderer.value("difficulties", difficulties)
+            )
+        )
+    trauma = [a.value for a in answers if a.field == "trauma"]
     if trauma:
         details = renderer.knowledge.vocabulary.trauma_details
-        parts.append("you said " + join([details[t].phrase or details[t].label for t in trauma]))
+        said = renderer.join([details[t].phrase or details[t].label for t in trauma])
+        parts.append(_("you said {details}").format(details=said))
     for answer in asked:
         kind = PREFERENCE_KINDS[answer.field.removeprefix("preferences.")]
-        parts.append("you asked for " + renderer.value(kind, answer.value))
+        parts.append(_("you asked for {wanted}").format(wanted=renderer.value(kind, answer.value)))
     for answer in scored:
         parts.append(_score_words(answer, renderer))
     if any(a.field == "risk" for a in answers):
-        parts.append("you mentioned thoughts of harming yourself")
-    return join(parts)
+        parts.append(_("you mentioned thoughts of harming yourself"))
+    return renderer.join(parts)
 
 
 def _placement(
@@ -667,11 +709,20 @@ def explain_clinical(
         rule = knowledge.rules_by_id[rule_id]
         because = _because(answers[rule_id], renderer)
         becauses[rule_id] = because
-        text = f"Because {because}: {rule.rationale}" if because else rule.rationale
+        text = (
+            renderer.gettext("Because {because}: {rationale}").format(
+                because=because, rationale=rule.rationale
+            )
+            if because
+            else str(rule.rationale)
+        )
         cited: dict[str, Any] = {
             "evidence": _evidence(rule, knowledge),
             "sources": _sources(rule, knowledge),
         }
+        # A rationale not yet translated is said in English, and marked so (never left out).
+        if is_fallback(rule.rationale):
+            cited["fallback"] = True
         if rule.clinician_note:
             cited["clinician_note"] = rule.clinician_note
         if rule.recommend and rule.strength:
@@ -750,8 +801,8 @@ def explain_clinical(
         modalities.append(
             {
                 "id": modality,
-                "name": term.label,
-                "description": term.description,
+                "name": str(term.label),
+                "description": str(term.description),
                 "score": scores[modality],
                 "first_line_for": first_line_for,
                 "placement": _placement(
@@ -764,6 +815,7 @@ def explain_clinical(
                     renderer,
                 ),
                 "reasons": ordered,
+                **({"fallback": True} if is_fallback(term.label) else {}),
             }
         )
     modality_rules = {

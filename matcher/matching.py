@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -13,12 +14,13 @@ import numpy as np
 import numpy.typing as npt
 from marshmallow import Schema
 
-from matcher import explain, ranking, risk, safety, screening
+from matcher import explain, i18n, ranking, risk, safety, screening
 from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.gazetteer import Near, Place
+from matcher.localise import Missing, localise, translation_files
 from matcher.payment import Budget, Plan
 from matcher.places import is_country
 from matcher.ranking import ClinicalPicture, Location, Preferences
@@ -39,8 +41,8 @@ from matcher.schemas import (
 CLINICAL_CACHE_SIZE = 4096
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
-REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
-REVIEW_SUMMARY = "A clinician reviews this request before any booking (safety answers)."
+REVIEW_CAVEAT = i18n.N_("A clinician needs to review this request before booking (safety answers)")
+REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (safety answers).")
 
 
 def utc_today() -> date:
@@ -79,6 +81,7 @@ class Matcher:
         roster: Roster,
         locale: str | None = None,
         cache_size: int = CLINICAL_CACHE_SIZE,
+        translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
     ) -> None:
@@ -90,6 +93,11 @@ class Matcher:
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
+        self.language = i18n.SOURCE_LANGUAGE
+        # language -> (its table from rules/translations/<language>.yaml, that file's name)
+        self.translations = dict(translations or {})
+        self._in_language: dict[str, Matcher] = {}
+        self.cache_size = cache_size
         # Where a person who does not say is taken to be during sessions.
         self.clinic_country = clinic_country
         self.today = today
@@ -153,7 +161,60 @@ class Matcher:
             places=knowledge.places,
             hide_licence_numbers=hide_licence_numbers,
         )
-        return cls(knowledge, roster, locale, clinic_country=clinic_country, today=today)
+        return cls(
+            knowledge,
+            roster,
+            locale,
+            clinic_country=clinic_country,
+            today=today,
+            translations=translation_files(rules_dir),
+        )
+
+    # --- languages --------------------------------------------------------------------------
+
+    def _(self, message: str) -> str:
+        """A sentence the code builds, in this Matcher's language."""
+        return self.renderer.gettext(message)
+
+    def safety(self, signals: Sequence[str], country: str | None = None) -> dict[str, Any]:
+        """The `safety` part of an answer, in this language: the numbers of the country the
+        person said they are in (`country`), else the clinic's (MATCHER_LOCALE, else
+        MATCHER_CLINIC_COUNTRY)."""
+        where = country or self.locale or self.clinic_country
+        return safety.safety_json(signals, self.knowledge.crisis, where)
+
+    def _crisis_country(self, intake: Intake) -> str | None:
+        """The country whose crisis numbers an intake gets: the person's own, when they said."""
+        location = intake.preferences.location
+        return location.country if location is not None and location.stated else None
+
+    def localised(self, language: str) -> tuple[Knowledge, list[Missing]]:
+        """The knowledge in `language`, and each text missing from its translation file."""
+        if language == i18n.SOURCE_LANGUAGE:
+            return self.knowledge, []
+        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
+        return localise(self.knowledge, table, language, display)
+
+    def in_language(self, language: str) -> Matcher:
+        """This Matcher speaking `language`: the same rules, roster and engine, other words.
+
+        A text missing from the translation is the English, marked (localise.Untranslated).
+        """
+        if language == self.language:
+            return self
+        if language in self._in_language:
+            return self._in_language[language]
+        knowledge, _ = self.localised(language)
+        speaking = copy.copy(self)
+        speaking.knowledge = knowledge
+        speaking.language = language
+        speaking._in_language = {}
+        speaking.renderer = Renderer(knowledge, language=language)
+        speaking.clinical_rules = ClinicalEvaluation(
+            knowledge, speaking.renderer, "", self.cache_size, engine=self.engine
+        )
+        self._in_language[language] = speaking
+        return speaking
 
     # --- intake -----------------------------------------------------------------------------
 
@@ -330,7 +391,7 @@ class Matcher:
         ]
         reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
         if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
         return {
             "therapist": item.therapist.profile,
             "review_required": bool(intake.risk_signals),
@@ -352,7 +413,9 @@ class Matcher:
             funnel.append(
                 {
                     "constraint": constraint.id,
-                    "text": f"Therapists who also {requirement}",
+                    "text": self._("Therapists who also {requirement}").format(
+                        requirement=requirement
+                    ),
                     "remaining": remaining,
                 }
             )
@@ -364,15 +427,24 @@ class Matcher:
         constraint, left = blocking
         requirement = self._requirement(constraint, preferences)
         therapists = "therapist" if left == 1 else "therapists"
-        scope = (
-            f"of the {left} {therapists} in the roster"
-            if left == len(self.roster.therapists)
-            else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
-            "your earlier requirements"
-        )
+        if self.language != i18n.SOURCE_LANGUAGE:
+            scope = (
+                self._("of the {count} therapists in the roster")
+                if left == len(self.roster.therapists)
+                else self._("of the {count} therapists who meet your earlier requirements")
+            ).format(count=left)
+        else:
+            scope = (
+                f"of the {left} {therapists} in the roster"
+                if left == len(self.roster.therapists)
+                else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
+                "your earlier requirements"
+            )
         result = {
             "constraint": constraint.id,
-            "text": f"No therapist matched everything you asked for: {scope}, none {requirement}.",
+            "text": self._(
+                "No therapist matched everything you asked for: {scope}, none {requirement}."
+            ).format(scope=scope, requirement=requirement),
             "funnel": funnel,
         }
         if HARD_CHECKS[constraint.check].never_relaxed:
@@ -483,16 +555,16 @@ class Matcher:
             if not ranked:
                 no_match = self._no_match(counts, preferences)
                 relaxed = self._relaxed(intake, picture, clinical)
-        safety_part = safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale)
+        safety_part = self.safety(intake.risk_signals, self._crisis_country(intake))
         # The safety path is built in: no rule can remove it, and it always comes first.
-        alerts = ([safety.urgent_alert(safety_part)] if safety_part["urgent"] else []) + [
+        alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [
             *([safety.no_list_alert(self.knowledge.crisis)] if risk_only else []),
             *clinical.alerts,
             *self._score_notes(intake),
         ]
         return {
             "safety": safety_part,
-            "screening": screening.as_json(intake.scores, self.knowledge.screening),
+            "screening": screening.as_json(intake.scores, self.knowledge.screening, self._),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
             "setting_decision": clinical.setting_decision,
@@ -500,12 +572,12 @@ class Matcher:
             "no_match": no_match,
             "relaxed": relaxed,
             "alerts": alerts,
-            "disclaimer": explain.DISCLAIMER,
+            "disclaimer": self._(explain.DISCLAIMER),
             "rules_version": self.rules_version,
         }
 
     def _score_notes(self, intake: Intake) -> list[dict[str, Any]]:
-        notes = screening.as_json(intake.scores, self.knowledge.screening)
+        notes = screening.as_json(intake.scores, self.knowledge.screening, self._)
         return [
             {"level": "caution", "rule": f"screening.{name}.declared_total", "text": entry["note"]}
             for name, entry in notes.items()
@@ -535,28 +607,27 @@ class Matcher:
         )
         reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
         if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
         rank = None
         name = therapist["name"]
         if failed:
-            summary = (
-                f"{name} is not a match: "
-                + "; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed)
-                + "."
+            summary = self._("{name} is not a match: {reasons}.").format(
+                name=name,
+                reasons="; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed),
             )
         else:
             scores = self._scores(survivors, preferences, picture)
             order = ranking.best(self.roster, scores)
             rank = int(np.flatnonzero(scores.at[order] == therapist.position)[0]) + 1
             most = sum(line.preference.points for line in lines)
-            summary = (
-                f"{name} meets every requirement and ranks {rank} of {len(order)} "
-                f"with {ranking.total(lines)} of {most} points."
-            )
+            summary = self._(
+                "{name} meets every requirement and ranks {rank} of {count} "
+                "with {points} of {most} points."
+            ).format(name=name, rank=rank, count=len(order), points=ranking.total(lines), most=most)
         if intake.risk_signals:
-            summary += f" {REVIEW_SUMMARY}"
+            summary += " " + self._(REVIEW_SUMMARY)
         return {
-            "safety": safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale),
+            "safety": self.safety(intake.risk_signals, self._crisis_country(intake)),
             "therapist": therapist.profile,
             "review_required": bool(intake.risk_signals),
             "eligible": not failed,

@@ -45,6 +45,7 @@ SCREENING_FILE = "screening.yaml"
 CRISIS_FILE = "crisis.yaml"
 JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
+TRANSLATIONS_DIR = "translations"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
 KNOWN_FILES = {
     VOCABULARY_FILE,
@@ -958,7 +959,9 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
     for path in files:
         relative = path.relative_to(rules_dir)
         in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
-        if str(relative) not in KNOWN_FILES and not in_clinical:
+        # rules/translations/<language>.yaml: the texts in other languages (matcher/localise.py).
+        in_translations = relative.parts[0] == TRANSLATIONS_DIR and len(relative.parts) == 2
+        if str(relative) not in KNOWN_FILES and not in_clinical and not in_translations:
             raise ConfigError(
                 display(path),
                 f"not a known rules file (expected {', '.join(sorted(KNOWN_FILES))} "

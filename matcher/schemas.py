@@ -1107,6 +1107,8 @@ class ModalityReasonSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
     answers = fields.List(fields.String(), required=True)
     points = fields.Integer(required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
     first_line_for = fields.String(
         metadata={"description": "The difficulty this rule names it a first-line treatment of."}
     )
@@ -1146,6 +1148,8 @@ class ModalityResultSchema(StrictSchema):
         metadata={"description": "Why it is where it is in the list (the precedence step)."},
     )
     reasons = fields.List(fields.Nested(ModalityReasonSchema), required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class AdviceSchema(StrictSchema):
@@ -1160,6 +1164,8 @@ class AdviceSchema(StrictSchema):
     clinician_note = _clinician_note()
     evidence = fields.String(required=True)
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class OverriddenSettingSchema(StrictSchema):
@@ -1183,6 +1189,8 @@ class AlertSchema(StrictSchema):
     clinician_note = _clinician_note()
     evidence = fields.String()
     sources = fields.List(fields.Nested(SourceRefSchema))
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class LineSchema(StrictSchema):
@@ -1262,6 +1270,8 @@ class SafetySchema(StrictSchema):
     emergency_number = fields.String()
     resources = fields.List(fields.Nested(CrisisResourceOutSchema))
     locale = fields.String(allow_none=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class MatchResponseSchema(StrictSchema):
@@ -1452,6 +1462,8 @@ class ChecklistQuestionOutSchema(StrictSchema):
     id = fields.String(required=True)
     text = fields.String(required=True)
     source = fields.Nested(SourceRefSchema, required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class ChecklistSectionSchema(StrictSchema):

@@ -163,6 +163,8 @@ class Referral(Base):
     taken_by: Mapped[str | None] = mapped_column(String(64))
     consent_words: Mapped[str | None] = mapped_column(String(200))
     assigned_to: Mapped[str | None] = mapped_column(String(64))
+    # The language the person used (en, es, ar...): staff answer them in it (migration 0008).
+    language: Mapped[str | None] = mapped_column(String(16))
 
     __mapper_args__ = {"version_id_col": version}
 

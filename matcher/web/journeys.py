@@ -31,12 +31,14 @@ from flask import (
     request,
     session,
 )
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.clinic_time import day_in_words, reply_by
 from matcher.errors import IntakeError
+from matcher.i18n import N_
 from matcher.matching import Matcher
 from matcher.notifications import DeliveryFailed, send_to_person
 from matcher.safety import safety_json
@@ -90,12 +92,12 @@ def steps(held: Matcher) -> list[Step]:
         # Where the person will be comes first: licences depend on it, online too (issue 15.1).
         Step(
             "where",
-            "Where you are and how you would like to meet",
+            N_("Where you are and how you would like to meet"),
             ("location", "location_region", "location_city", "format", "city", "setting"),
         ),
         Step(
             "help",
-            "What you would like help with",
+            N_("What you would like help with"),
             (
                 "difficulties",
                 "main_difficulty",
@@ -104,10 +106,12 @@ def steps(held: Matcher) -> list[Step]:
                 "self_harm_thoughts",
             ),
         ),
-        Step("questionnaires", "Two short questionnaires (optional)", tuple(questionnaire_fields)),
+        Step(
+            "questionnaires", N_("Two short questionnaires (optional)"), tuple(questionnaire_fields)
+        ),
         Step(
             "preferences",
-            "Your therapist",
+            N_("Your therapist"),
             ("languages", "age", "max_fee", "therapist_gender"),
         ),
     ]
@@ -251,7 +255,9 @@ def show_step(step_id: str) -> BaseResponse:
         return _missing()
     answers = current_answers()
     errors = step_errors(held, answers, step) if session.get(SHOW_ERRORS_KEY) == step.id else {}
-    notice = "Your answers have been cleared." if request.args.get("cleared") == "1" else None
+    notice = (
+        gettext("Your answers have been cleared.") if request.args.get("cleared") == "1" else None
+    )
     return render_step(held, step, answers, errors, notice=notice)
 
 
@@ -296,7 +302,7 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
     names = dict(options["formats"]) | dict(options["settings"]) | dict(options["genders"])
     vocabulary = held.knowledge.vocabulary
     difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
-    language = dict(options["languages"])
+    language = {option["code"]: option["here"] for option in options["languages"]}
 
     def words(name: str) -> str:
         values = form.getlist(name)

@@ -32,12 +32,14 @@ from flask import (
     request,
     session,
 )
+from flask_babel import gettext
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.errors import IntakeError
+from matcher.i18n import N_
 from matcher.matching import Matcher
 from matcher.money import format_money
 from matcher.roster import normalise_city
@@ -186,7 +188,7 @@ def staff_required(view: View) -> View:
             if request.method == "GET":
                 # Quoted: a path can hold %0d%0a, which must never reach a header as CR LF.
                 return redirect(f"/staff/login?next={quote(request.path)}", code=302)
-            return _login_page(401, "Please log in to use the front-desk console.")
+            return _login_page(401, gettext("Please log in to use the front-desk console."))
         g.staff_member = member
         if request.method == "POST" and not token_ok():
             return no_store(make_response(render_template("staff/expired.html"), 400))
@@ -219,7 +221,9 @@ def login() -> BaseResponse:
         return _not_configured()
     next_path = _safe_next(request.form.get("next"))
     if not token_ok():
-        return _login_page(400, "The form had expired. Please enter the password again.", next_path)
+        return _login_page(
+            400, gettext("The form had expired. Please enter the password again."), next_path
+        )
     result = accounts().login(
         request.form.get("username", ""),
         request.form.get("password", ""),
@@ -227,19 +231,26 @@ def login() -> BaseResponse:
     )
     # The same answers whether or not the name exists: only the name and address are counted.
     wait = (
-        f" Please wait {result.retry_after} seconds before trying again."
+        " "
+        + gettext(
+            "Please wait %(seconds)s seconds before trying again.", seconds=result.retry_after
+        )
         if result.retry_after
         else ""
     )
     if result.outcome == "throttled":
         log.warning(json.dumps({"event": "staff.login_throttled"}))
-        message = "Too many failed logins from here for now." + wait
-        response = _login_page(429, message + " An admin can clear this sooner.", next_path)
+        message = gettext("Too many failed logins from here for now.") + wait
+        response = _login_page(
+            429, message + " " + gettext("An admin can clear this sooner."), next_path
+        )
         response.headers["Retry-After"] = str(result.retry_after)
         return response
     if result.outcome != "ok":
         log.warning(json.dumps({"event": "staff.login_failed"}))
-        message = "That name or password is not right." + (wait or " Please try again.")
+        message = gettext("That name or password is not right.") + (
+            wait or " " + gettext("Please try again.")
+        )
         return _login_page(401, message, next_path)
     session.clear()
     moment = epoch_seconds()
@@ -398,7 +409,11 @@ def console_action() -> BaseResponse:
             therapist_id = form.get("therapist", "")
             if therapist_id not in held.roster.by_id:
                 return _console(
-                    form, {"therapist": ["Choose a therapist from the list."]}, None, None, 422
+                    form,
+                    {"therapist": [gettext("Choose a therapist from the list.")]},
+                    None,
+                    None,
+                    422,
                 )
             explained = held.why(therapist_id, intake)
             accounts().record(actor, "console.why", therapist_id)
@@ -411,7 +426,7 @@ def console_action() -> BaseResponse:
         return _console(form, form_errors(every_error(held, intake, exc)), status=422)
 
 
-URGENT_NOT_SAVED = (
+URGENT_NOT_SAVED = N_(
     "The urgent referral could not be saved just now (the database is not answering): nothing "
     "was stored. Stay with the caller, write their details down, and try again in a minute."
 )
@@ -431,7 +446,7 @@ def _save_urgent(form: MultiDict[str, str], intake: dict[str, Any], actor: str) 
             result = None
         return _console(form, form_errors(errors), result=result, status=422)
     except ReferralNotSaved as exc:
-        return _console(form, {"_form": [URGENT_NOT_SAVED]}, result=exc.result, status=503)
+        return _console(form, {"_form": [gettext(URGENT_NOT_SAVED)]}, result=exc.result, status=503)
     # Who saved which referral, never the caller's answers or contact.
     accounts().record(actor, "console.urgent_referral", done.stored.id)
     return _console(form, result=done.result, saved={"id": done.stored.id, "name": contact["name"]})
@@ -589,10 +604,10 @@ def reload_rules() -> BaseResponse:
 def _waiting(since: datetime) -> str:
     minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min", minutes=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // (24 * 60)} days"
+        return gettext("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)
+    return gettext("%(days)s days", days=minutes // (24 * 60))
 
 
 def _referrals() -> Referrals:
@@ -740,7 +755,7 @@ def _referral_page(
 
 
 # How the status form's fields are named on the page, for its error messages.
-FORM_LABELS = {"status": "New status", "therapist": "Booked with", "reason": "Reason"}
+FORM_LABELS = {"status": N_("New status"), "therapist": N_("Booked with"), "reason": N_("Reason")}
 REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -775,7 +790,9 @@ def referral_action(referral_id: str) -> BaseResponse:
     try:
         version = int(form.get("version", ""))
     except ValueError:
-        return _referral_page(referral_id, "The form was incomplete; nothing was changed.", 400)
+        return _referral_page(
+            referral_id, gettext("The form was incomplete; nothing was changed."), 400
+        )
     try:
         action = form.get("action")
         if action == "acknowledge":
@@ -785,7 +802,9 @@ def referral_action(referral_id: str) -> BaseResponse:
                 change = build_status_change_schema(matcher().roster.by_id).load(form)
             except ValidationError as exc:
                 problems = flatten_errors(exc.messages)
-                shown = " ".join(f"{FORM_LABELS[k]}: {' '.join(v)}" for k, v in problems.items())
+                shown = " ".join(
+                    f"{gettext(FORM_LABELS[k])}: {' '.join(v)}" for k, v in problems.items()
+                )
                 return _referral_page(referral_id, f"{shown} Nothing was changed.", 422)
             _referrals().change_status(
                 referral_id,
@@ -802,7 +821,9 @@ def referral_action(referral_id: str) -> BaseResponse:
         elif action == "rematch":
             stored = _referrals().get(referral_id)
             if stored is None or not stored["intake"]:
-                return _referral_page(referral_id, "There is no intake to match again.", 409)
+                return _referral_page(
+                    referral_id, gettext("There is no intake to match again."), 409
+                )
             accounts().record(actor, "referral.rematched", referral_id)
             try:
                 rematched = matcher().match(stored["intake"])
@@ -813,7 +834,7 @@ def referral_action(referral_id: str) -> BaseResponse:
                 return _referral_page(referral_id, message, 422)
             return _referral_page(referral_id, rematch=rematched)
         else:
-            return _referral_page(referral_id, "Unknown action; nothing was changed.", 400)
+            return _referral_page(referral_id, gettext("Unknown action; nothing was changed."), 400)
     except ReferralConflict as exc:
         # What this person typed stays in the form, and the page shows the referral as it is now.
         now_is = _referrals().get(referral_id) or {}
