@@ -107,32 +107,42 @@ class Renderer:
         """A therapist's fee and sliding scale: '95 EUR (sliding scale from 70 EUR)'."""
         text = self.money(found["fee"], found["currency"])
         if found.get("sliding_scale_min") is not None:
-            text += (
-                f" (sliding scale from {self.money(found['sliding_scale_min'], found['currency'])})"
+            text += " " + self.gettext("(sliding scale from {amount})").format(
+                amount=self.money(found["sliding_scale_min"], found["currency"])
             )
         return text
 
     def _fee_against(self, found: Mapping[str, Any], budget: Budget) -> str:
         """How a fee stands against a budget, for the fee constraint's sentence."""
+        _ = self.gettext
         currency = found["currency"]
         fee = self.money(found["fee"], currency)
         if currency != budget.currency:
-            return f"fee {fee}, charged in {currency}"
+            return _("fee {fee}, charged in {currency}").format(fee=fee, currency=currency)
         if found["fee"] <= budget.amount:
-            return f"fee {fee}"
+            return _("fee {fee}").format(fee=fee)
         sliding = found.get("sliding_scale_min")
         if sliding is None:
-            return f"fee {fee}, no sliding scale"
-        scale = f"sliding scale from {self.money(sliding, currency)}"
+            return _("fee {fee}, no sliding scale").format(fee=fee)
+        lowest = self.money(sliding, currency)
         places = found.get("low_fee_places")
         if sliding > budget.amount:
-            return f"fee {fee}, {scale}"
+            return _("fee {fee}, sliding scale down to {lowest}").format(fee=fee, lowest=lowest)
         if places == 0:
-            return f"fee {fee}; the {scale} has no low-fee place open"
-        open_places = (
-            "" if places is None else f", {places} low-fee place{'s' * (places != 1)} open"
-        )
-        return f"through the {scale} (standard fee {fee}{open_places})"
+            return _("fee {fee}; no low-fee place is open on the sliding scale").format(fee=fee)
+        if places is None:
+            return _("through the sliding scale down to {lowest} (standard fee {fee})").format(
+                lowest=lowest, fee=fee
+            )
+        if places == 1:
+            return _(
+                "through the sliding scale down to {lowest} (standard fee {fee}, one low-fee "
+                "place open)"
+            ).format(lowest=lowest, fee=fee)
+        return _(
+            "through the sliding scale down to {lowest} (standard fee {fee}, {places} low-fee "
+            "places open)"
+        ).format(lowest=lowest, fee=fee, places=places)
 
     def _plan_found(self, plan: Plan, found: Mapping[str, Any], passed: bool) -> str:
         """What a therapist has to do with the person's plan, in words."""

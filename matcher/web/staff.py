@@ -711,7 +711,7 @@ def asked_for(intake: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         rows.append(("Age", str(preferences["age"])))
     if preferences.get("max_fee") is not None:
         rows.append(
-            ("Most they can pay", format_money(preferences["max_fee"], held.roster.currency))
+            ("Most they can pay", format_money(preferences["max_fee"], held.default_currency))
         )
     if preferences.get("therapist_gender"):
         rows.append(("Therapist gender", str(preferences["therapist_gender"])))
