@@ -135,7 +135,7 @@ DEFAULT_TERM_FIELDS = {"label": "label", "phrase": "phrase", "description": "des
 
 
 def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
-    groups: dict[str, dict[str, Term]] = {}
+    groups: dict[str, Any] = {}
     for group in (
         "difficulties",
         "modalities",
