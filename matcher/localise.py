@@ -41,7 +41,6 @@ from matcher.rules import (
     Knowledge,
     MatchingConfig,
     ScreeningConfig,
-    Term,
     Vocabulary,
 )
 from matcher.yamlfile import load_yaml

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import pycountry
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -26,6 +27,8 @@ from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Every ISO 4217 currency code (the intake's payment.currency).
+CURRENCY_CODES = sorted(str(currency.alpha_3) for currency in pycountry.currencies)
 # Values a condition may test: vocabulary ids, and answers such as `1_to_3_months`.
 VALUE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 MAX_DISTANCE_KM = 500
@@ -846,7 +849,9 @@ def build_intake_schema(
             validate=currency_code,
             metadata={
                 "description": "self_pay: ISO 4217; unset, the currency of the person's country "
-                "(or the clinic's)."
+                "(or the clinic's).",
+                # The codes the validator takes, so that the document says what it accepts.
+                "enum": CURRENCY_CODES,
             },
         )
         scheme = fields.String(
