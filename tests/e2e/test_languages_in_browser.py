@@ -45,7 +45,7 @@ def test_a_spanish_speaker_goes_from_the_form_to_explained_matches(
     assert axe_violations(page) == []
     page.get_by_label("Después de un hecho traumático (TEPT)").check()
     page.get_by_label("Ánimo bajo y depresión").check()
-    page.get_by_label("Español", exact=True).check()
+    page.locator("#language-es").check()  # "Español (español)": its own name, then the page's
     page.get_by_label("En línea (videollamada)").check()
     page.get_by_label("Lo máximo que puede pagar por sesión (EUR)").fill("90")
     page.get_by_role("button", name="Mostrar mis resultados").click()
@@ -54,7 +54,7 @@ def test_a_spanish_speaker_goes_from_the_form_to_explained_matches(
     modalities = page.locator(".modalities > li > h3").all_inner_texts()
     assert modalities[:2] == ["TCC centrada en el trauma", "EMDR"]
     first = page.locator("article.card").first
-    assert "Habla español, como pidió" in first.locator(".reasons").inner_text()
+    assert "Habla español, como pidió" in (first.text_content() or "")
     assert "por sesión" in first.locator(".facts").inner_text()
     assert axe_violations(page) == []
 
@@ -113,9 +113,8 @@ def test_an_arabic_speaker_prints_a_mirrored_checklist(server: str, speaking: An
     page.emulate_media(media="print")
     assert not page.locator(".site-header").is_visible()
     question = page.locator(".questions li").first
-    sides = question.evaluate(
-        "el => [getComputedStyle(el).paddingRight, getComputedStyle(el).paddingLeft]"
-    )
     # The box to tick is drawn on the right of each question (inline start in Arabic).
-    assert sides[0] != "0px" and sides[1] == "0px"
+    box = question.locator("input.tick").bounding_box()
+    words = question.locator(".question").bounding_box()
+    assert box is not None and words is not None and box["x"] > words["x"]
     page.emulate_media(media="screen")

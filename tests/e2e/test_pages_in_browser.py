@@ -165,7 +165,7 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
 
     page.get_by_role("link", name="Roster").click()
     page.get_by_label("Accepting new clients").check()
-    page.get_by_label("Language").select_option("es")
+    page.locator("#filter-language").select_option("es")
     page.get_by_label("Kind of therapy").select_option("emdr")
     page.get_by_role("button", name="Filter").click()
     assert page.locator("#roster-count").inner_text() == "2 therapists"
