@@ -380,3 +380,16 @@ def test_an_abandoned_draft_goes_with_the_next_save_anyone_makes(stepped: Flask)
     drafts.save("someone else", [("format", "online")])
     assert drafts.purge_expired() == 0  # already gone
     assert drafts.load("someone else") == [("format", "online")]
+
+
+@pytest.mark.parametrize("path", ["/find/where", "/find/help", "/ask", "/results/email"])
+def test_a_yes_to_self_harm_in_a_body_too_large_to_read_still_gets_crisis_help(
+    stepped: Flask, path: str
+) -> None:
+    client = stepped.test_client()
+    client.get("/find")
+    body = "self_harm_thoughts=yes&difficulties=ptsd&notes=" + "x" * 70_000
+    response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response.get_json()["safety"]["urgent"] is True
+    assert response.headers["X-Safety-Event-Id"]

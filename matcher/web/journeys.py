@@ -25,6 +25,7 @@ from typing import Any
 from flask import (
     Blueprint,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -58,7 +59,13 @@ from matcher.web.pages import (
     labels,
     submission_id,
 )
-from matcher.web.risk_gate import carries_risk, mark_urgent, safety_block, screens_risk
+from matcher.web.risk_gate import (
+    carries_risk,
+    form_reader,
+    mark_urgent,
+    safety_block,
+    screens_risk,
+)
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
 
@@ -176,13 +183,20 @@ def _posted_step(held: Matcher) -> Step | None:
     return next((s for s in steps(held) if s.id == wanted), None)
 
 
+# What a step posts, read even when the body is too large to parse (then as text).
+_posted_risk = form_reader(intake_from_form)
+
+
 def draft_risk(held: Matcher) -> tuple[str, ...]:
     """Risk in the draft and in what this request posts for its step: read by the gate first."""
+    posted = _posted_risk(held) if request.method == "POST" else ()
+    if g.get("refuse_too_large"):
+        return posted  # no form to merge: the text scan decides, and the 413 carries crisis help
     answers = current_answers()
     step = _posted_step(held)
     if step is not None and request.method == "POST":
         answers = merged(answers, request.form, step.fields)
-    return held.risk_in(intake_from_form(as_form(answers), held))
+    return tuple(dict.fromkeys((*held.risk_in(intake_from_form(as_form(answers), held)), *posted)))
 
 
 def step_errors(held: Matcher, answers: Answers, step: Step) -> dict[str, list[str]]:
@@ -513,14 +527,9 @@ def render_ask(
     return no_store(make_response(page, status))
 
 
-def ask_reader(held: Matcher) -> tuple[str, ...]:
-    """Risk in the answers the ask form carries."""
-    return held.risk_in(intake_from_form(request.form, held))
-
-
 @bp.post("/ask")
 @limiter.limit(public_limit, exempt_when=carries_risk)
-@screens_risk(ask_reader)
+@screens_risk(form_reader(intake_from_form))
 def ask() -> BaseResponse:
     """Open the contact form for one therapist, with the answers (and any contact) carried."""
     held = matcher()
@@ -541,7 +550,7 @@ NOT_SAVED = (
 
 @bp.post("/ask/send")
 @limiter.limit(public_limit, exempt_when=carries_risk)
-@screens_risk(ask_reader)
+@screens_risk(form_reader(intake_from_form))
 def ask_send() -> BaseResponse:
     """Store a referral naming the therapist (with consent, once), then confirm it (PRG)."""
     held = matcher()
@@ -653,14 +662,9 @@ def results_text(held: Matcher, result: dict[str, Any], public_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def email_reader(held: Matcher) -> tuple[str, ...]:
-    """Risk in the answers the e-mail form carries."""
-    return held.risk_in(intake_from_form(request.form, held))
-
-
 @bp.post("/results/email")
 @limiter.limit(public_limit, exempt_when=carries_risk)
-@screens_risk(email_reader)
+@screens_risk(form_reader(intake_from_form))
 def email_results() -> BaseResponse:
     """Send the results once to the address typed; keep neither the address nor the answers."""
     held = matcher()
