@@ -58,11 +58,59 @@ def ensure_installed(extras: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+TRANSLATIONS = "matcher/translations"
+POT = f"{TRANSLATIONS}/messages.pot"
+
+
+def pybabel(*args: str) -> None:
+    """Run Babel's pybabel from the virtual environment, in the project root."""
+    subprocess.run([str(VENV / "bin" / "pybabel"), "-q", *args], check=True, cwd=ROOT)
+
+
+def compile_catalogs() -> None:
+    """Compile the gettext catalogs (.po) into the .mo files the service reads.
+
+    The .mo files are not in git: every command here compiles them first, so a clean clone
+    (and CI) gets them from the .po sources.
+    """
+    pybabel("compile", "-d", TRANSLATIONS, "-D", "messages", "--statistics")
+
+
+def catalogs(args: list[str]) -> None:
+    """Extract the messages of templates and code, update every catalog, compile them.
+
+    `python3 dev.py catalogs xx` also starts the catalog of a new language xx.
+    """
+    ensure_installed("")
+    pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-o",
+        POT,
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "matcher",
+        "-k",
+        "N_",
+        "-k",
+        "lazy_gettext",
+        ".",
+    )
+    for language in args:
+        if not (ROOT / TRANSLATIONS / language).exists():
+            pybabel("init", "-i", POT, "-d", TRANSLATIONS, "-l", language)
+    pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete")
+    compile_catalogs()
+
+
 def serve(args: list[str]) -> None:
     """Check the bundled rules and roster, then serve the API with gunicorn."""
     # PostgreSQL needs its driver (the postgresql extra); SQLite comes with Python.
     postgresql = os.environ.get("MATCHER_DATABASE_URL", "").startswith("postgresql")
     ensure_installed("postgresql" if postgresql else "")
+    compile_catalogs()
     bin_dir = VENV / "bin"
     subprocess.run([str(bin_dir / "matcher"), "check"], check=True, cwd=ROOT)
     os.chdir(ROOT)
@@ -126,6 +174,7 @@ def _apt_install(package: str) -> None:
 def test(args: list[str]) -> None:
     """Install the test dependencies (Chromium, PostgreSQL) and run the whole test suite."""
     ensure_installed("test")
+    compile_catalogs()
     ensure_chromium()
     ensure_postgres()
     os.chdir(ROOT)
@@ -136,6 +185,7 @@ def bench(args: list[str]) -> None:
     """Install the service and run the benchmarks (benchmarks/run.py)."""
     # The test extra: the referral benchmark starts the tests' throwaway PostgreSQL.
     ensure_installed("test")
+    compile_catalogs()
     ensure_postgres()
     os.chdir(ROOT)
     script = str(ROOT / "benchmarks" / "run.py")
@@ -145,6 +195,7 @@ def bench(args: list[str]) -> None:
 def soak(args: list[str]) -> None:
     """Install the service and run the soak test (benchmarks/soak.py)."""
     ensure_installed("")
+    compile_catalogs()
     os.chdir(ROOT)
     script = str(ROOT / "benchmarks" / "soak.py")
     os.execv(str(venv_python()), [str(venv_python()), script, *args])
@@ -152,9 +203,15 @@ def soak(args: list[str]) -> None:
 
 def main() -> None:
     """Dispatch a command; extra arguments go to gunicorn, pytest or the script."""
-    commands = {"serve": serve, "test": test, "bench": bench, "soak": soak}
+    commands = {
+        "serve": serve,
+        "test": test,
+        "bench": bench,
+        "soak": soak,
+        "catalogs": catalogs,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python3 dev.py serve|test|bench|soak [extra arguments]")
+        sys.exit("usage: python3 dev.py serve|test|bench|soak|catalogs [extra arguments]")
     commands[sys.argv[1]](sys.argv[2:])
 
 

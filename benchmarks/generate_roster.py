@@ -13,7 +13,10 @@ import argparse
 import json
 import random
 import sys
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 COUNTRIES: dict[str, dict[str, Any]] = {
     "ES": {
@@ -284,13 +287,63 @@ def therapist(number: int, rng: random.Random, seed: int = 7) -> dict[str, Any]:
     }
 
 
+CURRENCIES = {"GB": "GBP", "US": "USD"}  # the others: EUR
+# Plans a therapist of each country may take (rules/payment.yaml): (scheme, payer or None).
+PLANS = {
+    "US": [("us_commercial", "aetna"), ("us_commercial", "cigna"), ("us_medicare", None)],
+    "NL": [("nl_basic", "vgz"), ("nl_basic", "cz"), ("nl_basic", "zilveren_kruis")],
+    "DE": [("de_statutory", None), ("de_private", None)],
+    "GB": [("gb_nhs", None), ("gb_private", "bupa"), ("gb_private", "axa_health")],
+    "ES": [("es_private", "sanitas"), ("es_private", "dkv")],
+    "FR": [("fr_mon_soutien_psy", None)],
+}
+GAZETTEER = Path(__file__).resolve().parent.parent / "rules" / "gazetteer.yaml"
+
+
+def payment_and_offices(entry: dict[str, Any], seed: int, centres: dict[str, Any]) -> None:
+    """Add per-therapist currency, low-fee places, payers and offices near the city's centre.
+
+    Drawn from a generator of its own (seeded by the therapist's id), so that the other
+    fields come out as before.
+    """
+    rng = random.Random(f"{seed}:{entry['id']}")
+    country = entry["country"]
+    entry["currency"] = CURRENCIES.get(country, "EUR")
+    has_scale = entry["sliding_scale_min"] is not None
+    entry["low_fee_places"] = rng.choice([None, 0, 1, 2, 3]) if has_scale else None
+    plans = rng.sample(PLANS[country], rng.randint(0, len(PLANS[country])))
+    entry["payers"] = [
+        {
+            "scheme": scheme,
+            "payer": payer,
+            "network": rng.choice(["in_network", "in_network", "reimbursement", "out_of_network"]),
+            "verified_at": f"2026-{rng.randint(6, 11):02d}-{rng.randint(1, 28):02d}",
+        }
+        for scheme, payer in plans
+    ]
+    entry["offices"] = []
+    if "in_person" in entry["formats"]:
+        lat, lon = centres[entry["city"]]
+        for _ in range(rng.choice([1, 1, 1, 2])):
+            entry["offices"].append(
+                {
+                    "city": entry["city"],
+                    "postcode": None,
+                    "lat": round(lat + rng.uniform(-0.08, 0.08), 4),
+                    "lon": round(lon + rng.uniform(-0.12, 0.12), 4),
+                }
+            )
+
+
 def roster(size: int, seed: int = 7) -> dict[str, Any]:
     """A roster document of `size` therapists, the same for the same seed."""
     rng = random.Random(seed)
-    return {
-        "currency": "EUR",
-        "therapists": [therapist(n, rng, seed) for n in range(1, size + 1)],
-    }
+    places = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))["places"]
+    centres = {p["name"]: (p["lat"], p["lon"]) for p in places}
+    therapists = [therapist(n, rng, seed) for n in range(1, size + 1)]
+    for entry in therapists:
+        payment_and_offices(entry, seed, centres)
+    return {"therapists": therapists}
 
 
 def main() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import ConfigError, IntakeError
+from matcher.i18n import SOURCE_LANGUAGE
+from matcher.localise import Missing, checklist_texts, is_fallback, translation_files
 from matcher.rules import Source, Vocabulary, _validate
 from matcher.schemas import (
     ChecklistFileSchema,
@@ -40,7 +42,10 @@ class Question:
         }
         if self.source.url:
             source["url"] = self.source.url
-        return {"id": self.id, "text": self.text, "source": source}
+        shown: dict[str, Any] = {"id": self.id, "text": str(self.text), "source": source}
+        if is_fallback(self.text):
+            shown["fallback"] = True
+        return shown
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Tailoring:
         return chosen is None or any(value in chosen for value in question.when_values)
 
     def link_query(self) -> dict[str, str]:
-        """Query parameters for a shareable link: only modalities, format and setting."""
+        """Query parameters for a shareable link: modalities, format, setting and languages."""
         query = {}
         if self.modalities:
             query["modalities"] = ",".join(self.modalities)
@@ -72,6 +77,8 @@ class Tailoring:
             query["format"] = self.format
         if self.setting != ANY:
             query["setting"] = self.setting
+        if self.languages:
+            query["languages"] = ",".join(self.languages)
         return query
 
 
@@ -79,11 +86,37 @@ class Checklist:
     """Every question in rules/checklist.yaml, validated against the vocabulary and sources."""
 
     def __init__(
-        self, questions: Sequence[Question], headings: Mapping[str, str], vocabulary: Vocabulary
+        self,
+        questions: Sequence[Question],
+        headings: Mapping[str, str],
+        vocabulary: Vocabulary,
+        translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
     ) -> None:
         self.questions = tuple(questions)
         self.headings = dict(headings)
         self.vocabulary = vocabulary
+        # language -> (its table from rules/translations/<language>.yaml, that file's name)
+        self.translations = dict(translations or {})
+        self._in_language: dict[str, Checklist] = {}
+
+    def localised(self, language: str) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
+        """The questions (id -> text) and headings in `language`, and what is missing there."""
+        if language == SOURCE_LANGUAGE:
+            return {q.id: q.text for q in self.questions}, dict(self.headings), []
+        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
+        return checklist_texts(
+            ((q.id, q.text) for q in self.questions), self.headings, table, language, display
+        )
+
+    def in_language(self, language: str, vocabulary: Vocabulary) -> Checklist:
+        """The checklist in `language` (English where a translation is missing, marked)."""
+        if language == SOURCE_LANGUAGE:
+            return self
+        if language not in self._in_language:
+            texts, headings, _ = self.localised(language)
+            questions = [replace(q, text=texts[q.id]) for q in self.questions]
+            self._in_language[language] = Checklist(questions, headings, vocabulary)
+        return self._in_language[language]
 
     def tailoring(self, query: Mapping[str, Any]) -> Tailoring:
         """Read a query (modalities=emdr,cbt&format=online...); raise IntakeError naming fields."""
@@ -114,6 +147,44 @@ class Checklist:
             setting=params["setting"],
             languages=tuple(dict.fromkeys(languages)),
         )
+
+    def tailoring_kept(self, query: Mapping[str, Any]) -> tuple[Tailoring, list[str]]:
+        """Read an old or garbled link as far as it goes: what is known, and what was set aside.
+
+        For the page people open from a link: an unknown id (a kind of therapy since renamed)
+        is left out with a note, never a page without a checklist. The API stays strict.
+        """
+        vocabulary = self.vocabulary
+        known = {"modalities", "format", "setting", "languages"}
+        ignored = [
+            f"{name}: not something a checklist is tailored by"
+            for name in query
+            if name not in known
+        ]
+        # At most 200 characters of each: a note quotes what it sets aside.
+        raw = {name: str(query[name])[:200] for name in known if name in query}
+        modalities = [m for m in _split(raw.get("modalities", "")) if m in vocabulary.modalities]
+        dropped = [m for m in _split(raw.get("modalities", "")) if m not in vocabulary.modalities]
+        if dropped:
+            ignored.append(f"kinds of therapy we do not know: {', '.join(dropped)}")
+        chosen = {}
+        for name, group in (("format", vocabulary.formats), ("setting", vocabulary.settings)):
+            value = raw.get(name, ANY) or ANY
+            if value != ANY and value not in group:
+                ignored.append(f"{name} {value!r}: not one we know")
+                value = ANY
+            chosen[name] = value
+        languages = [c for c in _split(raw.get("languages", "")) if vocabulary.is_language(c)]
+        bad = [c for c in _split(raw.get("languages", "")) if not vocabulary.is_language(c)]
+        if bad:
+            ignored.append(f"language codes we do not know: {', '.join(bad)}")
+        tailoring = Tailoring(
+            modalities=tuple(dict.fromkeys(modalities)),
+            format=chosen["format"],
+            setting=chosen["setting"],
+            languages=tuple(dict.fromkeys(languages)),
+        )
+        return tailoring, ignored
 
     def build(self, tailoring: Tailoring) -> dict[str, Any]:
         """The tailored checklist: for yourself, for any therapist, per modality, preferences."""
@@ -209,4 +280,4 @@ def load_checklist(
         )
     if not any(q.when_key == "always" and q.ask == "therapist" for q in questions):
         raise ConfigError(name, "no question applies 'always': every checklist needs some")
-    return Checklist(questions, data["headings"], vocabulary)
+    return Checklist(questions, data["headings"], vocabulary, translation_files(path.parent))

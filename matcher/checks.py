@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from matcher.gazetteer import km_between
 from matcher.languages import SIGN_LANGUAGES
 
 if TYPE_CHECKING:  # types only: the registry is imported by the YAML schemas, before these
+    from matcher.gazetteer import Near
+    from matcher.payment import Budget, Plan
     from matcher.ranking import ClinicalPicture, Preferences
     from matcher.roster import Licence, Roster, Therapist
     from matcher.rules import HardConstraint
@@ -29,6 +33,11 @@ if TYPE_CHECKING:  # types only: the registry is imported by the YAML schemas, b
 Positions = npt.NDArray[np.intp]
 Mask = npt.NDArray[np.bool_]
 Shares = npt.NDArray[np.float64]
+
+
+def msgspec_builtins(value: Any) -> Any:
+    """A roster struct (payer, office) as JSON-ready builtins."""
+    return msgspec.to_builtins(value)
 
 
 def column(roster: Roster, name: str, value: str, at: Positions) -> Mask | None:
@@ -69,9 +78,10 @@ class HardCheck:
     therapist_field)` is what one therapist has, for the explanation; `kind` is how `wanted` and
     `found` are rendered (None: as the constraint's therapist_field), `found_kind` how `found` is
     when it differs (a place someone works, not a city asked for). An `always_on` check
-    applies to every intake and wants True; the others apply when the person answered their
-    intake_field. A check with `wanted_from` reads what is wanted from the person's answers and
-    what the clinical rules concluded instead (None: it does not apply to this intake).
+    applies to every intake and wants True; the others apply when `wanted(preferences,
+    intake_field)` is not None: by default, when the person answered their intake_field. A check
+    with `wanted_from` reads what is wanted from the person's answers and what the clinical rules
+    concluded instead (None: it does not apply to this intake).
     """
 
     name: str
@@ -146,6 +156,60 @@ def _fits(r: Roster, wanted: ClinicalFit, at: Positions) -> Mask:
 
 def _field(therapist: Therapist, therapist_field: str) -> Any:
     return therapist[therapist_field]
+
+
+def _fee_found(therapist: Therapist, therapist_field: str) -> dict[str, Any]:
+    return {
+        "fee": therapist["fee"],
+        "sliding_scale_min": therapist["sliding_scale_min"],
+        "low_fee_places": therapist["low_fee_places"],
+        "currency": therapist["currency"],
+    }
+
+
+def within_budget(roster: Roster, budget: Budget, at: Positions) -> Mask:
+    """Who at `at` charges in the budget's currency and within it, by fee or sliding scale.
+
+    A sliding scale counts while it has low-fee places (or does not cap them).
+    """
+    same = roster.currency[at] == roster.currency_code(budget.currency)
+    sliding = (roster.sliding_scale_min[at] <= budget.amount) & (roster.low_fee_places[at] != 0)
+    return same & ((roster.fee[at] <= budget.amount) | sliding)  # type: ignore[no-any-return]
+
+
+def takes_plan(roster: Roster, plan: Plan, at: Positions) -> Mask:
+    """Who at `at` is covered by the plan (in network, or reimbursed: payment.yaml covered_by)."""
+    key = plan.scheme if plan.payer is None else f"{plan.scheme}/{plan.payer}"
+    result = any_of(roster, "payers", [key], at)
+    if plan.payer is not None:  # an entry with no payer covers every payer of its scheme
+        result |= any_of(roster, "payers", [f"{plan.scheme}/*"], at)
+    return result
+
+
+def reachable(roster: Roster, near: Near, online_counts: bool, at: Positions) -> Mask:
+    """Who at `at` has an office within reach (or, for `online_counts`, works online)."""
+    if near.place is not None:
+        km = roster.nearest_office_km(near.place.lat, near.place.lon)[at]
+        result = km <= near.max_km
+    else:  # only the country is known
+        result = roster.has_office[at] & (
+            roster.country[at] == roster.country_code(near.country or "")
+        )
+    if online_counts:
+        result |= roster.column_of("formats", "online")[at]
+    return result  # type: ignore[no-any-return]
+
+
+def _near_when(format_: str) -> Callable[[Preferences, HardConstraint], Any]:
+    return lambda p, constraint: p.near if p.format == format_ else None
+
+
+def _offices_found(therapist: Therapist, therapist_field: str) -> dict[str, Any]:
+    return {
+        "offices": [msgspec_builtins(office) for office in therapist["offices"]],
+        "formats": list(therapist["formats"]),
+        "country": therapist["country"],
+    }
 
 
 def today_of(preferences: Preferences) -> date:
@@ -349,11 +413,34 @@ HARD_CHECKS: dict[str, HardCheck] = {
             found=_field,
         ),
         HardCheck(
+            # A city the gazetteer cannot place is compared by name, as people write it.
             "same_city",
             mask=lambda r, field, wanted, at: r.in_person_city[at] == r.city_code(wanted),
             found=lambda t, field: t["city"] if "in_person" in t["formats"] else None,
             kind="city",
             found_kind="workplace",
+            wanted=lambda p, constraint: p.city if p.near is None or p.near.place is None else None,
+        ),
+        HardCheck(
+            "within_distance",
+            mask=lambda r, field, wanted, at: reachable(r, wanted, False, at),
+            found=_offices_found,
+            kind="distance",
+            wanted=_near_when("in_person"),
+            outcome=lambda t, wanted, passed, roster: (
+                "online_only" if not passed and not t["offices"] else "",
+                {},
+            ),
+            outcomes=frozenset({"online_only"}),
+            placeholders=frozenset({"where", "place", "max_km"}),
+        ),
+        HardCheck(
+            "online_or_within_distance",
+            mask=lambda r, field, wanted, at: reachable(r, wanted, True, at),
+            found=_offices_found,
+            kind="reach",
+            wanted=_near_when("any"),
+            placeholders=frozenset({"where", "place", "max_km"}),
         ),
         HardCheck(
             "licensed_where_you_are",
@@ -463,12 +550,26 @@ HARD_CHECKS: dict[str, HardCheck] = {
             wanted_from=_clinical_fit,
         ),
         HardCheck(
+            "charges_in",
+            mask=lambda r, field, wanted, at: r.currency[at] == r.currency_code(wanted),
+            found=_field,
+            kind="currency",
+        ),
+        HardCheck(
             "fee_within",
-            mask=lambda r, field, wanted, at: (
-                (r.fee[at] <= wanted) | (r.sliding_scale_min[at] <= wanted)
-            ),
-            found=lambda t, field: {"fee": t["fee"], "sliding_scale_min": t["sliding_scale_min"]},
+            mask=lambda r, field, wanted, at: within_budget(r, wanted, at),
+            found=_fee_found,
             kind="fee",
+        ),
+        HardCheck(
+            "takes_plan",
+            mask=lambda r, field, wanted, at: takes_plan(r, wanted, at),
+            found=lambda t, field: {
+                "payers": [msgspec_builtins(entry) for entry in t["payers"]],
+                **_fee_found(t, field),
+            },
+            kind="plan",
+            placeholders=frozenset({"fee"}),
         ),
     ]
 }
@@ -555,9 +656,10 @@ def _available_at(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) 
 def _standard_fee_within(
     r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
 ) -> Shares | None:
-    if p.max_fee is None:
+    if p.budget is None:
         return None
-    return (r.fee[at] <= p.max_fee).astype(np.float64)
+    same = r.currency[at] == r.currency_code(p.budget.currency)
+    return (same & (r.fee[at] <= p.budget.amount)).astype(np.float64)
 
 
 def _measures_outcomes(
@@ -573,7 +675,43 @@ def _in_city_when_any_format(
 ) -> Shares | None:
     if p.format != "any" or not p.city:
         return None
+    if p.near is not None and p.near.place is not None:
+        return None  # a placed city: `nearer` scores the distance instead
     return (r.in_person_city[at] == r.city_code(p.city)).astype(np.float64)
+
+
+def _nearer(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Shares | None:
+    # In person, nearer is better: all the points at the place's centre, none at the limit.
+    if p.near is None or p.near.place is None or p.format == "online":
+        return None
+    km = r.nearest_office_km(p.near.place.lat, p.near.place.lon)[at]
+    return np.clip(1.0 - km / p.near.max_km, 0.0, 1.0)  # type: ignore[no-any-return]
+
+
+def _online_when_unplaced(
+    r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
+) -> Shares | None:
+    # Either format, and only the country known: someone online needs no travel, while an
+    # in-person office may be anywhere in the country, so online ranks first.
+    if p.format != "any" or p.near is None or p.near.place is not None:
+        return None
+    return r.column_of("formats", "online")[at].astype(np.float64)
+
+
+def _nearest_office(t: Therapist, p: Preferences) -> dict[str, Any] | None:
+    """The therapist's office nearest the person's place, with its distance in km."""
+    place = p.near.place if p.near else None
+    offices = t["offices"]
+    if place is None or not offices:
+        return None
+    km = km_between(
+        place.lat,
+        place.lon,
+        np.array([o.lat for o in offices]),
+        np.array([o.lon for o in offices]),
+    )
+    best = int(np.argmin(km))
+    return {"km": float(km[best]), "city": offices[best].city}
 
 
 def _confirmed_recently(
@@ -644,15 +782,16 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
         SoftCheck(
             "standard_fee_within",
             share=_standard_fee_within,
-            details=lambda t, p, c: (t["fee"], p.max_fee),
-            kind="fee",
+            details=lambda t, p, c: (_fee_found(t, "fee"), p.budget),
+            kind="standard_fee",
             # "Within your budget only through the sliding scale" is true only of a therapist
-            # whose sliding scale reaches the budget; one over it (in the nearest alternatives,
-            # or asked "why not") has the fee constraint's own sentence instead.
+            # whose sliding scale reaches the budget, in its own currency; one over it (in the
+            # nearest alternatives, or asked "why not") has the fee constraint's sentence instead.
             says_missed=lambda t, p: (
                 t["sliding_scale_min"] is not None
-                and p.max_fee is not None
-                and t["sliding_scale_min"] <= p.max_fee
+                and p.budget is not None
+                and t["currency"] == p.budget.currency
+                and t["sliding_scale_min"] <= p.budget.amount
             ),
         ),
         SoftCheck(
@@ -685,6 +824,18 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
             share=_in_city_when_any_format,
             details=lambda t, p, c: (t["city"], p.city),
             kind="city",
+        ),
+        SoftCheck(
+            "online_when_unplaced",
+            share=_online_when_unplaced,
+            details=lambda t, p, c: ("online" in t["formats"], p.near),
+            kind="country",
+        ),
+        SoftCheck(
+            "nearer",
+            share=_nearer,
+            details=lambda t, p, c: (_nearest_office(t, p), p.near),
+            kind="distance",
         ),
     ]
 }

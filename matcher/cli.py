@@ -19,6 +19,20 @@ from matcher.matching import Matcher
 from matcher.storage.database import default_database_url
 
 
+def enabled_languages() -> tuple[str, ...]:
+    """The languages offered (MATCHER_LANGUAGES, JSON or comma-separated; unset: all shipped)."""
+    from matcher.i18n import SHIPPED_LANGUAGES
+
+    setting = os.environ.get("MATCHER_LANGUAGES", "").strip()
+    if not setting:
+        return SHIPPED_LANGUAGES
+    try:
+        listed = json.loads(setting)
+    except json.JSONDecodeError:
+        listed = setting.split(",")
+    return tuple(str(code).strip() for code in listed if str(code).strip())
+
+
 def check(args: argparse.Namespace) -> int:
     """Validate rules and roster; print one line either way."""
     from matcher.checklist import CHECKLIST_FILE, load_checklist
@@ -26,14 +40,28 @@ def check(args: argparse.Namespace) -> int:
     try:
         matcher = Matcher.from_files(args.rules, args.roster)
         knowledge = matcher.knowledge
-        load_checklist(
+        checklist = load_checklist(
             args.rules / CHECKLIST_FILE,
             f"{args.rules.name}/{CHECKLIST_FILE}",
             knowledge.vocabulary,
             knowledge.sources,
         )
+        missing = []
+        for language in enabled_languages():
+            missing.extend(matcher.localised(language)[1])
+            missing.extend(checklist.localised(language)[2])
     except ConfigError as exc:
         print(f"matcher check: {exc}", file=sys.stderr)
+        return 1
+    if missing:
+        # A person would read these in English: an error, so that a language is whole.
+        for line in missing:
+            print(f"matcher check: {args.rules.name}/{line}", file=sys.stderr)
+        print(
+            f"matcher check: {len(missing)} missing translations (shown in English, marked, "
+            "until translated; MATCHER_LANGUAGES lists the languages offered)",
+            file=sys.stderr,
+        )
         return 1
     _warn_if_not_private()
     print(
@@ -192,6 +220,38 @@ def notify(args: argparse.Namespace) -> int:
     return 1 if done.failed else 0
 
 
+def import_fhir(args: argparse.Namespace) -> int:
+    """Map a directory Bundle to roster entries; report (on stderr) every field that did not map."""
+    import yaml
+
+    from matcher.directory import import_bundle, load_mapping
+    from matcher.rules import load_knowledge
+
+    try:
+        knowledge = load_knowledge(args.rules)
+        mapping = load_mapping(args.rules)
+        raw = json.loads(args.bundle.read_text(encoding="utf-8"))
+        imported = import_bundle(raw, mapping, knowledge.vocabulary)
+    except (ConfigError, OSError, ValueError) as exc:
+        print(f"matcher import-fhir: {args.bundle}: {exc}", file=sys.stderr)
+        return 1
+    text = yaml.safe_dump(
+        {"therapists": imported.therapists}, sort_keys=False, allow_unicode=True, width=100
+    )
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    for line in imported.report:
+        print(f"matcher import-fhir: not mapped: {line}", file=sys.stderr)
+    print(
+        f"matcher import-fhir: {len(imported.therapists)} therapists; complete the fields "
+        "reported above, then run matcher check",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="matcher")
@@ -222,6 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     role_parser.add_argument("role", choices=["staff", "admin"])
     actions.add_parser("list", help="list the accounts")
     staff_parser.set_defaults(run=staff)
+    import_parser = commands.add_parser(
+        "import-fhir",
+        help="read a FHIR R4 directory Bundle; print therapists.yaml entries and what did not map",
+    )
+    import_parser.add_argument("bundle", type=Path)
+    import_parser.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules")
+    import_parser.add_argument("--out", type=Path, help="write the entries here (else stdout)")
+    import_parser.set_defaults(run=import_fhir)
     notify_parser = commands.add_parser(
         "notify", help="send urgent referral notifications and escalate overdue ones"
     )

@@ -35,6 +35,7 @@ class ClinicalEvaluation:
         name_hint: str,
         cache_size: int,
         adult_age: int = 18,
+        engine: RulesEngine | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.renderer = renderer
@@ -59,7 +60,8 @@ class ClinicalEvaluation:
                         self._thresholds.setdefault(instrument, []).append(int(condition.values[0]))
                 if condition.key in ("setting", "format"):
                     self._observed_preferences.update((condition.key, v) for v in condition.values)
-        self.engine = RulesEngine(
+        # The same rules in another language share one compiled engine: only the words differ.
+        self.engine = engine or RulesEngine(
             (
                 RuleSpec(
                     rule_id=rule.id,

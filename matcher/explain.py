@@ -6,14 +6,22 @@ and true of the rules and the roster by construction.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+
+from matcher import i18n
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS, ClinicalFit, GroupRequest
 from matcher.engine import Firing, fact_key
+from matcher.gazetteer import Near, about_km, km_between
+from matcher.i18n import N_
+from matcher.localise import is_fallback
 from matcher.money import format_money
+from matcher.payment import Budget, Plan
 from matcher.ranking import Check, ScoreLine
 from matcher.rules import (
     ClinicalRule,
@@ -26,15 +34,20 @@ from matcher.rules import (
 from matcher.schemas import SCREENING_CONDITION
 from matcher.screening import band_floor
 
-DISCLAIMER = (
+DISCLAIMER = N_(
     "These suggestions come from your answers and from published guidance. They are not a "
     "diagnosis: a therapist will talk with you about what fits you best."
 )
 
 
-def join(words: Sequence[str], last: str = "and") -> str:
-    """Join words as people write them: 'a', 'a and b', 'a, b and c'; 'either a or b'."""
+def join(words: Sequence[str], last: str = "and", language: str = i18n.SOURCE_LANGUAGE) -> str:
+    """Join words as people write them: 'a', 'a and b', 'a, b and c'; 'either a or b'.
+
+    In another language than English, as that language writes a list (Babel's CLDR lists).
+    """
     words = list(words)
+    if language != i18n.SOURCE_LANGUAGE:
+        return i18n.join_words(words, language, "or" if last in ("or", "either") else "standard")
     if not words:
         return ""
     if len(words) == 1:
@@ -44,13 +57,26 @@ def join(words: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
+def km_words(km: float) -> str:
+    """A distance to follow 'About': '4 km' (1 km at the least)."""
+    return f"{max(1, round(km))} km" if km < 20 else about_km(km).removeprefix("about ")
+
+
 @dataclass(frozen=True)
 class Renderer:
-    """Renders ids and values in plain words, from the vocabulary."""
+    """Renders ids and values in plain words, from the vocabulary, in one language."""
 
     knowledge: Knowledge
-    currency: str
     adult_age: int = 18  # MATCHER_ADULT_AGE: who is a young person in a "because"
+    language: str = i18n.SOURCE_LANGUAGE
+
+    def gettext(self, message: str) -> str:
+        """A sentence the code builds, in this renderer's language (matcher/translations)."""
+        return i18n.gettext_for(self.language)(message)
+
+    def join(self, words: Sequence[str], last: str = "and") -> str:
+        """Join words as this language writes a list."""
+        return join(words, last, self.language)
 
     def _phrase(self, group: dict[str, Term], value: str) -> str:
         term = group.get(value)
@@ -64,6 +90,8 @@ class Renderer:
         """A modality's name mid-sentence: 'cognitive behavioural therapy (CBT)', 'EMDR'."""
         term = self.knowledge.vocabulary.modalities.get(value)
         name = term.label if term else value
+        if self.language == "de":  # German writes every noun, the therapy's too, capitalised
+            return name
         return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
     def score(self, instrument_id: str, at_least: int) -> str:
@@ -72,12 +100,142 @@ class Renderer:
         instrument = screening.instruments[instrument_id]
         label = screening.severity_labels[instrument.severity(at_least)]
         if at_least == band_floor(screening, instrument_id, at_least):
-            return f"your {instrument.name} total is in the {label} range"
-        return f"your {instrument.name} total is {at_least} or more ({label})"
+            return self.gettext("your {name} total is in the {label} range").format(
+                name=instrument.name, label=label
+            )
+        return self.gettext("your {name} total is {total} or more ({label})").format(
+            name=instrument.name, total=i18n.number(at_least, self.language), label=label
+        )
 
-    def money(self, amount: int) -> str:
-        """An amount in the roster's currency, written as everywhere else (matcher.money)."""
-        return format_money(amount, self.currency)
+    def money(self, amount: int, currency: str) -> str:
+        """An amount in its currency, in this language (matcher.money): '€80', '80 €'."""
+        return format_money(amount, currency, self.language)
+
+    def fee(self, found: Mapping[str, Any]) -> str:
+        """A therapist's fee and sliding scale: '95 EUR (sliding scale from 70 EUR)'."""
+        text = self.money(found["fee"], found["currency"])
+        if found.get("sliding_scale_min") is not None:
+            text += " " + self.gettext("(sliding scale from {amount})").format(
+                amount=self.money(found["sliding_scale_min"], found["currency"])
+            )
+        return text
+
+    def _fee_against(self, found: Mapping[str, Any], budget: Budget) -> str:
+        """How a fee stands against a budget, for the fee constraint's sentence."""
+        _ = self.gettext
+        currency = found["currency"]
+        fee = self.money(found["fee"], currency)
+        if currency != budget.currency:
+            return _("fee {fee}, charged in {currency}").format(fee=fee, currency=currency)
+        if found["fee"] <= budget.amount:
+            return _("fee {fee}").format(fee=fee)
+        sliding = found.get("sliding_scale_min")
+        if sliding is None:
+            return _("fee {fee}, no sliding scale").format(fee=fee)
+        lowest = self.money(sliding, currency)
+        places = found.get("low_fee_places")
+        if sliding > budget.amount:
+            return _("fee {fee}, sliding scale down to {lowest}").format(fee=fee, lowest=lowest)
+        if places == 0:
+            return _("fee {fee}; no low-fee place is open on the sliding scale").format(fee=fee)
+        if places is None:
+            return _("through the sliding scale down to {lowest} (standard fee {fee})").format(
+                lowest=lowest, fee=fee
+            )
+        if places == 1:
+            return _(
+                "through the sliding scale down to {lowest} (standard fee {fee}, one low-fee "
+                "place open)"
+            ).format(lowest=lowest, fee=fee)
+        return _(
+            "through the sliding scale down to {lowest} (standard fee {fee}, {places} low-fee "
+            "places open)"
+        ).format(lowest=lowest, fee=fee, places=places)
+
+    def _plan_found(self, plan: Plan, found: Mapping[str, Any], passed: bool) -> str:
+        """What a therapist has to do with the person's plan, in words."""
+        payment = self.knowledge.vocabulary.payment
+        if payment is None:
+            return ""
+        entries = [e for e in found["payers"] if e["scheme"] == plan.scheme]
+        exact = [e for e in entries if plan.payer is None or e["payer"] in (plan.payer, None)]
+        if passed:
+            entry = next(e for e in exact if e["network"] in payment.covered_by)
+            words = payment.network_words(plan.scheme, entry["network"])
+            return f"{words} (checked {entry['verified_at']})"
+        if exact:
+            return payment.network_words(plan.scheme, exact[0]["network"])
+        names = [
+            payment.payer_name(e["scheme"], e["payer"])
+            for e in found["payers"]
+            if e["network"] in payment.covered_by
+        ]
+        return f"takes {join(names)}" if names else "self-pay only"
+
+    def _nearest(self, near: Near, found: Mapping[str, Any] | None) -> tuple[str, bool]:
+        """Where the therapist's nearest office is, and whether it is within reach."""
+        places = self.knowledge.vocabulary.gazetteer
+        offices = (found or {}).get("offices") or []
+        if not offices:
+            return "nowhere in person", False
+        if near.place is None:
+            country = (found or {}).get("country", "")
+            return f"in {self.place(country)}", country == near.country
+        km = km_between(
+            near.place.lat,
+            near.place.lon,
+            np.array([o["lat"] for o in offices]),
+            np.array([o["lon"] for o in offices]),
+        )
+        nearest = float(km.min())
+        centre = places.centre_words(near.place) if places else near.place.name
+        return f"{about_km(nearest)} from {centre}", nearest <= near.max_km
+
+    def placeholders(
+        self, kind: str, expected: Any, actual: Any, passed: bool, conjunction: str = "or"
+    ) -> dict[str, str]:
+        """Every value a constraint's sentences may name: {wanted}, {offered} and the kind's own
+        ({where}, {place}, {max_km} for distances; {fee} for plans)."""
+        if kind in ("distance", "reach") and isinstance(expected, Near):
+            return self._distance_words(kind, expected, actual, passed)
+        words = {
+            "wanted": self.value(kind, expected, conjunction),
+            "offered": self.value(kind, actual, "and"),
+        }
+        if kind == "fee" and isinstance(expected, Budget) and isinstance(actual, Mapping):
+            words["offered"] = self._fee_against(actual, expected)
+        if kind == "plan" and isinstance(expected, Plan):
+            payment = self.knowledge.vocabulary.payment
+            words["wanted"] = (
+                payment.payer_name(expected.scheme, expected.payer) if payment else expected.scheme
+            )
+            if isinstance(actual, Mapping):
+                words["offered"] = self._plan_found(expected, actual, passed)
+                words["fee"] = self.fee(actual)
+        return words
+
+    def _distance_words(self, kind: str, near: Near, found: Any, passed: bool) -> dict[str, str]:
+        places = self.knowledge.vocabulary.gazetteer
+        if near.place is not None:
+            centre = places.centre_words(near.place) if places else near.place.name
+            where = f"within {near.max_km} km of {centre}"
+            place = near.place.name
+        else:
+            centre = place = self.place(near.country or "")
+            where = f"in {place}"
+        words = {"wanted": centre, "where": where, "place": place, "max_km": str(near.max_km)}
+        nearest, within = self._nearest(near, found if isinstance(found, Mapping) else None)
+        words["offered"] = nearest
+        if kind == "reach" and not passed:
+            beyond = f"farther than {near.max_km} km" if near.place else f"not in {place}"
+            words["offered"] = f"{nearest}, {beyond}"
+        if kind == "reach" and passed:
+            online = "online" in ((found or {}).get("formats") or [])
+            in_person = f"in person {where}" if within else ""
+            words["offered"] = join([w for w in ("online" if online else "", in_person) if w], "or")
+            if online and in_person:
+                words["offered"] = f"online, or in person {where}"
+        return words
 
     def place(self, code: str) -> str:
         """A country or region in words: 'New Jersey', 'the Netherlands'."""
@@ -142,15 +300,34 @@ class Renderer:
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
         vocabulary = self.knowledge.vocabulary
+        join = self.join
+        _ = self.gettext
         if kind == "workplace":  # where a therapist sees people: "works in Madrid"
             return "works online only" if value is None else f"works in {value}"
         if value is None:
-            return {"city": "online only", "opening": "", "weekly_cap": ""}.get(kind, "none")
+            return {"city": _("works online only"), "opening": "", "weekly_cap": ""}.get(
+                kind, _("none")
+            )
         licensing = self._licensing(kind, value, conjunction)
         if licensing is not None:
             return licensing
+        if kind == "city" and isinstance(value, str):
+            return value
+        if kind == "currency":
+            return str(value)
+        if kind == "country" and isinstance(value, Near):
+            return self.place(value.country or "")
+        if kind == "standard_fee" and isinstance(value, Mapping):
+            return self.money(value["fee"], value["currency"])
+        if isinstance(value, Budget):
+            return self.money(value.amount, value.currency)
+        if kind == "distance" and isinstance(value, Near):
+            places = vocabulary.gazetteer
+            return places.centre_words(value.place) if places and value.place else "your country"
+        if kind == "distance" and isinstance(value, Mapping):
+            return km_words(value["km"])
         if kind == "languages":
-            return join([vocabulary.language_name(code) for code in value], conjunction)
+            return join([self.language_name(code) for code in value], conjunction)
         if kind == "formats":
             return (
                 self._phrase(vocabulary.formats, value)
@@ -164,14 +341,11 @@ class Renderer:
                 else join([self._phrase(vocabulary.settings, v) for v in value], conjunction)
             )
         if kind == "ages":
-            return f"{value['min']} to {value['max']}" if isinstance(value, dict) else str(value)
-        if kind == "fee":
             if isinstance(value, dict):
-                text = self.money(value["fee"])
-                if value.get("sliding_scale_min") is not None:
-                    text += f" (sliding scale from {self.money(value['sliding_scale_min'])})"
-                return text
-            return self.money(value)
+                return _("{min} to {max}").format(min=value["min"], max=value["max"])
+            return str(value)
+        if kind in ("fee", "plan") and isinstance(value, Mapping):
+            return self.fee(value)
         if kind == "modalities":
             return join([self.modality(m) for m in value], conjunction)
         if kind == "difficulties":
@@ -183,12 +357,12 @@ class Renderer:
         if kind == "instruments":
             return join([self._phrase(vocabulary.instruments, i) for i in value], conjunction)
         if kind == "accepting_new_clients":
-            return "yes" if value else "no"
+            return _("yes") if value else _("no")
         if kind == "groups":
             if isinstance(value, GroupRequest):
                 wanted = self.value("difficulties", value.difficulties, conjunction)
                 return f"{wanted} {self.value('formats', value.format)}" if value.format else wanted
-            return join([self.group(g) for g in value], conjunction) or "no group"
+            return self.join([self.group(g) for g in value], conjunction) or _("no group")
         if kind == "clinical_fit":
             if isinstance(value, ClinicalFit):
                 return self.value("difficulties", value.difficulties, conjunction)
@@ -204,6 +378,34 @@ class Renderer:
         return (
             f"{article} {weeks}-week {topic} group, {data['schedule']} ({where}): “{data['name']}”"
         )
+
+    def language_name(self, code: str) -> str:
+        """A language's name in this renderer's language: 'Spanish', 'español' in es."""
+        if self.language == i18n.SOURCE_LANGUAGE:
+            return self.knowledge.vocabulary.language_name(code)
+        return i18n.language_name(code, self.language) or self.knowledge.vocabulary.language_name(
+            code
+        )
+
+
+def plain(value: Any) -> Any:
+    """A check's expected or found value as JSON-ready builtins (dataclasses become objects)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
+    return value
+
+
+def fee_range(therapists: Sequence[Any], renderer: Renderer) -> str:
+    """What the listed therapists charge: '95 EUR', '80 to 120 EUR', '95 EUR or 120 GBP'."""
+    by_currency: dict[str, list[int]] = {}
+    for therapist in therapists:
+        by_currency.setdefault(therapist["currency"], []).append(therapist["fee"])
+    parts = []
+    for currency, fees in by_currency.items():
+        low, high = min(fees), max(fees)
+        amount = f"{low}" if low == high else f"{low} to {high}"
+        parts.append(f"{amount} {currency}")
+    return join(parts, "or") + " a session" if parts else "their fee"
 
 
 class _Words(dict[str, str]):
@@ -225,11 +427,11 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     template = constraint.passed if check.passed else constraint.failed
     if check.outcome is not None:
         template = constraint.outcomes.get(check.outcome, template)
-    wanted = renderer.value(kind, check.expected, "or")
-    found_kind = HARD_CHECKS[constraint.check].found_kind or kind
-    offered = renderer.value(found_kind, check.actual, "and")
     words = _Words({name: renderer.value(k, v) for name, (k, v) in check.parts.items()})
-    words.update(wanted=wanted, offered=offered)
+    words.update(renderer.placeholders(kind, check.expected, check.actual, check.passed))
+    found_kind = HARD_CHECKS[constraint.check].found_kind
+    if found_kind is not None:  # a place someone works, not a city asked for
+        words["offered"] = renderer.value(found_kind, check.actual, "and")
     text = template.format_map(words)
     return text[:1].upper() + text[1:]
 
@@ -378,28 +580,34 @@ def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
     difficulties = [a.value for a in answers if a.field == "difficulties"]
     asked = [a for a in answers if a.field.startswith("preferences.")]
     scored = [a for a in answers if a.field.startswith("screening.")]
-    trauma = [a.value for a in answers if a.field == "trauma"]
+    _ = renderer.gettext
     parts = []
     if difficulties:
-        parts.append("you mentioned " + renderer.value("difficulties", difficulties))
+        parts.append(
+            _("you mentioned {difficulties}").format(
+                difficulties=renderer.value("difficulties", difficulties)
+            )
+        )
+    trauma = [a.value for a in answers if a.field == "trauma"]
     if trauma:
         details = renderer.knowledge.vocabulary.trauma_details
-        parts.append("you said " + join([details[t].phrase or details[t].label for t in trauma]))
+        said = renderer.join([details[t].phrase or details[t].label for t in trauma])
+        parts.append(_("you said {details}").format(details=said))
     for answer in asked:
         kind = PREFERENCE_KINDS[answer.field.removeprefix("preferences.")]
-        parts.append("you asked for " + renderer.value(kind, answer.value))
+        parts.append(_("you asked for {wanted}").format(wanted=renderer.value(kind, answer.value)))
     for answer in scored:
         parts.append(_score_words(answer, renderer))
     if any(a.field == "risk" for a in answers):
-        parts.append("you mentioned thoughts of harming yourself")
+        parts.append(_("you mentioned thoughts of harming yourself"))
     for answer in answers:
         if answer.field == "age":
             parts.append(
-                f"you are under {renderer.adult_age}"
+                _("you are under {age}").format(age=renderer.adult_age)
                 if answer.value == "young_person"
-                else f"you are {renderer.adult_age} or over"
+                else _("you are {age} or over").format(age=renderer.adult_age)
             )
-    return join(parts)
+    return renderer.join(parts)
 
 
 def _placement(
@@ -551,11 +759,20 @@ def explain_clinical(
         rule = knowledge.rules_by_id[rule_id]
         because = _because(answers[rule_id], renderer)
         becauses[rule_id] = because
-        text = f"Because {because}: {rule.rationale}" if because else rule.rationale
+        text = (
+            renderer.gettext("Because {because}: {rationale}").format(
+                because=because, rationale=rule.rationale
+            )
+            if because
+            else str(rule.rationale)
+        )
         cited: dict[str, Any] = {
             "evidence": _evidence(rule, knowledge),
             "sources": _sources(rule, knowledge),
         }
+        # A rationale not yet translated is said in English, and marked so (never left out).
+        if is_fallback(rule.rationale):
+            cited["fallback"] = True
         if rule.clinician_note:
             cited["clinician_note"] = rule.clinician_note
         if rule.recommend and rule.strength:
@@ -638,8 +855,8 @@ def explain_clinical(
         modalities.append(
             {
                 "id": modality,
-                "name": term.label,
-                "description": term.description,
+                "name": str(term.label),
+                "description": str(term.description),
                 "score": scores[modality],
                 "first_line_for": first_line_for,
                 "placement": _placement(
@@ -652,6 +869,7 @@ def explain_clinical(
                     renderer,
                 ),
                 "reasons": ordered,
+                **({"fallback": True} if is_fallback(term.label) else {}),
             }
         )
     modality_rules = {

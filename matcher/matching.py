@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -13,11 +14,14 @@ import numpy as np
 import numpy.typing as npt
 from marshmallow import Schema
 
-from matcher import care_routes, explain, ranking, risk, safety, screening
+from matcher import care_routes, explain, i18n, ranking, risk, safety, screening
 from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
+from matcher.gazetteer import Near, Place
+from matcher.localise import Missing, localise, translation_files
+from matcher.payment import Budget, Plan
 from matcher.places import is_country
 from matcher.ranking import ClinicalPicture, Location, Preferences
 from matcher.roster import Roster, Therapist, load_roster
@@ -39,9 +43,9 @@ CLINICAL_CACHE_SIZE = 4096
 ADULT_AGE = 18
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
-REVIEW_CAVEAT = "A clinician needs to review this request before booking (safety answers)"
-REVIEW_SUMMARY = "A clinician reviews this request before any booking (safety answers)."
-ROUTE_REVIEW_SUMMARY = "A clinician reviews this request before any booking (care route)."
+REVIEW_CAVEAT = i18n.N_("A clinician needs to review this request before booking (safety answers)")
+REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (safety answers).")
+ROUTE_REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (care route).")
 
 
 def utc_today() -> date:
@@ -82,6 +86,7 @@ class Matcher:
         roster: Roster,
         locale: str | None = None,
         cache_size: int = CLINICAL_CACHE_SIZE,
+        translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
         adult_age: int = ADULT_AGE,
@@ -94,6 +99,11 @@ class Matcher:
         self.knowledge = knowledge
         self.roster = roster
         self.locale = locale
+        self.language = i18n.SOURCE_LANGUAGE
+        # language -> (its table from rules/translations/<language>.yaml, that file's name)
+        self.translations = dict(translations or {})
+        self._in_language: dict[str, Matcher] = {}
+        self.cache_size = cache_size
         # Where a person who does not say is taken to be during sessions.
         self.clinic_country = clinic_country
         self.today = today
@@ -103,8 +113,16 @@ class Matcher:
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
-        self.renderer = Renderer(knowledge, roster.currency, adult_age)
         vocabulary = knowledge.vocabulary
+        payment = vocabulary.payment
+        # The currency of a budget that names none, for someone who did not say where they are
+        # (and of the form's budget field): the clinic's country's, else payment.yaml's default.
+        self.default_currency = (
+            payment.currencies.get(clinic_country or "", payment.default_currency)
+            if payment
+            else "EUR"
+        )
+        self.renderer = Renderer(knowledge, adult_age=adult_age)
         self.intake_schema: Schema = build_intake_schema(
             difficulty_ids=vocabulary.difficulties,
             setting_ids=vocabulary.settings,
@@ -118,6 +136,7 @@ class Matcher:
             ],
             risk_in=self.risk_in,
             trauma_since_ids=[t for t in vocabulary.trauma_details if t not in COMBAT_DETAILS],
+            payment=payment,
             access_ids=vocabulary.access,
             affirming_ids=vocabulary.affirming,
             identity_ids=vocabulary.identities,
@@ -161,7 +180,54 @@ class Matcher:
             clinic_country=clinic_country,
             today=today,
             adult_age=adult_age,
+            translations=translation_files(rules_dir),
         )
+
+    # --- languages --------------------------------------------------------------------------
+
+    def _(self, message: str) -> str:
+        """A sentence the code builds, in this Matcher's language."""
+        return self.renderer.gettext(message)
+
+    def safety(self, signals: Sequence[str], country: str | None = None) -> dict[str, Any]:
+        """The `safety` part of an answer, in this language: the numbers of the country the
+        person said they are in (`country`), else the clinic's (MATCHER_LOCALE, else
+        MATCHER_CLINIC_COUNTRY)."""
+        where = country or self.locale or self.clinic_country
+        return safety.safety_json(signals, self.knowledge.crisis, where)
+
+    def _crisis_country(self, intake: Intake) -> str | None:
+        """The country whose crisis numbers an intake gets: the person's own, when they said."""
+        location = intake.preferences.location
+        return location.country if location is not None and location.stated else None
+
+    def localised(self, language: str) -> tuple[Knowledge, list[Missing]]:
+        """The knowledge in `language`, and each text missing from its translation file."""
+        if language == i18n.SOURCE_LANGUAGE:
+            return self.knowledge, []
+        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
+        return localise(self.knowledge, table, language, display)
+
+    def in_language(self, language: str) -> Matcher:
+        """This Matcher speaking `language`: the same rules, roster and engine, other words.
+
+        A text missing from the translation is the English, marked (localise.Untranslated).
+        """
+        if language == self.language:
+            return self
+        if language in self._in_language:
+            return self._in_language[language]
+        knowledge, _ = self.localised(language)
+        speaking = copy.copy(self)
+        speaking.knowledge = knowledge
+        speaking.language = language
+        speaking._in_language = {}
+        speaking.renderer = Renderer(knowledge, adult_age=self.adult_age, language=language)
+        speaking.clinical_rules = ClinicalEvaluation(
+            knowledge, speaking.renderer, "", self.cache_size, self.adult_age, engine=self.engine
+        )
+        self._in_language[language] = speaking
+        return speaking
 
     # --- intake -----------------------------------------------------------------------------
 
@@ -176,20 +242,36 @@ class Matcher:
         """Validate a JSON intake; raise IntakeError with field paths on any problem."""
         data = load_intake_part(self.intake_schema, payload)
         prefs = data.get("preferences") or {}
+        city = (prefs.get("city") or "").strip() or None
+        fmt = prefs.get("format", "any")
+        location = self._location(data.get("location"))
+        place = self._place(location, city)
+        country = self._country(location, place)
+        paying = prefs.get("payment") or {}
+        max_fee = prefs.get("max_fee", paying.get("max_fee"))
+        currency = paying.get("currency") or (
+            self._currency_of(location.country if location and location.stated else None)
+            if max_fee is not None
+            else None
+        )
         preferences = Preferences(
             languages=tuple(prefs.get("languages") or ()),
-            format=prefs.get("format", "any"),
+            format=fmt,
             setting=prefs.get("setting", "any"),
-            city=(prefs.get("city") or "").strip() or None,
+            city=city,
             age=prefs.get("age"),
-            max_fee=prefs.get("max_fee"),
+            max_fee=max_fee,
             therapist_gender=prefs.get("therapist_gender"),
             times=tuple(prefs.get("times") or ()),
+            budget=Budget(max_fee, currency) if max_fee is not None and currency else None,
+            currency=currency,
+            payment=self._plan(paying),
+            near=self._near(place, country, fmt, prefs.get("max_distance_km")),
             access=tuple(prefs.get("access") or ()),
             interpreter=prefs.get("interpreter"),
             affirming=tuple(prefs.get("affirming") or ()),
             identity=tuple(prefs.get("identity") or ()),
-            location=self._location(data.get("location")),
+            location=location,
             today=self.today(),
         )
         route = self.knowledge.care_routes.decide(
@@ -216,6 +298,57 @@ class Matcher:
             trauma=tuple(details),
             route=route,
         )
+
+    def _place(self, location: Location | None, city: str | None) -> Place | None:
+        """The centre of where the person will be: their postcode's area, else their city's."""
+        gazetteer = self.knowledge.vocabulary.gazetteer
+        if gazetteer is None:
+            return None
+        stated = location if location is not None and location.stated else None
+        country = stated.country if stated else None
+        prefer = location.country if location else self.locale
+        if stated and stated.postcode:
+            found = gazetteer.postcode(stated.postcode, country)
+            if found is not None:
+                return found
+        for written in (stated.city if stated else None, city):
+            if written:
+                found = gazetteer.find(written, country, prefer)
+                if found is not None:
+                    return found
+        return None
+
+    def _country(self, location: Location | None, place: Place | None) -> str | None:
+        """The person's country: as they said, else their place's, else the clinic's."""
+        if location is not None and location.stated:
+            return location.country
+        if place is not None:
+            return place.country
+        return location.country if location else self.locale
+
+    def _currency_of(self, country: str | None) -> str:
+        payment = self.knowledge.vocabulary.payment
+        if payment is None:
+            return self.default_currency
+        return payment.currencies.get(country or "", self.default_currency)
+
+    def _plan(self, paying: Mapping[str, Any]) -> Plan | None:
+        payment = self.knowledge.vocabulary.payment
+        if paying.get("method") != "insurance" or payment is None:
+            return None
+        scheme = paying["scheme"]
+        payer = paying.get("payer")
+        return Plan(scheme, payment.payer_id(scheme, payer) if payer else None)
+
+    def _near(
+        self, place: Place | None, country: str | None, fmt: str, max_km: int | None
+    ) -> Near | None:
+        if fmt == "online" or (place is None and country is None):
+            return None
+        if place is None and fmt == "in_person":
+            return None  # an unplaced city is compared by name (the city constraint)
+        limit = max_km or self.knowledge.matching.default_max_distance_km
+        return Near(place, country, limit)
 
     def _location(self, sent: Mapping[str, Any] | None) -> Location | None:
         """Where the person will be during sessions: as they said, else the clinic's country."""
@@ -303,12 +436,13 @@ class Matcher:
             text = intake.route.review_caveat(phrases)
             caveats.insert(0, {"rule": intake.route.routes[0].id, "text": text})
         if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": REVIEW_CAVEAT})
+            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
 
     def care_route(self, intake: Intake) -> dict[str, Any]:
         """The answer's `care_route`: what to do first, and every other route's words."""
-        emergency, _ = safety.crisis_resources(self.knowledge.crisis, self.locale)
-        return care_routes.as_json(intake.route, self.knowledge.sources, emergency, self.locale)
+        where = self._crisis_country(intake) or self.locale or self.clinic_country
+        emergency, _ = safety.crisis_resources(self.knowledge.crisis, where)
+        return care_routes.as_json(intake.route, self.knowledge.sources, emergency, where)
 
     def _no_match(
         self,
@@ -324,7 +458,9 @@ class Matcher:
             funnel.append(
                 {
                     "constraint": constraint.id,
-                    "text": f"Therapists who also {requirement}",
+                    "text": self._("Therapists who also {requirement}").format(
+                        requirement=requirement
+                    ),
                     "remaining": remaining,
                 }
             )
@@ -336,15 +472,24 @@ class Matcher:
         constraint, left = blocking
         requirement = self._requirement(constraint, preferences, picture)
         therapists = "therapist" if left == 1 else "therapists"
-        scope = (
-            f"of the {left} {therapists} in the roster"
-            if left == len(self.roster.therapists)
-            else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
-            "your earlier requirements"
-        )
+        if self.language != i18n.SOURCE_LANGUAGE:
+            scope = (
+                self._("of the {count} therapists in the roster")
+                if left == len(self.roster.therapists)
+                else self._("of the {count} therapists who meet your earlier requirements")
+            ).format(count=left)
+        else:
+            scope = (
+                f"of the {left} {therapists} in the roster"
+                if left == len(self.roster.therapists)
+                else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
+                "your earlier requirements"
+            )
         result = {
             "constraint": constraint.id,
-            "text": f"No therapist matched everything you asked for: {scope}, none {requirement}.",
+            "text": self._(
+                "No therapist matched everything you asked for: {scope}, none {requirement}."
+            ).format(scope=scope, requirement=requirement),
             "funnel": funnel,
         }
         if HARD_CHECKS[constraint.check].never_relaxed:
@@ -356,7 +501,8 @@ class Matcher:
     ) -> str:
         kind = explain.hard_kind(constraint)
         wanted = ranking.wanted(constraint, preferences, picture)
-        return constraint.requirement.format(wanted=self.renderer.value(kind, wanted, "or"))
+        words = self.renderer.placeholders(kind, wanted, None, False)
+        return constraint.requirement.format(**words)
 
     def _relaxed(
         self,
@@ -434,12 +580,16 @@ class Matcher:
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
         all_active = self._active(preferences, picture)
+        near = preferences.near
         return {
             "relaxation": "+".join(ids),
             "relaxed": list(dropped),
             "text": text.format(
                 setting=self.renderer.value("settings", preferences.setting),
                 format=self.renderer.value("formats", preferences.format),
+                fee=explain.fee_range([r.therapist for r in ranked], self.renderer),
+                max_km=near.max_km if near else "",
+                place=(near.place.name if near.place else "your country") if near else "",
             ),
             "matches": [self._match_json(r, all_active, intake, clinical, picture) for r in ranked],
         }
@@ -470,16 +620,16 @@ class Matcher:
                 # answer: no therapist who does not treat what the person asked about.
                 if intake.route.offers_alternatives:
                     relaxed = self._relaxed(intake, picture, clinical)
-        safety_part = safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale)
+        safety_part = self.safety(intake.risk_signals, self._crisis_country(intake))
         # The safety path is built in: no rule can remove it, and it always comes first.
-        alerts = ([safety.urgent_alert(safety_part)] if safety_part["urgent"] else []) + [
+        alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [
             *([safety.no_list_alert(self.knowledge.crisis)] if risk_only else []),
             *clinical.alerts,
             *self._score_notes(intake),
         ]
         return {
             "safety": safety_part,
-            "screening": screening.as_json(intake.scores, self.knowledge.screening),
+            "screening": screening.as_json(intake.scores, self.knowledge.screening, self._),
             "care_route": self.care_route(intake),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
@@ -488,12 +638,12 @@ class Matcher:
             "no_match": no_match,
             "relaxed": relaxed,
             "alerts": alerts,
-            "disclaimer": explain.DISCLAIMER,
+            "disclaimer": self._(explain.DISCLAIMER),
             "rules_version": self.rules_version,
         }
 
     def _score_notes(self, intake: Intake) -> list[dict[str, Any]]:
-        notes = screening.as_json(intake.scores, self.knowledge.screening)
+        notes = screening.as_json(intake.scores, self.knowledge.screening, self._)
         return [
             {"level": "caution", "rule": f"screening.{name}.declared_total", "text": entry["note"]}
             for name, entry in notes.items()
@@ -526,26 +676,25 @@ class Matcher:
         rank = None
         name = therapist["name"]
         if failed:
-            summary = (
-                f"{name} is not a match: "
-                + "; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed)
-                + "."
+            summary = self._("{name} is not a match: {reasons}.").format(
+                name=name,
+                reasons="; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed),
             )
         else:
             scores = self._scores(survivors, preferences, picture)
             order = ranking.best(self.roster, scores)
             rank = int(np.flatnonzero(scores.at[order] == therapist.position)[0]) + 1
             most = sum(line.preference.points for line in lines)
-            summary = (
-                f"{name} meets every requirement and ranks {rank} of {len(order)} "
-                f"with {ranking.total(lines)} of {most} points."
-            )
+            summary = self._(
+                "{name} meets every requirement and ranks {rank} of {count} "
+                "with {points} of {most} points."
+            ).format(name=name, rank=rank, count=len(order), points=ranking.total(lines), most=most)
         if intake.risk_signals:
-            summary += f" {REVIEW_SUMMARY}"
+            summary += " " + self._(REVIEW_SUMMARY)
         elif intake.route.needs_review:
-            summary += f" {ROUTE_REVIEW_SUMMARY}"
+            summary += " " + self._(ROUTE_REVIEW_SUMMARY)
         return {
-            "safety": safety.safety_json(intake.risk_signals, self.knowledge.crisis, self.locale),
+            "safety": self.safety(intake.risk_signals, self._crisis_country(intake)),
             "therapist": therapist.profile,
             "review_required": self._review_required(intake),
             "eligible": not failed,
@@ -554,8 +703,8 @@ class Matcher:
                 {
                     "constraint": c.constraint.id,
                     "passed": c.passed,
-                    "expected": c.expected,
-                    "actual": c.actual,
+                    "expected": explain.plain(c.expected),
+                    "actual": explain.plain(c.actual),
                     "text": explain.check_sentence(c, self.renderer),
                 }
                 for c in checks

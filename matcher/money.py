@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-# Currencies written with a symbol before the amount; any other reads "80 CHF".
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+from matcher import i18n
 
 
-def format_money(amount: int, currency: str) -> str:
-    """80, EUR -> €80; 80, CHF -> 80 CHF. The one place an amount of money is written."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+def format_money(amount: int, currency: str, language: str = i18n.SOURCE_LANGUAGE) -> str:
+    """80, EUR -> €80 in English, 80 € in Spanish. The one place an amount of money is written.
+
+    Babel's format_currency with the language's CLDR pattern (matcher.i18n.money).
+    """
+    return i18n.money(amount, currency, language)

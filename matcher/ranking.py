@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS, Mask, Parts, Positions, Shares
+from matcher.gazetteer import Near
+from matcher.payment import Budget, Plan
 from matcher.roster import Roster, Therapist
 from matcher.rules import HardConstraint, SoftPreference
 
@@ -51,6 +53,11 @@ class Preferences:
     max_fee: int | None = None
     therapist_gender: str | None = None
     times: tuple[str, ...] = ()
+    # Derived when the intake is read (Matcher.parse_intake), for the payment and distance checks:
+    budget: Budget | None = None  # max_fee with its currency (stated, or the person's country's)
+    currency: str | None = None  # the currency the person pays in, when they gave a budget or one
+    payment: Plan | None = None  # the plan they pay with (preferences.payment.method: insurance)
+    near: Near | None = None  # where they are and how far they travel (in_person or any)
     access: tuple[str, ...] = ()  # office access needs (vocabulary access ids)
     interpreter: str | None = None  # a language the person will work in through an interpreter
     affirming: tuple[str, ...] = ()  # affirming care the person requires
@@ -131,7 +138,11 @@ def wanted(
 def is_active(
     constraint: HardConstraint, preferences: Preferences, picture: ClinicalPicture = NO_PICTURE
 ) -> bool:
-    """Say whether the intake asks for this constraint at all."""
+    """Say whether the intake asks for this constraint at all.
+
+    A check that reads more than its intake_field (`wanted`) may still stand aside by wanting
+    nothing (None): the city by name, once the gazetteer has placed the city.
+    """
     if constraint.only_when_format and preferences.format != constraint.only_when_format:
         return False
     registered = HARD_CHECKS[constraint.check]
@@ -139,7 +150,9 @@ def is_active(
         return registered.wanted_from(preferences, picture) is not None
     if registered.always_on:
         return True
-    return preferences.value(constraint.intake_field) is not None
+    if preferences.value(constraint.intake_field) is None:
+        return False
+    return registered.wanted is None or wanted(constraint, preferences, picture) is not None
 
 
 def passes(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -17,6 +19,8 @@ from msgspec import Meta, Struct
 
 from matcher.checks import group_key
 from matcher.errors import ConfigError
+from matcher.gazetteer import Gazetteer, Place, km_apart, km_between
+from matcher.payment import is_currency
 from matcher.places import NO_PLACES, Compact, Places, is_jurisdiction
 from matcher.rules import Vocabulary
 from matcher.yamlfile import load_yaml
@@ -67,6 +71,24 @@ class Group(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     format: str
     schedule: Text  # the days and times, for example "Thursdays 18:30-20:00"
     weeks: Annotated[int, Meta(ge=1, le=104)]  # how many weeks it runs
+
+
+class Payer(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """A plan a therapist works with: the scheme (rules/payment.yaml), the payer, the network."""
+
+    scheme: str
+    payer: str | None
+    network: Literal["in_network", "out_of_network", "reimbursement"]
+    verified_at: date
+
+
+class Office(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """A place where a therapist sees people in person, with the coordinates of its door."""
+
+    city: Annotated[str, Meta(min_length=1, max_length=100)]
+    postcode: Annotated[str, Meta(min_length=1, max_length=12)] | None
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+    lon: Annotated[float, Meta(ge=-180, le=180)]
 
 
 class Licence(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
@@ -137,13 +159,19 @@ class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True, gc=False,
     availability: Ids
     measures_outcomes: list[str]
     bio: Annotated[str, Meta(min_length=1, max_length=2000)]
+    # Payment and places (issue 15). An older roster file may leave them out: see
+    # _with_defaults for what each then means.
+    currency: str | None = None
+    low_fee_places: Annotated[int, Meta(ge=0, le=1000)] | None = None
+    payers: list[Payer] = []
+    offices: list[Office] | None = None
 
 
 class RosterFile(Struct, forbid_unknown_fields=True):
-    """The roster file: a currency and the therapists."""
+    """The roster file: the therapists, and in an older file one currency for all of them."""
 
-    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
     therapists: Annotated[list[TherapistRecord], Meta(min_length=1)]
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +213,31 @@ class Therapist:
 # A sliding-scale minimum for "no sliding scale": above any budget.
 NO_SLIDING_SCALE = np.iinfo(np.int32).max
 NO_CITY = -1
+UNCAPPED = -1  # low_fee_places not stated: the sliding scale is not limited to a number of places
+DISTANCES_KEPT = 16  # nearest-office columns kept per roster, one per place asked about
+
+
+def payer_keys(scheme: str, payer: str | None) -> tuple[str, ...]:
+    """The index keys a covered plan entry answers to: its scheme alone, and scheme/payer."""
+    return (scheme, f"{scheme}/{payer or '*'}")
+
+
+def _index(
+    size: int, values_per_row: list[list[str]]
+) -> tuple[dict[str, int], npt.NDArray[np.bool_]]:
+    """One boolean column per distinct value: row i has True where it lists that value."""
+    columns: dict[str, int] = {}
+    rows, cols = [], []
+    for position, values in enumerate(values_per_row):
+        for value in values:
+            rows.append(position)
+            cols.append(columns.setdefault(value, len(columns)))
+    # Column-major: a check reads whole columns (one value for every therapist).
+    matrix = np.zeros((size, max(len(columns), 1)), dtype=np.bool_, order="F")
+    matrix[rows, cols] = True
+    return columns, matrix
+
+
 # Licence columns hold the ordinal of the last day a licence is valid: 0 for none held.
 NOT_LICENSED = 0
 NO_EXPIRY = date.max.toordinal()
@@ -200,8 +253,8 @@ class Roster:
     """
 
     therapists: tuple[Therapist, ...]
-    currency: str
     digest: str
+    covered_by: frozenset[str] = frozenset({"in_network", "reimbursement"})
     compacts: dict[str, Compact] = field(default_factory=dict)
     # Licence statuses under which a licence counts (the vocabulary's `counts: true`).
     practising: frozenset[str] = frozenset({"active"})
@@ -219,6 +272,18 @@ class Roster:
     genders: dict[str, int] = field(init=False)
     gender: npt.NDArray[np.int8] = field(init=False)
     id_rank: npt.NDArray[np.int64] = field(init=False)  # position -> rank of its id, for ties
+    currencies: dict[str, int] = field(init=False)  # ISO 4217 code -> code in `currency`
+    currency: npt.NDArray[np.int16] = field(init=False)
+    low_fee_places: npt.NDArray[np.int32] = field(init=False)  # UNCAPPED when not stated
+    countries: dict[str, int] = field(init=False)
+    country: npt.NDArray[np.int16] = field(init=False)
+    office_lat: npt.NDArray[np.float64] = field(init=False)  # every office, therapist by therapist
+    office_lon: npt.NDArray[np.float64] = field(init=False)
+    office_start: npt.NDArray[np.intp] = field(init=False)  # therapist -> first office's index
+    has_office: npt.NDArray[np.bool_] = field(init=False)
+    _distances: OrderedDict[tuple[float, float], npt.NDArray[np.float64]] = field(
+        init=False, repr=False
+    )
     licence_places: dict[str, int] = field(init=False)  # jurisdiction -> column
     # [position, jurisdiction]: the last day a practising licence there is valid (0: none).
     licence_until: npt.NDArray[np.int32] = field(init=False)
@@ -234,16 +299,44 @@ class Roster:
         self.by_id = {t.id: t for t in self.therapists}
         self.values, self.lists = {}, {}
         for name in (*INDEXED_LIST_FIELDS, GROUP_FITS):
-            columns: dict[str, int] = {}
-            rows, cols = [], []
-            for position, record in enumerate(records):
-                for value in _list_values(record, name):
-                    rows.append(position)
-                    cols.append(columns.setdefault(value, len(columns)))
-            # Column-major: a check reads whole columns (one value for every therapist).
-            matrix = np.zeros((size, max(len(columns), 1)), dtype=np.bool_, order="F")
-            matrix[rows, cols] = True
-            self.values[name], self.lists[name] = columns, matrix
+            self.values[name], self.lists[name] = _index(
+                size, [list(_list_values(record, name)) for record in records]
+            )
+        # "payers": the plans each therapist is covered by (network in covered_by), by scheme
+        # and by scheme/payer (scheme/* for an entry that covers every payer of its scheme).
+        self.values["payers"], self.lists["payers"] = _index(
+            size,
+            [
+                [
+                    key
+                    for entry in record.payers
+                    if entry.network in self.covered_by
+                    for key in payer_keys(entry.scheme, entry.payer)
+                ]
+                for record in records
+            ],
+        )
+        self.currencies = {}
+        self.currency = np.array(
+            [self.currencies.setdefault(r.currency or "", len(self.currencies)) for r in records],
+            dtype=np.int16,
+        )
+        self.low_fee_places = np.array(
+            [UNCAPPED if r.low_fee_places is None else r.low_fee_places for r in records],
+            dtype=np.int32,
+        )
+        self.countries = {}
+        self.country = np.array(
+            [self.countries.setdefault(r.country, len(self.countries)) for r in records],
+            dtype=np.int16,
+        )
+        offices = [r.offices or [] for r in records]
+        counts = np.array([len(o) for o in offices], dtype=np.intp)
+        self.office_start = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+        self.has_office = counts > 0
+        self.office_lat = np.array([o.lat for os in offices for o in os], dtype=np.float64)
+        self.office_lon = np.array([o.lon for os in offices for o in os], dtype=np.float64)
+        self._distances = OrderedDict()
         self.accepting = np.array([r.accepting_new_clients for r in records], dtype=np.bool_)
         self.cities = {}
         self.city = np.array(
@@ -333,6 +426,36 @@ class Roster:
     def city_code(self, city: str) -> int:
         """The code of a city as people write it, or -2 for a city nobody is in."""
         return self.cities.get(normalise_city(city), -2)
+
+    def currency_code(self, currency: str) -> int:
+        """The code of an ISO 4217 currency in the `currency` column, or -2 when nobody uses it."""
+        return self.currencies.get(currency, -2)
+
+    def country_code(self, country: str) -> int:
+        """The code of an ISO 3166-1 country in the `country` column, or -2 when nobody is there."""
+        return self.countries.get(country, -2)
+
+    def nearest_office_km(self, lat: float, lon: float) -> npt.NDArray[np.float64]:
+        """For every position: km from (lat, lon) to their nearest office (inf: no office).
+
+        One column per place, kept for the last few places asked about: people ask about the
+        same few hundred places of the gazetteer, so most matches reuse one.
+        """
+        key = (lat, lon)
+        known = self._distances.get(key)
+        if known is not None:
+            self._distances.move_to_end(key)
+            return known
+        nearest = np.full(self.size, np.inf)
+        if len(self.office_lat):
+            km = km_between(lat, lon, self.office_lat, self.office_lon)
+            starts = self.office_start[self.has_office]
+            nearest[self.has_office] = np.minimum.reduceat(km, starts)
+        nearest.flags.writeable = False
+        self._distances[key] = nearest
+        if len(self._distances) > DISTANCES_KEPT:
+            self._distances.popitem(last=False)
+        return nearest
 
 
 def _identity_values(record: TherapistRecord) -> list[str]:
@@ -429,6 +552,9 @@ def _check_therapist(
         return f"field 'ages': min {data['ages']['min']} is above max {data['ages']['max']}"
     if data["sliding_scale_min"] is not None and data["sliding_scale_min"] >= data["fee"]:
         return "field 'sliding_scale_min': must be below the fee"
+    problem = _check_payment(record, vocabulary) or _check_offices(record, vocabulary)
+    if problem:
+        return problem
     has_group_setting = "group" in data["settings"]
     if has_group_setting and not data["groups"]:
         return "field 'groups': settings include group, so list at least one group"
@@ -465,6 +591,102 @@ def _refuse_missing(raw: Any, name: str) -> None:
                 "and availability')",
                 entry,
             )
+
+
+# An office this far from the centre of the city it names has its coordinates wrong (often lat
+# and lon swapped): refused, rather than matched from the wrong place.
+OFFICE_CITY_KM = 60
+
+
+def _check_payment(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
+    """The first problem of a therapist's currency, low-fee places or payers, or None."""
+    if not is_currency(record.currency):
+        return f"field 'currency': {record.currency!r} is not an ISO 4217 currency code"
+    if record.low_fee_places is not None and record.sliding_scale_min is None:
+        return "field 'low_fee_places': set, but there is no sliding_scale_min"
+    payment = vocabulary.payment
+    seen: set[tuple[str, str | None]] = set()
+    for number, entry in enumerate(record.payers, start=1):
+        where = f"field 'payers': #{number}"
+        scheme = payment.schemes.get(entry.scheme) if payment else None
+        if scheme is None:
+            known = ", ".join(payment.schemes) if payment else "none loaded"
+            return f"{where}: unknown scheme {entry.scheme!r} (known: {known})"
+        if scheme.country != record.country:
+            return f"{where}: scheme {entry.scheme!r} is for {scheme.country}, not {record.country}"
+        if entry.payer is None and scheme.payer_required:
+            known = ", ".join(scheme.payers)
+            return f"{where}: scheme {entry.scheme!r} needs a payer (one of {known})"
+        if entry.payer is not None and entry.payer not in scheme.payers:
+            known = ", ".join(scheme.payers) or "none: leave payer null"
+            return f"{where}: unknown payer {entry.payer!r} for {entry.scheme!r} (known: {known})"
+        if (entry.scheme, entry.payer) in seen:
+            return f"{where}: {entry.scheme} {entry.payer or ''} is listed twice".replace("  ", " ")
+        seen.add((entry.scheme, entry.payer))
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _centre(places: Gazetteer, city: str, country: str) -> Place | None:
+    # A large roster names the same few hundred cities over and over.
+    return places.find(city, country)
+
+
+def _check_offices(record: TherapistRecord, vocabulary: Vocabulary) -> str | None:
+    """The first problem of a therapist's offices, or None."""
+    offices = record.offices or []
+    in_person = "in_person" in record.formats
+    if in_person and not offices:
+        return "field 'offices': required when formats include in_person (at least one)"
+    if offices and not in_person:
+        return "field 'offices': listed, but formats do not include in_person"
+    if offices and not any(
+        normalise_city(o.city) == normalise_city(record.city or "") for o in offices
+    ):
+        return f"field 'offices': none is in the therapist's city {record.city!r}"
+    places = vocabulary.gazetteer
+    for number, office in enumerate(offices, start=1):
+        centre = _centre(places, office.city, record.country) if places else None
+        if centre is None:
+            continue
+        km = km_apart(centre.lat, centre.lon, office.lat, office.lon)
+        if km > OFFICE_CITY_KM:
+            return (
+                f"field 'offices': #{number}: ({office.lat}, {office.lon}) is {round(km)} km from "
+                f"{centre.name}; check the coordinates (lat first, then lon)"
+            )
+    return None
+
+
+def _with_defaults(
+    record: TherapistRecord, file_currency: str | None, vocabulary: Vocabulary
+) -> TherapistRecord | str:
+    """Fill what an older roster file leaves out, or say what cannot be filled.
+
+    currency: the file-wide `currency`; offices: one at the centre of `city` (from the
+    gazetteer) for a therapist who works in person; payers: none (self-pay only);
+    low_fee_places: not capped.
+    """
+    if record.currency is None:
+        if file_currency is None:
+            return "field 'currency': required, but missing (or give the file a currency)"
+        msgspec.structs.force_setattr(record, "currency", file_currency)
+    if record.offices is None:
+        offices: list[Office] = []
+        if "in_person" in record.formats and record.city:
+            centre = (
+                vocabulary.gazetteer.find(record.city, record.country)
+                if vocabulary.gazetteer
+                else None
+            )
+            if centre is None:
+                return (
+                    f"field 'offices': required, but missing, and city {record.city!r} is not in "
+                    "the gazetteer (rules/gazetteer.yaml) to place it"
+                )
+            offices = [Office(city=record.city, postcode=None, lat=centre.lat, lon=centre.lon)]
+        msgspec.structs.force_setattr(record, "offices", offices)
+    return record
 
 
 _MSGSPEC_ERROR = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
@@ -537,6 +759,9 @@ def load_roster(
     canonical: dict[str, str] = {}
     for record in data.therapists:
         label = f"therapist {record.id!r}"
+        filled = _with_defaults(record, data.currency, vocabulary)
+        if isinstance(filled, str):
+            raise ConfigError(name, filled, label)
         problem = _check_therapist(record, vocabulary, places)
         if problem:
             raise ConfigError(name, problem, label)
@@ -548,10 +773,10 @@ def load_roster(
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Roster(
         therapists=tuple(therapists),
-        currency=data.currency,
         digest=digest,
         compacts=dict(places.compacts),
         practising=vocabulary.practising_statuses,
+        covered_by=vocabulary.payment.covered_by if vocabulary.payment else frozenset(),
     )
 
 
@@ -571,7 +796,7 @@ def _shared_strings(record: TherapistRecord, canonical: dict[str, str]) -> Thera
     share = canonical.setdefault
     for name in _SHARED_LISTS:
         msgspec.structs.force_setattr(record, name, [share(v, v) for v in getattr(record, name)])
-    for name in ("gender", "licence_type", "country", "city"):
+    for name in ("gender", "licence_type", "country", "city", "currency"):
         value = getattr(record, name)
         if value is not None:
             msgspec.structs.force_setattr(record, name, share(value, value))

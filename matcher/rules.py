@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -18,7 +19,9 @@ from marshmallow import Schema, ValidationError
 from matcher.care_routes import CARE_ROUTES_FILE, CareRoutes, load_care_routes
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import ConfigError
+from matcher.gazetteer import GAZETTEER_FILE, Gazetteer, load_gazetteer
 from matcher.languages import SIGN_LANGUAGE_CODES
+from matcher.payment import PAYMENT_FILE, PaymentConfig, load_payment
 from matcher.places import NO_PLACES, Compact, Places
 from matcher.schemas import (
     LANGUAGE_CODES,
@@ -43,6 +46,7 @@ SCREENING_FILE = "screening.yaml"
 CRISIS_FILE = "crisis.yaml"
 JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
+TRANSLATIONS_DIR = "translations"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
 KNOWN_FILES = {
     VOCABULARY_FILE,
@@ -50,9 +54,12 @@ KNOWN_FILES = {
     MATCHING_FILE,
     SCREENING_FILE,
     CRISIS_FILE,
+    PAYMENT_FILE,
+    GAZETTEER_FILE,
     JURISDICTIONS_FILE,
     CARE_ROUTES_FILE,
     "checklist.yaml",
+    "directory.yaml",  # read by matcher/directory.py (matcher import-fhir) only
 }
 
 _LANGUAGE_CODES = frozenset(LANGUAGE_CODES)
@@ -109,6 +116,10 @@ class Vocabulary:
     access: dict[str, Term]
     affirming: dict[str, Term]
     identities: dict[str, Term]
+    # From rules/payment.yaml and rules/gazetteer.yaml (load_knowledge adds them): the payment
+    # schemes payers and intakes name, and the gazetteer offices and places are checked against.
+    payment: PaymentConfig | None = None
+    gazetteer: Gazetteer | None = None
 
     @cached_property
     def risk_difficulties(self) -> frozenset[str]:
@@ -296,6 +307,7 @@ class MatchingConfig:
     hard_constraints: tuple[HardConstraint, ...]
     relaxations: tuple[Relaxation, ...]
     soft_preferences: tuple[SoftPreference, ...]
+    default_max_distance_km: int = 25
     staff_review: str = ""
 
 
@@ -437,7 +449,8 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
 def load_vocabulary(path: Path, name: str) -> Vocabulary:
     """Load and validate rules/vocabulary.yaml."""
     data = _validate(VocabularyFileSchema(), load_yaml(path, name), name, None, "entry")
-    return Vocabulary(**{group: _terms(data[group], name, group) for group in data})
+    groups: dict[str, Any] = {group: _terms(data[group], name, group) for group in data}
+    return Vocabulary(**groups)
 
 
 def load_sources(path: Path, name: str) -> dict[str, Source]:
@@ -653,6 +666,10 @@ INTAKE_FIELDS = {
     "preferences.max_fee",
     "preferences.therapist_gender",
     "preferences.times",
+    "preferences.budget",
+    "preferences.currency",
+    "preferences.payment",
+    "preferences.near",
     "preferences.access",
     "preferences.interpreter",
     "preferences.affirming",
@@ -674,6 +691,9 @@ THERAPIST_FIELDS = {
     "fee",
     "modalities",
     "difficulties",
+    "currency",
+    "payers",
+    "offices",
 }
 
 
@@ -694,7 +714,10 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
             raise ConfigError(name, f"check {raw['check']!r} needs an intake_field", entry)
         if raw["therapist_field"] not in THERAPIST_FIELDS:
             raise ConfigError(name, f"unknown therapist_field {raw['therapist_field']!r}", entry)
-        if raw.get("only_when_format") and raw["only_when_format"] not in vocabulary.formats:
+        if raw.get("only_when_format") and raw["only_when_format"] not in {
+            *vocabulary.formats,
+            "any",
+        }:
             raise ConfigError(name, f"unknown format {raw['only_when_format']!r}", entry)
         registered = HARD_CHECKS[raw["check"]]
         for outcome in raw.get("outcomes", {}):
@@ -751,6 +774,7 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
         hard_constraints=tuple(constraints),
         relaxations=tuple(relaxations),
         soft_preferences=tuple(preferences),
+        default_max_distance_km=data["default_max_distance_km"],
         staff_review=data["staff_review"],
     )
 
@@ -962,7 +986,9 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
     for path in files:
         relative = path.relative_to(rules_dir)
         in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
-        if str(relative) not in KNOWN_FILES and not in_clinical:
+        # rules/translations/<language>.yaml: the texts in other languages (matcher/localise.py).
+        in_translations = relative.parts[0] == TRANSLATIONS_DIR and len(relative.parts) == 2
+        if str(relative) not in KNOWN_FILES and not in_clinical and not in_translations:
             raise ConfigError(
                 display(path),
                 f"not a known rules file (expected {', '.join(sorted(KNOWN_FILES))} "
@@ -973,7 +999,11 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         digest.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
 
-    vocabulary = load_vocabulary(rules_dir / VOCABULARY_FILE, f"{base}/{VOCABULARY_FILE}")
+    vocabulary = dataclasses.replace(
+        load_vocabulary(rules_dir / VOCABULARY_FILE, f"{base}/{VOCABULARY_FILE}"),
+        payment=load_payment(rules_dir / PAYMENT_FILE, f"{base}/{PAYMENT_FILE}"),
+        gazetteer=load_gazetteer(rules_dir / GAZETTEER_FILE, f"{base}/{GAZETTEER_FILE}"),
+    )
     sources = load_sources(rules_dir / SOURCES_FILE, f"{base}/{SOURCES_FILE}")
     screening = load_screening(rules_dir / SCREENING_FILE, f"{base}/{SCREENING_FILE}", sources)
     clinical_files = [p for p in files if p.relative_to(rules_dir).parts[0] == CLINICAL_DIR]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from matcher.localise import is_fallback
 from matcher.rules import CrisisConfig
 
 log = logging.getLogger("matcher.safety")
@@ -21,16 +22,29 @@ def crisis_resources(crisis: CrisisConfig, locale: str | None) -> tuple[str, lis
     return str(known["emergency"]), [dict(r) for r in known["resources"]]
 
 
-def safety_json(signals: Sequence[str], crisis: CrisisConfig, locale: str | None) -> dict[str, Any]:
-    """The `safety` part of a response; urgent when any risk signal is present."""
+def safety_json(
+    signals: Sequence[str],
+    crisis: CrisisConfig,
+    locale: str | None,
+) -> dict[str, Any]:
+    """The `safety` part of a response; urgent when any risk signal is present.
+
+    `crisis` holds the words in the person's language; a sentence not yet translated is the
+    English (never nothing), and `fallback` says so.
+    """
     if not signals:
         return {"urgent": False, "triggers": [], "review_before_booking": False}
     emergency, resources = crisis_resources(crisis, locale)
+    parts = [crisis.message, crisis.emergency_template]
     lines = [crisis.message, crisis.emergency_template.format(emergency=emergency)]
     if not resources:
         lines.append(crisis.fallback_text)
+        parts.append(crisis.fallback_text)
     lines.append(crisis.review_notice)
+    parts.append(crisis.review_notice)
+    fallback = {"fallback": True} if any(is_fallback(part) for part in parts) else {}
     return {
+        **fallback,
         "urgent": True,
         "triggers": list(signals),
         "message": " ".join(lines),
@@ -42,10 +56,11 @@ def safety_json(signals: Sequence[str], crisis: CrisisConfig, locale: str | None
     }
 
 
-def urgent_alert(safety: dict[str, Any]) -> dict[str, Any]:
+def urgent_alert(safety: dict[str, Any], gettext: Callable[[str], str] = str) -> dict[str, Any]:
     """The alert that goes before every other part of an urgent response."""
     contacts = "; ".join(f"{r['name']}: {r['contact']}" for r in safety["resources"])
-    text = safety["message"] + (f" Support now: {contacts}." if contacts else "")
+    support = gettext("Support now: {contacts}.").format(contacts=contacts)
+    text = safety["message"] + (f" {support}" if contacts else "")
     return {"level": "urgent", "rule": "safety.self_harm", "text": text}
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import pycountry
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -20,13 +21,17 @@ from marshmallow import (
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import IntakeError
 from matcher.languages import LANGUAGE_CODES
+from matcher.payment import PaymentConfig, is_currency
 from matcher.places import COUNTRY_CODES, is_country, is_jurisdiction, is_region
 from matcher.risk import yes_no
 from matcher.text import PLAIN_TEXT_PATTERN, VISIBLE_TEXT_PATTERN, first_unsafe
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Every ISO 4217 currency code (the intake's payment.currency).
+CURRENCY_CODES = sorted(str(currency.alpha_3) for currency in pycountry.currencies)
 # Values a condition may test: vocabulary ids, and answers such as `1_to_3_months`.
 VALUE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+MAX_DISTANCE_KM = 500
 # Affirming competences and identities may qualify an id: faith_integrated:islam, faith:judaism.
 QUALIFIED_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
 RULE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -173,7 +178,10 @@ class SourceSchema(StrictSchema):
     cite = fields.String(required=True, validate=validate.Length(min=1, max=60))
     title = fields.String(required=True, validate=validate.Length(min=1))
     url = fields.Url(schemes={"https", "http"})
-    kind = fields.String(required=True, validate=validate.OneOf(["seed", "guideline", "study"]))
+    # public: an information page for the public (a professional body's, a health service's)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["seed", "guideline", "study", "public"])
+    )
 
 
 class SourcesFileSchema(StrictSchema):
@@ -395,6 +403,9 @@ class SoftPreferenceSchema(StrictSchema):
 
 
 class MatchingFileSchema(StrictSchema):
+    default_max_distance_km = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_DISTANCE_KM)
+    )
     strength_points = fields.Dict(
         keys=fields.String(validate=validate.OneOf(["strong", "moderate", "supporting"])),
         values=fields.Integer(strict=True, validate=validate.Range(min=1, max=100)),
@@ -657,6 +668,22 @@ class GroupSchema(StrictSchema):
     weeks = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=104))
 
 
+class PayerSchema(StrictSchema):
+    scheme = fields.String(required=True, metadata={"description": "rules/payment.yaml scheme"})
+    payer = fields.String(required=True, allow_none=True)
+    network = fields.String(
+        required=True, validate=validate.OneOf(["in_network", "out_of_network", "reimbursement"])
+    )
+    verified_at = fields.Date(required=True)
+
+
+class OfficeSchema(StrictSchema):
+    city = fields.String(required=True)
+    postcode = fields.String(required=True, allow_none=True)
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+
+
 class LicenceSchema(StrictSchema):
     jurisdiction = fields.String(
         required=True,
@@ -730,16 +757,24 @@ class TherapistSchema(StrictSchema):
     availability = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     measures_outcomes = fields.List(fields.String(), required=True)
     bio = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class RosterFileSchema(StrictSchema):
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    therapists = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+    currency = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Z]{3}$"),
+        metadata={"description": "ISO 4217: the currency of fee and sliding_scale_min."},
+    )
+    low_fee_places = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Places open at a sliding-scale fee; null: not capped."},
+    )
+    payers = fields.List(fields.Nested(PayerSchema), required=True)
+    offices = fields.List(fields.Nested(OfficeSchema), required=True)
 
 
 # --- the intake -------------------------------------------------------------------------------
 
 MAX_DIFFICULTIES = 10
+MAX_FEE = 100_000
 MAX_LANGUAGES = 10
 
 
@@ -848,6 +883,7 @@ def build_intake_schema(
     instruments: Iterable[tuple[str, str, int, str | None]] = (),
     risk_in: Callable[[Any], Sequence[str]] = lambda raw: (),
     trauma_since_ids: Iterable[str] = (),
+    payment: PaymentConfig | None = None,
     access_ids: Iterable[str] = (),
     affirming_ids: Iterable[str] = (),
     identity_ids: Iterable[str] = (),
@@ -862,6 +898,68 @@ def build_intake_schema(
         if not is_language(value):
             hint = f" (did you mean {value.lower()!r}?)" if is_language(value.lower()) else ""
             raise ValidationError(f"{value!r} is not an ISO 639-1 language code{hint}.")
+
+    schemes = payment.schemes if payment else {}
+
+    def currency_code(value: str) -> None:
+        if not is_currency(value):
+            raise ValidationError(f"{value!r} is not an ISO 4217 currency code (EUR, GBP, USD...).")
+
+    class PaymentSchema(StrictSchema):
+        method = fields.String(required=True, validate=validate.OneOf(["self_pay", "insurance"]))
+        max_fee = fields.Integer(
+            strict=True,
+            validate=validate.Range(min=0, max=MAX_FEE),
+            metadata={"description": "self_pay: the most per session, in `currency`."},
+        )
+        currency = fields.String(
+            validate=currency_code,
+            metadata={
+                "description": "self_pay: ISO 4217; unset, the currency of the person's country "
+                "(or the clinic's).",
+                # The codes the validator takes, so that the document says what it accepts.
+                "enum": CURRENCY_CODES,
+            },
+        )
+        scheme = fields.String(
+            validate=validate.OneOf(list(schemes)),
+            metadata={"description": "insurance: a scheme of rules/payment.yaml."},
+        )
+        payer = fields.String(
+            validate=validate.Length(min=1, max=100),
+            metadata={
+                "description": "insurance: the payer's id or name, when the scheme has several."
+            },
+        )
+
+        @validates_schema
+        def _fits_method(self, data: dict[str, Any], **kwargs: Any) -> None:
+            if data["method"] == "self_pay":
+                for name in ("scheme", "payer"):
+                    if name in data:
+                        raise ValidationError("Only with method insurance.", name)
+                return
+            for name in ("max_fee", "currency"):
+                if name in data:
+                    raise ValidationError(
+                        "Only with method self_pay: with insurance the plan pays.", name
+                    )
+            if "scheme" not in data:
+                raise ValidationError("Required with method insurance.", "scheme")
+            scheme = schemes[data["scheme"]]
+            payer = data.get("payer")
+            if payer is None:
+                if scheme.payer_required:
+                    raise ValidationError(
+                        f"Required for scheme {scheme.id!r}: one of {', '.join(scheme.payers)}.",
+                        "payer",
+                    )
+                return
+            if payment is None or payment.payer_id(scheme.id, payer) is None:
+                known = ", ".join(scheme.payers) or "none: leave payer out"
+                raise ValidationError(
+                    f"Unknown payer {payer!r} for scheme {scheme.id!r} (known: {known}).", "payer"
+                )
 
     class PreferencesSchema(StrictSchema):
         languages = fields.List(
@@ -884,8 +982,17 @@ def build_intake_schema(
         age = fields.Integer(strict=True, validate=validate.Range(min=0, max=120))
         max_fee = fields.Integer(
             strict=True,
-            validate=validate.Range(min=0, max=100_000),
-            metadata={"description": "Per session, in the roster's currency."},
+            validate=validate.Range(min=0, max=MAX_FEE),
+            metadata={
+                "description": "Per session, in payment.currency if given, else in the currency "
+                "of the person's country (or the clinic's)."
+            },
+        )
+        payment = fields.Nested(PaymentSchema)
+        max_distance_km = fields.Integer(
+            strict=True,
+            validate=validate.Range(min=1, max=MAX_DISTANCE_KM),
+            metadata={"description": "In person: the farthest office, in km between centres."},
         )
         therapist_gender = fields.String(validate=validate.OneOf([*gender_ids, "any"]))
         times = fields.List(
@@ -935,6 +1042,22 @@ def build_intake_schema(
         def _city_for_in_person(self, data: dict[str, Any], **kwargs: Any) -> None:
             if data.get("format") == "in_person" and not (data.get("city") or "").strip():
                 raise ValidationError("Required when format is in_person.", "city")
+
+        @validates_schema
+        def _one_budget(self, data: dict[str, Any], **kwargs: Any) -> None:
+            paying = data.get("payment") or {}
+            if "max_fee" not in data:
+                return
+            if paying.get("method") == "insurance":
+                raise ValidationError(
+                    "A budget is for self-pay: with payment.method insurance, leave it out.",
+                    "max_fee",
+                )
+            if "max_fee" in paying and paying["max_fee"] != data["max_fee"]:
+                raise ValidationError(
+                    f"Differs from payment.max_fee ({paying['max_fee']}): give the budget once.",
+                    "max_fee",
+                )
 
     screening_fields: dict[str, fields.Field] = {}
     for instrument_id, name, items, difficulty_field in instruments:
@@ -1056,6 +1179,8 @@ class ModalityReasonSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
     answers = fields.List(fields.String(), required=True)
     points = fields.Integer(required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
     first_line_for = fields.String(
         metadata={"description": "The difficulty this rule names it a first-line treatment of."}
     )
@@ -1095,6 +1220,8 @@ class ModalityResultSchema(StrictSchema):
         metadata={"description": "Why it is where it is in the list (the precedence step)."},
     )
     reasons = fields.List(fields.Nested(ModalityReasonSchema), required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class AdviceSchema(StrictSchema):
@@ -1109,6 +1236,8 @@ class AdviceSchema(StrictSchema):
     clinician_note = _clinician_note()
     evidence = fields.String(required=True)
     sources = fields.List(fields.Nested(SourceRefSchema), required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class OverriddenSettingSchema(StrictSchema):
@@ -1132,6 +1261,8 @@ class AlertSchema(StrictSchema):
     clinician_note = _clinician_note()
     evidence = fields.String()
     sources = fields.List(fields.Nested(SourceRefSchema))
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class LineSchema(StrictSchema):
@@ -1230,6 +1361,8 @@ class SafetySchema(StrictSchema):
     emergency_number = fields.String()
     resources = fields.List(fields.Nested(CrisisResourceOutSchema))
     locale = fields.String(allow_none=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class MatchResponseSchema(StrictSchema):
@@ -1425,6 +1558,8 @@ class ChecklistQuestionOutSchema(StrictSchema):
     id = fields.String(required=True)
     text = fields.String(required=True)
     source = fields.Nested(SourceRefSchema, required=True)
+    # Present (true) when the text is the English because its translation is missing.
+    fallback = fields.Boolean()
 
 
 class ChecklistSectionSchema(StrictSchema):

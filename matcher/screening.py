@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.i18n import N_
 from matcher.rules import ScreeningConfig
 
-NOT_A_DIAGNOSIS = (
+NOT_A_DIAGNOSIS = N_(
     "Screening scores describe how the last two weeks have been; they inform the match and are "
     "not a diagnosis."
 )
@@ -121,8 +122,13 @@ def facts(
     return result
 
 
-def as_json(scores: Mapping[str, Score], config: ScreeningConfig) -> dict[str, Any]:
+def as_json(
+    scores: Mapping[str, Score],
+    config: ScreeningConfig,
+    gettext: Callable[[str], str] = str,
+) -> dict[str, Any]:
     """The `screening` part of a response: totals, bands, disagreement with a declared total."""
+    _ = gettext
     result: dict[str, Any] = {}
     for score in scores.values():
         label = config.severity_labels[score.severity]
@@ -130,17 +136,20 @@ def as_json(scores: Mapping[str, Score], config: ScreeningConfig) -> dict[str, A
             "total": score.total,
             "max_total": score.max_total,
             "severity": score.severity,
-            "text": f"A {score.name} total of {score.total} of {score.max_total} is in the "
-            f"{label} range. {NOT_A_DIAGNOSIS}",
+            "text": _("A {name} total of {total} of {max_total} is in the {label} range.").format(
+                name=score.name, total=score.total, max_total=score.max_total, label=label
+            )
+            + " "
+            + _(NOT_A_DIAGNOSIS),
         }
         if score.difficulty is not None:
             entry["difficulty"] = score.difficulty
         if score.declared_total is not None:
             entry["declared_total"] = score.declared_total
             if score.declared_total != score.total:
-                entry["note"] = (
-                    f"The questionnaire declared a {score.name} total of {score.declared_total}, "
-                    f"but its answers add up to {score.total}; {score.total} is used."
-                )
+                entry["note"] = _(
+                    "The questionnaire declared a {name} total of {declared}, but its answers "
+                    "add up to {total}; {total} is used."
+                ).format(name=score.name, declared=score.declared_total, total=score.total)
         result[score.instrument] = entry
     return result

@@ -23,6 +23,15 @@ from tests.databases import PostgresServer, PostgresUnavailable, postgres_for_te
 os.environ["MATCHER_TODAY"] = TODAY.isoformat()
 
 RULES_DIR = PROJECT_ROOT / "rules"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the gettext catalogs the pages read (.mo files are built, never committed)."""
+    from matcher.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 ROSTER = PROJECT_ROOT / "therapists.yaml"
 
 

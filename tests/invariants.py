@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import yaml
 
 from matcher import PROJECT_ROOT
+from matcher.gazetteer import load_gazetteer
 from matcher.schemas import MatchResponseSchema
 from tests.clock import TODAY
 
@@ -67,6 +69,61 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+GAZETTEER = load_gazetteer(PROJECT_ROOT / "rules" / "gazetteer.yaml", "gazetteer.yaml")
+DEFAULT_MAX_KM = 25  # rules/matching.yaml default_max_distance_km
+COVERED = {"in_network", "reimbursement"}  # rules/payment.yaml covered_by
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle km, written out here (haversine) rather than taken from the code under test."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def distance_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> list[str]:
+    """In person, or either way for someone who works only in person: an office within reach."""
+    prefs = intake.get("preferences") or {}
+    fmt = prefs.get("format", "any")
+    city = prefs.get("city")
+    where = intake.get("location") or {}
+    country = where.get("country")
+    # Where the person is: their stated postcode's area, else their stated city, else prefs.city.
+    place = None
+    if where.get("postcode"):
+        place = GAZETTEER.postcode(where["postcode"], country)
+    for written in (where.get("city"), city):
+        if place is None and written:
+            place = GAZETTEER.find(written, country)
+    if fmt == "online" or (place is None and not city):
+        return []
+    if place is None:
+        if fmt == "in_person" and _fold(therapist["city"] or "") != _fold(city):
+            return ["not in the requested city"]
+        return []
+    if fmt == "any" and "online" in therapist["formats"]:
+        return []
+    limit = prefs.get("max_distance_km", DEFAULT_MAX_KM)
+    nearest = min(
+        (_km(place.lat, place.lon, o["lat"], o["lon"]) for o in therapist["offices"]),
+        default=math.inf,
+    )
+    return [] if nearest <= limit + 0.5 else [f"nearest office {nearest:.0f} km away"]
+
+
+def _covered(paying: dict[str, Any], therapist: dict[str, Any]) -> bool:
+    wanted = _fold(paying.get("payer") or "").replace(" ", "_")
+    return any(
+        entry["scheme"] == paying["scheme"]
+        and entry["network"] in COVERED
+        and (not wanted or entry["payer"] in (None, wanted))
+        for entry in therapist["payers"]
+    )
+
+
 def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> list[str]:
     """Every hard constraint of the intake that this therapist breaks (written out independently)."""
     prefs = intake.get("preferences") or {}
@@ -84,16 +141,21 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
         setting = "any"  # beside abuse, couple and family sessions are never offered
     if setting != "any" and setting not in therapist["settings"]:
         problems.append(f"does not offer setting {setting}")
-    if fmt == "in_person" and _fold(therapist["city"] or "") != _fold(prefs["city"]):
-        problems.append("not in the requested city")
+    problems.extend(distance_violations(intake, therapist))
     age = prefs.get("age")
     if age is not None and not therapist["ages"]["min"] <= age <= therapist["ages"]["max"]:
         problems.append("age out of range")
-    max_fee = prefs.get("max_fee")
+    paying = prefs.get("payment") or {}
+    max_fee = prefs.get("max_fee", paying.get("max_fee"))
     if max_fee is not None:
         sliding = therapist["sliding_scale_min"]
-        if therapist["fee"] > max_fee and (sliding is None or sliding > max_fee):
+        scale_open = sliding is not None and sliding <= max_fee and therapist["low_fee_places"] != 0
+        if therapist["fee"] > max_fee and not scale_open:
             problems.append("fee over budget")
+    if paying.get("currency") and therapist["currency"] != paying["currency"]:
+        problems.append("charges in another currency than the budget")
+    if paying.get("method") == "insurance" and not _covered(paying, therapist):
+        problems.append("does not take the person's plan")
     for problem in (licensure_violation(intake, therapist), freshness_violation(therapist)):
         if problem:
             problems.append(problem)
@@ -122,6 +184,10 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
         assert hard_constraint_violations(intake, match["therapist"]) == [], match["therapist"][
             "id"
         ]
+    prefs = intake.get("preferences") or {}
+    if prefs.get("max_fee", (prefs.get("payment") or {}).get("max_fee")) is not None:
+        currencies = {m["therapist"]["currency"] for m in body["matches"]}
+        assert len(currencies) <= 1, f"a budget compared in several currencies: {currencies}"
     limit = intake.get("limit", 5)
     assert len(body["matches"]) <= limit
     scores = [(-m["score"], m["therapist"]["id"]) for m in body["matches"]]

@@ -46,6 +46,12 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     intake = body.get("intake")
     if isinstance(intake, dict):
         _consistent(intake.get("location"))
+    # A payment carries the fields of its method only, as the form sends it. The document could
+    # say so with a oneOf per method and scheme (the payers are data); that is left to do.
+    for holder in (body, intake if isinstance(intake, dict) else {}):
+        preferences = holder.get("preferences")
+        if isinstance(preferences, dict):
+            _one_method(preferences)
 
 
 def _consistent(location: Any) -> None:
@@ -61,3 +67,16 @@ def _consistent(location: Any) -> None:
             location["region"] = sorted(str(r.code) for r in regions)[0]
         else:
             del location["region"]
+
+
+def _one_method(preferences: dict[str, Any]) -> None:
+    """Self-pay with an amount and no plan: the fields of the other method left out."""
+    payment = preferences.get("payment")
+    if not isinstance(payment, dict):
+        return
+    if payment.get("method") != "self_pay":
+        payment["method"] = "self_pay"
+    for name in ("scheme", "payer"):
+        payment.pop(name, None)
+    if "max_fee" in preferences and "max_fee" in payment:
+        payment["max_fee"] = preferences["max_fee"]

@@ -64,7 +64,8 @@ def test_match_reasons_are_true_of_the_therapist(client: FlaskClient) -> None:
     top = body["matches"][0]
     texts = [r["text"] for r in top["reasons"]]
     assert "Speaks Spanish, as you asked" in texts
-    assert "Sees people in person in Madrid" in texts
+    assert "Sees people in person within 25 km of Madrid" in texts
+    assert "About 2 km from central Madrid (city centre, not your address)" in texts
     for modality in ("emdr", "tf_cbt"):
         assert modality in top["therapist"]["modalities"]
     assert sum(item["points"] for item in top["score_breakdown"]) == pytest.approx(top["score"])

@@ -50,10 +50,11 @@ def test_a_check_the_registry_does_not_know_is_refused_naming_it(rules_copy: Pat
     with pytest.raises(ConfigError) as raised:
         load_knowledge(with_entry(rules_copy))
     assert str(raised.value) == (
-        "rules/matching.yaml: field 'hard_constraints.14.check': "
-        "Must be one of: is_true, shares_any, offers, same_city, licensed_where_you_are, "
-        "confirmed_within, speaks_any, interpreted, office_access, has_all, within_range, "
-        "runs_group_for, fits_clinically, fee_within."
+        "rules/matching.yaml: field 'hard_constraints.17.check': "
+        "Must be one of: is_true, shares_any, offers, same_city, within_distance, "
+        "online_or_within_distance, licensed_where_you_are, confirmed_within, speaks_any, "
+        "interpreted, office_access, has_all, within_range, runs_group_for, fits_clinically, "
+        "charges_in, fee_within, takes_plan."
     )
 
 
@@ -97,8 +98,10 @@ def test_a_therapist_over_budget_without_a_sliding_scale_is_never_said_to_fit_th
     # says so once, and no sentence claims a sliding scale that does not exist. (Grief: she
     # works with it, so the clinical fit passes and the fee is the only failure.)
     why = matcher.why("t-010", {"difficulties": ["grief"], "preferences": {"max_fee": 60}})
-    assert [f["text"] for f in why["failed"]] == ["Fee €110 is over your budget of €60"]
-    assert [c for c in caveat_texts(why) if "sliding scale" in c] == []
+    assert [f["text"] for f in why["failed"]] == [
+        "Not within your budget of €60: fee €110, no sliding scale"
+    ]
+    assert [c for c in caveat_texts(why) if "through the sliding scale" in c] == []
 
 
 def test_the_nearest_alternatives_over_budget_speak_only_of_sliding_scales_that_exist(
@@ -114,16 +117,19 @@ def test_the_nearest_alternatives_over_budget_speak_only_of_sliding_scales_that_
 def test_a_therapist_who_fits_through_the_sliding_scale_is_told_so(matcher: Matcher) -> None:
     # t-016: €95, sliding scale from €70, within a budget of €70 only through the scale.
     why = matcher.why("t-016", {"difficulties": ["ptsd"], "preferences": {"max_fee": 70}})
-    assert "Within your budget only through the sliding scale (standard fee €95)" in (
-        caveat_texts(why)
-    )
+    reasons = [r["text"] for r in why["reasons"]] if "reasons" in why else []
+    assert "Standard fee €95 is not within your budget of €70" in caveat_texts(why), reasons
 
 
 @pytest.mark.parametrize(
     ("therapist", "sentence"),
     [
         ("t-004", "Does not see people in person in Madrid (works online only)"),
-        ("t-022", "Does not see people in person in Madrid (works in Rotterdam)"),
+        (
+            "t-022",
+            "Sees people in person about 1400 km from central Madrid (city centre, not your "
+            "address), more than 25 km away",
+        ),
     ],
 )
 def test_where_a_therapist_works_reads_as_a_sentence(

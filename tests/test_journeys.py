@@ -348,3 +348,48 @@ def test_the_results_are_sent_only_to_the_address_typed_with_nothing_in_the_subj
     assert message.message["Subject"] == "The therapists you looked at"
     assert "Lucía Fernández Ortega (strong fit)" in message.body
     assert "Profile: https://clinic.example/therapists/t-001" in message.body
+
+
+def test_the_contact_given_on_the_one_page_form_fills_in_the_ask_form(stepped: Flask) -> None:
+    client = stepped.test_client()
+    token = form_token(client.get("/form").get_data(as_text=True))
+    results = client.post(
+        "/results",
+        data={
+            "difficulties": "grief",
+            "contact_name": "Sam",
+            "contact_email": "sam@example.org",
+            "consent": "yes",
+            "csrf_token": token,
+        },
+    ).get_data(as_text=True)
+    form = results[results.index('<form method="post" action="/ask"') :]
+    form = form[: form.index("</form>")]
+    fields: dict[str, Any] = {}
+    for name, value in re.findall(r'name="([^"]+)" value="([^"]*)"', form):
+        fields.setdefault(name, []).append(value)
+    html = client.post("/ask", data=fields).get_data(as_text=True)
+    assert 'name="contact_name" value="Sam"' in html
+    assert 'name="contact_email" value="sam@example.org"' in html
+
+
+def test_an_abandoned_draft_goes_with_the_next_save_anyone_makes(stepped: Flask) -> None:
+    drafts = stepped.extensions["drafts"]
+    minutes = stepped.config["DRAFT_MINUTES"]
+    drafts.save("abandoned", [("difficulties", "grief")], at=now() - timedelta(minutes=minutes + 5))
+    drafts.save("someone else", [("format", "online")])
+    assert drafts.purge_expired() == 0  # already gone
+    assert drafts.load("someone else") == [("format", "online")]
+
+
+@pytest.mark.parametrize("path", ["/find/where", "/find/help", "/ask", "/results/email"])
+def test_a_yes_to_self_harm_in_a_body_too_large_to_read_still_gets_crisis_help(
+    stepped: Flask, path: str
+) -> None:
+    client = stepped.test_client()
+    client.get("/find")
+    body = "self_harm_thoughts=yes&difficulties=ptsd&notes=" + "x" * 70_000
+    response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response.get_json()["safety"]["urgent"] is True
+    assert response.headers["X-Safety-Event-Id"]

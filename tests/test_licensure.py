@@ -203,6 +203,12 @@ def test_a_compact_covers_online_work_only(roster_copy: Path) -> None:
         "formats: [online]\n    settings: [individual]\n    groups: []\n    city: Philadelphia",
         "formats: [online, in_person]\n    settings: [individual]\n    groups: []\n    city: Philadelphia",
     )
+    replace_first(
+        roster_copy,
+        "    offices: []\n  - id: t-050",
+        "    offices:\n      - {city: Philadelphia, postcode: null, lat: 39.952, lon: -75.164}\n"
+        "  - id: t-050",
+    )
     in_person = {
         "difficulties": ["grief"],
         "location": {"country": "US", "region": "US-NJ"},

@@ -39,6 +39,27 @@ CITIES = [
     "New York",
     "Lisbon",
     "Málaga",
+    "London, UK",
+    "Croydon",
+    "croydon, london",
+    "CR0 1NX",
+    "SW19",
+    "Jersey City, NJ",
+    "Den-Haag",
+]
+# How people pay: self-pay with or without a currency, and plans of several schemes (a payer
+# given by name, by id, or left out where the scheme allows).
+PAYMENTS = [
+    {"method": "self_pay"},
+    {"method": "self_pay", "currency": "GBP"},
+    {"method": "self_pay", "currency": "USD"},
+    {"method": "insurance", "scheme": "us_commercial", "payer": "Aetna"},
+    {"method": "insurance", "scheme": "us_commercial", "payer": "cigna"},
+    {"method": "insurance", "scheme": "us_medicare"},
+    {"method": "insurance", "scheme": "nl_basic", "payer": "vgz"},
+    {"method": "insurance", "scheme": "de_statutory"},
+    {"method": "insurance", "scheme": "gb_nhs"},
+    {"method": "insurance", "scheme": "gb_private", "payer": "bupa"},
 ]
 LANGUAGES = ["en", "es", "nl", "ar", "fr", "de", "pt", "it", "tr", "sw", "ja", "bfi", "ase"]
 # Where people will be: the roster's countries and states, a compact state (NJ, PA), a state no
@@ -98,9 +119,17 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         "identity": st.lists(
             st.sampled_from(list(VOCABULARY.identities)), min_size=1, max_size=2, unique=True
         ),
+        "max_distance_km": st.integers(1, 500),
     }.items():
         if draw(st.booleans()):
             preferences[name] = draw(strategy)
+    if draw(st.booleans()):
+        payment = dict(draw(st.sampled_from(PAYMENTS)))
+        if payment["method"] == "insurance":
+            preferences.pop("max_fee", None)  # a budget is for self-pay (a 422 otherwise)
+        elif "max_fee" in preferences and draw(st.booleans()):
+            payment["max_fee"] = preferences.pop("max_fee")
+        preferences["payment"] = payment
     intake: dict[str, Any] = {"difficulties": difficulties}
     if draw(st.booleans()):
         intake["location"] = draw(st.sampled_from(LOCATIONS))

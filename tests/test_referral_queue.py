@@ -275,11 +275,20 @@ def test_a_persons_data_can_be_exported_and_erased_on_request(app: Flask) -> Non
     app.extensions["accounts"].add("boss", PASSWORD, "admin", "test")
     admin = desk(app, "boss")
     page = admin.get(f"/staff/referrals/{referral}").get_data(as_text=True)
-    erased = admin.post(f"/staff/referrals/{referral}/erase", data={"csrf_token": form_token(page)})
+    # Erasing asks first, naming the person; only the confirmation's button erases.
+    asked = admin.post(f"/staff/referrals/{referral}/erase", data={"csrf_token": form_token(page)})
+    assert asked.status_code == 200
+    assert "<h1>Erase the referral of Ana?</h1>" in asked.get_data(as_text=True)
+    assert app.extensions["referrals"].get(referral) is not None
+    erased = admin.post(
+        f"/staff/referrals/{referral}/erase",
+        data={"csrf_token": form_token(page), "confirm": "erase"},
+    )
     assert erased.status_code == 303
     assert app.extensions["referrals"].get(referral) is None
     events = app.extensions["accounts"].audit_log()
     assert events[0]["action"] == "referral.erased" and "Ana" not in repr(events)
+    assert "The referral was erased" in admin.get(erased.headers["Location"]).get_data(as_text=True)
 
 
 def test_closed_referrals_are_deleted_after_the_retention_period(app: Flask) -> None:

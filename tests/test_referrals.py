@@ -302,3 +302,17 @@ def test_the_form_sent_again_makes_one_referral_and_changed_answers_a_new_one(ap
     )  # a new form, a new id
     changed = client.post("/results", data={**form, "difficulties": "stress"})
     assert changed.status_code == 200 and stored.count() == 2
+
+
+def test_a_referral_keeps_the_language_its_person_used(app: Flask) -> None:
+    body = {
+        "intake": INTAKE,
+        "contact": {"name": "Lucía", "email": "lucia@example.org", "preferred": "email"},
+        "consent": True,
+    }
+    answer = app.test_client().post(
+        "/api/v1/referrals", json=body, headers={"Accept-Language": "es"}
+    )
+    assert answer.status_code == 201 and answer.headers["Content-Language"] == "es"
+    stored = app.extensions["referrals"].get(answer.get_json()["id"])
+    assert stored["language"] == "es"

@@ -167,6 +167,8 @@ class Referral(Base):
     # booking. care_route is the route's level, kept only with consent.
     needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     care_route: Mapped[str | None] = mapped_column(String(32))
+    # The language the person used (en, es, ar...): staff answer them in it (migration 0008).
+    language: Mapped[str | None] = mapped_column(String(16))
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -43,10 +43,16 @@ class Drafts:
             return [(str(name), str(value)) for name, value in json.loads(found.answers)]
 
     def save(self, token: str, answers: Answers, at: datetime | None = None) -> None:
-        """Keep these answers as the draft (replacing what was kept)."""
+        """Keep these answers as the draft (replacing what was kept); forget timed-out drafts.
+
+        Abandoned drafts go with the next save anyone makes (and at every start), so that no
+        answers outlive their timeout for long, whether or not a sender runs housekeeping.
+        """
         moment = at or now()
         encoded = json.dumps([list(pair) for pair in answers], separators=(",", ":"))
         with Session(self.engine) as session, session.begin():
+            cutoff = moment - timedelta(minutes=self.minutes)
+            session.execute(delete(Draft).where(Draft.updated_at < cutoff))
             found = session.get(Draft, self._id(token))
             if found is None:
                 session.add(Draft(id=self._id(token), updated_at=moment, answers=encoded))

@@ -151,6 +151,7 @@ class Referrals:
         asked_about: str | None = None,
         taken_by: str | None = None,
         consent_words: str | None = None,
+        language: str | None = None,
     ) -> Stored:
         """Commit one referral and return it; a repeated idempotency key returns the first one.
 
@@ -193,6 +194,7 @@ class Referrals:
             consent_words=consent_words,
             needs_review=route != "self_match",
             care_route=route if consent else None,
+            language=language,
         )
         if urgent:
             referral.ack_deadline = ack_deadline(created_at, self.settings.ack_minutes)
@@ -301,6 +303,7 @@ class Referrals:
                 "screening": json.loads(found.screening) if found.screening else None,
                 "matches": json.loads(found.matches) if found.matches else None,
                 "rules_version": found.rules_version,
+                "language": found.language,
                 "contact": json.loads(found.contact),
                 "ack_deadline": aware(found.ack_deadline),
                 "escalated_at": aware(found.escalated_at),
@@ -612,6 +615,7 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
         "assigned_to": referral.assigned_to,
         "asked_about": referral.asked_about,
         "reference": reference(referral.id),
+        "language": referral.language,
     }
 
 

@@ -287,7 +287,7 @@ def _load_rules_and_roster(app: Flask) -> tuple[Any, Any]:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: load config, build the Matcher once for this worker, register blueprints."""
     from matcher.notifications import VERBATIM_SETTINGS
-    from matcher.web import logs, risk_gate, security
+    from matcher.web import language, logs, risk_gate, security
     from matcher.web.api import bp as api_bp
     from matcher.web.checklist_api import bp as checklist_api_bp
     from matcher.web.error_handlers import register_error_handlers
@@ -322,6 +322,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATE_DIR=str(PROJECT_ROOT / "var"),
         # ISO 3166-1 alpha-2 country of the clinic: which crisis resources to show.
         LOCALE=None,
+        # The language of a person who has not picked one and whose browser asks for none we
+        # offer; LANGUAGES lists those offered (a list or "en,es"; unset: every one shipped).
+        DEFAULT_LANGUAGE="en",
+        LANGUAGES=None,
         # ISO 3166-1 alpha-2 country where the clinic's clients are taken to be during sessions
         # when they do not say (a licence is for a place): the default of the intake's location.
         CLINIC_COUNTRY=None,
@@ -402,6 +406,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["checklist"] = checklist
     app.extensions["openapi"] = build_spec(matcher, __version__)
     app.extensions["response_cache"] = ResponseCache(app.config["RESPONSE_CACHE_SIZE"])
+    language.install(app)
     logs.configure_logging(app.config["LOG_LEVEL"])
     logs.install(app)
     # Before the rate limiter (installed by security): risk is read before anything can refuse.

@@ -91,7 +91,12 @@ def match() -> Response:
     """Match an intake (JSON, or a FHIR QuestionnaireResponse) to modalities and therapists."""
     matcher = held_matcher()
     cache: ResponseCache = current_app.extensions["response_cache"]
-    key = cache.key(request.mimetype.encode(), request.query_string, request.get_data())
+    key = cache.key(
+        matcher.language.encode(),
+        request.mimetype.encode(),
+        request.query_string,
+        request.get_data(),
+    )
     found = cache.get(key)
     if found is None:
         body = json_body((JSON, FHIR_JSON))

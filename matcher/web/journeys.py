@@ -25,18 +25,21 @@ from typing import Any
 from flask import (
     Blueprint,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
     request,
     session,
 )
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.clinic_time import day_in_words, reply_by
 from matcher.errors import IntakeError
+from matcher.i18n import N_
 from matcher.matching import Matcher
 from matcher.notifications import DeliveryFailed, send_to_person
 from matcher.safety import safety_json
@@ -56,7 +59,13 @@ from matcher.web.pages import (
     labels,
     submission_id,
 )
-from matcher.web.risk_gate import carries_risk, mark_urgent, safety_block, screens_risk
+from matcher.web.risk_gate import (
+    carries_risk,
+    form_reader,
+    mark_urgent,
+    safety_block,
+    screens_risk,
+)
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
 
@@ -87,14 +96,29 @@ def steps(held: Matcher) -> list[Step]:
         if instrument.difficulty_field:
             questionnaire_fields.append(instrument.difficulty_field)
     return [
+        # Where the person will be comes first: licences depend on it, online too (issue 15.1).
         Step(
-            "where", "Where you are and how you would like to meet", ("format", "city", "setting")
+            "where",
+            N_("Where you are and how you would like to meet"),
+            ("location", "location_region", "location_city", "format", "city", "setting"),
         ),
-        Step("help", "What you would like help with", ("difficulties", "self_harm_thoughts")),
-        Step("questionnaires", "Two short questionnaires (optional)", tuple(questionnaire_fields)),
+        Step(
+            "help",
+            N_("What you would like help with"),
+            (
+                "difficulties",
+                "main_difficulty",
+                "trauma_since",
+                "trauma_combat_related",
+                "self_harm_thoughts",
+            ),
+        ),
+        Step(
+            "questionnaires", N_("Two short questionnaires (optional)"), tuple(questionnaire_fields)
+        ),
         Step(
             "preferences",
-            "Your therapist",
+            N_("Your therapist"),
             ("languages", "age", "max_fee", "therapist_gender"),
         ),
     ]
@@ -159,13 +183,20 @@ def _posted_step(held: Matcher) -> Step | None:
     return next((s for s in steps(held) if s.id == wanted), None)
 
 
+# What a step posts, read even when the body is too large to parse (then as text).
+_posted_risk = form_reader(intake_from_form)
+
+
 def draft_risk(held: Matcher) -> tuple[str, ...]:
     """Risk in the draft and in what this request posts for its step: read by the gate first."""
+    posted = _posted_risk(held) if request.method == "POST" else ()
+    if g.get("refuse_too_large"):
+        return posted  # no form to merge: the text scan decides, and the 413 carries crisis help
     answers = current_answers()
     step = _posted_step(held)
     if step is not None and request.method == "POST":
         answers = merged(answers, request.form, step.fields)
-    return held.risk_in(intake_from_form(as_form(answers), held))
+    return tuple(dict.fromkeys((*held.risk_in(intake_from_form(as_form(answers), held)), *posted)))
 
 
 def step_errors(held: Matcher, answers: Answers, step: Step) -> dict[str, list[str]]:
@@ -189,7 +220,7 @@ def _progress(held: Matcher, step: Step) -> dict[str, Any]:
     return {
         "number": index + 1,
         "of": len(ordered) + 1,  # and "check your answers"
-        "back": f"/find/{ordered[index - 1].id}" if index else "/find",
+        "back": f"/find/{ordered[index - 1].id}" if index else None,
     }
 
 
@@ -238,7 +269,9 @@ def show_step(step_id: str) -> BaseResponse:
         return _missing()
     answers = current_answers()
     errors = step_errors(held, answers, step) if session.get(SHOW_ERRORS_KEY) == step.id else {}
-    notice = "Your answers have been cleared." if request.args.get("cleared") == "1" else None
+    notice = (
+        gettext("Your answers have been cleared.") if request.args.get("cleared") == "1" else None
+    )
     return render_step(held, step, answers, errors, notice=notice)
 
 
@@ -283,7 +316,7 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
     names = dict(options["formats"]) | dict(options["settings"]) | dict(options["genders"])
     vocabulary = held.knowledge.vocabulary
     difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
-    language = dict(options["languages"])
+    language = {option["code"]: option["here"] for option in options["languages"]}
 
     def words(name: str) -> str:
         values = form.getlist(name)
@@ -295,11 +328,21 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
             return {"yes": "Yes", "no": "No"}.get(form.get(name, ""), "Not answered")
         if name in ("format", "setting", "therapist_gender"):
             return names.get(form.get(name, "any"), form.get(name, "")) or "No preference"
+        if name == "location":
+            return str(places.get(form.get(name, ""), form.get(name, ""))) or "Not answered"
+        if name == "main_difficulty":
+            value = form.get(name, "")
+            return difficulty.get(value, value) or "Not answered"
         if name == "max_fee":
-            return f"{form[name]} {held.roster.currency}" if form.get(name) else "Not a concern"
+            return f"{form[name]} {held.default_currency}" if form.get(name) else "Not a concern"
         return form.get(name, "") or "Not answered"
 
+    places = dict(options.get("places") or [])
     questions = {
+        "location": "Where you will be during sessions",
+        "location_region": "State, province or region",
+        "location_city": "Town or city",
+        "main_difficulty": "What matters most",
         "format": "Online or in the office",
         "city": "City",
         "setting": "How you would like to meet",
@@ -426,7 +469,7 @@ def results_page(
         errors=errors or {},
         csrf_token=csrf_token(),
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         checklist_query=checklist_link_query(result, form),
         mail_enabled=mail_enabled(),
         stepped=stepped,
@@ -484,14 +527,9 @@ def render_ask(
     return no_store(make_response(page, status))
 
 
-def ask_reader(held: Matcher) -> tuple[str, ...]:
-    """Risk in the answers the ask form carries."""
-    return held.risk_in(intake_from_form(request.form, held))
-
-
 @bp.post("/ask")
 @limiter.limit(public_limit, exempt_when=carries_risk)
-@screens_risk(ask_reader)
+@screens_risk(form_reader(intake_from_form))
 def ask() -> BaseResponse:
     """Open the contact form for one therapist, with the answers (and any contact) carried."""
     held = matcher()
@@ -512,7 +550,7 @@ NOT_SAVED = (
 
 @bp.post("/ask/send")
 @limiter.limit(public_limit, exempt_when=carries_risk)
-@screens_risk(ask_reader)
+@screens_risk(form_reader(intake_from_form))
 def ask_send() -> BaseResponse:
     """Store a referral naming the therapist (with consent, once), then confirm it (PRG)."""
     held = matcher()
@@ -624,14 +662,9 @@ def results_text(held: Matcher, result: dict[str, Any], public_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def email_reader(held: Matcher) -> tuple[str, ...]:
-    """Risk in the answers the e-mail form carries."""
-    return held.risk_in(intake_from_form(request.form, held))
-
-
 @bp.post("/results/email")
 @limiter.limit(public_limit, exempt_when=carries_risk)
-@screens_risk(email_reader)
+@screens_risk(form_reader(intake_from_form))
 def email_results() -> BaseResponse:
     """Send the results once to the address typed; keep neither the address nor the answers."""
     held = matcher()

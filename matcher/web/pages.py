@@ -11,6 +11,7 @@ import functools
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,11 +24,14 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from matcher import i18n
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
+from matcher.i18n import N_
 from matcher.matching import Matcher
 from matcher.money import format_money
 from matcher.places import region_named
@@ -35,6 +39,7 @@ from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
+from matcher.web.language import remember, request_language
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -88,12 +93,14 @@ ANSWER_FIELDS = (
 FORM_ERROR = "_form"
 # The intake's messages are written for API clients; these few read better beside a form field.
 FRIENDLIER = {
-    ("difficulties", "Length must be between 1 and 10."): (
+    ("difficulties", "Length must be between 1 and 10."): N_(
         "Choose at least one thing you would like help with (ten at most)."
     ),
-    ("age", "Not a valid integer."): "Enter your age in years as a whole number, for example 34.",
-    ("max_fee", "Not a valid integer."): "Enter an amount as a whole number, for example 60.",
-    ("city", "Required when format is in_person."): (
+    ("age", "Not a valid integer."): N_(
+        "Enter your age in years as a whole number, for example 34."
+    ),
+    ("max_fee", "Not a valid integer."): N_("Enter an amount as a whole number, for example 60."),
+    ("city", "Required when format is in_person."): N_(
         "Enter the city where you would go to sessions, or choose online."
     ),
 }
@@ -105,19 +112,50 @@ YES_NO = {"yes": True, "no": False}
 
 @bp.app_template_filter("money")
 def money(amount: int, currency: str) -> str:
-    """80, EUR -> €80: the one money format (matcher.money), for templates."""
-    return format_money(amount, currency)
+    """80, EUR -> €80 in English, 80 € in Spanish: the one money format (matcher.money)."""
+    return format_money(amount, currency, request_language())
+
+
+@bp.app_template_filter("when")
+def when(moment: datetime) -> str:
+    """A moment in the clinic's time zone (MATCHER_CLINIC_TIMEZONE), written the page's way."""
+    return i18n.date_time(moment, request_language(), current_app.config["CLINIC_TIMEZONE"])
 
 
 # A match's share of the points it could earn, in words for people (staff see the numbers too).
-FIT_WORDS = ((0.75, "strong fit"), (0.5, "good fit"), (0.0, "possible fit"))
+FIT_WORDS = ((0.75, N_("strong fit")), (0.5, N_("good fit")), (0.0, N_("possible fit")))
 
 
 @bp.app_template_filter("fit_word")
 def fit_word(score: float, most: float) -> str:
     """72.5 of 85 -> 'strong fit': a score as a person reads it, never '24.17 out of 85'."""
     share = score / most if most > 0 else 0.0
-    return next(word for floor, word in FIT_WORDS if share >= floor)
+    return gettext(next(word for floor, word in FIT_WORDS if share >= floor))
+
+
+@bp.app_template_filter("key_reasons")
+def key_reasons(reasons: list[dict[str, str]], count: int = 2) -> list[dict[str, str]]:
+    """The reasons that matter most, to read first: approaches recommended, then what was asked.
+
+    "Accepting new clients" is true of every match; it is left for the details.
+    """
+
+    def weight(reason: Mapping[str, str]) -> int:
+        rule = reason["rule"]
+        if not rule.startswith(("constraint.", "preference.")):
+            return 0  # a clinical rule: the approach recommended for them
+        if rule == "constraint.accepting":
+            return 3
+        return 1 if rule.startswith("constraint.") else 2
+
+    return sorted(reasons, key=weight)[:count]
+
+
+@bp.app_template_filter("other_reasons")
+def other_reasons(reasons: list[dict[str, str]], count: int = 2) -> list[dict[str, str]]:
+    """The reasons key_reasons leaves out, in their order."""
+    shown = key_reasons(reasons, count)
+    return [r for r in reasons if r not in shown]
 
 
 @bp.app_template_filter("points")
@@ -313,7 +351,9 @@ def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
         else:
             field = FIELD_OF_PATH.get(key, FORM_ERROR)
         for original in messages:
-            message = FRIENDLIER.get((field, original), original)
+            # In the page's language when the catalog has it (the friendlier ones, the
+            # consent one); the intake's other messages are the API's, in English.
+            message = gettext(FRIENDLIER.get((field, original), original))
             if message not in shown.setdefault(field, []):
                 shown[field].append(message)
     return shown
@@ -333,26 +373,37 @@ def form_options(held: Matcher) -> dict[str, Any]:
         "instruments": list(held.knowledge.screening.instruments.values()),
         "answers": held.knowledge.screening.answers,
         "difficulty_answers": held.knowledge.screening.difficulty_answers,
-        "languages": sorted(
-            ((code, vocabulary.language_name(code)) for code in spoken), key=lambda c: c[1]
-        ),
-        "formats": [("any", "Either is fine")]
+        "languages": language_options(held, spoken),
+        "formats": [("any", gettext("Either is fine"))]
         + [(t.id, t.label) for t in vocabulary.formats.values()],
-        "settings": [("any", "Any of these")]
+        "settings": [("any", gettext("Any of these"))]
         + [(t.id, t.label) for t in vocabulary.settings.values()],
-        "genders": [("any", "No preference")]
+        "genders": [("any", gettext("No preference"))]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
-        "currency": held.roster.currency,
+        "currency": held.default_currency,
         "places": held.places_served(),
         "clinic_country": held.clinic_country or "",
     }
 
 
+def language_options(held: Matcher, codes: set[str]) -> list[dict[str, str]]:
+    """The languages a person can pick: each in its own script, and in the page's language.
+
+    Sorted by the name in the page's language: español (Spanish) sits under S in English.
+    """
+    options = []
+    for code in codes:
+        here = held.renderer.language_name(code)
+        own = i18n.language_name(code, code)
+        own = own[:1].upper() + own[1:] if own else here
+        options.append({"code": code, "own": own, "here": here, "dir": i18n.direction(code)})
+    return sorted(options, key=lambda option: option["here"].casefold())
+
+
 def language_names(held: Matcher) -> dict[str, str]:
-    """ISO 639-1 code -> English name, for the languages the roster speaks."""
-    vocabulary = held.knowledge.vocabulary
+    """ISO 639-1 code -> name in the page's language, for the languages the roster speaks."""
     codes = {code for t in held.roster.therapists for code in t.profile["languages"]}
-    return {code: vocabulary.language_name(code) for code in codes}
+    return {code: held.renderer.language_name(code) for code in codes}
 
 
 def labels(held: Matcher) -> dict[str, dict[str, str]]:
@@ -368,12 +419,14 @@ def labels(held: Matcher) -> dict[str, dict[str, str]]:
 
 
 def checklist_link_query(result: Mapping[str, Any], form: MultiDict[str, str]) -> dict[str, str]:
-    """The checklist link for a result: recommended modalities, format and setting, no more."""
+    """The checklist link for a result: recommended modalities, format, setting, languages."""
     known = checklist().vocabulary
     tailoring = Tailoring(
         modalities=tuple(m["id"] for m in result["modalities"]),
         format=form.get("format", "any") if form.get("format") in known.formats else "any",
         setting=form.get("setting", "any") if form.get("setting") in known.settings else "any",
+        # Which languages, never who asked: the language questions need them.
+        languages=tuple(c for c in form.getlist("languages") if known.is_language(c)),
     )
     return tailoring.link_query()
 
@@ -423,8 +476,8 @@ def form_again(
 
 # Said when an urgent person's changed answers were kept under a new id (the page then shows the
 # contact promise of crisis.yaml in its place, after the crisis resources).
-URGENT_KEPT = "A person from the clinic will be in touch with you as soon as they can."
-NOT_SAVED = (
+URGENT_KEPT = N_("A person from the clinic will be in touch with you as soon as they can.")
+NOT_SAVED = N_(
     "We could not save your request just now, so the clinic has not received it and nothing was "
     "stored. Please send the form again in a few minutes, or contact the clinic directly."
 )
@@ -453,7 +506,7 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
         "therapist.html",
         t=therapist.profile,
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
     )
     return make_response(page, 200)
@@ -473,6 +526,29 @@ def intake() -> BaseResponse:
     return render_form(MultiDict(), {}, 200)
 
 
+@bp.post("/")
+@limiter.limit(public_limit, exempt_when=carries_risk)
+@screens_risk(form_reader(intake_from_form))
+def intake_in_language() -> BaseResponse:
+    """The intake form again in the language picked on it, with the answers given so far.
+
+    The crisis resources come first when those answers say so, as on every other page.
+    """
+    remember(request.form.get("language", ""))
+    return render_form(request.form, {}, 200, safety_block())
+
+
+@bp.post("/language")
+def pick_language() -> BaseResponse:
+    """Keep the language picked on a page without answers, and go back to that page."""
+    remember(request.form.get("language", ""))
+    back = request.form.get("next", "/")
+    # Only a path on this site: never an address elsewhere (//evil.example, https://...).
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    return redirect(back, code=303)
+
+
 @bp.get("/results")
 def results_without_answers() -> BaseResponse:
     """Results come only from a submitted form: send the person back to it."""
@@ -486,8 +562,12 @@ def results() -> BaseResponse:
     """Match the submitted form and show the results, or the form again with its errors."""
     held = matcher()
     form = request.form
+    if "language" in form:  # the switcher on the results page: the same answers, re-read
+        remember(form["language"])
     if not token_ok():
-        expired = {"_form": ["The form had expired. Please check your answers and send it again."]}
+        expired = {
+            "_form": [gettext("The form had expired. Please check your answers and send it again.")]
+        }
         return form_again(form, expired, 400)
     intake = intake_from_form(form, held)
     referral_message = referral_error = None
@@ -506,7 +586,7 @@ def results() -> BaseResponse:
         # The person still gets their matches (and the crisis resources first, if urgent),
         # told plainly that nothing reached the clinic. A 200: a proxy that swaps 5xx pages
         # for its own would hide the crisis resources.
-        result, referral_error = exc.result, NOT_SAVED
+        result, referral_error = exc.result, gettext(NOT_SAVED)
     safety = result["safety"]
     promise = None
     if safety["urgent"] and referral_message:
@@ -526,9 +606,11 @@ def results() -> BaseResponse:
         errors={},
         csrf_token=csrf_token(),
         labels=labels(held),
-        currency=held.roster.currency,
+        currency=held.default_currency,
         checklist_query=checklist_link_query(result, form),
         mail_enabled=current_app.extensions["notifier"].settings.smtp is not None,
+        # The contact already given on this form fills in the "ask about" form too.
+        contact_given=[(n, form[n].strip()) for n in CONTACT_FIELDS if form.get(n, "").strip()],
     )
     mark_urgent(result["safety"]["triggers"])
     return no_store(make_response(page, 200))
@@ -546,7 +628,7 @@ def _refer(
         done = store(key if SUBMISSION_ID.match(key) else None, client, source=client)
     except KeyReused as exc:
         if exc.stored is not None:  # urgent: kept under a new id all the same
-            return exc.result, URGENT_KEPT
+            return exc.result, gettext(URGENT_KEPT)
         # The same form sent again with other answers (Back, change, send): a new referral.
         done = store(None, client, source=client)
     return done.result, done.message
@@ -568,11 +650,11 @@ def checklist_page() -> BaseResponse:
     # The page's own form sends one `modalities` per box ticked; links send emdr,cbt.
     if len(request.args.getlist("modalities")) > 1:
         query["modalities"] = ",".join(request.args.getlist("modalities"))
-    try:
-        tailoring = book.tailoring(query)
-    except IntakeError as exc:
-        page = render_template("checklist.html", checklist=None, errors=exc.errors, **context)
-        return no_store(make_response(page, 422))
+    if len(request.args.getlist("languages")) > 1:
+        query["languages"] = ",".join(request.args.getlist("languages"))
+    # An old or garbled link still gives a checklist: what it names that we do not know is left
+    # out, and the page says so.
+    tailoring, ignored = book.tailoring_kept(query)
     share = tailoring.link_query()
     # From the configured public address, or the path alone: never the Host header, which
     # anyone can forge to put their own site in the link people copy.
@@ -580,6 +662,7 @@ def checklist_page() -> BaseResponse:
         "checklist.html",
         checklist=book.build(tailoring),
         errors={},
+        ignored=ignored,
         chosen=tailoring,
         share_url=(current_app.config["PUBLIC_URL"] or "").rstrip("/")
         + "/checklist"

@@ -65,7 +65,7 @@ def safety_block() -> dict[str, Any] | None:
     if not found:
         return None
     held = matcher()
-    return safety.safety_json(found, held.knowledge.crisis, held.locale)
+    return held.safety(found)
 
 
 # --- reading the raw request ---------------------------------------------------------------

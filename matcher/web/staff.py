@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
@@ -31,12 +32,23 @@ from flask import (
     request,
     session,
 )
+from flask_babel import gettext
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from matcher.errors import IntakeError
-from matcher.schemas import build_status_change_schema, flatten_errors
+from matcher.i18n import N_
+from matcher.matching import Matcher
+from matcher.money import format_money
+from matcher.roster import normalise_city
+from matcher.schemas import (
+    ReferralRequestSchema,
+    build_status_change_schema,
+    flatten_errors,
+    load_intake_part,
+)
 from matcher.storage.accounts import (
     ANY_NAME,
     INVALID_NAME,
@@ -52,6 +64,7 @@ from matcher.storage.referrals import (
     ReferralError,
     ReferralNotSaved,
     Referrals,
+    reference,
 )
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import matcher, no_store
@@ -72,7 +85,18 @@ bp = Blueprint("staff", __name__)
 # The logger name operators filter on, kept when the module moved.
 log = logging.getLogger("matcher.staff")
 View = TypeVar("View", bound=Callable[..., BaseResponse])
-ROSTER_FILTERS = ("accepting_new_clients", "stale", "language", "format", "setting", "modality")
+# The roster page lists every therapist the filters leave (the API's largest page).
+MAX_ROSTER_PAGE = 500
+ROSTER_FILTERS = (
+    "accepting_new_clients",
+    "stale",
+    "language",
+    "format",
+    "setting",
+    "modality",
+    "city",
+    "difficulty",
+)
 
 
 def accounts() -> Accounts:
@@ -142,6 +166,15 @@ def _staff_member() -> dict[str, Any]:
     }
 
 
+@bp.app_template_filter("clinic_time")
+def clinic_time(moment: datetime | None, with_date: bool = True) -> str:
+    """An aware time in the clinic's time zone (MATCHER_CLINIC_TIMEZONE): 1 Dec 2026 14:05 GMT."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(current_app.extensions["clinic_zone"])
+    return local.strftime("%-d %b %Y %H:%M %Z" if with_date else "%H:%M %Z")
+
+
 def staff_required(view: View) -> View:
     """Guard a staff view: 503 when unconfigured, a login when signed out, a token on POSTs."""
 
@@ -155,7 +188,7 @@ def staff_required(view: View) -> View:
             if request.method == "GET":
                 # Quoted: a path can hold %0d%0a, which must never reach a header as CR LF.
                 return redirect(f"/staff/login?next={quote(request.path)}", code=302)
-            return _login_page(401, "Please log in to use the front-desk console.")
+            return _login_page(401, gettext("Please log in to use the front-desk console."))
         g.staff_member = member
         if request.method == "POST" and not token_ok():
             return no_store(make_response(render_template("staff/expired.html"), 400))
@@ -188,7 +221,9 @@ def login() -> BaseResponse:
         return _not_configured()
     next_path = _safe_next(request.form.get("next"))
     if not token_ok():
-        return _login_page(400, "The form had expired. Please enter the password again.", next_path)
+        return _login_page(
+            400, gettext("The form had expired. Please enter the password again."), next_path
+        )
     result = accounts().login(
         request.form.get("username", ""),
         request.form.get("password", ""),
@@ -196,19 +231,26 @@ def login() -> BaseResponse:
     )
     # The same answers whether or not the name exists: only the name and address are counted.
     wait = (
-        f" Please wait {result.retry_after} seconds before trying again."
+        " "
+        + gettext(
+            "Please wait %(seconds)s seconds before trying again.", seconds=result.retry_after
+        )
         if result.retry_after
         else ""
     )
     if result.outcome == "throttled":
         log.warning(json.dumps({"event": "staff.login_throttled"}))
-        message = "Too many failed logins from here for now." + wait
-        response = _login_page(429, message + " An admin can clear this sooner.", next_path)
+        message = gettext("Too many failed logins from here for now.") + wait
+        response = _login_page(
+            429, message + " " + gettext("An admin can clear this sooner."), next_path
+        )
         response.headers["Retry-After"] = str(result.retry_after)
         return response
     if result.outcome != "ok":
         log.warning(json.dumps({"event": "staff.login_failed"}))
-        message = "That name or password is not right." + (wait or " Please try again.")
+        message = gettext("That name or password is not right.") + (
+            wait or " " + gettext("Please try again.")
+        )
         return _login_page(401, message, next_path)
     session.clear()
     moment = epoch_seconds()
@@ -252,6 +294,7 @@ def _console(
     why: dict[str, Any] | None = None,
     status: int = 200,
     saved: dict[str, str] | None = None,
+    referral_saved: dict[str, str] | None = None,
 ) -> BaseResponse:
     held = matcher()
     roster = held.roster.by_name()
@@ -267,6 +310,7 @@ def _console(
         protocol=urgent_protocol(safety) if safety["urgent"] else None,
         carried_answers=answer_fields(form, held),
         saved=saved,
+        referral_saved=referral_saved,
         roster=[(t.id, str(t.profile["name"])) for t in roster],
         labels=labels(held),
         csrf_token=csrf_token(),
@@ -275,11 +319,75 @@ def _console(
     return make_response(page, status)
 
 
+CALL_KEY = "call_draft"
+
+
+def _call_token(create: bool = False) -> str | None:
+    """This staff session's current call (its draft token), made when `create`."""
+    token = session.get(CALL_KEY)
+    if not isinstance(token, str) and create:
+        token = secrets.token_hex(16)
+        session[CALL_KEY] = token
+    return token if isinstance(token, str) else None
+
+
+def call_answers() -> list[tuple[str, str]]:
+    """The current call's answers (kept across why-not, the roster and Back); none if none."""
+    token = _call_token()
+    if token is None:
+        return []
+    try:
+        return current_app.extensions["drafts"].load(f"call:{token}") or []
+    except SQLAlchemyError:
+        return []
+
+
+def _keep_call(form: MultiDict[str, str]) -> None:
+    """Keep the caller's answers for this call (never the contact), between pages."""
+    token = _call_token(create=True)
+    try:
+        current_app.extensions["drafts"].save(f"call:{token}", answer_fields(form, matcher()))
+    except SQLAlchemyError:
+        pass  # the page still shows them; only going to another page would lose them
+
+
+def call_risk(held: Matcher) -> tuple[str, ...]:
+    """Risk in the call's kept answers: the urgent protocol comes back with them."""
+    return held.risk_in(intake_from_form(MultiDict(call_answers()), held))
+
+
 @bp.get("/staff")
 @staff_required
+@screens_risk(call_risk)
 def console() -> BaseResponse:
-    """The console: the caller's answers on the left, matches and "why not" beside them."""
-    return _console(MultiDict())
+    """The console: the caller's answers on the left, matches and "why not" beside them.
+
+    The current call's answers come back (from the roster, a profile, Back), with their matches.
+    """
+    kept = MultiDict(call_answers())
+    if not kept:
+        return _console(MultiDict())
+    held = matcher()
+    try:
+        result = held.match(intake_from_form(kept, held))
+    except IntakeError as exc:
+        intake = intake_from_form(kept, held)
+        return _console(kept, form_errors(every_error(held, intake, exc)), status=200)
+    return _console(kept, result=result)
+
+
+@bp.post("/staff/new-call")
+@staff_required
+def new_call() -> BaseResponse:
+    """Forget the current call's answers and start a new one."""
+    token = _call_token()
+    if token is not None:
+        try:
+            current_app.extensions["drafts"].clear(f"call:{token}")
+        except SQLAlchemyError:
+            pass
+        session.pop(CALL_KEY, None)
+    return redirect("/staff", code=303)
 
 
 @bp.post("/staff")
@@ -290,19 +398,27 @@ def console_action() -> BaseResponse:
     held = matcher()
     form = request.form
     intake = intake_from_form(form, held)
+    _keep_call(form)
     try:
         actor = str(session["staff"])
         if form.get("action") == "save_urgent":
             return _save_urgent(form, intake, actor)
+        if form.get("action") == "save_referral":
+            return _save_referral(form, intake, actor)
         if form.get("action") == "why":
             therapist_id = form.get("therapist", "")
             if therapist_id not in held.roster.by_id:
                 return _console(
-                    form, {"therapist": ["Choose a therapist from the list."]}, None, None, 422
+                    form,
+                    {"therapist": [gettext("Choose a therapist from the list.")]},
+                    None,
+                    None,
+                    422,
                 )
             explained = held.why(therapist_id, intake)
             accounts().record(actor, "console.why", therapist_id)
-            return _console(form, why=explained)
+            # Beside the list, never instead of it: the caller's matches stay on the screen.
+            return _console(form, result=held.match(intake), why=explained)
         result = held.match(intake)
         accounts().record(actor, "console.match", None, {"urgent": result["safety"]["urgent"]})
         return _console(form, result=result)
@@ -310,7 +426,7 @@ def console_action() -> BaseResponse:
         return _console(form, form_errors(every_error(held, intake, exc)), status=422)
 
 
-URGENT_NOT_SAVED = (
+URGENT_NOT_SAVED = N_(
     "The urgent referral could not be saved just now (the database is not answering): nothing "
     "was stored. Stay with the caller, write their details down, and try again in a minute."
 )
@@ -330,10 +446,59 @@ def _save_urgent(form: MultiDict[str, str], intake: dict[str, Any], actor: str) 
             result = None
         return _console(form, form_errors(errors), result=result, status=422)
     except ReferralNotSaved as exc:
-        return _console(form, {"_form": [URGENT_NOT_SAVED]}, result=exc.result, status=503)
+        return _console(form, {"_form": [gettext(URGENT_NOT_SAVED)]}, result=exc.result, status=503)
     # Who saved which referral, never the caller's answers or contact.
     accounts().record(actor, "console.urgent_referral", done.stored.id)
     return _console(form, result=done.result, saved={"id": done.stored.id, "name": contact["name"]})
+
+
+CONSENT_NEEDED = (
+    "Ask the caller whether the clinic may keep their answers and contact them, and tick the box "
+    "when they agree."
+)
+NOT_SAVED_CALL = (
+    "The referral could not be saved just now (the database is not answering): nothing was "
+    "stored. Write the caller's details down and try again in a minute."
+)
+
+
+def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str) -> BaseResponse:
+    """Store the call as a referral: contact, consent in the caller's words, who took it."""
+    contact = contact_from_form(form)
+    agreed = form.get("consent") == "yes"
+    words = form.get("consent_words", "").strip()[:200] or None
+    errors: dict[str, list[str]] = {}
+    if not agreed:
+        errors["consent"] = [CONSENT_NEEDED]
+    payload = {"intake": intake, "contact": contact, "consent": agreed}
+    try:
+        if errors:
+            # All the problems at once: the contact's too, if any.
+            try:
+                load_intake_part(ReferralRequestSchema(), {**payload, "consent": True})
+            except IntakeError as exc:
+                errors.update(exc.errors)
+            raise IntakeError(errors)
+        done = submit_referral(
+            matcher(),
+            _referrals(),
+            payload,
+            None,
+            taken_by=actor,
+            consent_words=words or "The caller agreed on the phone.",
+        )
+    except IntakeError as exc:
+        shown = form_errors({path.removeprefix("intake."): m for path, m in exc.errors.items()})
+        try:
+            result = matcher().match(intake)
+        except IntakeError:
+            result = None
+        return _console(form, shown, result=result, status=422)
+    except ReferralNotSaved as exc:
+        return _console(form, {"_form": [NOT_SAVED_CALL]}, result=exc.result, status=503)
+    accounts().record(actor, "console.referral", done.stored.id)
+    saved = {"id": done.stored.id, "name": contact["name"], "reference": reference(done.stored.id)}
+    return _console(form, result=done.result, referral_saved=saved)
 
 
 @bp.get("/staff/therapists")
@@ -342,17 +507,32 @@ def roster() -> BaseResponse:
     """Browse and filter the roster: accepting new clients, language, format, modality."""
     held = matcher()
     query = {k: v for k, v in request.args.items() if k in ROSTER_FILTERS and v}
+    search = (request.args.get("q") or "").strip()[:100]
     errors: dict[str, list[str]] = {}
     try:
-        listing = held.list_therapists(query)
+        # The whole filtered roster on one page (a clinic's roster is short), then the search.
+        listing = held.list_therapists({**query, "per_page": MAX_ROSTER_PAGE})
     except IntakeError as exc:
         errors = exc.errors
         listing = {"therapists": [], "total": 0, "needs_reconfirmation": []}
+    if search:
+        folded = normalise_city(search)
+        found = [
+            t
+            for t in listing["therapists"]
+            if folded in normalise_city(str(t["name"])) or folded == str(t["id"])
+        ]
+        listing = {**listing, "therapists": found, "total": len(found)}
     vocabulary = held.knowledge.vocabulary
     page = render_template(
         "staff/therapists.html",
         listing=listing,
         query=query,
+        search=search,
+        cities=sorted(
+            {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
+        ),
+        difficulty_options=[(d.id, d.label) for d in vocabulary.difficulties.values()],
         errors=errors,
         labels=labels(held),
         modality_options=[(t.id, t.label) for t in vocabulary.modalities.values()],
@@ -424,10 +604,10 @@ def reload_rules() -> BaseResponse:
 def _waiting(since: datetime) -> str:
     minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min", minutes=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // (24 * 60)} days"
+        return gettext("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)
+    return gettext("%(days)s days", days=minutes // (24 * 60))
 
 
 def _referrals() -> Referrals:
@@ -461,6 +641,7 @@ def referral_queue() -> BaseResponse:
     therapist = request.args.get("therapist") or None
     group = request.args.get("group") or None
     review = request.args.get("review") or None
+    search = (request.args.get("q") or "").strip()[:200] or None
     page_arg = request.args.get("page") or "1"
     error = None
     if review not in (None, "yes", "no"):
@@ -476,10 +657,20 @@ def referral_queue() -> BaseResponse:
         int(page_arg),
         group=group,
         needs_review=None if review is None else review == "yes",
+        search=search,
     )
     accounts().record(str(session["staff"]), "referrals.listed")
-    chosen = (("status", status), ("therapist", therapist), ("group", group), ("review", review))
-    kept = {k: v for k, v in chosen if v}
+    kept = {
+        k: v
+        for k, v in (
+            ("status", status),
+            ("therapist", therapist),
+            ("group", group),
+            ("review", review),
+            ("q", search),
+        )
+        if v
+    }
     page = render_template(
         "staff/referrals.html",
         queue=listed,
@@ -493,10 +684,49 @@ def referral_queue() -> BaseResponse:
         therapist=therapist,
         review=review,
         roster=_roster_choices(),
+        names=dict(_roster_choices()),
         waiting=_waiting,
+        search=search,
+        erased=request.args.get("erased") == "1",
+        staff_me=str(session["staff"]),
         csrf_token=csrf_token(),
     )
     return make_response(page, 400 if error else 200)
+
+
+def asked_for(intake: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """What the person asked for, in words, from the intake kept with their consent."""
+    if not intake:
+        return []
+    held = matcher()
+    vocabulary = held.knowledge.vocabulary
+    words = labels(held)
+    difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
+    preferences = intake.get("preferences") or {}
+    rows = [
+        (
+            "Help with",
+            ", ".join(difficulty.get(d, d) for d in intake.get("difficulties") or []) or "-",
+        )
+    ]
+    for key, label in (("format", "Format"), ("setting", "Setting")):
+        if preferences.get(key):
+            group = words["formats"] if key == "format" else words["settings"]
+            rows.append((label, group.get(preferences[key], preferences[key])))
+    if preferences.get("city"):
+        rows.append(("City", str(preferences["city"])))
+    if preferences.get("languages"):
+        names = words["languages"]
+        rows.append(("Languages", ", ".join(names.get(c, c) for c in preferences["languages"])))
+    if preferences.get("age") is not None:
+        rows.append(("Age", str(preferences["age"])))
+    if preferences.get("max_fee") is not None:
+        rows.append(
+            ("Most they can pay", format_money(preferences["max_fee"], held.default_currency))
+        )
+    if preferences.get("therapist_gender"):
+        rows.append(("Therapist gender", str(preferences["therapist_gender"])))
+    return rows
 
 
 def _referral_page(
@@ -504,21 +734,31 @@ def _referral_page(
     error: str | None = None,
     status: int = 200,
     rematch: dict[str, Any] | None = None,
+    typed: Mapping[str, str] | None = None,
 ) -> BaseResponse:
     referral = _referrals().get(referral_id)
     if referral is None:
         return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
     offered = [m["therapist"] for m in referral["matches"] or []]
     now_offered = [m["therapist"]["id"] for m in rematch["matches"]] if rematch else []
+    roster = _roster_choices()
+    names = dict(roster)
     page = render_template(
         "staff/referral.html",
         referral=referral,
         error=error,
-        roster=_roster_choices(),
+        typed=typed or {},
+        asked_for=asked_for(referral["intake"]),
+        offered=[(t, names.get(t, t)) for t in offered],
+        names=names,
+        # "Booked with" lists the therapists they were offered first.
+        others=[(t, n) for t, n in roster if t not in offered],
+        roster=roster,
         next_statuses=sorted(NEXT[referral["status"]], key=STATUSES.index),
         waiting=_waiting,
         csrf_token=csrf_token(),
         rematch=rematch,
+        reference=reference(referral_id),
         added=[t for t in now_offered if t not in offered],
         removed=[t for t in offered if t not in now_offered],
     )
@@ -526,7 +766,7 @@ def _referral_page(
 
 
 # How the status form's fields are named on the page, for its error messages.
-FORM_LABELS = {"status": "New status", "therapist": "Booked with", "reason": "Reason"}
+FORM_LABELS = {"status": N_("New status"), "therapist": N_("Booked with"), "reason": N_("Reason")}
 REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -561,7 +801,9 @@ def referral_action(referral_id: str) -> BaseResponse:
     try:
         version = int(form.get("version", ""))
     except ValueError:
-        return _referral_page(referral_id, "The form was incomplete; nothing was changed.", 400)
+        return _referral_page(
+            referral_id, gettext("The form was incomplete; nothing was changed."), 400
+        )
     try:
         action = form.get("action")
         if action == "acknowledge":
@@ -571,7 +813,9 @@ def referral_action(referral_id: str) -> BaseResponse:
                 change = build_status_change_schema(matcher().roster.by_id).load(form)
             except ValidationError as exc:
                 problems = flatten_errors(exc.messages)
-                shown = " ".join(f"{FORM_LABELS[k]}: {' '.join(v)}" for k, v in problems.items())
+                shown = " ".join(
+                    f"{gettext(FORM_LABELS[k])}: {' '.join(v)}" for k, v in problems.items()
+                )
                 return _referral_page(referral_id, f"{shown} Nothing was changed.", 422)
             _referrals().change_status(
                 referral_id,
@@ -581,10 +825,16 @@ def referral_action(referral_id: str) -> BaseResponse:
                 change.get("therapist"),
                 change.get("reason"),
             )
+        elif action == "note":
+            _referrals().add_note(referral_id, actor, form.get("note", ""))
+        elif action == "assign":
+            _referrals().assign(referral_id, actor, version)
         elif action == "rematch":
             stored = _referrals().get(referral_id)
             if stored is None or not stored["intake"]:
-                return _referral_page(referral_id, "There is no intake to match again.", 409)
+                return _referral_page(
+                    referral_id, gettext("There is no intake to match again."), 409
+                )
             accounts().record(actor, "referral.rematched", referral_id)
             try:
                 rematched = matcher().match(stored["intake"])
@@ -595,11 +845,20 @@ def referral_action(referral_id: str) -> BaseResponse:
                 return _referral_page(referral_id, message, 422)
             return _referral_page(referral_id, rematch=rematched)
         else:
-            return _referral_page(referral_id, "Unknown action; nothing was changed.", 400)
+            return _referral_page(referral_id, gettext("Unknown action; nothing was changed."), 400)
     except ReferralConflict as exc:
-        return _referral_page(referral_id, str(exc).capitalize() + ".", 409)
+        # What this person typed stays in the form, and the page shows the referral as it is now.
+        now_is = _referrals().get(referral_id) or {}
+        changed = (
+            f" It is now {now_is.get('status')}"
+            + (f", changed by {now_is['changed_by']}" if now_is.get("changed_by") else "")
+            + (f", assigned to {now_is['assigned_to']}" if now_is.get("assigned_to") else "")
+            + ". Your choices are kept below: check them and save again."
+        )
+        message = str(exc).capitalize() + "." + changed
+        return _referral_page(referral_id, message, 409, typed=form)
     except ReferralError as exc:
-        return _referral_page(referral_id, str(exc).capitalize() + ".", 422)
+        return _referral_page(referral_id, str(exc).capitalize() + ".", 422, typed=form)
     return redirect(f"/staff/referrals/{referral_id}", code=303)
 
 
@@ -618,11 +877,32 @@ def referral_export(referral_id: str) -> BaseResponse:
     return response
 
 
+def _erase_confirmation(referral_id: str) -> BaseResponse:
+    referral = _referrals().get(referral_id)
+    if referral is None:
+        return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
+    page = render_template("staff/erase.html", referral=referral, csrf_token=csrf_token())
+    return make_response(page, 200)
+
+
+@bp.get("/staff/referrals/<referral_id>/erase")
+@admin_required
+@referral_view
+def referral_erase_confirm(referral_id: str) -> BaseResponse:
+    """Ask first: erasing cannot be undone, so the page names the person whose data goes."""
+    return _erase_confirmation(referral_id)
+
+
 @bp.post("/staff/referrals/<referral_id>/erase")
 @admin_required
 @referral_view
 def referral_erase(referral_id: str) -> BaseResponse:
-    """Delete this person's referral on their request (right to erasure); admins only."""
+    """Delete this person's referral on their request (right to erasure); admins only.
+
+    Only from the confirmation page (its `confirm=erase`); any other post shows that page.
+    """
+    if request.form.get("confirm") != "erase":
+        return _erase_confirmation(referral_id)
     if not _referrals().erase(referral_id, str(session["staff"])):
         return make_response(render_template("staff/forbidden.html", reason="missing"), 404)
     return redirect("/staff/referrals?erased=1", code=303)

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from matcher.errors import IntakeError
@@ -77,7 +78,7 @@ def submit_referral(
     urgent = bool(result["safety"]["urgent"])
     if not body["consent"] and not urgent:
         raise IntakeError(
-            {"consent": ["Needed to keep your request: without it nothing is stored."]}
+            {"consent": [gettext("Needed to keep your request: without it nothing is stored.")]}
         )
     keep = functools.partial(
         referrals.store,
@@ -89,6 +90,7 @@ def submit_referral(
         asked_about=asked_about,
         taken_by=taken_by,
         consent_words=consent_words,
+        language=matcher.language,
     )
     try:
         try:
@@ -107,11 +109,16 @@ def submit_referral(
         raise ReferralNotSaved(result) from exc
     if urgent:
         message = (
-            "A person from the clinic will be in touch with you as soon as they can. "
+            gettext("A person from the clinic will be in touch with you as soon as they can.")
+            + " "
             + result["safety"]["message"]
         )
     else:
         contact = body["contact"]
         how = contact.get("preferred") or ("email" if contact.get("email") else "phone")
-        message = f"Thank you. Someone from the clinic will contact you by {how}."
+        message = (
+            gettext("Thank you. Someone from the clinic will contact you by email.")
+            if how == "email"
+            else gettext("Thank you. Someone from the clinic will contact you by phone.")
+        )
     return Submitted(stored, result, message)

@@ -15,6 +15,21 @@ document.addEventListener("DOMContentLoaded", function () {
     button.hidden = false;
     button.addEventListener("click", function () { window.print(); });
   });
+  // Copy a link (the checklist's) with one button; says so for screen readers too.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById("copy-status");
+    if (!field || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        if (status) { status.textContent = "Link copied."; }
+      }, function () {
+        field.select();
+        if (status) { status.textContent = "Select the link and copy it."; }
+      });
+    });
+  });
   // Select the share link on focus, ready to copy.
   var share = document.getElementById("share-link");
   if (share) {

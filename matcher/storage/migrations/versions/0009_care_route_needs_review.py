@@ -3,15 +3,15 @@
 `needs_review` marks it in the queue (and filters it); `care_route` keeps the route's level
 (clinician_review, specialist, urgent) when the person consented to their answers being kept.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

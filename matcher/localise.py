@@ -1,0 +1,399 @@
+"""The clinical texts in other languages: rules/translations/<language>.yaml, beside the English.
+
+The English files stay the source (other people edit them); each translation file names the
+English file, then the entry by its id, then the field, and holds the translated words only:
+
+    vocabulary.yaml:
+      difficulties:
+        anxiety: {label: "Preocupación y ansiedad", phrase: ..., description: ...}
+    clinical:
+      ptsd.emdr: "EMDR ayuda a reprocesar ..."          # a rule's rationale, by rule id
+    matching.yaml:
+      hard_constraints: {language: {requirement: ..., passed: ..., failed: ...}}
+
+A text missing from a translation is the English, marked `Untranslated` (the page says
+lang="en" on it, the API `"fallback": true`), never an empty string or a key. `missing()` lists
+each one as (file, entry, field, language) for `matcher check`. A template's placeholders must be
+the English one's: a translation that drops or invents one is refused.
+
+Questionnaires (PHQ-9, GAD-7) are translated only in official wording: a translation of one
+must name its `source` and `attribution`, and cover every item by LOINC code. Without one the
+questionnaire is shown in English, with a note in the person's language.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import ConfigError
+from matcher.rules import (
+    CLINICAL_DIR,
+    CRISIS_FILE,
+    MATCHING_FILE,
+    SCREENING_FILE,
+    VOCABULARY_FILE,
+    CrisisConfig,
+    Instrument,
+    Knowledge,
+    MatchingConfig,
+    ScreeningConfig,
+    Vocabulary,
+)
+from matcher.yamlfile import load_yaml
+
+TRANSLATIONS_DIR = "translations"
+CHECKLIST_FILE = "checklist.yaml"
+
+
+class Untranslated(str):
+    """English words standing in for a translation that is missing."""
+
+    __slots__ = ()
+
+
+def is_fallback(text: object) -> bool:
+    """Whether a text is the English standing in for a missing translation."""
+    return isinstance(text, Untranslated)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One text an enabled language lacks: which file, which entry, which field."""
+
+    file: str
+    entry: str
+    field: str
+    language: str
+
+    def __str__(self) -> str:
+        return (
+            f"{TRANSLATIONS_DIR}/{self.language}.yaml: {self.file}: {self.entry}: "
+            f"{self.field}: missing in {self.language}"
+        )
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """An official translation of one questionnaire: its wording, source and attribution."""
+
+    source: str
+    attribution: str
+    stem: str
+    items: dict[str, str]  # LOINC code -> wording
+    answers: tuple[str, ...]
+    difficulty_text: str | None
+    difficulty_answers: tuple[str, ...]
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+class Translator:
+    """Looks up one language's texts for one English file, recording what is missing."""
+
+    def __init__(self, table: Mapping[str, Any], language: str, display: str) -> None:
+        self.table = table
+        self.language = language
+        self.display = display  # the translation file as people name it, for errors
+        self.missing: list[Missing] = []
+
+    def text(self, file: str, entry: str, path: Iterable[str], english: str, field: str) -> str:
+        """The translation at `path` in the table, or the English marked Untranslated."""
+        if not english:
+            return english
+        node: Any = self.table
+        for key in path:
+            if not isinstance(node, Mapping):
+                node = None
+                break
+            # YAML reads `1:` as a number: a numbered step may be written either way.
+            node = node.get(key, node.get(int(key)) if key.isdigit() else None)
+        if isinstance(node, str) and node.strip():
+            if _placeholders(node) != _placeholders(english):
+                # Never a failed page: the English (marked) until the translation is fixed;
+                # `matcher check` names it like a missing one.
+                want = ", ".join(f"{{{p}}}" for p in sorted(_placeholders(english))) or "none"
+                where = f"{field} (placeholders must be the English ones: {want})"
+                self.missing.append(Missing(file, entry, where, self.language))
+                return Untranslated(english)
+            return node
+        self.missing.append(Missing(file, entry, field, self.language))
+        return Untranslated(english)
+
+
+# --- the parts of Knowledge ---------------------------------------------------------------------
+
+# The fields of a vocabulary group's terms that people read, as the YAML names them.
+TERM_FIELDS = {"modalities": {"label": "name", "description": "description"}}
+DEFAULT_TERM_FIELDS = {"label": "label", "phrase": "phrase", "description": "description"}
+
+
+def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
+    groups: dict[str, Any] = {}
+    for group in (
+        "difficulties",
+        "modalities",
+        "settings",
+        "formats",
+        "times",
+        "genders",
+        "licence_types",
+        "instruments",
+    ):
+        fields = TERM_FIELDS.get(group, DEFAULT_TERM_FIELDS)
+        terms = {}
+        for term in getattr(vocabulary, group).values():
+            changes = {
+                attribute: t.text(
+                    VOCABULARY_FILE,
+                    f"{group} {term.id!r}",
+                    (VOCABULARY_FILE, group, term.id, yaml_name),
+                    getattr(term, attribute),
+                    yaml_name,
+                )
+                for attribute, yaml_name in fields.items()
+            }
+            terms[term.id] = replace(term, **changes)
+        groups[group] = terms
+    return replace(vocabulary, **groups)
+
+
+def _matching(matching: MatchingConfig, t: Translator) -> MatchingConfig:
+    def each(kind: str, items: Iterable[Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
+        return tuple(
+            replace(
+                item,
+                **{
+                    name: t.text(
+                        MATCHING_FILE,
+                        f"{kind} {item.id!r}",
+                        (MATCHING_FILE, kind, item.id, name),
+                        getattr(item, name),
+                        name,
+                    )
+                    for name in fields
+                },
+            )
+            for item in items
+        )
+
+    return replace(
+        matching,
+        hard_constraints=each(
+            "hard_constraints", matching.hard_constraints, ("requirement", "passed", "failed")
+        ),
+        relaxations=each("relaxations", matching.relaxations, ("text",)),
+        soft_preferences=each(
+            "soft_preferences", matching.soft_preferences, ("label", "met", "missed")
+        ),
+    )
+
+
+def _crisis(crisis: CrisisConfig, t: Translator) -> CrisisConfig:
+    def text(path: tuple[str, ...], english: str) -> str:
+        return t.text(CRISIS_FILE, ".".join(path), (CRISIS_FILE, *path), english, path[-1])
+
+    locales: dict[str, dict[str, Any]] = {}
+    for country, entry in crisis.locales.items():
+        resources = []
+        for resource in entry["resources"]:
+            translated = dict(resource)
+            for name in ("note", "contact", "hours"):
+                english = str(resource.get(name) or "")
+                # A number alone ("988", "24/7") reads the same in every language.
+                if any(character.isalpha() for character in english):
+                    translated[name] = text(
+                        ("locales", country, str(resource["name"]), name), english
+                    )
+            # A service's own name is kept as it is known locally, unless translated.
+            given = t.table.get(CRISIS_FILE, {}).get("locales", {}).get(country, {})
+            own = given.get(str(resource["name"]), {}) if isinstance(given, Mapping) else {}
+            if isinstance(own, Mapping) and isinstance(own.get("name"), str):
+                translated["name"] = own["name"]
+            resources.append(translated)
+        locales[country] = {**entry, "resources": resources}
+    return replace(
+        crisis,
+        message=text(("message",), crisis.message),
+        follow_up=text(("follow_up",), crisis.follow_up),
+        emergency_template=text(("emergency_template",), crisis.emergency_template),
+        review_notice=text(("review_notice",), crisis.review_notice),
+        no_list=text(("no_list",), crisis.no_list),
+        fallback_emergency=text(("fallback", "emergency"), crisis.fallback_emergency),
+        fallback_text=text(("fallback", "text"), crisis.fallback_text),
+        contact_promise={
+            key: text(("contact_promise", key), value)
+            for key, value in crisis.contact_promise.items()
+        },
+        staff_protocol_steps=tuple(
+            t.text(
+                CRISIS_FILE,
+                f"staff_protocol step {number}",
+                (CRISIS_FILE, "staff_protocol", "steps", str(number)),
+                step,
+                "text",
+            )
+            for number, step in enumerate(crisis.staff_protocol_steps, 1)
+        ),
+        on_call_unset=text(("staff_protocol", "on_call_unset"), crisis.on_call_unset),
+        locales=locales,
+    )
+
+
+def official_questionnaire(
+    table: Mapping[str, Any], instrument: Instrument, display: str
+) -> Questionnaire | None:
+    """The official translation of a questionnaire in a translation file, or None.
+
+    One that is there must be whole and say where it comes from: a partial or unattributed
+    questionnaire is refused, never mixed with English items.
+    """
+    given = table.get(SCREENING_FILE, {}).get("questionnaires", {}).get(instrument.id)
+    if given is None:
+        return None
+    where = f"{SCREENING_FILE}: questionnaires: {instrument.id}"
+    if not isinstance(given, Mapping):
+        raise ConfigError(display, f"{where}: must be a mapping")
+    for required in ("source", "attribution", "stem", "items", "answers"):
+        if not given.get(required):
+            raise ConfigError(display, f"{where}: {required} is required (official wording only)")
+    items = given["items"]
+    codes = [code for code, _ in instrument.items]
+    if not isinstance(items, Mapping) or sorted(items) != sorted(codes):
+        raise ConfigError(
+            display, f"{where}: items must be keyed by LOINC code: {', '.join(codes)}"
+        )
+    return Questionnaire(
+        source=str(given["source"]),
+        attribution=str(given["attribution"]),
+        stem=str(given["stem"]),
+        items={str(code): str(text) for code, text in items.items()},
+        answers=tuple(given["answers"]),
+        difficulty_text=given.get("difficulty_text"),
+        difficulty_answers=tuple(given.get("difficulty_answers") or ()),
+    )
+
+
+def _screening(screening: ScreeningConfig, t: Translator) -> ScreeningConfig:
+    """Severity words translated; each questionnaire in its official translation, or English.
+
+    A questionnaire without one keeps its English wording, marked Untranslated, so that the
+    page says it is in English (with a note in the person's language): never our own wording.
+    """
+    instruments: dict[str, Instrument] = {}
+    official: list[Questionnaire] = []
+    for instrument in screening.instruments.values():
+        found = official_questionnaire(t.table, instrument, t.display)
+        if found is None:
+            instruments[instrument.id] = replace(
+                instrument,
+                stem=Untranslated(instrument.stem),
+                items=tuple((code, Untranslated(text)) for code, text in instrument.items),
+                difficulty_text=(
+                    Untranslated(instrument.difficulty_text) if instrument.difficulty_text else None
+                ),
+            )
+            continue
+        official.append(found)
+        instruments[instrument.id] = replace(
+            instrument,
+            stem=found.stem,
+            items=tuple((code, found.items[code]) for code, _ in instrument.items),
+            difficulty_text=found.difficulty_text or instrument.difficulty_text,
+        )
+    # PHQ-9 and GAD-7 share one answer scale: translated only when every questionnaire is.
+    whole = official and len(official) == len(screening.instruments)
+    return replace(
+        screening,
+        instruments=instruments,
+        answers=official[0].answers if whole else screening.answers,
+        difficulty_answers=(
+            official[0].difficulty_answers or screening.difficulty_answers
+            if whole
+            else screening.difficulty_answers
+        ),
+        severity_labels={
+            key: t.text(
+                SCREENING_FILE,
+                "severity_labels",
+                (SCREENING_FILE, "severity_labels", key),
+                label,
+                key,
+            )
+            for key, label in screening.severity_labels.items()
+        },
+    )
+
+
+def localise(
+    knowledge: Knowledge, table: Mapping[str, Any], language: str, display: str
+) -> tuple[Knowledge, list[Missing]]:
+    """The knowledge with its texts in `language`; what is missing stays English, marked."""
+    t = Translator(table, language, display)
+    rules = tuple(
+        replace(
+            rule,
+            rationale=t.text(
+                rule.file.split("/", 1)[-1],
+                f"rule {rule.id!r}",
+                (CLINICAL_DIR, rule.id),
+                rule.rationale,
+                "rationale",
+            ),
+        )
+        for rule in knowledge.rules
+    )
+    localised = replace(
+        knowledge,
+        vocabulary=_vocabulary(knowledge.vocabulary, t),
+        rules=rules,
+        matching=_matching(knowledge.matching, t),
+        crisis=_crisis(knowledge.crisis, t),
+        screening=_screening(knowledge.screening, t),
+    )
+    return localised, t.missing
+
+
+def checklist_texts(
+    questions: Iterable[tuple[str, str]],
+    headings: Mapping[str, str],
+    table: Mapping[str, Any],
+    language: str,
+    display: str,
+) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
+    """The checklist's questions (id -> text) and headings in `language`, and what is missing."""
+    t = Translator(table, language, display)
+    texts = {
+        qid: t.text(
+            CHECKLIST_FILE, f"question {qid!r}", (CHECKLIST_FILE, "questions", qid), text, "text"
+        )
+        for qid, text in questions
+    }
+    titled = {
+        key: t.text(CHECKLIST_FILE, "headings", (CHECKLIST_FILE, "headings", key), text, key)
+        for key, text in headings.items()
+    }
+    return texts, titled, t.missing
+
+
+def translation_files(rules_dir: Path) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """Each language's translation table from rules/translations/<language>.yaml, with its name."""
+    folder = rules_dir / TRANSLATIONS_DIR
+    base = rules_dir.name or str(rules_dir)
+    tables: dict[str, tuple[Mapping[str, Any], str]] = {}
+    if not folder.is_dir():
+        return tables
+    for path in sorted(folder.glob("*.yaml")):
+        display = f"{base}/{TRANSLATIONS_DIR}/{path.name}"
+        data = load_yaml(path, display)
+        if not isinstance(data, Mapping):
+            raise ConfigError(display, "must be a mapping of English file -> entries")
+        if data.get("language") != path.stem:
+            raise ConfigError(display, f"language: must say {path.stem!r}, the file's name")
+        tables[path.stem] = (data, display)
+    return tables
