@@ -9,7 +9,7 @@ renders them. A route never replaces the safety path (matcher/safety.py): it com
 from __future__ import annotations
 
 import string
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,8 @@ class CareRoutes:
     self_match: Route
     routes: tuple[Route, ...]
     alternatives_up_to: str
-    review_caveat: str
+    review_caveat: str  # a template with {about}
+    about_age: str
 
     def decide(
         self, difficulties: Collection[str], age: int | None, youngest_seen: int
@@ -108,11 +109,12 @@ class Decision:
         """Settings no route allows for this person (couple sessions beside abuse)."""
         return frozenset().union(*(r.withhold_settings for r in self.routes))
 
-    def review_caveat(self, phrase: Mapping[str, str]) -> str:
+    def review_caveat(self, phrase: Mapping[str, str], join: Callable[[list[str]], str]) -> str:
         """The caveat on each match: why a clinician reviews first, in the person's words."""
         about = [phrase[d] for r in self.routes for d in sorted(r.difficulties) if d in phrase]
-        reason = ", ".join(about) if about else "your age"
-        return f"{self.config.review_caveat} {reason}"
+        return self.config.review_caveat.format(
+            about=join(about) if about else self.config.about_age
+        )
 
 
 def _source_refs(route: Route, sources: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -249,5 +251,16 @@ def load_care_routes(
         self_match=self_match,
         routes=tuple(routes),
         alternatives_up_to=data["alternatives_up_to"],
-        review_caveat=data["review_caveat"].strip(),
+        review_caveat=_checked_caveat(data["review_caveat"].strip(), name),
+        about_age=data["about_age"].strip(),
     )
+
+
+def _checked_caveat(text: str, name: str) -> str:
+    try:
+        used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as exc:
+        raise ConfigError(name, f"review_caveat: {exc}") from None
+    if used != {"about"}:
+        raise ConfigError(name, "review_caveat: must have exactly one placeholder, {about}")
+    return text

@@ -371,12 +371,18 @@ class Renderer:
 
     def group(self, data: Mapping[str, Any]) -> str:
         """A group as the person reads it: 'a 10-week social anxiety group, Thursdays (online)'."""
-        topic = self.difficulty(data["topic"])
         weeks = data["weeks"]
-        article = "an" if str(weeks)[:1] == "8" or weeks in (11, 18) else "a"
-        where = self._phrase(self.knowledge.vocabulary.formats, data["format"])
-        return (
-            f"{article} {weeks}-week {topic} group, {data['schedule']} ({where}): “{data['name']}”"
+        # Two templates only for English's article ("an 8-week", "a 10-week"); say both alike.
+        if str(weeks)[:1] == "8" or weeks in (11, 18):
+            template = self.gettext("an {weeks}-week {topic} group, {schedule} ({where}): “{name}”")
+        else:
+            template = self.gettext("a {weeks}-week {topic} group, {schedule} ({where}): “{name}”")
+        return template.format(
+            weeks=weeks,
+            topic=self.difficulty(data["topic"]),
+            schedule=data["schedule"],
+            where=self._phrase(self.knowledge.vocabulary.formats, data["format"]),
+            name=data["name"],
         )
 
     def language_name(self, code: str) -> str:

@@ -433,7 +433,7 @@ class Matcher:
             phrases = {
                 d: t.phrase or t.label for d, t in self.knowledge.vocabulary.difficulties.items()
             }
-            text = intake.route.review_caveat(phrases)
+            text = intake.route.review_caveat(phrases, self.renderer.join)
             caveats.insert(0, {"rule": intake.route.routes[0].id, "text": text})
         if intake.risk_signals:
             caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
@@ -551,11 +551,15 @@ class Matcher:
 
     def _set_aside(self, preferences: Preferences, dropped: Sequence[str]) -> Preferences:
         unanswered = Preferences()
+        # `near` is where the person is, not something they asked of a therapist: the distance
+        # checks are set aside by id, and the place still tells "either format" who is within
+        # reach and keeps the city-by-name check (only for an unplaced city) out of the way.
         cleared: dict[str, Any] = {
             name: getattr(unanswered, name)
             for c in self.knowledge.matching.hard_constraints
             if c.id in dropped and c.intake_field
             for name in [c.intake_field.removeprefix("preferences.")]
+            if name != "near"
         }
         return replace(preferences, **cleared)
 

@@ -643,6 +643,7 @@ class CareRoutesFileSchema(StrictSchema):
     self_match = fields.Nested(SelfMatchSchema, required=True)
     alternatives_up_to = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS))
     review_caveat = fields.String(required=True, validate=validate.Length(min=10))
+    about_age = fields.String(required=True, validate=validate.Length(min=1))
     routes = fields.List(fields.Nested(CareRouteSchema), required=True)
 
 

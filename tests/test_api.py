@@ -244,7 +244,7 @@ def test_the_urgent_path_shows_only_one_to_one_advice_in_match_and_why(
             {"difficulties": ["grief"], "main_difficulty": "sadness"},
             {
                 "main_difficulty": [
-                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition."
+                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition, eating_disorder, psychosis, bipolar, substance_use, domestic_abuse, perinatal, something_else."
                 ]
             },
         ),
