@@ -270,9 +270,7 @@ def _care_routes(care_routes: CareRoutes, t: Translator) -> CareRoutes:
         routes=tuple(
             route(item, ("routes", item.id), f"route {item.id!r}") for item in care_routes.routes
         ),
-        review_caveat=text(
-            ("review_caveat",), care_routes.review_caveat, "review_caveat", "text"
-        ),
+        review_caveat=text(("review_caveat",), care_routes.review_caveat, "review_caveat", "text"),
         about_age=text(("about_age",), care_routes.about_age, "about_age", "text"),
     )
 

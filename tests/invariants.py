@@ -60,6 +60,7 @@ def freshness_violation(therapist: dict[str, Any]) -> str | None:
         return "availability not confirmed within 90 days"
     return None
 
+
 # The age the clinic treats as adult when MATCHER_ADULT_AGE is not set.
 ADULT_AGE = 18
 
