@@ -46,6 +46,21 @@ class Route:
     withhold_modalities: frozenset[str] = frozenset()
     withhold_settings: frozenset[str] = frozenset()
     local: Mapping[str, str] | None = None
+    lists_matches: bool = True
+
+    def applies(
+        self, difficulties: Collection[str], age: int | None, youngest_seen: int, adult_age: int
+    ) -> bool:
+        """Whether this route's `when` holds for these answers."""
+        if self.difficulties and not self.difficulties & set(difficulties):
+            return False
+        if self.age == "below_youngest_seen":
+            return age is not None and age < youngest_seen
+        if self.age == "young_person":
+            return age is not None and age < adult_age
+        if self.age == "adult":
+            return age is None or age >= adult_age
+        return bool(self.difficulties)
 
     @property
     def rank(self) -> int:
@@ -64,14 +79,17 @@ class CareRoutes:
     about_age: str
 
     def decide(
-        self, difficulties: Collection[str], age: int | None, youngest_seen: int
+        self,
+        difficulties: Collection[str],
+        age: int | None,
+        youngest_seen: int,
+        adult_age: int = 18,
     ) -> Decision:
         """The routes that apply to these answers, most serious first (ties in file order)."""
         applying = [
             route
             for route in self.routes
-            if route.difficulties & set(difficulties)
-            or (route.age == "below_youngest_seen" and age is not None and age < youngest_seen)
+            if route.applies(difficulties, age, youngest_seen, adult_age)
         ]
         applying.sort(key=lambda route: -route.rank)  # stable: file order within a level
         return Decision(tuple(applying) or (self.self_match,), self)
@@ -93,6 +111,11 @@ class Decision:
     def needs_review(self) -> bool:
         """Whether a clinician reviews the request before any booking."""
         return self.level != "self_match"
+
+    @property
+    def lists_matches(self) -> bool:
+        """Whether therapists are listed at all (not beside a route whose answer is a person)."""
+        return all(route.lists_matches for route in self.routes)
 
     @property
     def offers_alternatives(self) -> bool:
@@ -155,6 +178,7 @@ def as_json(
     return {
         **step_json(first, sources, emergency, locale),
         "also": [step_json(r, sources, emergency, locale) for r in others],
+        "lists_matches": decision.lists_matches,
     }
 
 
@@ -245,6 +269,7 @@ def load_care_routes(
                 withhold_modalities=frozenset(item["withhold"].get("modalities", [])),
                 withhold_settings=frozenset(item["withhold"].get("settings", [])),
                 local=dict(item["local"]),
+                lists_matches=item["matches"],
             )
         )
     return CareRoutes(

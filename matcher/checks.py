@@ -540,6 +540,14 @@ HARD_CHECKS: dict[str, HardCheck] = {
             wanted_from=_group_request,
         ),
         HardCheck(
+            "offers_required_setting",
+            mask=lambda r, field, wanted, at: any_of(r, field, wanted, at),
+            found=_field,
+            kind="settings",
+            wanted_from=lambda p, c: c.settings_required,
+            never_relaxed=True,
+        ),
+        HardCheck(
             "fits_clinically",
             mask=lambda r, field, wanted, at: _fits(r, wanted, at),
             found=lambda t, field: {

@@ -25,6 +25,11 @@ Facts = tuple[tuple[tuple[str, Any], ...], ...]
 FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...], frozenset[str]]
 
 
+# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list when
+# it overrides the person's request; a condition's or a guideline option's advice informs it.
+BINDING_STEPS = ("risk", "severity")
+
+
 class ClinicalEvaluation:
     """The compiled clinical rules, evaluated once per distinct set of facts."""
 
@@ -118,7 +123,30 @@ class ClinicalEvaluation:
                     if any(m not in modalities for m in scores)
                 },
             )
+        required = self._settings_required(clinical.setting_decision, settings)
+        if required is not None:
+            picture = replace(picture, settings_required=required)
         return clinical, picture
+
+    def _settings_required(
+        self, decision: dict[str, Any] | None, withheld: frozenset[str]
+    ) -> tuple[str, ...] | None:
+        """The settings every match must offer one of, or None (see ClinicalPicture)."""
+        required: tuple[str, ...] | None = None
+        overrode = decision["overrode"] if decision else []
+        if (
+            decision is not None
+            and decision["step"] in BINDING_STEPS
+            and overrode
+            and overrode[0]["rule"] == "preferences.setting"
+        ):
+            # "You asked for couple sessions; because ..., individual sessions first": a list of
+            # couple therapists would contradict the one piece of advice.
+            required = (decision["setting"],)
+        if withheld:
+            allowed = [s for s in self.knowledge.vocabulary.settings if s not in withheld]
+            required = tuple(s for s in (required or allowed) if s in allowed)
+        return required
 
     def facts(self, intake: Intake) -> list[dict[str, Any]]:
         """The facts the clinical rules reason over, for one intake."""

@@ -924,7 +924,16 @@ def explain_match(
                 caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
         else:
             reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
-    return reasons, caveats
+    return _once(reasons), _once(caveats)
+
+
+def _once(items: list[dict[str, str]]) -> list[dict[str, str]]:
+    # A requirement and a preference may say the same thing ("Offers individual sessions,
+    # which the rules advise for you"): the person reads it once, from the first that said it.
+    kept: dict[str, dict[str, str]] = {}
+    for item in items:
+        kept.setdefault(item["text"], item)
+    return list(kept.values())
 
 
 def score_breakdown(lines: Sequence[ScoreLine]) -> list[dict[str, Any]]:

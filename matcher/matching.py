@@ -275,7 +275,7 @@ class Matcher:
             today=self.today(),
         )
         route = self.knowledge.care_routes.decide(
-            data["difficulties"], preferences.age, self.youngest_seen
+            data["difficulties"], preferences.age, self.youngest_seen, self.adult_age
         )
         if preferences.setting in route.withheld_settings:
             # A route that rules a setting out (couple sessions beside abuse) overrides the
@@ -366,8 +366,17 @@ class Matcher:
         """Run the clinical rules on the intake's facts and explain what they concluded."""
         return self.clinical_rules.explanation(intake)
 
-    def _clinical_picture(self, intake: Intake) -> tuple[ClinicalExplanation, ClinicalPicture]:
-        return self.clinical_rules.picture(intake)
+    def _clinical_picture(
+        self, intake: Intake
+    ) -> tuple[Intake, ClinicalExplanation, ClinicalPicture]:
+        clinical, picture = self.clinical_rules.picture(intake)
+        required = picture.settings_required
+        setting = intake.preferences.setting
+        if required is not None and setting != "any" and setting not in required:
+            # The decision overrode the request (the advice says so): the request is set aside
+            # and `advised_setting` requires what was decided instead.
+            intake = replace(intake, preferences=replace(intake.preferences, setting="any"))
+        return intake, clinical, picture
 
     def _active(
         self, preferences: Preferences, picture: ClinicalPicture, dropped: Sequence[str] = ()
@@ -606,7 +615,7 @@ class Matcher:
         `declared_totals` are totals a FHIR sender stated; they are compared, never used.
         """
         intake = self.parse_intake(payload, declared_totals)
-        clinical, picture = self._clinical_picture(intake)
+        intake, clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
         active = self._active(preferences, picture)
         ranked: list[Ranked] = []
@@ -615,7 +624,7 @@ class Matcher:
         # Someone who only told us about risk (no difficulty) is helped by a person first, not
         # by a list of strangers: a risk-only intake gets the crisis resources and no matches.
         risk_only = set(intake.difficulties) <= self.knowledge.vocabulary.risk_difficulties
-        if not risk_only:
+        if not risk_only and intake.route.lists_matches:
             survivors, counts = ranking.funnel(self.roster, active, preferences, picture)
             ranked = self._rank(survivors, preferences, picture, intake.limit)
             if not ranked:
@@ -658,7 +667,7 @@ class Matcher:
         """Explain one therapist for an intake: each constraint failed, or their rank and why."""
         therapist = self.therapist(therapist_id)
         intake = self.parse_intake(payload)
-        clinical, picture = self._clinical_picture(intake)
+        intake, clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
         active = self._active(preferences, picture)
         checks = [ranking.check(c, therapist, self.roster, preferences, picture) for c in active]

@@ -595,8 +595,10 @@ class JurisdictionsFileSchema(StrictSchema):
 
 # rules/care_routes.yaml (matcher/care_routes.py): the levels, least serious first.
 CARE_ROUTE_LEVELS = ("self_match", "clinician_review", "specialist", "urgent")
-# What a route's `when` can test: the person's difficulties, or their age against the roster.
-CARE_ROUTE_AGES = ("below_youngest_seen",)
+# What a route's `when` can test: the person's difficulties, their age against the roster
+# (below_youngest_seen), or against MATCHER_ADULT_AGE (young_person; adult, which an unknown age
+# counts as). With both a difficulty and an age, both must hold.
+CARE_ROUTE_AGES = ("below_youngest_seen", "young_person", "adult")
 
 
 class CareRouteWhenSchema(StrictSchema):
@@ -605,8 +607,10 @@ class CareRouteWhenSchema(StrictSchema):
 
     @validates_schema
     def _one_test(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if len(data) != 1:
-            raise ValidationError("a route's when is one test: difficulty (ids) or age")
+        if not data:
+            raise ValidationError("a route's when tests difficulty (ids), age, or both")
+        if data.get("age") == "below_youngest_seen" and "difficulty" in data:
+            raise ValidationError("age below_youngest_seen is a test on its own")
         if "difficulty" in data:
             data["difficulty"] = condition_ids("difficulty", data["difficulty"])
 
@@ -620,6 +624,8 @@ class CareRouteSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(RULE_ID_PATTERN))
     when = fields.Nested(CareRouteWhenSchema, required=True)
     level = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS[1:]))
+    # false: no therapists are listed beside this route at all (a person is the answer).
+    matches = fields.Boolean(load_default=True)
     text = fields.String(required=True, validate=validate.Length(min=10))
     withhold = fields.Nested(CareRouteWithholdSchema, load_default=dict)
     local = fields.Dict(
@@ -1294,6 +1300,13 @@ class CareRouteOutSchema(CareRouteStepSchema):
         fields.Nested(CareRouteStepSchema),
         required=True,
         metadata={"description": "The other routes that apply, most serious first."},
+    )
+    lists_matches = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "false: no therapists are listed beside this route (a person from "
+            "the clinic is the answer), so `matches` is empty and there is no `no_match`."
+        },
     )
 
 

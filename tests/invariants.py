@@ -125,8 +125,16 @@ def _covered(paying: dict[str, Any], therapist: dict[str, Any]) -> bool:
     )
 
 
-def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> list[str]:
-    """Every hard constraint of the intake that this therapist breaks (written out independently)."""
+def hard_constraint_violations(
+    intake: dict[str, Any],
+    therapist: dict[str, Any],
+    decision: dict[str, Any] | None = None,
+) -> list[str]:
+    """Every hard constraint of the intake that this therapist breaks (written out independently).
+
+    `decision` is the answer's setting_decision: when risk or severity overrode the person's
+    setting request, the decided setting is what every match must offer.
+    """
     prefs = intake.get("preferences") or {}
     problems = []
     if therapist["accepting_new_clients"] is not True:
@@ -138,8 +146,15 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
     if fmt != "any" and fmt not in therapist["formats"]:
         problems.append(f"does not offer format {fmt}")
     setting = prefs.get("setting", "any")
-    if setting in ("couple", "family") and "domestic_abuse" in intake.get("difficulties", []):
+    overrode = (decision or {}).get("overrode") or []
+    if decision and decision["step"] in ("risk", "severity") and overrode:
+        if overrode[0]["rule"] == "preferences.setting":
+            setting = decision["setting"]
+    abuse = "domestic_abuse" in intake.get("difficulties", [])
+    if setting in ("couple", "family") and abuse:
         setting = "any"  # beside abuse, couple and family sessions are never offered
+    if abuse and not set(therapist["settings"]) - {"couple", "family"}:
+        problems.append("offers only couple or family sessions, beside abuse")
     if setting != "any" and setting not in therapist["settings"]:
         problems.append(f"does not offer setting {setting}")
     problems.extend(distance_violations(intake, therapist))
@@ -182,9 +197,10 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
     errors = MatchResponseSchema().validate(body)
     assert errors == {}, errors
     for match in body["matches"]:
-        assert hard_constraint_violations(intake, match["therapist"]) == [], match["therapist"][
-            "id"
-        ]
+        violations = hard_constraint_violations(
+            intake, match["therapist"], body.get("setting_decision")
+        )
+        assert violations == [], (match["therapist"]["id"], violations)
     prefs = intake.get("preferences") or {}
     if prefs.get("max_fee", (prefs.get("payment") or {}).get("max_fee")) is not None:
         currencies = {m["therapist"]["currency"] for m in body["matches"]}
@@ -195,8 +211,10 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
     assert scores == sorted(scores), "matches are not ranked"
     if body["matches"]:
         assert body["no_match"] is None and body["relaxed"] == []
-    else:
+    elif body["care_route"]["lists_matches"]:
         assert body["no_match"] is not None
+    else:  # a route whose answer is a person: nothing listed, nothing relaxed
+        assert body["no_match"] is None and body["relaxed"] == []
     ids = [m["therapist"]["id"] for m in body["matches"]]
     for entry in body["relaxed"]:
         assert not set(ids) & {m["therapist"]["id"] for m in entry["matches"]}

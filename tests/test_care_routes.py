@@ -119,13 +119,57 @@ def test_why_for_a_couples_therapist_beside_abuse_needs_review_and_reads_no_coup
     assert body["summary"].endswith(
         "A clinician reviews this request before any booking (care route)."
     )
+    # The couple request is set aside; t-008 also sees people one to one, so she may be seen.
     assert [c["constraint"] for c in body["checks"]] == [
         "accepting",
         "licensure",
         "confirmed",
+        "advised_setting",
         "fit",
     ]
     assert not any("ouples therapy" in r["text"] for r in body["reasons"])
+
+
+def test_beside_abuse_a_therapist_who_sees_only_couples_and_families_is_never_matched(
+    client: FlaskClient,
+) -> None:
+    intake = {
+        "difficulties": ["family_conflict", "domestic_abuse"],
+        "preferences": {"setting": "family"},
+    }
+    body = match(client, intake)
+    assert body["matches"] and all(
+        set(m["therapist"]["settings"]) - {"couple", "family"} for m in body["matches"]
+    )
+    why = client.post("/api/v1/therapists/t-047/why", json=intake).get_json()
+    assert [f["text"] for f in why["failed"]] == [
+        "Does not offer individual sessions or groups, which the rules advise for you "
+        "(offers couple sessions and family sessions)"
+    ]
+
+
+def test_a_young_person_telling_us_about_abuse_gets_a_person_not_a_list(
+    client: FlaskClient,
+) -> None:
+    body = match(
+        client,
+        {
+            "difficulties": ["family_conflict", "domestic_abuse"],
+            "preferences": {"age": 12},
+            "location": {"country": "GB"},
+        },
+    )
+    route = body["care_route"]
+    assert (route["rule"], route["level"], route["also"]) == (
+        "route.domestic_abuse_young_person",
+        "urgent",
+        [],
+    )
+    assert route["text"].startswith("Thank you for telling us. What is happening is not your fault")
+    assert route["text"].endswith(
+        "Childline is free and open day and night, and will not show on the phone bill: call 0800 1111."
+    )
+    assert (body["matches"], body["relaxed"], body["no_match"]) == ([], [], None)
 
 
 @pytest.mark.parametrize("routed", ROUTED)
@@ -182,8 +226,8 @@ def test_a_broken_route_file_is_named_in_one_line(rules_copy: Path) -> None:
         (
             "      modalities: [couples_therapy, family_therapy]",
             "      modalities: [couple_therapy]",
-            "rules/care_routes.yaml: route 'route.domestic_abuse': withhold.modalities: "
-            "'couple_therapy' is not in the vocabulary",
+            "rules/care_routes.yaml: route 'route.domestic_abuse_young_person': "
+            "withhold.modalities: 'couple_therapy' is not in the vocabulary",
         ),
     ]
     original = path.read_text(encoding="utf-8")

@@ -50,11 +50,11 @@ def test_a_check_the_registry_does_not_know_is_refused_naming_it(rules_copy: Pat
     with pytest.raises(ConfigError) as raised:
         load_knowledge(with_entry(rules_copy))
     assert str(raised.value) == (
-        "rules/matching.yaml: field 'hard_constraints.18.check': "
+        "rules/matching.yaml: field 'hard_constraints.19.check': "
         "Must be one of: is_true, shares_any, offers, same_city, within_distance, "
         "online_or_within_distance, licensed_where_you_are, confirmed_within, speaks_any, "
-        "interpreted, office_access, has_all, within_range, runs_group_for, fits_clinically, "
-        "charges_in, fee_within, takes_plan."
+        "interpreted, office_access, has_all, within_range, runs_group_for, "
+        "offers_required_setting, fits_clinically, charges_in, fee_within, takes_plan."
     )
 
 
