@@ -173,6 +173,17 @@ def test_the_one_page_form_takes_access_sign_language_affirming_care_and_an_insu
     assert cards(html) == ["t-027"]
     for sentence in LONDON_SENTENCES:
         assert sentence in text(html), sentence
+    # The next step (asking the clinic about them) carries every answer, the new ones too.
+    held = clinic.extensions["matcher"]
+    asked = intake_from_form(Form(html, "/ask").filled({}), held)
+    assert asked["preferences"] == {
+        "access": ["hearing_loop"],
+        "affirming": ["neurodivergent"],
+        "format": "in_person",
+        "city": "London",
+        "interpreter": "bfi",
+        "payment": {"method": "insurance", "scheme": "gb_private", "payer": "bupa"},
+    }
 
 
 def test_the_form_asks_where_first_then_each_new_question_with_its_hint(clinic: Flask) -> None:
