@@ -485,3 +485,34 @@ def test_the_console_asks_the_callers_needs_and_payment(clinic: Flask) -> None:
         "max_fee",
         "payment_plan",
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "location"),
+    [
+        ("Italy", {"country": "IT"}),
+        ("US-NJ", {"country": "US", "region": "US-NJ"}),
+        ("New Jersey", {"country": "US", "region": "US-NJ"}),
+    ],
+)
+def test_a_place_not_in_the_list_can_be_typed(
+    clinic: Flask, typed: str, location: dict[str, str]
+) -> None:
+    client = clinic.test_client()
+    page = Form(client.get("/form").get_data(as_text=True), "/results")
+    assert "IT" not in page.offered["location"]  # the roster's places only
+    sent = page.filled({"location": "", "location_region": typed, "difficulties": ["grief"]})
+    assert intake_from_form(sent, clinic.extensions["matcher"])["location"] == location
+
+
+def test_a_typed_place_that_names_nothing_is_named_in_the_error(clinic: Flask) -> None:
+    client = clinic.test_client()
+    answers = {"location": "", "location_region": "Atlantis", "difficulties": ["grief"]}
+    html = fill(client, "/form", "/results", answers).get_data(as_text=True)
+    assert error_fields(html) == ["location", "location_region"]
+    words = text(html)
+    assert (
+        "Choose where you will be from the list, or type the country or region it is in." in words
+    )
+    assert "'Atlantis' is not an ISO 3166-2 region code such as US-NJ or GB-SCT." in words
+    assert 'name="location_region" value="Atlantis"' in html

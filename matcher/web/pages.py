@@ -35,7 +35,7 @@ from matcher.i18n import N_
 from matcher.languages import LANGUAGE_CODES
 from matcher.matching import Matcher
 from matcher.money import format_money
-from matcher.places import is_country, region_named
+from matcher.places import is_country, place_named, region_named
 from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
@@ -156,6 +156,9 @@ FRIENDLIER = {
     ("max_fee", "Not a valid integer."): N_("Enter an amount as a whole number, for example 60."),
     ("city", "Required when format is in_person."): N_(
         "Enter the city where you would go to sessions, or choose online."
+    ),
+    ("location", "Missing data for required field."): N_(
+        "Choose where you will be from the list, or type the country or region it is in."
     ),
     ("payment_plan", "Required with method insurance."): N_(
         "Choose your insurer or scheme from the list, or choose another way to pay."
@@ -282,8 +285,14 @@ def location_from_form(form: MultiDict[str, str]) -> dict[str, str]:
     picked = form.get("location", "").strip()
     region_text = form.get("location_region", "").strip()
     city = form.get("location_city", "").strip()
+    if not picked and region_text:
+        # A place not in the list, typed: a country or a region, in words or as a code.
+        typed = place_named(region_text)
+        if typed is None:
+            return {"region": region_text}  # refused by name: no country to read it in
+        picked, region_text = typed, ""
     if not picked:
-        return {"region": region_text} if region_text else {}
+        return {}
     location = {"country": picked[:2]}
     if len(picked) > 2:
         location["region"] = picked
