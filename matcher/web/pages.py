@@ -655,7 +655,7 @@ def render_form(
         safety=safety,
         csrf_token=csrf_token(),
         submission_id=submission_id(form),
-        **form_options(held),
+        **form_options(held, form),
     )
     return no_store(make_response(page, status))
 
