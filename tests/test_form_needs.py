@@ -344,6 +344,13 @@ def test_a_yes_to_self_harm_gets_crisis_help_first_whatever_else_is_wrong(clinic
     html = stepped.get("/find/payment").get_data(as_text=True)
     assert "116 123" in html and html.index("116 123") < html.index('id="error-summary"')
     assert error_fields(html) == ["payment_method", "max_fee"]
+    # The console: the receptionist's urgent protocol first, before the caller's errors.
+    desk = staff_logged_in(clinic, "desk", PASSWORD)
+    response = fill(desk, "/staff", "/staff", {**answers, "action": "match"}, offered_only=False)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert html.index('id="urgent-protocol"') < html.index('id="error-summary"')
+    assert "116 123" in html
 
 
 def stepped_through(client: FlaskClient, answers: Mapping[str, Any]) -> None:
