@@ -16,8 +16,9 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, get_timezone
+from babel.languages import get_official_languages
 from babel.lists import format_list
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_name
 from babel.support import NullTranslations, Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -72,6 +73,25 @@ def language_name(code: str, in_language: str) -> str | None:
     except (UnknownLocaleError, ValueError):
         return None
     return str(name) if name else None
+
+
+@functools.lru_cache(maxsize=256)
+def currency_name(code: str, language: str) -> str:
+    """An ISO 4217 currency in words in a language: GBP -> 'British Pound', 'libra esterlina'."""
+    try:
+        return str(get_currency_name(code, locale=locale(language)))
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+@functools.lru_cache(maxsize=256)
+def country_language(country: str) -> str | None:
+    """The main language of a country (CLDR's first official one, de facto): GB -> en, ES -> es."""
+    try:
+        official = get_official_languages(country, de_facto=True)
+    except (TypeError, ValueError):
+        return None
+    return str(official[0]).split("_")[0] if official else None
 
 
 @functools.lru_cache(maxsize=16)

@@ -133,7 +133,14 @@ class Translator:
 # --- the parts of Knowledge ---------------------------------------------------------------------
 
 # The fields of a vocabulary group's terms that people read, as the YAML names them.
-TERM_FIELDS = {"modalities": {"label": "name", "description": "description"}}
+TERM_FIELDS = {
+    "modalities": {"label": "name", "description": "description"},
+    # The forms' choices: their labels. Their phrases build the explanations' sentences, which
+    # translate with matching.yaml's templates (and stay English inside them for now).
+    "access": {"label": "label"},
+    "affirming": {"label": "label"},
+    "identities": {"label": "label"},
+}
 DEFAULT_TERM_FIELDS = {"label": "label", "phrase": "phrase", "description": "description"}
 
 
@@ -148,6 +155,9 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
         "genders",
         "licence_types",
         "instruments",
+        "access",
+        "affirming",
+        "identities",
     ):
         fields = TERM_FIELDS.get(group, DEFAULT_TERM_FIELDS)
         terms = {}

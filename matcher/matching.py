@@ -326,6 +326,10 @@ class Matcher:
             return place.country
         return location.country if location else self.locale
 
+    def budget_currency(self, country: str | None) -> str:
+        """The currency a budget that names none is in, for someone in `country` (or unsaid)."""
+        return self._currency_of(country)
+
     def _currency_of(self, country: str | None) -> str:
         payment = self.knowledge.vocabulary.payment
         if payment is None:

@@ -55,6 +55,25 @@ def region_named(country: str, text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def place_named(text: str) -> str | None:
+    """The ISO code of a place typed in words or as a code, with no country picked.
+
+    'Italy' -> IT, 'US-NJ' -> US-NJ, 'New Jersey' -> US-NJ (a region's name only when no other
+    country has a region of that name); None when it names nothing, or more than one place.
+    """
+    code = text.strip().upper()
+    if is_jurisdiction(code):
+        return code
+    try:
+        return str(pycountry.countries.lookup(text.strip()).alpha_2)
+    except LookupError:
+        pass
+    wanted = _fold(text)
+    found = {str(r.code) for r in pycountry.subdivisions if _fold(str(r.name)) == wanted}
+    return found.pop() if len(found) == 1 else None
+
+
 @dataclass(frozen=True)
 class Compact:
     """An interjurisdictional compact: authority to practise in its members, for some formats."""

@@ -55,8 +55,10 @@ def answered(client: FlaskClient) -> None:
     assert post_step(client, "where", {"format": "in_person", "city": "Madrid"}).status_code == 303
     assert post_step(client, "help", {"difficulties": ["ptsd"], "self_harm_thoughts": "no"})
     assert post_step(client, "questionnaires", {}).status_code == 303
-    preferences = {"languages": "es", "age": "34", "max_fee": "90"}
-    assert post_step(client, "preferences", preferences).headers["Location"] == "/find/check"
+    preferences = {"languages": "es", "age": "34"}
+    assert post_step(client, "preferences", preferences).headers["Location"] == "/find/payment"
+    payment = {"payment_method": "self_pay", "max_fee": "90"}
+    assert post_step(client, "payment", payment).headers["Location"] == "/find/check"
 
 
 def test_the_front_page_starts_the_form_in_steps(stepped: Flask) -> None:
@@ -64,7 +66,7 @@ def test_the_front_page_starts_the_form_in_steps(stepped: Flask) -> None:
     assert client.get("/").headers["Location"] == "/find"
     assert client.get("/find").headers["Location"] == "/find/where"
     html = client.get("/find/where").get_data(as_text=True)
-    assert '<p class="progress" id="progress">Step 1 of 5</p>' in html
+    assert '<p class="progress" id="progress">Step 1 of 6</p>' in html
     assert '<h1 id="step-title">Where you are and how you would like to meet</h1>' in html
     # The roster's places as a pick-list, free text allowed.
     assert '<datalist id="city-suggestions">' in html and '<option value="Madrid">' in html
@@ -96,14 +98,14 @@ def test_the_answers_are_never_in_an_address_or_the_cookie(stepped: Flask) -> No
 def test_every_error_of_a_step_is_shown_at_once_after_the_redirect(stepped: Flask) -> None:
     client = stepped.test_client()
     post_step(client, "where", {"format": "in_person"})
-    response = post_step(client, "preferences", {"age": "abc", "max_fee": "x"})
+    response = post_step(client, "preferences", {"age": "abc", "interpreter": "xx"})
     assert (response.status_code, response.headers["Location"]) == (
         303,
         "/find/preferences#error-summary",
     )
     html = client.get("/find/preferences").get_data(as_text=True)
     assert "<title>Error: Your therapist · matcher</title>" in html
-    assert re.findall(r'id="([a-z_]+)-error"', html) == ["age", "max_fee"]
+    assert re.findall(r'id="([a-z_]+)-error"', html) == ["interpreter", "age"]
     # What was typed is kept, wrong as it is, for the person to correct.
     assert 'name="age" value="abc"' in html
     # The missing city belongs to the first step: it is shown there, not here.
@@ -137,9 +139,7 @@ def test_check_your_answers_lists_every_answer_with_a_change_link(stepped: Flask
     # A change goes back to the answers, not on through every step.
     change = client.get("/find/preferences?change=1").get_data(as_text=True)
     assert '<input type="hidden" name="return_to" value="check">' in change
-    response = post_step(
-        client, "preferences", {"languages": "es", "age": "35", "max_fee": "90"}, return_to="check"
-    )
+    response = post_step(client, "preferences", {"languages": "es", "age": "35"}, return_to="check")
     assert response.headers["Location"] == "/find/check"
     assert "Your age 35 Change" in text(client.get("/find/check").get_data(as_text=True))
 

@@ -192,6 +192,7 @@ def test_a_wrong_answer_shows_beside_its_field_and_every_answer_is_kept(
         "setting-individual",
         "self_harm_thoughts-no",
         "therapist_gender-any",
+        "payment_method-any",
         "trauma_since-none",
         "trauma_combat_related-none",
     } == page.checked

@@ -100,7 +100,7 @@ def steps(held: Matcher) -> list[Step]:
         Step(
             "where",
             N_("Where you are and how you would like to meet"),
-            ("location", "location_region", "location_city", "format", "city", "setting"),
+            ("location", "location_region", "location_city", "format", "city", "setting", "access"),
         ),
         Step(
             "help",
@@ -119,7 +119,20 @@ def steps(held: Matcher) -> list[Step]:
         Step(
             "preferences",
             N_("Your therapist"),
-            ("languages", "age", "max_fee", "therapist_gender"),
+            (
+                "languages",
+                "languages_asked",
+                "interpreter",
+                "age",
+                "therapist_gender",
+                "affirming",
+                "identity",
+            ),
+        ),
+        Step(
+            "payment",
+            N_("How you will pay"),
+            ("payment_method", "max_fee", "payment_currency", "payment_plan"),
         ),
     ]
 
@@ -246,7 +259,7 @@ def render_step(
         cities=sorted(
             {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
         ),
-        **form_options(held),
+        **form_options(held, as_form(answers)),
     )
     return no_store(make_response(page, status))
 
@@ -312,7 +325,7 @@ def save_step(step_id: str) -> BaseResponse:
 def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
     """Check-your-answers rows: each question, the answer in words, and where to change it."""
     form = as_form(answers)
-    options = form_options(held)
+    options = form_options(held, form)
     names = dict(options["formats"]) | dict(options["settings"]) | dict(options["genders"])
     vocabulary = held.knowledge.vocabulary
     difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
@@ -334,10 +347,38 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
             value = form.get(name, "")
             return difficulty.get(value, value) or "Not answered"
         if name == "max_fee":
-            return f"{form[name]} {held.default_currency}" if form.get(name) else "Not a concern"
+            return f"{form[name]} {budget_currency}" if form.get(name) else "Not a concern"
+        if name in chosen_words:
+            words_for, none = chosen_words[name]
+            return ", ".join(words_for.get(v, v) for v in values) or none
+        if name == "interpreter":
+            value = form.get(name, "")
+            return interpreters.get(value, value) or gettext("No interpreter")
+        if name == "payment_method":
+            return methods.get(form.get(name, "any"), form.get(name, "")) or gettext(
+                "No preference"
+            )
+        if name == "payment_plan":
+            value = form.get(name, "")
+            return plans.get(value, value) or gettext("None")
         return form.get(name, "") or "Not answered"
 
     places = dict(options.get("places") or [])
+    budget_currency = form.get("payment_currency") or options["currency"]
+    chosen_words = {
+        "access": (dict(options["access_needs"]), gettext("Nothing in particular")),
+        "affirming": (dict(options["affirming_care"]), gettext("No preference")),
+        "identity": (dict(options["identities"]), gettext("Not asked for")),
+    }
+    interpreters = dict(
+        options["interpreter_languages"]["signed"] + options["interpreter_languages"]["spoken"]
+    )
+    methods = dict(options["payment_methods"])
+    plans = {
+        value: f"{name} ({group['label']})" if ":" in value else group["label"]
+        for group in options["plans"]
+        for value, name in group["options"]
+    }
     questions = {
         "location": "Where you will be during sessions",
         "location_region": "State, province or region",
@@ -352,6 +393,12 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
         "age": "Your age",
         "max_fee": "Most you can pay per session",
         "therapist_gender": "Your therapist's gender",
+        "access": gettext("What you need at the office"),
+        "interpreter": gettext("Interpreter"),
+        "affirming": gettext("Affirming care"),
+        "identity": gettext("A therapist who shares part of who you are"),
+        "payment_method": gettext("How you will pay"),
+        "payment_plan": gettext("Insurance or scheme"),
     }
     rows = []
     for step in steps(held):

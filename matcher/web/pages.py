@@ -32,14 +32,15 @@ from matcher import i18n
 from matcher.checklist import Tailoring
 from matcher.errors import IntakeError
 from matcher.i18n import N_
+from matcher.languages import LANGUAGE_CODES
 from matcher.matching import Matcher
 from matcher.money import format_money
-from matcher.places import region_named
+from matcher.places import is_country, place_named, region_named
 from matcher.rules import COMBAT_DETAILS
 from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
-from matcher.web.language import remember, request_language
+from matcher.web.language import chosen_language, remember, request_language
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -59,6 +60,16 @@ FIELD_OF_PATH = {
     "preferences.age": "age",
     "preferences.max_fee": "max_fee",
     "preferences.therapist_gender": "therapist_gender",
+    "preferences.access": "access",
+    "preferences.interpreter": "interpreter",
+    "preferences.affirming": "affirming",
+    "preferences.identity": "identity",
+    "preferences.payment": "payment_method",
+    "preferences.payment.method": "payment_method",
+    "preferences.payment.max_fee": "max_fee",
+    "preferences.payment.currency": "payment_currency",
+    "preferences.payment.scheme": "payment_plan",
+    "preferences.payment.payer": "payment_plan",
     "location": "location",
     "location.country": "location",
     "location.region": "location_region",
@@ -89,7 +100,50 @@ ANSWER_FIELDS = (
     "age",
     "max_fee",
     "therapist_gender",
+    "access",
+    "interpreter",
+    "affirming",
+    "identity",
+    "payment_method",
+    "payment_currency",
+    "payment_plan",
+    # Says the language question was shown: from then on an empty answer is the person's own,
+    # and the languages preselected for a fresh form (their browser's, the clinic's) are not.
+    "languages_asked",
 )
+# The order the one-page form asks its questions in (the questionnaires' fields, not named
+# here, come after the self-harm question): the order of its error summary.
+PAGE_ORDER = (
+    "_form",
+    "location",
+    "location_region",
+    "location_city",
+    "difficulties",
+    "main_difficulty",
+    "trauma_since",
+    "trauma_combat_related",
+    "self_harm_thoughts",
+    "format",
+    "setting",
+    "city",
+    "access",
+    "languages",
+    "interpreter",
+    "age",
+    "therapist_gender",
+    "affirming",
+    "identity",
+    "payment_method",
+    "max_fee",
+    "payment_currency",
+    "payment_plan",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "consent",
+)
+# The form's checkbox groups that map one to one to a list in the intake's preferences.
+LIST_PREFERENCES = ("languages", "access", "affirming", "identity")
 FORM_ERROR = "_form"
 # The intake's messages are written for API clients; these few read better beside a form field.
 FRIENDLIER = {
@@ -103,6 +157,30 @@ FRIENDLIER = {
     ("city", "Required when format is in_person."): N_(
         "Enter the city where you would go to sessions, or choose online."
     ),
+    ("location", "Missing data for required field."): N_(
+        "Choose where you will be from the list, or type the country or region it is in."
+    ),
+    ("payment_plan", "Required with method insurance."): N_(
+        "Choose your insurer or scheme from the list, or choose another way to pay."
+    ),
+    ("payment_plan", "Only with method insurance."): N_(
+        "You chose to pay yourself: leave the insurer or scheme empty, or choose insurance."
+    ),
+    ("max_fee", "Only with method self_pay: with insurance the plan pays."): N_(
+        "You chose insurance or a public scheme: leave the most you can pay empty, or choose "
+        "to pay yourself."
+    ),
+}
+# The rest of a field's messages (the API's, naming ids) read better as one sentence per field.
+# Only a changed or stale page sends such values: the form offers nothing else.
+FRIENDLIER_FIELD = {
+    "access": N_("Choose what you need at the office from the list."),
+    "interpreter": N_("Choose the interpreter's language from the list."),
+    "affirming": N_("Choose the kinds of affirming care from the list."),
+    "identity": N_("Choose what you would like your therapist to share with you from the list."),
+    "payment_method": N_("Choose how you will pay: yourself, or insurance or a public scheme."),
+    "payment_currency": N_("Choose the currency of your budget from the list."),
+    "payment_plan": N_("Choose your insurer or scheme from the list."),
 }
 YES_NO = {"yes": True, "no": False}
 
@@ -207,8 +285,14 @@ def location_from_form(form: MultiDict[str, str]) -> dict[str, str]:
     picked = form.get("location", "").strip()
     region_text = form.get("location_region", "").strip()
     city = form.get("location_city", "").strip()
+    if not picked and region_text:
+        # A place not in the list, typed: a country or a region, in words or as a code.
+        typed = place_named(region_text)
+        if typed is None:
+            return {"region": region_text}  # refused by name: no country to read it in
+        picked, region_text = typed, ""
     if not picked:
-        return {"region": region_text} if region_text else {}
+        return {}
     location = {"country": picked[:2]}
     if len(picked) > 2:
         location["region"] = picked
@@ -219,22 +303,57 @@ def location_from_form(form: MultiDict[str, str]) -> dict[str, str]:
     return location
 
 
+def payment_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
+    """How the person pays, as the intake's preferences say it: `payment`, or a `max_fee` alone.
+
+    Self-pay carries the budget (and its currency, when one is chosen); insurance carries the
+    scheme and payer picked together ("us_commercial:aetna"). A plan picked without a method
+    is insurance. Answers that do not fit the method go as given, for the intake to refuse by
+    name (a budget with insurance, a plan with self-pay): never dropped without a word.
+    """
+    method = form.get("payment_method", "").strip()
+    method = "" if method == "any" else method
+    plan = form.get("payment_plan", "").strip()
+    fee = form.get("max_fee", "").strip()
+    currency = form.get("payment_currency", "").strip()
+    if not method and plan:
+        method = "insurance"
+    if not method and fee and currency:
+        method = "self_pay"  # a currency says what a budget is in: paying oneself
+    if not method:
+        return {"max_fee": _number(fee)} if fee else {}
+    paying: dict[str, Any] = {"method": method}
+    if fee:
+        paying["max_fee"] = _number(fee)
+        # With insurance the budget alone is refused: its currency would only repeat it.
+        if currency and method != "insurance":
+            paying["currency"] = currency
+    if plan:
+        scheme, _, payer = plan.partition(":")
+        paying["scheme"] = scheme
+        if payer:
+            paying["payer"] = payer
+    return {"payment": paying}
+
+
 def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]:
     """Build the JSON intake the API takes from the form's fields; leave out what is unanswered."""
     preferences: dict[str, Any] = {}
-    languages = [code for code in form.getlist("languages") if code]
-    if languages:
-        preferences["languages"] = languages
+    for name in LIST_PREFERENCES:
+        chosen = [value.strip() for value in form.getlist(name) if value.strip()]
+        if chosen:
+            preferences[name] = chosen
     for name in ("format", "setting", "therapist_gender"):
         value = form.get(name, "").strip()
         if value and value != "any":
             preferences[name] = value
-    city = form.get("city", "").strip()
-    if city:
-        preferences["city"] = city
-    for name in ("age", "max_fee"):
-        if form.get(name, "").strip():
-            preferences[name] = _number(form[name])
+    for name in ("city", "interpreter"):
+        value = form.get(name, "").strip()
+        if value:
+            preferences[name] = value
+    if form.get("age", "").strip():
+        preferences["age"] = _number(form["age"])
+    preferences.update(payment_from_form(form))
     intake: dict[str, Any] = {"difficulties": form.getlist("difficulties")}
     main = form.get("main_difficulty", "").strip()
     if main:
@@ -353,16 +472,26 @@ def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
         for original in messages:
             # In the page's language when the catalog has it (the friendlier ones, the
             # consent one); the intake's other messages are the API's, in English.
-            message = gettext(FRIENDLIER.get((field, original), original))
+            friendlier = FRIENDLIER.get((field, original)) or FRIENDLIER_FIELD.get(field)
+            message = gettext(friendlier or original)
             if message not in shown.setdefault(field, []):
                 shown[field].append(message)
-    return shown
+    # The summary lists them in the order the form asks (GOV.UK's error summary pattern).
+    order = {field: float(n) for n, field in enumerate(PAGE_ORDER)}
+    questionnaires = order["self_harm_thoughts"] + 0.5
+    return dict(sorted(shown.items(), key=lambda item: order.get(item[0], questionnaires)))
 
 
-def form_options(held: Matcher) -> dict[str, Any]:
-    """What the intake form offers: plain-word difficulties, questionnaires, languages..."""
+def form_options(held: Matcher, form: MultiDict[str, str] | None = None) -> dict[str, Any]:
+    """What the intake form offers: plain-word difficulties, questionnaires, languages...
+
+    `form` (the answers so far) says where the person will be: the budget's currency and the
+    order of the payment schemes follow it.
+    """
     vocabulary = held.knowledge.vocabulary
     spoken = {code for t in held.roster.therapists for code in t.profile["languages"]}
+    picked = ((form or MultiDict()).get("location") or "").strip()[:2].upper()
+    country = picked if is_country(picked) else None
     return {
         "difficulties": list(vocabulary.difficulties.values()),
         "trauma_since": [
@@ -380,10 +509,87 @@ def form_options(held: Matcher) -> dict[str, Any]:
         + [(t.id, t.label) for t in vocabulary.settings.values()],
         "genders": [("any", gettext("No preference"))]
         + [(t.id, t.label[:1].upper() + t.label[1:]) for t in vocabulary.genders.values()],
-        "currency": held.default_currency,
+        "currency": held.budget_currency(country),
         "places": held.places_served(),
         "clinic_country": held.clinic_country or "",
+        "preselected_languages": preselected_languages(held, spoken),
+        "access_needs": [(t.id, t.label) for t in vocabulary.access.values()],
+        "affirming_care": [(t.id, t.label) for t in vocabulary.affirming.values()],
+        "identities": [(t.id, t.label) for t in vocabulary.identities.values()],
+        "interpreter_languages": interpreter_languages(held, spoken),
+        "payment_methods": [
+            ("any", gettext("No preference")),
+            ("self_pay", gettext("I will pay myself")),
+            ("insurance", gettext("Insurance or a public scheme (such as the NHS)")),
+        ],
+        "currencies": currency_options(held),
+        "plans": plan_options(held, country or held.clinic_country or held.locale),
     }
+
+
+def preselected_languages(held: Matcher, offered: set[str]) -> list[str]:
+    """The languages ticked on a fresh form: the person's and the clinic's (issue 16.3).
+
+    The person's is the one they picked on the page, else their browser's first that a
+    therapist speaks (Accept-Language); the clinic's is its country's main language
+    (MATCHER_LOCALE, else MATCHER_CLINIC_COUNTRY). Only languages the question offers.
+    """
+    browser = None
+    for value, _quality in request.accept_languages:  # best first
+        code = value.split("-")[0].split("_")[0].lower()
+        if code in offered:
+            browser = code
+            break
+    clinic = i18n.country_language(held.locale or held.clinic_country or "")
+    chosen = [code for code in (chosen_language(), browser, clinic) if code and code in offered]
+    return list(dict.fromkeys(chosen))
+
+
+def interpreter_languages(held: Matcher, spoken: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """The languages an interpreter may work in: sign languages first, then spoken ones."""
+    vocabulary = held.knowledge.vocabulary
+    signed = {code for code in spoken if vocabulary.is_sign_language(code)} | {"bfi", "ase"}
+    sign_options = sorted(
+        ((code, held.renderer.language_name(code)) for code in signed), key=lambda o: o[1]
+    ) + [("sgn", gettext("Another sign language"))]
+    spoken_options = []
+    for code in LANGUAGE_CODES:
+        name = held.renderer.language_name(code) if len(code) == 2 else ""
+        if name and name != code:
+            spoken_options.append((code, name[:1].upper() + name[1:]))
+    spoken_options.sort(key=lambda option: option[1].casefold())
+    return {"signed": sign_options, "spoken": spoken_options}
+
+
+def currency_options(held: Matcher) -> list[tuple[str, str]]:
+    """The currencies a budget may be in: those of the places in rules/payment.yaml."""
+    payment = held.knowledge.vocabulary.payment
+    codes = {held.default_currency}
+    if payment is not None:
+        codes |= {*payment.currencies.values(), payment.default_currency}
+    language = request_language()
+    return [(code, f"{code}: {i18n.currency_name(code, language)}") for code in sorted(codes)]
+
+
+def plan_options(held: Matcher, country: str | None) -> list[dict[str, Any]]:
+    """The insurers and schemes of rules/payment.yaml, those of the person's country first.
+
+    Each scheme is one pick-list group: the scheme itself when naming a payer is optional
+    (value "scheme"), then each payer ("scheme:payer"): one answer says both.
+    """
+    payment = held.knowledge.vocabulary.payment
+    if payment is None:
+        return []
+    groups = []
+    for scheme in sorted(payment.schemes.values(), key=lambda s: s.country != country):
+        options = [(f"{scheme.id}:{payer}", name) for payer, name in scheme.payers.items()]
+        if not scheme.payer_required:
+            # Naming the payer is optional: the scheme alone, listed last among its payers.
+            options.append(
+                (scheme.id, gettext("Another, or not sure") if options else scheme.label)
+            )
+        groups.append({"scheme": scheme.id, "label": scheme.label, "options": options})
+    return groups
 
 
 def language_options(held: Matcher, codes: set[str]) -> list[dict[str, str]]:
@@ -449,7 +655,7 @@ def render_form(
         safety=safety,
         csrf_token=csrf_token(),
         submission_id=submission_id(form),
-        **form_options(held),
+        **form_options(held, form),
     )
     return no_store(make_response(page, status))
 

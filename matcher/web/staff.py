@@ -314,7 +314,7 @@ def _console(
         roster=[(t.id, str(t.profile["name"])) for t in roster],
         labels=labels(held),
         csrf_token=csrf_token(),
-        **form_options(held),
+        **form_options(held, form),
     )
     return make_response(page, status)
 

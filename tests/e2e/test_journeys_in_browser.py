@@ -56,7 +56,7 @@ def test_a_person_goes_from_the_first_question_to_a_confirmation(
     page.context.clear_cookies()
     page.goto(f"{server}/")
     page.wait_for_url(f"{server}/find/where")
-    assert page.locator("#progress").inner_text() == "Step 1 of 5"
+    assert page.locator("#progress").inner_text() == "Step 1 of 6"
     assert axe_violations(page, EVERY_IMPACT) == []
     shot(page, f"person-{size}-1-where")
     page.get_by_label("In person").check()
@@ -74,19 +74,30 @@ def test_a_person_goes_from_the_first_question_to_a_confirmation(
     page.get_by_role("button", name="Continue").click()
 
     page.wait_for_url(f"{server}/find/preferences")
-    page.get_by_label("Spanish").check()
+    # The browser's language and the clinic's come ticked (English, for a London clinic): a
+    # Spanish speaker ticks Spanish and unticks English.
+    assert page.locator("#language-en").is_checked()
+    page.locator("#language-es").check()
+    page.locator("#language-en").uncheck()
     page.get_by_label("Your age").fill("34")
+    assert axe_violations(page, EVERY_IMPACT) == []
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url(f"{server}/find/payment")
+    page.get_by_label("I will pay myself").check()
     page.get_by_label("Most you can pay per session (EUR)").fill("90")
+    assert axe_violations(page, EVERY_IMPACT) == []
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{server}/find/check")
 
     # Back: every answer is still there (from the server), and no "Confirm form resubmission".
     page.go_back()
-    page.wait_for_url(f"{server}/find/preferences")
-    assert page.get_by_label("Your age").input_value() == "34"
+    page.wait_for_url(f"{server}/find/payment")
     assert page.get_by_label("Most you can pay per session (EUR)").input_value() == "90"
     page.go_back()
-    page.wait_for_url(f"{server}/find/questionnaires")
+    page.wait_for_url(f"{server}/find/preferences")
+    assert page.get_by_label("Your age").input_value() == "34"
+    assert not page.locator("#language-en").is_checked()  # unticked stays unticked
     page.go_forward()
     page.go_forward()
     page.wait_for_url(f"{server}/find/check")

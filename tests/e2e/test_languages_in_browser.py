@@ -45,7 +45,9 @@ def test_a_spanish_speaker_goes_from_the_form_to_explained_matches(
     assert axe_violations(page) == []
     page.get_by_label("Después de un hecho traumático (TEPT)").check()
     page.get_by_label("Ánimo bajo y depresión").check()
-    page.locator("#language-es").check()  # "Español (español)": its own name, then the page's
+    # The browser's Spanish comes ticked, and the clinic's English: this person unticks it.
+    assert page.locator("#language-es").is_checked()  # "Español (español)"
+    page.locator("#language-en").uncheck()
     page.get_by_label("En línea (videollamada)").check()
     page.get_by_label("Lo máximo que puede pagar por sesión (EUR)").fill("90")
     page.get_by_role("button", name="Mostrar mis resultados").click()

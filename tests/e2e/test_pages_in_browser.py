@@ -26,7 +26,10 @@ def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: 
     # Keyboard and labels: everything is reached by its label, as a screen reader would.
     page.get_by_label("After a traumatic event (PTSD)").check()
     page.get_by_label("Low mood and depression").check()
-    page.get_by_label("Spanish").check()
+    # English comes ticked (the browser's and the clinic's language): a Spanish speaker swaps.
+    assert page.locator("#language-en").is_checked()
+    page.locator("#language-es").check()
+    page.locator("#language-en").uncheck()
     page.get_by_label("In person").check()
     page.get_by_label("Most you can pay per session (EUR)").fill("90")
     page.get_by_role("button", name="Show my matches").click()
@@ -39,7 +42,8 @@ def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: 
     )
     assert page.locator("#error-summary").evaluate("el => el === document.activeElement")
     assert page.get_by_label("After a traumatic event (PTSD)").is_checked()
-    assert page.get_by_label("Spanish").is_checked()
+    assert page.locator("#language-es").is_checked()
+    assert not page.locator("#language-en").is_checked()
     assert page.get_by_label("In person").is_checked()
     assert page.get_by_label("Most you can pay per session (EUR)").input_value() == "90"
     assert axe_violations(page) == []
@@ -90,6 +94,7 @@ def test_the_checklist_opens_from_the_results_and_prints_without_navigation(
     page.goto(f"{server}/form")
     page.get_by_label("After a traumatic event (PTSD)").check()
     page.get_by_label("Online (video)").check()
+    page.locator("#language-en").uncheck()  # ticked for them: any language will do
     page.get_by_role("button", name="Show my matches").click()
     page.locator("#checklist-link").click()
     page.wait_for_url("**/checklist?**")
@@ -137,7 +142,8 @@ def test_the_receptionist_logs_in_matches_a_caller_and_asks_why_not(server: str,
     assert axe_violations(page) == []
 
     page.get_by_label("After a traumatic event (PTSD)").check()
-    page.get_by_label("Spanish").check()
+    page.locator("#language-es").check()
+    page.locator("#language-en").uncheck()  # ticked for a London clinic; this caller speaks Spanish
     page.get_by_label("In person").check()
     page.get_by_label("Caller's city").fill("Madrid")
     page.get_by_label("Most the caller can pay per session (EUR)").fill("90")
