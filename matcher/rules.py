@@ -50,6 +50,10 @@ CRISIS_FILE = "crisis.yaml"
 JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
 TRANSLATIONS_DIR = "translations"
+# rules/scenarios/*.yaml: intakes and what a clinician expects of them, beside the rules they test.
+# They are tests (tests/test_scenarios.py runs them), not rules: the service and `matcher check`
+# skip them, and they are no part of rules_version, so editing a case changes no rule.
+SCENARIOS_DIR = "scenarios"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
 KNOWN_FILES = {
     VOCABULARY_FILE,
@@ -985,7 +989,13 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
 
     if not rules_dir.is_dir():
         raise ConfigError(str(rules_dir), "rules directory not found")
-    files = sorted(p for p in rules_dir.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
+    files = sorted(
+        p
+        for p in rules_dir.rglob("*")
+        if p.is_file()
+        and p.suffix in {".yaml", ".yml"}
+        and p.relative_to(rules_dir).parts[0] != SCENARIOS_DIR
+    )
     for path in files:
         relative = path.relative_to(rules_dir)
         in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
