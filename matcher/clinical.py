@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from matcher import explain, screening
-from matcher.engine import Firing, RulesEngine, RuleSpec
+from matcher.engine import Firing, RulesEngine, compile_rules
 from matcher.explain import ClinicalExplanation, Context, Renderer
 from matcher.ranking import ClinicalPicture
-from matcher.rules import AGE_TESTS, INPUTS_COMPLETE, Knowledge, compile_rule, pattern_names
+from matcher.rules import AGE_TESTS, Knowledge
 
 if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
     from matcher.matching import Intake
@@ -66,19 +66,7 @@ class ClinicalEvaluation:
                 if condition.key in ("setting", "format"):
                     self._observed_preferences.update((condition.key, v) for v in condition.values)
         # The same rules in another language share one compiled engine: only the words differ.
-        self.engine = engine or RulesEngine(
-            (
-                RuleSpec(
-                    rule_id=rule.id,
-                    definition=compile_rule(rule),
-                    pattern_names=tuple(pattern_names(rule)),
-                    derives=tuple(rule.derived_facts()),
-                )
-                for rule in knowledge.rules
-            ),
-            name_hint=name_hint,
-            inputs_complete=INPUTS_COMPLETE,
-        )
+        self.engine = engine or compile_rules(knowledge.rules, name_hint=name_hint)
 
     def explanation(self, intake: Intake) -> ClinicalExplanation:
         """Run the clinical rules on the intake's facts and explain what they concluded."""

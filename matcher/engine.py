@@ -1,4 +1,7 @@
-"""The one place that talks to durable_rules: one fresh session per evaluation, state deleted.
+"""The one place that knows durable_rules: its JSON dialect and its API, a session per evaluation.
+
+matcher/rules.py gives validated, engine-neutral rule objects; this module compiles them into
+durable_rules' JSON (`"$and"`, `"$gte"`, `"n0$not"`, ...) and runs them.
 
 Facts measured in ../shared/durable_rules.md shape this module: the stock Host starts timer threads
 that corrupt sessions under concurrency, so ours starts none and one lock serialises evaluations;
@@ -17,6 +20,8 @@ from typing import Any
 from durable import engine as durable_engine
 
 from matcher.errors import EngineError
+from matcher.rules import FACT_OF_CONDITION, ClinicalRule, Condition, condition_slots
+from matcher.schemas import SCREENING_CONDITION
 
 FactKey = tuple[tuple[str, Any], ...]
 # Every session starts with this fact, which an internal rule handles: a session whose facts all
@@ -172,3 +177,97 @@ class RulesEngine:
             collector.firings,
             key=lambda f: (self._order[f.rule_id], repr(f.facts)),
         )
+
+
+# --- compiling the rules into durable_rules' dialect ---------------------------------------------
+
+# How each numeric test compares its fact's field with the rule's value.
+_AT_LEAST = "$gte"
+_BELOW = "$lt"
+_AGE_OPERATORS = {"age_at_least": _AT_LEAST, "age_below": _BELOW}
+# Asserted after all of an evaluation's input facts. The engine checks negations as facts
+# arrive, not once a batch is complete, so a rule with `unless` also waits for this fact:
+# otherwise a fact asserted early could fire it before the answer that should stop it arrives.
+INPUTS_COMPLETE = {"type": "inputs_complete"}
+
+
+def pattern_names(rule: ClinicalRule) -> list[str]:
+    """Return the names of the positive patterns of a compiled rule, in `when` order."""
+    return [f"c{i}" for i in range(len(condition_slots(rule.when)))]
+
+
+def _pattern(condition: Condition) -> dict[str, Any]:
+    if condition.key in _AGE_OPERATORS:
+        return {
+            "$and": [
+                {"type": "age"},
+                {_AGE_OPERATORS[condition.key]: {"years": condition.values[0]}},
+            ]
+        }
+    screening_test = SCREENING_CONDITION.match(condition.key)
+    if screening_test and condition.key not in FACT_OF_CONDITION:
+        tests: list[dict[str, Any]] = [
+            {"type": "screening"},
+            {"instrument": screening_test["instrument"]},
+        ]
+        test = screening_test["test"]
+        if test == "total_at_least":
+            tests.append({_AT_LEAST: {"total": condition.values[0]}})
+            return {"$and": tests}
+        if test == "total_below":
+            tests.append({_BELOW: {"total": condition.values[0]}})
+            return {"$and": tests}
+        if test.startswith("difficulty_"):
+            tests[0] = {"type": "screening_difficulty"}
+            operator = _AT_LEAST if test == "difficulty_at_least" else _BELOW
+            tests.append({operator: {"value": condition.values[0]}})
+            return {"$and": tests}
+    else:
+        fact_type, extra = FACT_OF_CONDITION[condition.key]
+        tests = [{"type": fact_type}]
+        tests.extend({k: v} for k, v in extra.items())
+    if len(condition.values) == 1:
+        tests.append({"value": condition.values[0]})
+    else:
+        tests.append({"$or": [{"value": v} for v in condition.values]})
+    return {"$and": tests}
+
+
+def _slot_pattern(slot: list[Condition]) -> dict[str, Any]:
+    if len(slot) == 1:
+        return _pattern(slot[0])
+    tests: list[dict[str, Any]] = [{"type": "age"}]
+    for condition in slot:
+        tests.extend(t for t in _pattern(condition)["$and"] if t != {"type": "age"})
+    return {"$and": tests}
+
+
+def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
+    """Compile one rule to durable_rules' JSON form (without its action)."""
+    patterns: list[dict[str, Any]] = [
+        {name: _slot_pattern(slot)}
+        for name, slot in zip(pattern_names(rule), condition_slots(rule.when), strict=True)
+    ]
+    if rule.unless:
+        patterns.append({"ready": {"$and": [{"type": INPUTS_COMPLETE["type"]}]}})
+        patterns.extend(
+            {f"n{i}$not": _pattern(condition)} for i, condition in enumerate(rule.unless)
+        )
+    return {"all": patterns}
+
+
+def rule_spec(rule: ClinicalRule) -> RuleSpec:
+    """What the engine needs of one validated rule: its compiled patterns and derived facts."""
+    return RuleSpec(
+        rule_id=rule.id,
+        definition=compile_rule(rule),
+        pattern_names=tuple(pattern_names(rule)),
+        derives=tuple(rule.derived_facts()),
+    )
+
+
+def compile_rules(rules: Iterable[ClinicalRule], name_hint: str = "matcher") -> RulesEngine:
+    """Compile validated rules into one engine that waits for every input before negations."""
+    return RulesEngine(
+        (rule_spec(rule) for rule in rules), name_hint=name_hint, inputs_complete=INPUTS_COMPLETE
+    )

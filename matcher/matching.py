@@ -14,8 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from marshmallow import Schema
 
-from matcher import care_routes, explain, i18n, ranking, risk, safety, screening
-from matcher.checks import HARD_CHECKS
+from matcher import alternatives, care_routes, explain, i18n, ranking, risk, safety, screening, why
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
@@ -41,11 +40,7 @@ from matcher.schemas import (
 CLINICAL_CACHE_SIZE = 4096
 # The age the clinic treats as adult unless MATCHER_ADULT_AGE says otherwise.
 ADULT_AGE = 18
-RELAXED_ENTRIES = 3
-RELAXED_MATCHES = 3
 REVIEW_CAVEAT = i18n.N_("A clinician needs to review this request before booking (safety answers)")
-REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (safety answers).")
-ROUTE_REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (care route).")
 
 
 def utc_today() -> date:
@@ -457,160 +452,6 @@ class Matcher:
         emergency, _ = safety.crisis_resources(self.knowledge.crisis, where)
         return care_routes.as_json(intake.route, self.knowledge.sources, emergency, where)
 
-    def _no_match(
-        self,
-        counts: list[tuple[HardConstraint, int]],
-        preferences: Preferences,
-        picture: ClinicalPicture,
-    ) -> dict[str, Any]:
-        before = len(self.roster.therapists)
-        funnel = []
-        blocking: tuple[HardConstraint, int] | None = None
-        for constraint, remaining in counts:
-            requirement = self._requirement(constraint, preferences, picture)
-            funnel.append(
-                {
-                    "constraint": constraint.id,
-                    "text": self._("Therapists who also {requirement}").format(
-                        requirement=requirement
-                    ),
-                    "remaining": remaining,
-                }
-            )
-            if remaining == 0 and blocking is None:
-                blocking = (constraint, before)
-            if blocking is None:
-                before = remaining
-        assert blocking is not None
-        constraint, left = blocking
-        requirement = self._requirement(constraint, preferences, picture)
-        therapists = "therapist" if left == 1 else "therapists"
-        if self.language != i18n.SOURCE_LANGUAGE:
-            scope = (
-                self._("of the {count} therapists in the roster")
-                if left == len(self.roster.therapists)
-                else self._("of the {count} therapists who meet your earlier requirements")
-            ).format(count=left)
-        else:
-            scope = (
-                f"of the {left} {therapists} in the roster"
-                if left == len(self.roster.therapists)
-                else f"of the {left} {therapists} who {'meets' if left == 1 else 'meet'} "
-                "your earlier requirements"
-            )
-        result = {
-            "constraint": constraint.id,
-            "text": self._(
-                "No therapist matched everything you asked for: {scope}, none {requirement}."
-            ).format(scope=scope, requirement=requirement),
-            "funnel": funnel,
-        }
-        if HARD_CHECKS[constraint.check].never_relaxed:
-            result["staff_review"] = self.knowledge.matching.staff_review
-        return result
-
-    def _requirement(
-        self, constraint: HardConstraint, preferences: Preferences, picture: ClinicalPicture
-    ) -> str:
-        kind = explain.hard_kind(constraint)
-        wanted = ranking.wanted(constraint, preferences, picture)
-        words = self.renderer.placeholders(kind, wanted, None, False)
-        return constraint.requirement.format(**words)
-
-    def _relaxed(
-        self,
-        intake: Intake,
-        picture: ClinicalPicture,
-        clinical: ClinicalExplanation,
-    ) -> list[dict[str, Any]]:
-        preferences = intake.preferences
-        active_ids = [c.id for c in self._active(preferences, picture)]
-        options = []
-        by_id = {c.id: c for c in self.knowledge.matching.hard_constraints}
-        young = preferences.age is not None and preferences.age < self.adult_age
-        for relaxation in self.knowledge.matching.relaxations:
-            if relaxation.only_when_format and preferences.format != relaxation.only_when_format:
-                continue
-            if young and any(by_id[d].check == "within_range" for d in relaxation.drops):
-                continue  # a child or young person is never offered an adult-only therapist
-            dropped = [c for c in active_ids if c in relaxation.drops]
-            if dropped:
-                options.append((relaxation, dropped))
-        entries = []
-        for relaxation, dropped in options:
-            entry = self._try_relaxation(
-                [relaxation.id], dropped, relaxation.text, intake, picture, clinical
-            )
-            if entry:
-                entries.append(entry)
-            if len(entries) == RELAXED_ENTRIES:
-                return entries
-        if entries or len(options) < 2:
-            return entries
-        # No single relaxation helps: relax cumulatively, nearest first, until someone is left.
-        ids: list[str] = []
-        dropped_all: list[str] = []
-        texts: list[str] = []
-        for relaxation, dropped in options:
-            ids.append(relaxation.id)
-            dropped_all.extend(d for d in dropped if d not in dropped_all)
-            texts.append(relaxation.text)
-            entry = self._try_relaxation(
-                ids, dropped_all, "; ".join(texts), intake, picture, clinical
-            )
-            if entry:
-                return [entry]
-        return []
-
-    def _set_aside(self, preferences: Preferences, dropped: Sequence[str]) -> Preferences:
-        unanswered = Preferences()
-        # `near` is where the person is, not something they asked of a therapist: the distance
-        # checks are set aside by id, and the place still tells "either format" who is within
-        # reach and keeps the city-by-name check (only for an unplaced city) out of the way.
-        cleared: dict[str, Any] = {
-            name: getattr(unanswered, name)
-            for c in self.knowledge.matching.hard_constraints
-            if c.id in dropped and c.intake_field
-            for name in [c.intake_field.removeprefix("preferences.")]
-            if name != "near"
-        }
-        return replace(preferences, **cleared)
-
-    def _try_relaxation(
-        self,
-        ids: list[str],
-        dropped: list[str],
-        text: str,
-        intake: Intake,
-        picture: ClinicalPicture,
-        clinical: ClinicalExplanation,
-    ) -> dict[str, Any] | None:
-        preferences = intake.preferences
-        # A requirement set aside is as if unanswered, also for the checks that read the same
-        # answer: online instead of in person is judged for either format (an online group, a
-        # compact's online authority counts, an online therapist's office access does not);
-        # they are ranked and explained against what the person asked for.
-        eased = self._set_aside(preferences, dropped)
-        kept = self._active(eased, picture, dropped)
-        survivors, _ = ranking.funnel(self.roster, kept, eased, picture)
-        if not len(survivors):
-            return None
-        ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
-        all_active = self._active(preferences, picture)
-        near = preferences.near
-        return {
-            "relaxation": "+".join(ids),
-            "relaxed": list(dropped),
-            "text": text.format(
-                setting=self.renderer.value("settings", preferences.setting),
-                format=self.renderer.value("formats", preferences.format),
-                fee=explain.fee_range([r.therapist for r in ranked], self.renderer),
-                max_km=near.max_km if near else "",
-                place=(near.place.name if near.place else "your country") if near else "",
-            ),
-            "matches": [self._match_json(r, all_active, intake, clinical, picture) for r in ranked],
-        }
-
     def match(
         self, payload: Any, declared_totals: Mapping[str, int] | None = None
     ) -> dict[str, Any]:
@@ -632,11 +473,11 @@ class Matcher:
             survivors, counts = ranking.funnel(self.roster, active, preferences, picture)
             ranked = self._rank(survivors, preferences, picture, intake.limit)
             if not ranked:
-                no_match = self._no_match(counts, preferences, picture)
+                no_match = alternatives.no_match(self, counts, preferences, picture)
                 # Beyond the route's level (a specialist service, urgent help) the route is the
                 # answer: no therapist who does not treat what the person asked about.
                 if intake.route.offers_alternatives:
-                    relaxed = self._relaxed(intake, picture, clinical)
+                    relaxed = alternatives.relaxed(self, intake, picture, clinical)
         safety_part = self.safety(intake.risk_signals, self._crisis_country(intake))
         # The safety path is built in: no rule can remove it, and it always comes first.
         alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [
@@ -669,72 +510,7 @@ class Matcher:
 
     def why(self, therapist_id: str, payload: Any) -> dict[str, Any]:
         """Explain one therapist for an intake: each constraint failed, or their rank and why."""
-        therapist = self.therapist(therapist_id)
-        intake = self.parse_intake(payload)
-        intake, clinical, picture = self._clinical_picture(intake)
-        preferences = intake.preferences
-        active = self._active(preferences, picture)
-        checks = [ranking.check(c, therapist, self.roster, preferences, picture) for c in active]
-        failed = [
-            {
-                "rule": f"constraint.{c.constraint.id}",
-                "text": explain.check_sentence(c, self.renderer),
-            }
-            for c in checks
-            if not c.passed
-        ]
-        survivors, _ = ranking.funnel(self.roster, active, preferences, picture)
-        own = np.array([therapist.position], dtype=np.intp)
-        lines = ranking.lines_for(
-            0, therapist, self._scores(own, preferences, picture), preferences, picture
-        )
-        reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
-        self._review_caveats(intake, caveats)
-        rank = None
-        name = therapist["name"]
-        if failed:
-            summary = self._("{name} is not a match: {reasons}.").format(
-                name=name,
-                reasons="; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed),
-            )
-        else:
-            scores = self._scores(survivors, preferences, picture)
-            order = ranking.best(self.roster, scores)
-            rank = int(np.flatnonzero(scores.at[order] == therapist.position)[0]) + 1
-            most = sum(line.preference.points for line in lines)
-            summary = self._(
-                "{name} meets every requirement and ranks {rank} of {count} "
-                "with {points} of {most} points."
-            ).format(name=name, rank=rank, count=len(order), points=ranking.total(lines), most=most)
-        if intake.risk_signals:
-            summary += " " + self._(REVIEW_SUMMARY)
-        elif intake.route.needs_review:
-            summary += " " + self._(ROUTE_REVIEW_SUMMARY)
-        return {
-            "safety": self.safety(intake.risk_signals, self._crisis_country(intake)),
-            "therapist": therapist.profile,
-            "review_required": self._review_required(intake),
-            "eligible": not failed,
-            "summary": summary,
-            "checks": [
-                {
-                    "constraint": c.constraint.id,
-                    "passed": c.passed,
-                    "expected": explain.plain(c.expected),
-                    "actual": explain.plain(c.actual),
-                    "text": explain.check_sentence(c, self.renderer),
-                }
-                for c in checks
-            ],
-            "failed": failed,
-            "rank": rank,
-            "of": len(survivors),
-            "score": ranking.total(lines) if not failed else None,
-            "score_breakdown": explain.score_breakdown(lines),
-            "reasons": reasons,
-            "caveats": caveats,
-            "rules_version": self.rules_version,
-        }
+        return why.why(self, therapist_id, payload)
 
     # --- roster and vocabulary --------------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""Read rules/*.yaml, validate them against the vocabulary, and compile them for durable_rules."""
+"""Read rules/*.yaml and validate them against the vocabulary into engine-neutral rule objects.
+
+matcher/engine.py compiles these objects into durable_rules' dialect; nothing here knows it.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +50,10 @@ CRISIS_FILE = "crisis.yaml"
 JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
 TRANSLATIONS_DIR = "translations"
+# rules/scenarios/*.yaml: intakes and what a clinician expects of them, beside the rules they test.
+# They are tests (tests/test_scenarios.py runs them), not rules: the service and `matcher check`
+# skip them, and they are no part of rules_version, so editing a case changes no rule.
+SCENARIOS_DIR = "scenarios"
 # checklist.yaml (questions to ask a therapist) is read by matcher/checklist.py.
 KNOWN_FILES = {
     VOCABULARY_FILE,
@@ -82,8 +89,8 @@ COMBAT_DETAILS = ("combat_related", "not_combat_related")
 RISK_SIGNALS = {"phq9_item9": "PHQ-9 item 9 above 0", "self_harm_thoughts": "thoughts of self-harm"}
 # The age groups the rules tell apart; the line between them is MATCHER_ADULT_AGE (18).
 AGE_GROUPS = {"young_person": "under the adult age", "adult": "the adult age or over"}
-# Numeric age conditions, in whole years, and how each compares with the age fact's `years`.
-AGE_TESTS = {"age_at_least": "$gte", "age_below": "$lt"}
+# Numeric age conditions, in whole years, compared with the age fact's `years`.
+AGE_TESTS = ("age_at_least", "age_below")
 
 
 @dataclass(frozen=True)
@@ -982,7 +989,13 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
 
     if not rules_dir.is_dir():
         raise ConfigError(str(rules_dir), "rules directory not found")
-    files = sorted(p for p in rules_dir.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
+    files = sorted(
+        p
+        for p in rules_dir.rglob("*")
+        if p.is_file()
+        and p.suffix in {".yaml", ".yml"}
+        and p.relative_to(rules_dir).parts[0] != SCENARIOS_DIR
+    )
     for path in files:
         relative = path.relative_to(rules_dir)
         in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
@@ -1065,7 +1078,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
     )
 
 
-# --- compiling --------------------------------------------------------------------------------
+# --- fact slots -----------------------------------------------------------------------------------
 
 
 AGE_KEYS = {"age_group", *AGE_TESTS}
@@ -1087,71 +1100,3 @@ def condition_slots(conditions: tuple[Condition, ...]) -> list[list[Condition]]:
         else:
             slots.append([condition])
     return slots
-
-
-def pattern_names(rule: ClinicalRule) -> list[str]:
-    """Return the names of the positive patterns of a compiled rule, in `when` order."""
-    return [f"c{i}" for i in range(len(condition_slots(rule.when)))]
-
-
-def _pattern(condition: Condition) -> dict[str, Any]:
-    if condition.key in AGE_TESTS:
-        return {
-            "$and": [{"type": "age"}, {AGE_TESTS[condition.key]: {"years": condition.values[0]}}]
-        }
-    screening_test = SCREENING_CONDITION.match(condition.key)
-    if screening_test and condition.key not in FACT_OF_CONDITION:
-        tests: list[dict[str, Any]] = [
-            {"type": "screening"},
-            {"instrument": screening_test["instrument"]},
-        ]
-        test = screening_test["test"]
-        if test == "total_at_least":
-            tests.append({"$gte": {"total": condition.values[0]}})
-            return {"$and": tests}
-        if test == "total_below":
-            tests.append({"$lt": {"total": condition.values[0]}})
-            return {"$and": tests}
-        if test.startswith("difficulty_"):
-            tests[0] = {"type": "screening_difficulty"}
-            operator = "$gte" if test == "difficulty_at_least" else "$lt"
-            tests.append({operator: {"value": condition.values[0]}})
-            return {"$and": tests}
-    else:
-        fact_type, extra = FACT_OF_CONDITION[condition.key]
-        tests = [{"type": fact_type}]
-        tests.extend({k: v} for k, v in extra.items())
-    if len(condition.values) == 1:
-        tests.append({"value": condition.values[0]})
-    else:
-        tests.append({"$or": [{"value": v} for v in condition.values]})
-    return {"$and": tests}
-
-
-# Asserted after all of an evaluation's input facts. The engine checks negations as facts
-# arrive, not once a batch is complete, so a rule with `unless` also waits for this fact:
-# otherwise a fact asserted early could fire it before the answer that should stop it arrives.
-INPUTS_COMPLETE = {"type": "inputs_complete"}
-
-
-def _slot_pattern(slot: list[Condition]) -> dict[str, Any]:
-    if len(slot) == 1:
-        return _pattern(slot[0])
-    tests: list[dict[str, Any]] = [{"type": "age"}]
-    for condition in slot:
-        tests.extend(t for t in _pattern(condition)["$and"] if t != {"type": "age"})
-    return {"$and": tests}
-
-
-def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
-    """Compile one rule to durable_rules' JSON form (without its action)."""
-    patterns: list[dict[str, Any]] = [
-        {name: _slot_pattern(slot)}
-        for name, slot in zip(pattern_names(rule), condition_slots(rule.when), strict=True)
-    ]
-    if rule.unless:
-        patterns.append({"ready": {"$and": [{"type": INPUTS_COMPLETE["type"]}]}})
-        patterns.extend(
-            {f"n{i}$not": _pattern(condition)} for i, condition in enumerate(rule.unless)
-        )
-    return {"all": patterns}

@@ -880,6 +880,18 @@ class LocationSchema(StrictSchema):
             raise ValidationError(f"{region!r} is not a region of {country!r}.", "region")
 
 
+def _id_list(ids: Iterable[str], most: int, description: str | None = None) -> fields.List:
+    """An intake field of 1 to `most` distinct vocabulary ids, each one of `ids`."""
+    metadata: dict[str, Any] = {"uniqueItems": True}
+    if description is not None:
+        metadata["description"] = description
+    return fields.List(
+        fields.String(validate=validate.OneOf(list(ids))),
+        validate=[validate.Length(min=1, max=most), unique_items],
+        metadata=metadata,
+    )
+
+
 def build_intake_schema(
     difficulty_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -1002,19 +1014,12 @@ def build_intake_schema(
             metadata={"description": "In person: the farthest office, in km between centres."},
         )
         therapist_gender = fields.String(validate=validate.OneOf([*gender_ids, "any"]))
-        times = fields.List(
-            fields.String(validate=validate.OneOf(list(time_ids))),
-            validate=[validate.Length(min=1, max=10), unique_items],
-            metadata={"uniqueItems": True},
-        )
-        access = fields.List(
-            fields.String(validate=validate.OneOf(list(access_ids))),
-            validate=[validate.Length(min=1, max=10), unique_items],
-            metadata={
-                "uniqueItems": True,
-                "description": "Office access the person needs (FHIR Plan-Net accessibility "
-                "codes and local ones: GET /api/v1/vocabulary); every one is required.",
-            },
+        times = _id_list(time_ids, 10)
+        access = _id_list(
+            access_ids,
+            10,
+            "Office access the person needs (FHIR Plan-Net accessibility "
+            "codes and local ones: GET /api/v1/vocabulary); every one is required.",
         )
         interpreter = fields.String(
             validate=language_code,
@@ -1025,24 +1030,18 @@ def build_intake_schema(
                 "interpreters.",
             },
         )
-        affirming = fields.List(
-            fields.String(validate=validate.OneOf(list(affirming_ids))),
-            validate=[validate.Length(min=1, max=10), unique_items],
-            metadata={
-                "uniqueItems": True,
-                "description": "Affirming care the person requires (LGBTQ+, neurodivergent, "
-                "faith_integrated:islam...); every one is required.",
-            },
+        affirming = _id_list(
+            affirming_ids,
+            10,
+            "Affirming care the person requires (LGBTQ+, neurodivergent, "
+            "faith_integrated:islam...); every one is required.",
         )
-        identity = fields.List(
-            fields.String(validate=validate.OneOf(list(identity_ids))),
-            validate=[validate.Length(min=1, max=5), unique_items],
-            metadata={
-                "uniqueItems": True,
-                "description": "Identities the person would prefer their therapist to share "
-                "(a preference for points, never a requirement; only therapists who chose to "
-                "show theirs can earn them).",
-            },
+        identity = _id_list(
+            identity_ids,
+            5,
+            "Identities the person would prefer their therapist to share "
+            "(a preference for points, never a requirement; only therapists who chose to "
+            "show theirs can earn them).",
         )
 
         @validates_schema

@@ -6,17 +6,10 @@ import threading
 
 import pytest
 
-from matcher.engine import RulesEngine, RuleSpec
+from matcher.engine import RulesEngine, compile_rules
 from matcher.errors import EngineError
 from matcher.matching import Matcher
-from matcher.rules import (
-    INPUTS_COMPLETE,
-    ClinicalRule,
-    Condition,
-    Evidence,
-    compile_rule,
-    pattern_names,
-)
+from matcher.rules import ClinicalRule, Condition, Evidence
 
 
 def rule(
@@ -37,13 +30,7 @@ def rule(
 
 
 def engine_for(*rules: ClinicalRule) -> RulesEngine:
-    return RulesEngine(
-        (
-            RuleSpec(r.id, compile_rule(r), tuple(pattern_names(r)), tuple(r.derived_facts()))
-            for r in rules
-        ),
-        inputs_complete=INPUTS_COMPLETE,
-    )
+    return compile_rules(rules)
 
 
 def difficulty(value: str) -> dict[str, str]:

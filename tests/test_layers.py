@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,26 @@ def test_importing_the_domain_loads_no_flask_werkzeug_or_sqlalchemy() -> None:
         check=True,
     )
     assert json.loads(done.stdout) == {name: [] for name in names}
+
+
+# durable_rules' JSON operators. A module can write the engine's dialect without importing
+# `durable` at all (rules.py once built these dicts from plain literals), so the import test
+# above cannot see it: the source text is scanned instead. Anything that needs the dialect asks
+# matcher/engine.py, so a change of engine is a change to one file.
+DURABLE_OPERATORS = re.compile(
+    r"\$(?:and|or|not|all|any|gte|gt|lte|lt|ne|ex|nex|mt|imt|iall|iany)\b"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(PACKAGE.rglob("*.py")),
+    ids=[str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))],
+)
+def test_only_the_engine_module_writes_durable_rules_dialect(path: Path) -> None:
+    if path == PACKAGE / "engine.py":
+        assert DURABLE_OPERATORS.search(path.read_text(encoding="utf-8"))  # the scan sees it
+        return
+    text = path.read_text(encoding="utf-8")
+    found = sorted({m.group(0) for m in DURABLE_OPERATORS.finditer(text)})
+    assert found == [], f"{path.relative_to(PROJECT_ROOT)} writes durable_rules' dialect"

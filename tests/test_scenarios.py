@@ -1,7 +1,16 @@
-"""Clinician-readable scenarios (tests/scenarios/*.yaml): intake in, expected outcome out."""
+"""Clinician-readable scenarios (rules/scenarios/*.yaml): intake in, expected outcome out.
+
+They live beside the rules they test, so a clinician opening rules/ finds the cases too; the
+service and `matcher check` skip that folder (matcher/rules.py SCENARIOS_DIR), this test runs it.
+A therapist or a modality is written as its id, or as its id then its name, exactly as in
+therapists.yaml or rules/vocabulary.yaml: `first_match: "t-001 Lucía Fernández Ortega"`,
+`top_modalities: ["tf_cbt Trauma-focused CBT", emdr]`. A name that is not that id's fails.
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +18,11 @@ import pytest
 import yaml
 from flask.testing import FlaskClient
 
+from matcher import PROJECT_ROOT
+from matcher.rules import load_knowledge
 from tests.invariants import assert_valid_match_response
 
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SCENARIO_DIR = PROJECT_ROOT / "rules" / "scenarios"
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.yaml"))
 EXPECT_KEYS = {
     "top_modalities",
@@ -42,6 +53,71 @@ EXPECT_KEYS = {
     "staff_review",
     "why",
 }
+# The expectations that name therapists, and those that name modalities (a list, or one).
+THERAPIST_KEYS = ("first_match", "matches_include", "matches_exclude", "matches")
+MODALITY_KEYS = ("top_modalities", "modalities_include", "modalities_exclude")
+
+
+def _names(path: Path, key: str) -> dict[str, str]:
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))[key]
+    return {entry["id"]: entry["name"] for entry in entries}
+
+
+THERAPIST_NAMES = _names(PROJECT_ROOT / "therapists.yaml", "therapists")
+MODALITY_NAMES = _names(PROJECT_ROOT / "rules" / "vocabulary.yaml", "modalities")
+
+
+class ScenarioError(ValueError):
+    """A scenario file that names something it cannot mean."""
+
+
+def resolve(written: Any, names: Mapping[str, str], where: str) -> str:
+    """The id `written` names: an id alone, or an id, a space, and that id's exact name."""
+    identifier, _, name = str(written).partition(" ")
+    if identifier not in names:
+        raise ScenarioError(f"{where}: {written!r}: no {identifier!r} in the roster or vocabulary")
+    if name and name != names[identifier]:
+        raise ScenarioError(
+            f"{where}: {written!r}: {identifier} is {names[identifier]!r}, not {name!r}"
+        )
+    return identifier
+
+
+def resolve_names(expect: dict[str, Any], where: str) -> dict[str, Any]:
+    """`expect` with every therapist and modality written by name reduced to its id."""
+    resolved = dict(expect)
+
+    def ids(key: str, names: Mapping[str, str]) -> None:
+        if key in resolved:
+            value = resolved[key]
+            if isinstance(value, list):
+                resolved[key] = [resolve(v, names, f"{where}: {key}") for v in value]
+            else:
+                resolved[key] = resolve(value, names, f"{where}: {key}")
+
+    for key in THERAPIST_KEYS:
+        ids(key, THERAPIST_NAMES)
+    for key in MODALITY_KEYS:
+        ids(key, MODALITY_NAMES)
+    if "placements" in resolved:
+        resolved["placements"] = [
+            [resolve(modality, MODALITY_NAMES, f"{where}: placements"), kind]
+            for modality, kind in resolved["placements"]
+        ]
+    if "relaxed" in resolved:
+        resolved["relaxed"] = [
+            {
+                relaxation: [resolve(t, THERAPIST_NAMES, f"{where}: relaxed") for t in therapists]
+                for relaxation, therapists in offer.items()
+            }
+            for offer in resolved["relaxed"]
+        ]
+    if "why" in resolved:
+        resolved["why"] = {
+            resolve(t, THERAPIST_NAMES, f"{where}: why"): failed
+            for t, failed in resolved["why"].items()
+        }
+    return resolved
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -52,7 +128,59 @@ def load(path: Path) -> dict[str, Any]:
     )
     unknown = set(data["expect"]) - EXPECT_KEYS
     assert not unknown, f"{path.name}: unknown expectations {sorted(unknown)}"
+    data["expect"] = resolve_names(data["expect"], path.name)
     return data
+
+
+def test_no_scenario_is_left_where_it_would_not_run() -> None:
+    # Scenarios lived in tests/scenarios/ until they moved beside the rules; one written there
+    # by an older branch would be silently skipped.
+    assert sorted(p.name for p in (Path(__file__).parent / "scenarios").glob("*.y*ml")) == []
+
+
+def test_scenario_files_have_distinct_numbers() -> None:
+    numbers = [path.name.partition("_")[0] for path in SCENARIOS]
+    assert sorted(n for n in set(numbers) if numbers.count(n) > 1) == []
+
+
+def test_a_therapist_or_modality_may_be_named_beside_its_id() -> None:
+    expect = {
+        "first_match": "t-001 Lucía Fernández Ortega",
+        "top_modalities": ["tf_cbt Trauma-focused CBT", "emdr"],
+        "relaxed": [{"any_setting": ["t-001 Lucía Fernández Ortega", "t-016"]}],
+        "why": {"t-001 Lucía Fernández Ortega": []},
+    }
+    assert resolve_names(expect, "x.yaml") == {
+        "first_match": "t-001",
+        "top_modalities": ["tf_cbt", "emdr"],
+        "relaxed": [{"any_setting": ["t-001", "t-016"]}],
+        "why": {"t-001": []},
+    }
+
+
+def test_a_name_that_is_not_its_ids_fails_naming_both() -> None:
+    with pytest.raises(ScenarioError) as raised:
+        resolve_names({"matches": ["t-001 Ana García"]}, "x.yaml")
+    assert str(raised.value) == (
+        "x.yaml: matches: 't-001 Ana García': t-001 is 'Lucía Fernández Ortega', not 'Ana García'"
+    )
+
+
+def test_an_unknown_id_fails_naming_it() -> None:
+    with pytest.raises(ScenarioError) as raised:
+        resolve_names({"top_modalities": ["emdr2"]}, "x.yaml")
+    assert str(raised.value) == (
+        "x.yaml: top_modalities: 'emdr2': no 'emdr2' in the roster or vocabulary"
+    )
+
+
+def test_the_service_skips_the_scenarios_and_they_are_no_part_of_rules_version(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(PROJECT_ROOT / "rules", tmp_path / "rules")
+    before = load_knowledge(tmp_path / "rules").digest
+    (tmp_path / "rules" / "scenarios" / "999_not_a_rule.yaml").write_text("name: [broken\n")
+    assert load_knowledge(tmp_path / "rules").digest == before
 
 
 def test_there_are_enough_scenarios_to_cover_every_difficulty(client: FlaskClient) -> None:
