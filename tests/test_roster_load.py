@@ -272,14 +272,14 @@ def test_the_columns_are_the_ones_each_therapist_gives() -> None:
     assert [roster.id_rank[t.position] for t in ranked] == list(range(roster.size))
 
 
-def test_a_valid_roster_decodes_its_ids_as_the_vocabulary_s_own_strings(tmp_path: Path) -> None:
+def test_a_valid_roster_decodes_each_id_as_one_shared_string(tmp_path: Path) -> None:
     path = tmp_path / "roster.json"
     path.write_text(json.dumps(synthetic_roster(50)), encoding="utf-8")
     data, _, checked = _read(path, path.name, _checked_type(VOCABULARY))
     assert checked
     assert isinstance(data.therapists[0], TherapistRecord)
-    ids = {id(value) for record in data.therapists for value in record.modalities}
-    assert ids <= {id(value) for value in VOCABULARY.modalities}
+    listed = [value for record in data.therapists for value in record.modalities]
+    assert len({id(value) for value in listed}) == len(set(listed))  # one object per id
 
 
 def test_an_unknown_id_is_decoded_again_and_named_as_before(tmp_path: Path) -> None:
