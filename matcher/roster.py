@@ -389,33 +389,39 @@ class Roster:
 
     def _licence_columns(self, records: list[TherapistRecord]) -> None:
         size = len(records)
-        self.licence_places = {}
-        cells: dict[tuple[int, int], int] = {}
-        for position, record in enumerate(records):
-            for licence in record.licences:
-                if licence.status not in self.practising:
-                    continue
-                column = self.licence_places.setdefault(
-                    licence.jurisdiction, len(self.licence_places)
-                )
-                until = NO_EXPIRY if licence.expires is None else licence.expires.toordinal()
-                cells[position, column] = max(cells.get((position, column), NOT_LICENSED), until)
+        held = list(map(attrgetter("licences"), records))
+        every = list(chain.from_iterable(held))
+        owner = np.repeat(
+            np.arange(size, dtype=np.intp), np.fromiter(map(len, held), np.intp, size)
+        )
+        counts = np.fromiter((lic.status in self.practising for lic in every), np.bool_, len(every))
+        kept = list(compress(every, counts))
+        places = list(map(attrgetter("jurisdiction"), kept))
+        self.licence_places = {place: n for n, place in enumerate(dict.fromkeys(places))}
         until_matrix = np.zeros((size, max(len(self.licence_places), 1)), np.int32, order="F")
-        if cells:
-            rows, cols = zip(*cells, strict=True)
-            until_matrix[list(rows), list(cols)] = list(cells.values())
+        if kept:
+            column = np.fromiter(map(self.licence_places.__getitem__, places), np.intp, len(kept))
+            until = np.fromiter(
+                (NO_EXPIRY if lic.expires is None else lic.expires.toordinal() for lic in kept),
+                np.int32,
+                len(kept),
+            )
+            # Two licences for one place: the one valid longest counts.
+            np.maximum.at(until_matrix, (owner[counts], column), until)
         self.licence_until = until_matrix
         self.licence_best = until_matrix.max(axis=1).astype(np.int32)
         in_force = np.where(until_matrix > NOT_LICENSED, until_matrix, NO_EXPIRY)
         self.licence_soonest = in_force.min(axis=1).astype(np.int32)
         self.compact_until = {}
+        holders = [(n, record.compacts) for n, record in enumerate(records) if record.compacts]
         for compact in self.compacts:
             days = np.zeros(size, dtype=np.int32)
-            for position, record in enumerate(records):
-                for held in record.compacts:
-                    if held.compact == compact and held.status in self.practising:
-                        until = NO_EXPIRY if held.expires is None else held.expires.toordinal()
-                        days[position] = max(int(days[position]), until)
+            for position, authorities in holders:
+                for authority in authorities:
+                    if authority.compact == compact and authority.status in self.practising:
+                        ends = authority.expires
+                        last_day = NO_EXPIRY if ends is None else ends.toordinal()
+                        days[position] = max(int(days[position]), last_day)
             self.compact_until[compact] = days
 
     @property
