@@ -318,9 +318,7 @@ class Roster:
         self.values, self.lists = {}, {}
         for name in INDEXED_LIST_FIELDS:
             values_of = _identity_values if name == "identity" else attrgetter(name)
-            self.values[name], self.lists[name] = _index(
-                size, [list(values_of(record)) for record in records]
-            )
+            self.values[name], self.lists[name] = _index(size, list(map(values_of, records)))
         # "payers": the plans each therapist is covered by (network in covered_by), by scheme
         # and by scheme/payer (scheme/* for an entry that covers every payer of its scheme).
         self.values["payers"], self.lists["payers"] = _index(
@@ -328,11 +326,13 @@ class Roster:
             [
                 [
                     key
-                    for entry in record.payers
+                    for entry in payers
                     if entry.network in self.covered_by
                     for key in payer_keys(entry.scheme, entry.payer)
                 ]
-                for record in records
+                if payers
+                else payers
+                for payers in map(attrgetter("payers"), records)
             ],
         )
         self.currencies, self.currency = _codes([r.currency or "" for r in records], np.int16)
