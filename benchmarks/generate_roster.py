@@ -31,11 +31,6 @@ from typing import Any
 
 import yaml
 
-from matcher.roster import Group
-
-# A group's length is its own field (`weeks`) once the roster has it, else part of its schedule.
-GROUPS_HAVE_WEEKS = "weeks" in Group.__struct_fields__
-
 # The day the roster's dates are relative to, and the day the benchmarks match on.
 AS_OF = date(2026, 12, 1)
 
@@ -845,19 +840,16 @@ def therapist(number: int, seed: int, places: dict[str, Any]) -> dict[str, Any]:
         settings.append("group")
         topic = rng.choice(difficulties)
         modality = next((m for m in modalities if topic in MODALITY_FIT[m]), modalities[0])
-        group = {
-            "name": f"{topic.replace('_', ' ').capitalize()} group",
-            "topic": topic,
-            "modality": modality,
-            "format": rng.choice(formats),
-            "schedule": f"{rng.choice(WEEKDAYS)} 18:30-20:00",
-        }
-        weeks = rng.choice([6, 8, 8, 10, 12])
-        if GROUPS_HAVE_WEEKS:
-            group["weeks"] = weeks
-        else:
-            group["schedule"] += f", {weeks} weeks"
-        groups.append(group)
+        groups.append(
+            {
+                "name": f"{topic.replace('_', ' ').capitalize()} group",
+                "topic": topic,
+                "modality": modality,
+                "format": rng.choice(formats),
+                "schedule": f"{rng.choice(WEEKDAYS)} 18:30-20:00",
+                "weeks": rng.choice([6, 8, 8, 10, 12]),
+            }
+        )
     low, high = spec["fee"]
     fee = rng.randrange(low, high + 1, 5)
     adolescents = "family_therapy" in modalities or rng.random() < 0.08

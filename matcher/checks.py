@@ -79,7 +79,9 @@ class HardCheck:
     `found` are rendered (None: as the constraint's therapist_field), `found_kind` how `found` is
     when it differs (a place someone works, not a city asked for). An `always_on` check
     applies to every intake and wants True; the others apply when `wanted(preferences,
-    intake_field)` is not None: by default, when the person answered their intake_field.
+    intake_field)` is not None: by default, when the person answered their intake_field. A check
+    with `wanted_from` reads what is wanted from the person's answers and what the clinical rules
+    concluded instead (None: it does not apply to this intake).
     """
 
     name: str
@@ -101,10 +103,55 @@ class HardCheck:
     # The placeholders its outcomes fill, beside {wanted} and {offered} (checked at load).
     placeholders: frozenset[str] = frozenset()
     found_kind: str | None = None
+    wanted_from: Callable[[Preferences, ClinicalPicture], Any] | None = None
 
 
 Parts = dict[str, tuple[str, Any]]
 Outcome = tuple[str, Parts]
+
+
+@dataclass(frozen=True)
+class GroupRequest:
+    """A request for a group: it must be for one of these difficulties, in this format."""
+
+    difficulties: tuple[str, ...]
+    format: str | None  # None: online or in person
+
+    def keys(self) -> list[str]:
+        """The roster's group_fits values that meet this request."""
+        formats = [self.format] if self.format else ["online", "in_person"]
+        return [group_key(d, f) for d in self.difficulties for f in formats]
+
+
+def group_key(topic: str, group_format: str) -> str:
+    """How a group is indexed in the roster's group_fits column: its topic and its format."""
+    return f"{topic}|{group_format}"
+
+
+def _group_request(p: Preferences, c: ClinicalPicture) -> GroupRequest | None:
+    if p.setting != "group" or not c.difficulties:
+        return None
+    return GroupRequest(tuple(c.difficulties), None if p.format in ("any", None) else p.format)
+
+
+@dataclass(frozen=True)
+class ClinicalFit:
+    """What makes a therapist a fit at all: a recommended approach, or one of the difficulties."""
+
+    difficulties: tuple[str, ...]
+    modalities: tuple[str, ...]
+
+
+def _clinical_fit(p: Preferences, c: ClinicalPicture) -> ClinicalFit | None:
+    if not c.difficulties:
+        return None  # a risk-only intake: nothing to fit
+    return ClinicalFit(tuple(c.difficulties), tuple(c.modality_scores))
+
+
+def _fits(r: Roster, wanted: ClinicalFit, at: Positions) -> Mask:
+    return any_of(r, "modalities", wanted.modalities, at) | any_of(
+        r, "difficulties", wanted.difficulties, at
+    )
 
 
 def _field(therapist: Therapist, therapist_field: str) -> Any:
@@ -484,6 +531,23 @@ HARD_CHECKS: dict[str, HardCheck] = {
             mask=lambda r, field, wanted, at: (r.age_min[at] <= wanted) & (wanted <= r.age_max[at]),
             found=_field,
             kind="ages",
+        ),
+        HardCheck(
+            "runs_group_for",
+            mask=lambda r, field, wanted, at: any_of(r, "group_fits", wanted.keys(), at),
+            found=lambda t, field: t.profile["groups"],
+            kind="groups",
+            wanted_from=_group_request,
+        ),
+        HardCheck(
+            "fits_clinically",
+            mask=lambda r, field, wanted, at: _fits(r, wanted, at),
+            found=lambda t, field: {
+                "modalities": t["modalities"],
+                "difficulties": t["difficulties"],
+            },
+            kind="clinical_fit",
+            wanted_from=_clinical_fit,
         ),
         HardCheck(
             "charges_in",

@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from matcher import explain, screening
-from matcher.engine import RulesEngine, RuleSpec
+from matcher.engine import Firing, RulesEngine, RuleSpec
 from matcher.explain import ClinicalExplanation, Context, Renderer
 from matcher.ranking import ClinicalPicture
-from matcher.rules import INPUTS_COMPLETE, Knowledge, compile_rule, pattern_names
+from matcher.rules import AGE_TESTS, INPUTS_COMPLETE, Knowledge, compile_rule, pattern_names
 
 if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
     from matcher.matching import Intake
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
 Facts = tuple[tuple[tuple[str, Any], ...], ...]
 # The facts, then what frames them: the leading difficulty, whether the person named it, the
 # setting they asked for, and their difficulties (sorted: placement words count them).
-FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...]]
+FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...], frozenset[str]]
 
 
 class ClinicalEvaluation:
@@ -34,10 +34,13 @@ class ClinicalEvaluation:
         renderer: Renderer,
         name_hint: str,
         cache_size: int,
+        adult_age: int = 18,
         engine: RulesEngine | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.renderer = renderer
+        # The age the clinic treats as adult (MATCHER_ADULT_AGE): below it, a young person.
+        self.adult_age = adult_age
         # The engine's conclusions depend only on the facts (and on the rules, fixed for the
         # life of this object), so equal facts may share one evaluation: a correct cache.
         self._clinical_for = functools.lru_cache(maxsize=cache_size)(self._evaluate)
@@ -46,8 +49,11 @@ class ClinicalEvaluation:
         # Facts are reduced to these, so that more intakes share one cached evaluation.
         self._thresholds: dict[str, list[int]] = {}
         self._observed_preferences: set[tuple[str, Any]] = set()
+        self._age_thresholds: set[int] = set()
         for rule in knowledge.rules:
             for condition in rule.when + rule.unless:
+                if condition.key in AGE_TESTS:
+                    self._age_thresholds.add(int(condition.values[0]))
                 for test in ("_total_at_least", "_total_below"):
                     if condition.key.endswith(test):
                         instrument = condition.key.removesuffix(test)
@@ -88,6 +94,30 @@ class ClinicalEvaluation:
             picture = replace(
                 picture, advised_settings=tuple(s for s in picture.advised_settings if s in kept)
             )
+        modalities, settings = intake.route.withheld_modalities, intake.route.withheld_settings
+        if modalities or settings:
+            # A care route rules these out (couple and family work beside abuse): they are
+            # neither shown nor scored, whatever rule recommended them.
+            clinical = replace(
+                clinical,
+                modalities=[m for m in clinical.modalities if m["id"] not in modalities],
+                modality_rules={
+                    m: r for m, r in clinical.modality_rules.items() if m not in modalities
+                },
+                advice=[a for a in clinical.advice if a["setting"] not in settings],
+            )
+            picture = replace(
+                picture,
+                modality_scores={
+                    m: v for m, v in picture.modality_scores.items() if m not in modalities
+                },
+                advised_settings=tuple(s for s in picture.advised_settings if s not in settings),
+                scores_by_difficulty={
+                    d: {m: v for m, v in scores.items() if m not in modalities}
+                    for d, scores in picture.scores_by_difficulty.items()
+                    if any(m not in modalities for m in scores)
+                },
+            )
         return clinical, picture
 
     def facts(self, intake: Intake) -> list[dict[str, Any]]:
@@ -104,6 +134,12 @@ class ClinicalEvaluation:
         facts.extend(screening.facts(intake.scores, self.knowledge.screening, self._thresholds))
         facts.extend({"type": "trauma", "value": detail} for detail in intake.trauma)
         facts.extend({"type": "risk", "value": signal} for signal in intake.risk_signals)
+        age = intake.preferences.age
+        if age is not None:
+            # The age as the rules can tell it: its group, and the highest bound it reaches.
+            years = max((t for t in self._age_thresholds if t <= age), default=0)
+            group = "young_person" if age < self.adult_age else "adult"
+            facts.append({"type": "age", "value": group, "years": years})
         return facts
 
     def _facts_key(self, intake: Intake) -> FactsKey:
@@ -114,16 +150,41 @@ class ClinicalEvaluation:
         )
         setting = intake.preferences.setting
         requested = setting if setting in self.knowledge.vocabulary.settings else None
-        return facts, leading, named, requested, tuple(sorted(intake.difficulties))
+        withheld = intake.route.withheld_settings
+        return facts, leading, named, requested, tuple(sorted(intake.difficulties)), withheld
 
     def _evaluate(self, key: FactsKey) -> tuple[ClinicalExplanation, ClinicalPicture]:
-        fact_items, leading, named, requested, difficulties = key
+        fact_items, leading, named, requested, difficulties, withheld = key
         facts = [dict(fact) for fact in fact_items]
-        firings = self.engine.evaluate(facts)
-        context = Context(difficulties, leading, named, requested)
+        firings = self._without_replaced(self.engine.evaluate(facts))
+        context = Context(difficulties, leading, named, requested, withheld)
         clinical = explain.explain_clinical(firings, self.knowledge, self.renderer, context)
         canonical = tuple(f["value"] for f in facts if f["type"] == "difficulty")
         return clinical, self._picture(canonical, clinical)
+
+    def _without_replaced(self, firings: list[Firing]) -> list[Firing]:
+        """Drop the firings a fired rule replaces, and those that chained on what they derived."""
+        rules = self.knowledge.rules_by_id
+        replaced = {r for f in firings for r in rules[f.rule_id].replaces}
+        kept = [f for f in firings if f.rule_id not in replaced]
+        while True:
+            derived = {
+                (fact["type"], fact["value"])
+                for f in kept
+                for fact in rules[f.rule_id].derived_facts()
+            }
+            still = [
+                f
+                for f in kept
+                if all(
+                    (fact["type"], fact["value"]) in derived
+                    for fact in f.facts
+                    if fact["type"] in ("recommendation", "flag")
+                )
+            ]
+            if len(still) == len(kept):
+                return still
+            kept = still
 
     def _picture(
         self, difficulties: tuple[str, ...], clinical: ClinicalExplanation

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from matcher import i18n
-from matcher.checks import HARD_CHECKS, SOFT_CHECKS
+from matcher.checks import HARD_CHECKS, SOFT_CHECKS, ClinicalFit, GroupRequest
 from matcher.engine import Firing, fact_key
 from matcher.gazetteer import Near, about_km, km_between
 from matcher.i18n import N_
@@ -23,7 +23,14 @@ from matcher.localise import is_fallback
 from matcher.money import format_money
 from matcher.payment import Budget, Plan
 from matcher.ranking import Check, ScoreLine
-from matcher.rules import ClinicalRule, Condition, HardConstraint, Knowledge, Term
+from matcher.rules import (
+    ClinicalRule,
+    Condition,
+    HardConstraint,
+    Knowledge,
+    Term,
+    condition_slots,
+)
 from matcher.schemas import SCREENING_CONDITION
 from matcher.screening import band_floor
 
@@ -60,6 +67,7 @@ class Renderer:
     """Renders ids and values in plain words, from the vocabulary, in one language."""
 
     knowledge: Knowledge
+    adult_age: int = 18  # MATCHER_ADULT_AGE: who is a young person in a "because"
     language: str = i18n.SOURCE_LANGUAGE
 
     def gettext(self, message: str) -> str:
@@ -350,7 +358,32 @@ class Renderer:
             return join([self._phrase(vocabulary.instruments, i) for i in value], conjunction)
         if kind == "accepting_new_clients":
             return _("yes") if value else _("no")
+        if kind == "groups":
+            if isinstance(value, GroupRequest):
+                wanted = self.value("difficulties", value.difficulties, conjunction)
+                return f"{wanted} {self.value('formats', value.format)}" if value.format else wanted
+            return self.join([self.group(g) for g in value], conjunction) or _("no group")
+        if kind == "clinical_fit":
+            if isinstance(value, ClinicalFit):
+                return self.value("difficulties", value.difficulties, conjunction)
+            return self.value("difficulties", value["difficulties"], conjunction)
         return str(value)
+
+    def group(self, data: Mapping[str, Any]) -> str:
+        """A group as the person reads it: 'a 10-week social anxiety group, Thursdays (online)'."""
+        weeks = data["weeks"]
+        # Two templates only for English's article ("an 8-week", "a 10-week"); say both alike.
+        if str(weeks)[:1] == "8" or weeks in (11, 18):
+            template = self.gettext("an {weeks}-week {topic} group, {schedule} ({where}): “{name}”")
+        else:
+            template = self.gettext("a {weeks}-week {topic} group, {schedule} ({where}): “{name}”")
+        return template.format(
+            weeks=weeks,
+            topic=self.difficulty(data["topic"]),
+            schedule=data["schedule"],
+            where=self._phrase(self.knowledge.vocabulary.formats, data["format"]),
+            name=data["name"],
+        )
 
     def language_name(self, code: str) -> str:
         """A language's name in this renderer's language: 'Spanish', 'español' in es."""
@@ -464,6 +497,8 @@ def _answer(fact: Mapping[str, Any], condition: Condition) -> Answer | None:
             return Answer(field, "in", fact["value"])
         operator = ">=" if test["test"].endswith("at_least") else "<"
         return Answer(field, operator, int(condition.values[0]))
+    if fact["type"] == "age":
+        return Answer("age", "is", fact["value"])
     return None
 
 
@@ -488,6 +523,9 @@ class Context:
     leading: str | None = None  # whose first-line treatment leads
     main_given: bool = False  # the person named it (main_difficulty), or the order chose it
     requested_setting: str | None = None
+    # Settings a care route rules out (couple work beside abuse): never a candidate for the one
+    # setting decision, so the next rule in precedence decides instead of nobody.
+    withheld_settings: frozenset[str] = frozenset()
 
 
 def _sources(rule: ClinicalRule, knowledge: Knowledge) -> list[dict[str, str]]:
@@ -512,8 +550,9 @@ def _answers_of(firings: Iterable[Firing], knowledge: Knowledge) -> dict[str, li
     for firing in firings:  # in rule order; a derived fact's origin is recorded before its use
         rule = knowledge.rules_by_id[firing.rule_id]
         answers: list[Answer] = []
-        for fact, condition in zip(firing.facts, rule.when, strict=True):
-            answer = _answer(fact, condition)
+        # One fact per pattern: the age tests of a rule share the one age fact (condition_slots).
+        for fact, slot in zip(firing.facts, condition_slots(rule.when), strict=True):
+            answer = _answer(fact, slot[0])
             found = [answer] if answer is not None else origin.get(fact_key(fact), [])
             answers.extend(a for a in found if a not in answers)
         merged = answers_by_rule.setdefault(firing.rule_id, [])
@@ -567,6 +606,13 @@ def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
         parts.append(_score_words(answer, renderer))
     if any(a.field == "risk" for a in answers):
         parts.append(_("you mentioned thoughts of harming yourself"))
+    for answer in answers:
+        if answer.field == "age":
+            parts.append(
+                _("you are under {age}").format(age=renderer.adult_age)
+                if answer.value == "young_person"
+                else _("you are {age} or over").format(age=renderer.adult_age)
+            )
     return renderer.join(parts)
 
 
@@ -751,7 +797,11 @@ def explain_clinical(
                 if rule.first_line not in found:
                     found.append(rule.first_line)
             reasons.setdefault(rule.recommend, []).append(reason)
-        if rule.advise_setting and rule.setting_step:
+        if (
+            rule.advise_setting
+            and rule.setting_step
+            and rule.advise_setting not in context.withheld_settings
+        ):
             advice.append(
                 {
                     "rule": rule.id,

@@ -37,7 +37,7 @@ NUMERIC_TEXT = re.compile(r"[ ]*[+-]?[0-9]{1,6}(?:\.[0-9]{1,6})?[ ]*")
 class IntakeField:
     """An intake field that rides along with FHIR answers: where it goes, and how it is sent."""
 
-    section: str | None  # "preferences", "risk", "location", or None for the top level
+    section: str | None  # "preferences", "risk", "location", "trauma", or None for the top level
     kind: str  # list, text, integer or yes_no
     # Health or personal data never travels in a URL (proxies and servers log URLs): such a
     # field is sent only in the body, as a parameter of a FHIR Parameters resource.
@@ -47,6 +47,10 @@ class IntakeField:
 
 INTAKE_FIELDS = {
     "difficulties": IntakeField(None, "list", in_query=False),
+    "main_difficulty": IntakeField(None, "text", in_query=False),
+    # When the trauma was, and whether it was combat-related (NG116): health data, body only.
+    "trauma.since": IntakeField("trauma", "text", in_query=False, key="since"),
+    "trauma.combat_related": IntakeField("trauma", "yes_no", in_query=False, key="combat_related"),
     "languages": IntakeField("preferences", "list", in_query=True),
     "times": IntakeField("preferences", "list", in_query=True),
     "format": IntakeField("preferences", "text", in_query=True),
@@ -55,6 +59,7 @@ INTAKE_FIELDS = {
     "city": IntakeField("preferences", "text", in_query=False),
     "age": IntakeField("preferences", "integer", in_query=False),
     "max_fee": IntakeField("preferences", "integer", in_query=False),
+    "max_distance_km": IntakeField("preferences", "integer", in_query=False),
     "limit": IntakeField(None, "integer", in_query=True),
     "self_harm_thoughts": IntakeField("risk", "yes_no", in_query=False),
     # Access needs, an interpreter, affirming care and a shared identity say something about

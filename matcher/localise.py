@@ -10,6 +10,9 @@ English file, then the entry by its id, then the field, and holds the translated
       ptsd.emdr: "EMDR ayuda a reprocesar ..."          # a rule's rationale, by rule id
     matching.yaml:
       hard_constraints: {language: {requirement: ..., passed: ..., failed: ...}}
+    care_routes.yaml:
+      routes:
+        route.psychosis: {text: ..., local: {GB: ...}}   # a route's words, by route id
 
 A text missing from a translation is the English, marked `Untranslated` (the page says
 lang="en" on it, the API `"fallback": true`), never an empty string or a key. `missing()` lists
@@ -29,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from matcher.care_routes import CARE_ROUTES_FILE, CareRoutes, Route
 from matcher.errors import ConfigError
 from matcher.rules import (
     CLINICAL_DIR,
@@ -245,6 +249,32 @@ def _crisis(crisis: CrisisConfig, t: Translator) -> CrisisConfig:
     )
 
 
+def _care_routes(care_routes: CareRoutes, t: Translator) -> CareRoutes:
+    def text(path: tuple[str, ...], english: str, entry: str, field: str) -> str:
+        return t.text(CARE_ROUTES_FILE, entry, (CARE_ROUTES_FILE, *path), english, field)
+
+    def route(item: Route, path: tuple[str, ...], entry: str) -> Route:
+        local = {
+            country: text((*path, "local", country), words, entry, f"local {country}")
+            for country, words in (item.local or {}).items()
+        }
+        return replace(
+            item,
+            text=text((*path, "text"), item.text, entry, "text"),
+            local=local or item.local,
+        )
+
+    return replace(
+        care_routes,
+        self_match=route(care_routes.self_match, ("self_match",), "self_match"),
+        routes=tuple(
+            route(item, ("routes", item.id), f"route {item.id!r}") for item in care_routes.routes
+        ),
+        review_caveat=text(("review_caveat",), care_routes.review_caveat, "review_caveat", "text"),
+        about_age=text(("about_age",), care_routes.about_age, "about_age", "text"),
+    )
+
+
 def official_questionnaire(
     table: Mapping[str, Any], instrument: Instrument, display: str
 ) -> Questionnaire | None:
@@ -355,6 +385,7 @@ def localise(
         matching=_matching(knowledge.matching, t),
         crisis=_crisis(knowledge.crisis, t),
         screening=_screening(knowledge.screening, t),
+        care_routes=_care_routes(knowledge.care_routes, t),
     )
     return localised, t.missing
 

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from marshmallow import Schema
 
-from matcher import explain, i18n, ranking, risk, safety, screening
+from matcher import care_routes, explain, i18n, ranking, risk, safety, screening
 from matcher.checks import HARD_CHECKS
 from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
@@ -39,10 +39,13 @@ from matcher.schemas import (
 
 # Distinct clinical profiles (difficulties, preferences the rules read, scores) kept evaluated.
 CLINICAL_CACHE_SIZE = 4096
+# The age the clinic treats as adult unless MATCHER_ADULT_AGE says otherwise.
+ADULT_AGE = 18
 RELAXED_ENTRIES = 3
 RELAXED_MATCHES = 3
 REVIEW_CAVEAT = i18n.N_("A clinician needs to review this request before booking (safety answers)")
 REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (safety answers).")
+ROUTE_REVIEW_SUMMARY = i18n.N_("A clinician reviews this request before any booking (care route).")
 
 
 def utc_today() -> date:
@@ -59,6 +62,8 @@ class Intake:
     limit: int
     scores: dict[str, screening.Score]
     risk_signals: tuple[str, ...]
+    # What to do first (rules/care_routes.yaml): self-matching, or a route beyond it.
+    route: care_routes.Decision
     main_difficulty: str | None = None  # which of `difficulties` matters most now
     trauma: tuple[str, ...] = ()  # trauma details: how long ago, combat-related or not
 
@@ -84,6 +89,7 @@ class Matcher:
         translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
+        adult_age: int = ADULT_AGE,
     ) -> None:
         if clinic_country is not None and not is_country(clinic_country):
             raise ConfigError(
@@ -101,6 +107,9 @@ class Matcher:
         # Where a person who does not say is taken to be during sessions.
         self.clinic_country = clinic_country
         self.today = today
+        # The age the clinic treats as adult (MATCHER_ADULT_AGE): under it, rules for children
+        # and young people apply, and the age requirement is never set aside.
+        self.adult_age = adult_age
         self.rules_version = hashlib.sha256(
             (knowledge.digest + roster.digest).encode()
         ).hexdigest()[:12]
@@ -113,7 +122,7 @@ class Matcher:
             if payment
             else "EUR"
         )
-        self.renderer = Renderer(knowledge)
+        self.renderer = Renderer(knowledge, adult_age=adult_age)
         self.intake_schema: Schema = build_intake_schema(
             difficulty_ids=vocabulary.difficulties,
             setting_ids=vocabulary.settings,
@@ -139,9 +148,11 @@ class Matcher:
             difficulty_ids=vocabulary.difficulties,
         )
         self.clinical_rules = ClinicalEvaluation(
-            knowledge, self.renderer, f"matcher_{self.rules_version}", cache_size
+            knowledge, self.renderer, f"matcher_{self.rules_version}", cache_size, adult_age
         )
         self.engine = self.clinical_rules.engine
+        # Below this age nobody on the roster can help: the answer is a children's service.
+        self.youngest_seen = int(roster.age_min.min())
 
     @classmethod
     def from_files(
@@ -152,6 +163,7 @@ class Matcher:
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
         hide_licence_numbers: bool = False,
+        adult_age: int = ADULT_AGE,
     ) -> Matcher:
         """Load, validate and compile rules and roster; raise ConfigError on the first problem."""
         knowledge = load_knowledge(rules_dir)
@@ -167,6 +179,7 @@ class Matcher:
             locale,
             clinic_country=clinic_country,
             today=today,
+            adult_age=adult_age,
             translations=translation_files(rules_dir),
         )
 
@@ -209,9 +222,9 @@ class Matcher:
         speaking.knowledge = knowledge
         speaking.language = language
         speaking._in_language = {}
-        speaking.renderer = Renderer(knowledge, language=language)
+        speaking.renderer = Renderer(knowledge, adult_age=self.adult_age, language=language)
         speaking.clinical_rules = ClinicalEvaluation(
-            knowledge, speaking.renderer, "", self.cache_size, engine=self.engine
+            knowledge, speaking.renderer, "", self.cache_size, self.adult_age, engine=self.engine
         )
         self._in_language[language] = speaking
         return speaking
@@ -261,6 +274,13 @@ class Matcher:
             location=location,
             today=self.today(),
         )
+        route = self.knowledge.care_routes.decide(
+            data["difficulties"], preferences.age, self.youngest_seen
+        )
+        if preferences.setting in route.withheld_settings:
+            # A route that rules a setting out (couple sessions beside abuse) overrides the
+            # request: the route's text tells the person why.
+            preferences = replace(preferences, setting="any")
         scores = screening.score_all(
             self.knowledge.screening, data.get("screening") or {}, declared_totals
         )
@@ -276,6 +296,7 @@ class Matcher:
             risk_signals=self.risk_in(payload),
             main_difficulty=data.get("main_difficulty"),
             trauma=tuple(details),
+            route=route,
         )
 
     def _place(self, location: Location | None, city: str | None) -> Place | None:
@@ -349,12 +370,12 @@ class Matcher:
         return self.clinical_rules.picture(intake)
 
     def _active(
-        self, preferences: Preferences, dropped: Sequence[str] = ()
+        self, preferences: Preferences, picture: ClinicalPicture, dropped: Sequence[str] = ()
     ) -> list[HardConstraint]:
         return [
             c
             for c in self.knowledge.matching.hard_constraints
-            if c.id not in dropped and ranking.is_active(c, preferences)
+            if c.id not in dropped and ranking.is_active(c, preferences, picture)
         ]
 
     def _scores(
@@ -385,16 +406,17 @@ class Matcher:
         constraints: Sequence[HardConstraint],
         intake: Intake,
         clinical: ClinicalExplanation,
+        picture: ClinicalPicture,
     ) -> dict[str, Any]:
         checks = [
-            ranking.check(c, item.therapist, self.roster, intake.preferences) for c in constraints
+            ranking.check(c, item.therapist, self.roster, intake.preferences, picture)
+            for c in constraints
         ]
         reasons, caveats = explain.explain_match(checks, item.lines, clinical, self.renderer)
-        if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
+        self._review_caveats(intake, caveats)
         return {
             "therapist": item.therapist.profile,
-            "review_required": bool(intake.risk_signals),
+            "review_required": self._review_required(intake),
             "score": item.score,
             "max_score": sum(line.preference.points for line in item.lines),
             "score_breakdown": explain.score_breakdown(item.lines),
@@ -402,14 +424,37 @@ class Matcher:
             "caveats": caveats,
         }
 
+    def _review_required(self, intake: Intake) -> bool:
+        return bool(intake.risk_signals) or intake.route.needs_review
+
+    def _review_caveats(self, intake: Intake, caveats: list[dict[str, str]]) -> None:
+        """Put the reasons a clinician reviews first at the top of a match's caveats."""
+        if intake.route.needs_review:
+            phrases = {
+                d: t.phrase or t.label for d, t in self.knowledge.vocabulary.difficulties.items()
+            }
+            text = intake.route.review_caveat(phrases, self.renderer.join)
+            caveats.insert(0, {"rule": intake.route.routes[0].id, "text": text})
+        if intake.risk_signals:
+            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
+
+    def care_route(self, intake: Intake) -> dict[str, Any]:
+        """The answer's `care_route`: what to do first, and every other route's words."""
+        where = self._crisis_country(intake) or self.locale or self.clinic_country
+        emergency, _ = safety.crisis_resources(self.knowledge.crisis, where)
+        return care_routes.as_json(intake.route, self.knowledge.sources, emergency, where)
+
     def _no_match(
-        self, counts: list[tuple[HardConstraint, int]], preferences: Preferences
+        self,
+        counts: list[tuple[HardConstraint, int]],
+        preferences: Preferences,
+        picture: ClinicalPicture,
     ) -> dict[str, Any]:
         before = len(self.roster.therapists)
         funnel = []
         blocking: tuple[HardConstraint, int] | None = None
         for constraint, remaining in counts:
-            requirement = self._requirement(constraint, preferences)
+            requirement = self._requirement(constraint, preferences, picture)
             funnel.append(
                 {
                     "constraint": constraint.id,
@@ -425,7 +470,7 @@ class Matcher:
                 before = remaining
         assert blocking is not None
         constraint, left = blocking
-        requirement = self._requirement(constraint, preferences)
+        requirement = self._requirement(constraint, preferences, picture)
         therapists = "therapist" if left == 1 else "therapists"
         if self.language != i18n.SOURCE_LANGUAGE:
             scope = (
@@ -451,9 +496,11 @@ class Matcher:
             result["staff_review"] = self.knowledge.matching.staff_review
         return result
 
-    def _requirement(self, constraint: HardConstraint, preferences: Preferences) -> str:
+    def _requirement(
+        self, constraint: HardConstraint, preferences: Preferences, picture: ClinicalPicture
+    ) -> str:
         kind = explain.hard_kind(constraint)
-        wanted = ranking.wanted_by(constraint, preferences)
+        wanted = ranking.wanted(constraint, preferences, picture)
         words = self.renderer.placeholders(kind, wanted, None, False)
         return constraint.requirement.format(**words)
 
@@ -464,11 +511,15 @@ class Matcher:
         clinical: ClinicalExplanation,
     ) -> list[dict[str, Any]]:
         preferences = intake.preferences
-        active_ids = [c.id for c in self._active(preferences)]
+        active_ids = [c.id for c in self._active(preferences, picture)]
         options = []
+        by_id = {c.id: c for c in self.knowledge.matching.hard_constraints}
+        young = preferences.age is not None and preferences.age < self.adult_age
         for relaxation in self.knowledge.matching.relaxations:
             if relaxation.only_when_format and preferences.format != relaxation.only_when_format:
                 continue
+            if young and any(by_id[d].check == "within_range" for d in relaxation.drops):
+                continue  # a child or young person is never offered an adult-only therapist
             dropped = [c for c in active_ids if c in relaxation.drops]
             if dropped:
                 options.append((relaxation, dropped))
@@ -498,6 +549,20 @@ class Matcher:
                 return [entry]
         return []
 
+    def _set_aside(self, preferences: Preferences, dropped: Sequence[str]) -> Preferences:
+        unanswered = Preferences()
+        # `near` is where the person is, not something they asked of a therapist: the distance
+        # checks are set aside by id, and the place still tells "either format" who is within
+        # reach and keeps the city-by-name check (only for an unplaced city) out of the way.
+        cleared: dict[str, Any] = {
+            name: getattr(unanswered, name)
+            for c in self.knowledge.matching.hard_constraints
+            if c.id in dropped and c.intake_field
+            for name in [c.intake_field.removeprefix("preferences.")]
+            if name != "near"
+        }
+        return replace(preferences, **cleared)
+
     def _try_relaxation(
         self,
         ids: list[str],
@@ -508,16 +573,17 @@ class Matcher:
         clinical: ClinicalExplanation,
     ) -> dict[str, Any] | None:
         preferences = intake.preferences
-        # Online instead of in person: who is left is judged for either format (a compact's
-        # online authority counts, an online therapist's office access does not); they are
-        # ranked and explained against what the person asked for.
-        judged = replace(preferences, format="any") if "format" in dropped else preferences
-        kept = self._active(judged, dropped)
-        survivors, _ = ranking.funnel(self.roster, kept, judged)
+        # A requirement set aside is as if unanswered, also for the checks that read the same
+        # answer: online instead of in person is judged for either format (an online group, a
+        # compact's online authority counts, an online therapist's office access does not);
+        # they are ranked and explained against what the person asked for.
+        eased = self._set_aside(preferences, dropped)
+        kept = self._active(eased, picture, dropped)
+        survivors, _ = ranking.funnel(self.roster, kept, eased, picture)
         if not len(survivors):
             return None
         ranked = self._rank(survivors, preferences, picture, RELAXED_MATCHES)
-        all_active = self._active(preferences)
+        all_active = self._active(preferences, picture)
         near = preferences.near
         return {
             "relaxation": "+".join(ids),
@@ -529,7 +595,7 @@ class Matcher:
                 max_km=near.max_km if near else "",
                 place=(near.place.name if near.place else "your country") if near else "",
             ),
-            "matches": [self._match_json(r, all_active, intake, clinical) for r in ranked],
+            "matches": [self._match_json(r, all_active, intake, clinical, picture) for r in ranked],
         }
 
     def match(
@@ -542,7 +608,7 @@ class Matcher:
         intake = self.parse_intake(payload, declared_totals)
         clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
-        active = self._active(preferences)
+        active = self._active(preferences, picture)
         ranked: list[Ranked] = []
         no_match = None
         relaxed: list[dict[str, Any]] = []
@@ -550,11 +616,14 @@ class Matcher:
         # by a list of strangers: a risk-only intake gets the crisis resources and no matches.
         risk_only = set(intake.difficulties) <= self.knowledge.vocabulary.risk_difficulties
         if not risk_only:
-            survivors, counts = ranking.funnel(self.roster, active, preferences)
+            survivors, counts = ranking.funnel(self.roster, active, preferences, picture)
             ranked = self._rank(survivors, preferences, picture, intake.limit)
             if not ranked:
-                no_match = self._no_match(counts, preferences)
-                relaxed = self._relaxed(intake, picture, clinical)
+                no_match = self._no_match(counts, preferences, picture)
+                # Beyond the route's level (a specialist service, urgent help) the route is the
+                # answer: no therapist who does not treat what the person asked about.
+                if intake.route.offers_alternatives:
+                    relaxed = self._relaxed(intake, picture, clinical)
         safety_part = self.safety(intake.risk_signals, self._crisis_country(intake))
         # The safety path is built in: no rule can remove it, and it always comes first.
         alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [
@@ -565,10 +634,11 @@ class Matcher:
         return {
             "safety": safety_part,
             "screening": screening.as_json(intake.scores, self.knowledge.screening, self._),
+            "care_route": self.care_route(intake),
             "modalities": clinical.modalities,
             "advice": clinical.advice,
             "setting_decision": clinical.setting_decision,
-            "matches": [self._match_json(r, active, intake, clinical) for r in ranked],
+            "matches": [self._match_json(r, active, intake, clinical, picture) for r in ranked],
             "no_match": no_match,
             "relaxed": relaxed,
             "alerts": alerts,
@@ -590,8 +660,8 @@ class Matcher:
         intake = self.parse_intake(payload)
         clinical, picture = self._clinical_picture(intake)
         preferences = intake.preferences
-        active = self._active(preferences)
-        checks = [ranking.check(c, therapist, self.roster, preferences) for c in active]
+        active = self._active(preferences, picture)
+        checks = [ranking.check(c, therapist, self.roster, preferences, picture) for c in active]
         failed = [
             {
                 "rule": f"constraint.{c.constraint.id}",
@@ -600,14 +670,13 @@ class Matcher:
             for c in checks
             if not c.passed
         ]
-        survivors, _ = ranking.funnel(self.roster, active, preferences)
+        survivors, _ = ranking.funnel(self.roster, active, preferences, picture)
         own = np.array([therapist.position], dtype=np.intp)
         lines = ranking.lines_for(
             0, therapist, self._scores(own, preferences, picture), preferences, picture
         )
         reasons, caveats = explain.explain_match(checks, lines, clinical, self.renderer)
-        if intake.risk_signals:
-            caveats.insert(0, {"rule": "safety.self_harm", "text": self._(REVIEW_CAVEAT)})
+        self._review_caveats(intake, caveats)
         rank = None
         name = therapist["name"]
         if failed:
@@ -626,10 +695,12 @@ class Matcher:
             ).format(name=name, rank=rank, count=len(order), points=ranking.total(lines), most=most)
         if intake.risk_signals:
             summary += " " + self._(REVIEW_SUMMARY)
+        elif intake.route.needs_review:
+            summary += " " + self._(ROUTE_REVIEW_SUMMARY)
         return {
             "safety": self.safety(intake.risk_signals, self._crisis_country(intake)),
             "therapist": therapist.profile,
-            "review_required": bool(intake.risk_signals),
+            "review_required": self._review_required(intake),
             "eligible": not failed,
             "summary": summary,
             "checks": [

@@ -119,7 +119,25 @@ class ScoreLine:
 # --- hard constraints -------------------------------------------------------------------------
 
 
-def is_active(constraint: HardConstraint, preferences: Preferences) -> bool:
+# What the clinical rules concluded, for the checks that read it (none for a bare listing).
+NO_PICTURE = ClinicalPicture((), {}, (), {})
+
+
+def wanted(
+    constraint: HardConstraint, preferences: Preferences, picture: ClinicalPicture = NO_PICTURE
+) -> Any:
+    """What the person wants of this constraint; None when it does not apply to them."""
+    registered = HARD_CHECKS[constraint.check]
+    if registered.wanted_from is not None:
+        return registered.wanted_from(preferences, picture)
+    if registered.wanted is not None:
+        return registered.wanted(preferences, constraint)
+    return True if registered.always_on else preferences.value(constraint.intake_field)
+
+
+def is_active(
+    constraint: HardConstraint, preferences: Preferences, picture: ClinicalPicture = NO_PICTURE
+) -> bool:
     """Say whether the intake asks for this constraint at all.
 
     A check that reads more than its intake_field (`wanted`) may still stand aside by wanting
@@ -128,55 +146,58 @@ def is_active(constraint: HardConstraint, preferences: Preferences) -> bool:
     if constraint.only_when_format and preferences.format != constraint.only_when_format:
         return False
     registered = HARD_CHECKS[constraint.check]
+    if registered.wanted_from is not None:
+        return registered.wanted_from(preferences, picture) is not None
     if registered.always_on:
         return True
     if preferences.value(constraint.intake_field) is None:
         return False
-    return registered.wanted is None or wanted_by(constraint, preferences) is not None
-
-
-def wanted_by(constraint: HardConstraint, preferences: Preferences) -> Any:
-    """What the intake wants of a constraint: its intake_field's value, or what its check reads."""
-    registered = HARD_CHECKS[constraint.check]
-    if registered.wanted is not None:
-        return registered.wanted(preferences, constraint)
-    return preferences.value(constraint.intake_field)
+    return registered.wanted is None or wanted(constraint, preferences, picture) is not None
 
 
 def passes(
-    constraint: HardConstraint, roster: Roster, preferences: Preferences, at: Positions
+    constraint: HardConstraint,
+    roster: Roster,
+    preferences: Preferences,
+    at: Positions,
+    picture: ClinicalPicture = NO_PICTURE,
 ) -> Mask:
     """For each roster position in `at`: does that therapist meet `constraint`?"""
-    wanted = wanted_by(constraint, preferences)
-    return HARD_CHECKS[constraint.check].mask(roster, constraint.therapist_field, wanted, at)
+    wanted_value = wanted(constraint, preferences, picture)
+    return HARD_CHECKS[constraint.check].mask(roster, constraint.therapist_field, wanted_value, at)
 
 
 def check(
-    constraint: HardConstraint, therapist: Therapist, roster: Roster, preferences: Preferences
+    constraint: HardConstraint,
+    therapist: Therapist,
+    roster: Roster,
+    preferences: Preferences,
+    picture: ClinicalPicture = NO_PICTURE,
 ) -> Check:
     """Check one constraint against one therapist, keeping what was expected and what was found."""
     registered = HARD_CHECKS[constraint.check]
     actual = registered.found(therapist, constraint.therapist_field)
-    wanted = wanted_by(constraint, preferences)
-    plain_flag = registered.always_on and registered.wanted is None
-    expected = True if plain_flag else wanted
+    wanted_value = wanted(constraint, preferences, picture)
     at = np.array([therapist.position], dtype=np.intp)
-    passed = bool(passes(constraint, roster, preferences, at)[0])
+    passed = bool(passes(constraint, roster, preferences, at, picture)[0])
     if registered.outcome is None:
-        return Check(constraint, passed, expected, actual)
-    outcome, parts = registered.outcome(therapist, wanted, passed, roster)
-    return Check(constraint, passed, expected, actual, outcome, parts)
+        return Check(constraint, passed, wanted_value, actual)
+    outcome, parts = registered.outcome(therapist, wanted_value, passed, roster)
+    return Check(constraint, passed, wanted_value, actual, outcome, parts)
 
 
 def funnel(
-    roster: Roster, constraints: Sequence[HardConstraint], preferences: Preferences
+    roster: Roster,
+    constraints: Sequence[HardConstraint],
+    preferences: Preferences,
+    picture: ClinicalPicture = NO_PICTURE,
 ) -> tuple[Positions, list[tuple[HardConstraint, int]]]:
     """Apply the active constraints in order; return who is left and how many after each one."""
     at: Positions = np.arange(roster.size, dtype=np.intp)
     counts: list[tuple[HardConstraint, int]] = []
     for constraint in constraints:
-        if is_active(constraint, preferences):
-            at = at[passes(constraint, roster, preferences, at)]
+        if is_active(constraint, preferences, picture):
+            at = at[passes(constraint, roster, preferences, at, picture)]
             counts.append((constraint, len(at)))
     return at, counts
 

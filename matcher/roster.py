@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from msgspec import Meta, Struct
 
+from matcher.checks import group_key
 from matcher.errors import ConfigError
 from matcher.gazetteer import EARTH_RADIUS_KM, Gazetteer, Place, km_apart, km_between
 from matcher.languages import LANGUAGE_CODES
@@ -46,6 +47,8 @@ INDEXED_LIST_FIELDS = (
 )
 # Issue 15 made these required: an older roster without them is refused, naming each one.
 REQUIRED_SINCE_LICENSURE = ("licences", "accepting")
+# Derived list fields, indexed the same way: each group a therapist runs, by topic and format.
+GROUP_FITS = "group_fits"
 
 
 def normalise_city(city: str) -> str:
@@ -73,7 +76,8 @@ class Group(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     topic: str
     modality: str
     format: str
-    schedule: Text
+    schedule: Text  # the days and times, for example "Thursdays 18:30-20:00"
+    weeks: Annotated[int, Meta(ge=1, le=104)]  # how many weeks it runs
 
 
 class Payer(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
@@ -316,9 +320,14 @@ class Roster:
         size = len(records)
         self.by_id = {t.id: t for t in self.therapists}
         self.values, self.lists = {}, {}
-        for name in INDEXED_LIST_FIELDS:
-            values_of = _identity_values if name == "identity" else attrgetter(name)
-            self.values[name], self.lists[name] = _index(size, list(map(values_of, records)))
+        for name in (*INDEXED_LIST_FIELDS, GROUP_FITS):
+            derived = name in ("identity", GROUP_FITS)
+            self.values[name], self.lists[name] = _index(
+                size,
+                [_list_values(record, name) for record in records]
+                if derived
+                else list(map(attrgetter(name), records)),
+            )
         # "payers": the plans each therapist is covered by (network in covered_by), by scheme
         # and by scheme/payer (scheme/* for an entry that covers every payer of its scheme).
         self.values["payers"], self.lists["payers"] = _index(
@@ -486,6 +495,8 @@ def _identity_values(record: TherapistRecord) -> list[str]:
 def _list_values(record: TherapistRecord, name: str) -> list[str]:
     if name == "identity":
         return _identity_values(record)
+    if name == GROUP_FITS:
+        return [group_key(g.topic, g.format) for g in record.groups]
     values: list[str] = getattr(record, name)
     return values
 

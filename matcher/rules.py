@@ -16,6 +16,7 @@ from typing import Any
 import pycountry
 from marshmallow import Schema, ValidationError
 
+from matcher.care_routes import CARE_ROUTES_FILE, CareRoutes, load_care_routes
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS
 from matcher.errors import ConfigError
 from matcher.gazetteer import GAZETTEER_FILE, Gazetteer, load_gazetteer
@@ -56,6 +57,7 @@ KNOWN_FILES = {
     PAYMENT_FILE,
     GAZETTEER_FILE,
     JURISDICTIONS_FILE,
+    CARE_ROUTES_FILE,
     "checklist.yaml",
     "directory.yaml",  # read by matcher/directory.py (matcher import-fhir) only
 }
@@ -70,6 +72,7 @@ FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
     "format": ("preference", {"name": "format"}),
     "risk": ("risk", {}),
     "trauma": ("trauma", {}),
+    "age_group": ("age", {}),
     "flag": ("flag", {}),
     "recommended": ("recommendation", {}),
 }
@@ -77,6 +80,10 @@ FACT_OF_CONDITION: dict[str, tuple[str, dict[str, str]]] = {
 COMBAT_DETAILS = ("combat_related", "not_combat_related")
 # What the person's answers can signal about risk; each is a `risk` fact for the rules.
 RISK_SIGNALS = {"phq9_item9": "PHQ-9 item 9 above 0", "self_harm_thoughts": "thoughts of self-harm"}
+# The age groups the rules tell apart; the line between them is MATCHER_ADULT_AGE (18).
+AGE_GROUPS = {"young_person": "under the adult age", "adult": "the adult age or over"}
+# Numeric age conditions, in whole years, and how each compares with the age fact's `years`.
+AGE_TESTS = {"age_at_least": "$gte", "age_below": "$lt"}
 
 
 @dataclass(frozen=True)
@@ -226,6 +233,7 @@ class ClinicalRule:
     derive: str | None = None
     alert: str | None = None
     clinician_note: str | None = None
+    replaces: tuple[str, ...] = ()
 
     def derived_facts(self) -> list[dict[str, str]]:
         """Return the facts this rule asserts when it fires, for other rules to chain on."""
@@ -387,6 +395,7 @@ class Knowledge:
     screening: ScreeningConfig
     crisis: CrisisConfig
     precedence: Precedence
+    care_routes: CareRoutes
     digest: str = field(repr=False)
     places: Places = NO_PLACES
 
@@ -481,6 +490,7 @@ def load_clinical_rules(
         "trauma": vocabulary.trauma_details,
         "recommended": vocabulary.modalities,
         "risk": {**RISK_SIGNALS, **{d: d for d in vocabulary.risk_difficulties}},
+        "age_group": AGE_GROUPS,
     }
     rules = []
     for raw in data["rules"]:
@@ -524,6 +534,7 @@ def load_clinical_rules(
                 derive=raw.get("derive"),
                 alert=raw.get("alert"),
                 clinician_note=(raw.get("clinician_note") or "").strip() or None,
+                replaces=tuple(raw["replaces"]),
             )
         )
     precedence = None
@@ -632,6 +643,20 @@ def _check_flags(rules: list[ClinicalRule]) -> None:
                         )
 
 
+def _check_replaces(rules: list[ClinicalRule]) -> None:
+    ids = {rule.id for rule in rules}
+    # A rule whose family is not loaded at all (its file removed, as a clinic may do) is nothing
+    # to replace; an unknown id in a family that is loaded is a typo, and refused.
+    families = {rule.id.split(".")[0] for rule in rules}
+    for rule in rules:
+        for replaced in rule.replaces:
+            typo = replaced not in ids and replaced.split(".")[0] in families
+            if typo or replaced == rule.id:
+                raise ConfigError(
+                    rule.file, f"replaces: no other rule {replaced!r}", f"rule {rule.id!r}"
+                )
+
+
 INTAKE_FIELDS = {
     "preferences.languages",
     "preferences.format",
@@ -683,7 +708,9 @@ def load_matching(path: Path, name: str, vocabulary: Vocabulary) -> MatchingConf
         entry = f"hard constraint {raw['id']!r}"
         if raw.get("intake_field") and raw["intake_field"] not in INTAKE_FIELDS:
             raise ConfigError(name, f"unknown intake_field {raw['intake_field']!r}", entry)
-        if not HARD_CHECKS[raw["check"]].always_on and not raw.get("intake_field"):
+        registered = HARD_CHECKS[raw["check"]]
+        reads_answers = registered.always_on or registered.wanted_from is not None
+        if not reads_answers and not raw.get("intake_field"):
             raise ConfigError(name, f"check {raw['check']!r} needs an intake_field", entry)
         if raw["therapist_field"] not in THERAPIST_FIELDS:
             raise ConfigError(name, f"unknown therapist_field {raw['therapist_field']!r}", entry)
@@ -1007,6 +1034,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         raise ConfigError(
             f"{base}/{CLINICAL_DIR}", "no clinical file declares `precedence` (one must)"
         )
+    _check_replaces(rules)
     matching = load_matching(rules_dir / MATCHING_FILE, f"{base}/{MATCHING_FILE}", vocabulary)
     crisis = load_crisis(rules_dir / CRISIS_FILE, f"{base}/{CRISIS_FILE}")
     places = load_places(rules_dir / JURISDICTIONS_FILE, f"{base}/{JURISDICTIONS_FILE}", vocabulary)
@@ -1015,6 +1043,14 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
             raise ConfigError(
                 f"{base}/{CRISIS_FILE}", f"urgent_path_settings: unknown setting {setting!r}"
             )
+    care_routes = load_care_routes(
+        rules_dir / CARE_ROUTES_FILE,
+        f"{base}/{CARE_ROUTES_FILE}",
+        vocabulary.difficulties,
+        vocabulary.modalities,
+        vocabulary.settings,
+        sources,
+    )
     return Knowledge(
         vocabulary=vocabulary,
         sources=sources,
@@ -1023,6 +1059,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         screening=screening,
         crisis=crisis,
         precedence=precedence,
+        care_routes=care_routes,
         digest=digest.hexdigest(),
         places=places,
     )
@@ -1031,12 +1068,37 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
 # --- compiling --------------------------------------------------------------------------------
 
 
+AGE_KEYS = {"age_group", *AGE_TESTS}
+
+
+def condition_slots(conditions: tuple[Condition, ...]) -> list[list[Condition]]:
+    """The `when` conditions grouped by the fact they match: every age test shares one.
+
+    The engine binds each pattern of a rule to a different fact, and the person has one age.
+    """
+    slots: list[list[Condition]] = []
+    age_slot: list[Condition] | None = None
+    for condition in conditions:
+        if condition.key in AGE_KEYS:
+            if age_slot is None:
+                age_slot = []
+                slots.append(age_slot)
+            age_slot.append(condition)
+        else:
+            slots.append([condition])
+    return slots
+
+
 def pattern_names(rule: ClinicalRule) -> list[str]:
     """Return the names of the positive patterns of a compiled rule, in `when` order."""
-    return [f"c{i}" for i in range(len(rule.when))]
+    return [f"c{i}" for i in range(len(condition_slots(rule.when)))]
 
 
 def _pattern(condition: Condition) -> dict[str, Any]:
+    if condition.key in AGE_TESTS:
+        return {
+            "$and": [{"type": "age"}, {AGE_TESTS[condition.key]: {"years": condition.values[0]}}]
+        }
     screening_test = SCREENING_CONDITION.match(condition.key)
     if screening_test and condition.key not in FACT_OF_CONDITION:
         tests: list[dict[str, Any]] = [
@@ -1072,11 +1134,20 @@ def _pattern(condition: Condition) -> dict[str, Any]:
 INPUTS_COMPLETE = {"type": "inputs_complete"}
 
 
+def _slot_pattern(slot: list[Condition]) -> dict[str, Any]:
+    if len(slot) == 1:
+        return _pattern(slot[0])
+    tests: list[dict[str, Any]] = [{"type": "age"}]
+    for condition in slot:
+        tests.extend(t for t in _pattern(condition)["$and"] if t != {"type": "age"})
+    return {"$and": tests}
+
+
 def compile_rule(rule: ClinicalRule) -> dict[str, Any]:
     """Compile one rule to durable_rules' JSON form (without its action)."""
     patterns: list[dict[str, Any]] = [
-        {name: _pattern(condition)}
-        for name, condition in zip(pattern_names(rule), rule.when, strict=True)
+        {name: _slot_pattern(slot)}
+        for name, slot in zip(pattern_names(rule), condition_slots(rule.when), strict=True)
     ]
     if rule.unless:
         patterns.append({"ready": {"$and": [{"type": INPUTS_COMPLETE["type"]}]}})

@@ -197,9 +197,15 @@ CONDITION_KEYS = {
     "format": "input",
     "risk": "input",
     "trauma": "input",
+    # The person's age: young_person (under the age the clinic treats as adult) or adult, and
+    # the guideline's own bounds (NG116: 7 to 17), as whole years.
+    "age_group": "input",
+    "age_at_least": "input",
+    "age_below": "input",
     "flag": "derived",
     "recommended": "derived",
 }
+NUMERIC_CONDITIONS = ("age_at_least", "age_below")
 # Screening conditions name their instrument: phq9_severity, gad7_total_at_least,
 # phq9_total_below (NG222's "less severe" is a PHQ-9 below 16), phq9_difficulty_at_least (the
 # unscored question on how hard the problems make work, home and getting along).
@@ -246,7 +252,9 @@ class ConditionField(fields.Field):
         ((key, ids),) = value.items()
         if not isinstance(key, str) or condition_kind(key) is None:
             raise ValidationError(f"unknown condition {key!r}; use one of {known}")
-        if key.endswith(NUMERIC_TESTS) and SCREENING_CONDITION.match(key):
+        if (key.endswith(NUMERIC_TESTS) and SCREENING_CONDITION.match(key)) or (
+            key in NUMERIC_CONDITIONS
+        ):
             if isinstance(ids, bool) or not isinstance(ids, int) or ids < 0:
                 raise ValidationError(f"condition {key!r} needs a whole number, 0 or more")
             return {"key": key, "values": [ids]}
@@ -279,6 +287,11 @@ class ClinicalRuleSchema(StrictSchema):
     clinician_note = fields.String(validate=validate.Length(min=10))
     evidence = fields.List(
         fields.Nested(EvidenceSchema), required=True, validate=validate.Length(min=1)
+    )
+    # Rules whose conclusions this one replaces when it fires (the adult rule a rule for young
+    # people stands in for): they are dropped from the answer, with what chained on them.
+    replaces = fields.List(
+        fields.String(validate=validate.Regexp(RULE_ID_PATTERN)), load_default=list
     )
 
     @validates_schema
@@ -580,6 +593,60 @@ class JurisdictionsFileSchema(StrictSchema):
     compacts = fields.List(fields.Nested(CompactSchema), required=True)
 
 
+# rules/care_routes.yaml (matcher/care_routes.py): the levels, least serious first.
+CARE_ROUTE_LEVELS = ("self_match", "clinician_review", "specialist", "urgent")
+# What a route's `when` can test: the person's difficulties, or their age against the roster.
+CARE_ROUTE_AGES = ("below_youngest_seen",)
+
+
+class CareRouteWhenSchema(StrictSchema):
+    difficulty = fields.Raw()
+    age = fields.String(validate=validate.OneOf(CARE_ROUTE_AGES))
+
+    @validates_schema
+    def _one_test(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if len(data) != 1:
+            raise ValidationError("a route's when is one test: difficulty (ids) or age")
+        if "difficulty" in data:
+            data["difficulty"] = condition_ids("difficulty", data["difficulty"])
+
+
+class CareRouteWithholdSchema(StrictSchema):
+    modalities = fields.List(fields.String(validate=validate.Regexp(ID_PATTERN)), load_default=list)
+    settings = fields.List(fields.String(validate=validate.Regexp(ID_PATTERN)), load_default=list)
+
+
+class CareRouteSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Regexp(RULE_ID_PATTERN))
+    when = fields.Nested(CareRouteWhenSchema, required=True)
+    level = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS[1:]))
+    text = fields.String(required=True, validate=validate.Length(min=10))
+    withhold = fields.Nested(CareRouteWithholdSchema, load_default=dict)
+    local = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
+        values=fields.String(validate=validate.Length(min=1)),
+        load_default=dict,
+    )
+    evidence = fields.List(
+        fields.Nested(EvidenceSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class SelfMatchSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=10))
+    evidence = fields.List(
+        fields.Nested(EvidenceSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class CareRoutesFileSchema(StrictSchema):
+    self_match = fields.Nested(SelfMatchSchema, required=True)
+    alternatives_up_to = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS))
+    review_caveat = fields.String(required=True, validate=validate.Length(min=10))
+    about_age = fields.String(required=True, validate=validate.Length(min=1))
+    routes = fields.List(fields.Nested(CareRouteSchema), required=True)
+
+
 # --- the roster -------------------------------------------------------------------------------
 
 
@@ -599,6 +666,7 @@ class GroupSchema(StrictSchema):
     modality = fields.String(required=True)
     format = fields.String(required=True)
     schedule = fields.String(required=True, validate=validate.Length(min=1))
+    weeks = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=104))
 
 
 class PayerSchema(StrictSchema):
@@ -1210,6 +1278,25 @@ class ScoreItemSchema(StrictSchema):
     max = fields.Integer(required=True)
 
 
+class CareRouteStepSchema(StrictSchema):
+    level = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS))
+    text = fields.String(required=True)
+    rule = fields.String(required=True)
+    source = fields.String(
+        required=True, metadata={"description": "The citation: the sources' cites, joined."}
+    )
+    evidence = fields.String(required=True)
+    sources = fields.List(fields.Nested(SourceRefSchema), required=True)
+
+
+class CareRouteOutSchema(CareRouteStepSchema):
+    also = fields.List(
+        fields.Nested(CareRouteStepSchema),
+        required=True,
+        metadata={"description": "The other routes that apply, most serious first."},
+    )
+
+
 class MatchSchema(StrictSchema):
     therapist = fields.Nested(TherapistSchema, required=True)
     review_required = fields.Boolean(
@@ -1283,6 +1370,11 @@ class MatchResponseSchema(StrictSchema):
     safety = fields.Nested(SafetySchema, required=True)
     screening = fields.Dict(
         keys=fields.String(), values=fields.Nested(ScreeningResultSchema), required=True
+    )
+    care_route = fields.Nested(
+        CareRouteOutSchema,
+        required=True,
+        metadata={"description": "What to do first: choose a match, or the route beyond it."},
     )
     modalities = fields.List(fields.Nested(ModalityResultSchema), required=True)
     advice = fields.List(

@@ -61,6 +61,10 @@ def freshness_violation(therapist: dict[str, Any]) -> str | None:
     return None
 
 
+# The age the clinic treats as adult when MATCHER_ADULT_AGE is not set.
+ADULT_AGE = 18
+
+
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -134,6 +138,8 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
     if fmt != "any" and fmt not in therapist["formats"]:
         problems.append(f"does not offer format {fmt}")
     setting = prefs.get("setting", "any")
+    if setting in ("couple", "family") and "domestic_abuse" in intake.get("difficulties", []):
+        setting = "any"  # beside abuse, couple and family sessions are never offered
     if setting != "any" and setting not in therapist["settings"]:
         problems.append(f"does not offer setting {setting}")
     problems.extend(distance_violations(intake, therapist))
@@ -172,6 +178,7 @@ def hard_constraint_violations(intake: dict[str, Any], therapist: dict[str, Any]
 
 def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) -> None:
     """The response validates against its schema and no match breaks a hard constraint."""
+    prefs = intake.get("preferences") or {}
     errors = MatchResponseSchema().validate(body)
     assert errors == {}, errors
     for match in body["matches"]:
@@ -208,3 +215,14 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
     for match in body["matches"]:  # a therapist's identity shows only where they opted in
         identity = match["therapist"].get("identity")
         assert identity is None or identity["consent"] <= TODAY.isoformat()
+    shown = body["matches"] + [m for entry in body["relaxed"] for m in entry["matches"]]
+    if body["care_route"]["level"] != "self_match":
+        assert all(m["review_required"] for m in shown), "a routed intake's match skips review"
+    age = prefs.get("age")
+    if age is not None and age < ADULT_AGE:
+        for match in shown:  # never relaxed for a child or young person
+            ages = match["therapist"]["ages"]
+            assert ages["min"] <= age <= ages["max"], match["therapist"]["id"]
+    if "domestic_abuse" in intake.get("difficulties", []):
+        assert not {"couples_therapy", "family_therapy"} & {m["id"] for m in body["modalities"]}
+        assert not {"couple", "family"} & {a["setting"] for a in body["advice"]}

@@ -206,7 +206,7 @@ def test_the_urgent_path_shows_only_one_to_one_advice_in_match_and_why(
             {"difficulties": ["sadness"]},
             {
                 "difficulties.0": [
-                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition."
+                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition, eating_disorder, psychosis, bipolar, substance_use, domestic_abuse, perinatal, something_else."
                 ]
             },
         ),
@@ -244,7 +244,7 @@ def test_the_urgent_path_shows_only_one_to_one_advice_in_match_and_why(
             {"difficulties": ["grief"], "main_difficulty": "sadness"},
             {
                 "main_difficulty": [
-                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition."
+                    "Must be one of: anxiety, panic, social_anxiety, phobia, ocd, depression, ptsd, complex_trauma, grief, stress, relationship, family_conflict, emotion_regulation, self_esteem, life_transition, eating_disorder, psychosis, bipolar, substance_use, domestic_abuse, perinatal, something_else."
                 ]
             },
         ),
@@ -363,6 +363,13 @@ def test_vocabulary_has_the_required_ids(client: FlaskClient) -> None:
         "emotion_regulation",
         "self_esteem",
         "life_transition",
+        "eating_disorder",
+        "psychosis",
+        "bipolar",
+        "substance_use",
+        "domestic_abuse",
+        "perinatal",
+        "something_else",
     }
     assert {m["id"] for m in vocabulary["modalities"]} == {
         "cbt",
@@ -390,7 +397,10 @@ def test_vocabulary_has_the_required_ids(client: FlaskClient) -> None:
 def test_modalities_list_the_rules_that_recommend_them(client: FlaskClient) -> None:
     modalities = client.get("/api/v1/modalities").get_json()["modalities"]
     erp = next(m for m in modalities if m["id"] == "erp")
-    assert [r["rule"] for r in erp["recommended_by"]] == ["ocd.erp"]
+    assert [r["rule"] for r in erp["recommended_by"]] == [
+        "ocd.erp",
+        "young_people.ocd.erp_with_family",
+    ]
     assert erp["therapists"] > 0
 
 

@@ -64,7 +64,7 @@ def test_emdr_and_cbt_online_in_a_group_adds_their_questions_in_order(checklist:
         "yourself": YOURSELF,
         "general": GENERAL,
         "modality.emdr": ["emdr.preparation", "emdr.phases"],
-        "modality.cbt": ["cbt.homework", "cbt.patterns"],
+        "modality.cbt": ["cbt.homework", "cbt.patterns", "cbt.parent_or_carer"],
         "preferences": ["format.online", "setting.group"],
     }
     titles = [s["title"] for s in built["sections"]]
@@ -80,8 +80,12 @@ def test_a_question_shared_by_two_modalities_is_asked_once_under_the_first(
 ) -> None:
     built = checklist.build(Tailoring(modalities=("tf_cbt", "cbt")))
     sections = ids_by_section(built)
-    assert sections["modality.tf_cbt"] == ["tf_cbt.pacing", "cbt.homework"]
-    assert sections["modality.cbt"] == ["cbt.patterns"]
+    assert sections["modality.tf_cbt"] == [
+        "tf_cbt.pacing",
+        "tf_cbt.parent_or_carer",
+        "cbt.homework",
+    ]
+    assert sections["modality.cbt"] == ["cbt.patterns", "cbt.parent_or_carer"]
 
 
 def test_couple_and_family_settings_and_a_language_add_preference_questions(
@@ -229,7 +233,7 @@ def break_file(rules: Path, old: str, new: str) -> None:
         (
             "source: seed-002\n    when: always",
             "source: seed-099\n    when: always",
-            "rules/checklist.yaml: question 'general.confidentiality': source 'seed-099' is not in sources.yaml (seed-000, seed-001, seed-002, seed-003, seed-004, nice-ng116, nice-cg113, nice-cg159, nice-cg31, nice-ng222, kroenke-2001, spitzer-2006, nice-ng225, nice-cg78, trytherapy-counsellor)",
+            "rules/checklist.yaml: question 'general.confidentiality': source 'seed-099' is not in sources.yaml (seed-000, seed-001, seed-002, seed-003, seed-004, nice-ng116, nice-cg113, nice-cg159, nice-cg31, nice-ng222, kroenke-2001, spitzer-2006, nice-ng225, nice-cg78, nice-ng69, nice-cg178, nice-cg185, nice-cg115, nice-ng58, nice-ph50, nice-cg192, nice-ng134, nhs-talking-therapies, trytherapy-counsellor)",
         ),
         (
             "when: {modality: emdr}",

@@ -50,10 +50,11 @@ def test_a_check_the_registry_does_not_know_is_refused_naming_it(rules_copy: Pat
     with pytest.raises(ConfigError) as raised:
         load_knowledge(with_entry(rules_copy))
     assert str(raised.value) == (
-        "rules/matching.yaml: field 'hard_constraints.16.check': "
+        "rules/matching.yaml: field 'hard_constraints.18.check': "
         "Must be one of: is_true, shares_any, offers, same_city, within_distance, "
         "online_or_within_distance, licensed_where_you_are, confirmed_within, speaks_any, "
-        "interpreted, office_access, has_all, within_range, charges_in, fee_within, takes_plan."
+        "interpreted, office_access, has_all, within_range, runs_group_for, fits_clinically, "
+        "charges_in, fee_within, takes_plan."
     )
 
 
@@ -94,8 +95,9 @@ def test_a_therapist_over_budget_without_a_sliding_scale_is_never_said_to_fit_th
     matcher: Matcher,
 ) -> None:
     # t-010 charges €110 and has no sliding scale: asked why not within €60, the fee constraint
-    # says so once, and no sentence claims a sliding scale that does not exist.
-    why = matcher.why("t-010", {"difficulties": ["stress"], "preferences": {"max_fee": 60}})
+    # says so once, and no sentence claims a sliding scale that does not exist. (Grief: she
+    # works with it, so the clinical fit passes and the fee is the only failure.)
+    why = matcher.why("t-010", {"difficulties": ["grief"], "preferences": {"max_fee": 60}})
     assert [f["text"] for f in why["failed"]] == [
         "Not within your budget of €60: fee €110, no sliding scale"
     ]

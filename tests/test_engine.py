@@ -179,6 +179,16 @@ def test_every_bundled_rule_compiles_and_can_fire(matcher: Matcher) -> None:
     """Each bundled rule fires for the answers its own conditions name."""
     for clinical_rule in matcher.knowledge.rules:
         facts = []
+        age = {"type": "age", "value": "adult", "years": 0}
+        for condition in clinical_rule.when:
+            if condition.key == "age_group":
+                age["value"] = condition.values[0]
+            elif condition.key == "age_at_least":
+                age["years"] = condition.values[0]
+            elif condition.key == "age_below":
+                age["years"] = condition.values[0] - 1
+        if any(c.key.startswith("age_") for c in clinical_rule.when):
+            facts.append(age)
         for condition in clinical_rule.when:
             if condition.key == "difficulty":
                 facts.append(difficulty(condition.values[0]))

@@ -834,6 +834,47 @@ def test_a_parameters_body_carries_the_fields_and_several_responses(client: Flas
         assert "es" in match["therapist"]["languages"]
 
 
+def test_parameters_carry_the_main_difficulty_and_the_trauma_details(
+    client: FlaskClient,
+) -> None:
+    # Low mood and PTSD with PTSD as the main problem, the trauma two weeks ago: NG116 puts
+    # trauma-focused CBT first and offers no EMDR within a month. Without the two parameters
+    # the same answers get EMDR, so the parameters are what changed the answer.
+    def modalities(*extra: dict[str, Any]) -> list[str]:
+        body = {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "difficulties", "valueCode": "depression"},
+                {"name": "difficulties", "valueCode": "ptsd"},
+                *extra,
+                {"name": "response", "resource": fixture("phq9_loinc_linkids.json")},
+            ],
+        }
+        response = client.post(
+            "/api/v1/match", data=json.dumps(body), content_type="application/fhir+json"
+        )
+        assert response.status_code == 200, response.get_json()
+        return [m["id"] for m in response.get_json()["modalities"]]
+
+    told = modalities(
+        {"name": "main_difficulty", "valueCode": "ptsd"},
+        {"name": "trauma.since", "valueCode": "under_1_month"},
+        {"name": "trauma.combat_related", "valueBoolean": False},
+    )
+    assert told[0] == "tf_cbt" and "emdr" not in told
+    assert "emdr" in modalities()
+
+
+def test_trauma_details_never_ride_in_a_url(client: FlaskClient) -> None:
+    response = client.post(
+        "/api/v1/match?trauma.since=under_1_month",
+        data=json.dumps(fixture("phq9_loinc_linkids.json")),
+        content_type="application/fhir+json",
+    )
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["trauma.since"]
+
+
 @pytest.mark.parametrize(
     ("parameters", "query", "errors"),
     [

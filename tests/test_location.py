@@ -129,9 +129,9 @@ GAD7 = {
 }
 
 
-def fhir_match(client: FlaskClient, **codes: str) -> Any:
-    """POST a FHIR Parameters intake (anxiety, a GAD-7, and `codes` as valueCode parameters)."""
-    parameters = [{"name": "difficulties", "valueCode": "anxiety"}]
+def fhir_match(client: FlaskClient, difficulty: str = "anxiety", **codes: str) -> Any:
+    """POST a FHIR Parameters intake (a difficulty, a GAD-7, and `codes` as valueCode parameters)."""
+    parameters = [{"name": "difficulties", "valueCode": difficulty}]
     parameters += [{"name": name.replace("__", "."), "valueCode": v} for name, v in codes.items()]
     body = {
         "resourceType": "Parameters",
@@ -203,8 +203,14 @@ def test_the_form_asks_where_the_person_will_be_and_names_a_bad_region(
 def test_fhir_parameters_carry_access_interpreter_and_affirming_care(
     client: FlaskClient,
 ) -> None:
+    # Stress: t-029 works with it (for anxiety she would be a weak fit, not a match).
     response = fhir_match(
-        client, location__country="GB", interpreter="bfi", affirming="lgbtq", format="online"
+        client,
+        "stress",
+        location__country="GB",
+        interpreter="bfi",
+        affirming="lgbtq",
+        format="online",
     )
     assert response.status_code == 200
     assert [m["therapist"]["id"] for m in response.get_json()["matches"]] == ["t-029"]

@@ -251,7 +251,15 @@ CONTEXTS: dict[str, dict[str, Any]] = {
 
 def combinations_of_difficulties() -> list[list[str]]:
     ids = list(VOCABULARY.difficulties)
-    return [list(c) for n in (2, 3) for c in itertools.combinations(ids, n)]
+    # Difficulties with a care route (tests/test_care_routes.py covers them beside every other
+    # difficulty) join the pairs; the triples are of the difficulties people match themselves to.
+    routed = {"eating_disorder", "psychosis", "bipolar", "substance_use", "domestic_abuse"}
+    routed |= {"perinatal", "something_else"}
+    in_scope = [i for i in ids if i not in routed]
+    return [
+        *(list(c) for c in itertools.combinations(ids, 2)),
+        *(list(c) for c in itertools.combinations(in_scope, 3)),
+    ]
 
 
 def precedence_problems(intake: dict[str, Any], body: dict[str, Any]) -> list[str]:

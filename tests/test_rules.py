@@ -34,7 +34,7 @@ def test_the_bundled_rules_load_and_cite_known_sources() -> None:
         assert rule.evidence and all(e.source in knowledge.sources for e in rule.evidence)
 
 
-def test_every_difficulty_has_at_least_one_recommendation() -> None:
+def test_every_difficulty_has_a_recommendation_or_a_care_route() -> None:
     knowledge = load_knowledge(PROJECT_ROOT / "rules")
     recommended_for = {
         value
@@ -44,7 +44,17 @@ def test_every_difficulty_has_at_least_one_recommendation() -> None:
         if condition.key == "difficulty"
         for value in condition.values
     }
-    assert set(knowledge.vocabulary.difficulties) <= recommended_for
+    routed = {d for route in knowledge.care_routes.routes for d in route.difficulties}
+    assert set(knowledge.vocabulary.difficulties) <= recommended_for | routed
+    assert routed == {
+        "eating_disorder",
+        "psychosis",
+        "bipolar",
+        "substance_use",
+        "domestic_abuse",
+        "perinatal",
+        "something_else",
+    }
 
 
 def test_unknown_field_names_the_file_the_rule_and_the_field(rules_copy: Path) -> None:

@@ -34,7 +34,10 @@ EXPECT_KEYS = {
     "texts_exclude",
     "texts_mention",
     "placements",
+    "care_route",
     "matches",
+    "relaxed",
+    "review_required",
     "funnel",
     "staff_review",
     "why",
@@ -120,8 +123,22 @@ def test_scenario(path: Path, client: FlaskClient) -> None:
         assert not [t for t in person_texts if word.lower() in t.lower()], word
     for text in expect.get("caveats_mention", []):
         assert any(text in c["text"] for m in body["matches"][:1] for c in m["caveats"]), text
+    # Without a care_route expectation, the person can choose from the matches themselves.
+    route = expect.get("care_route", {"level": "self_match", "rule": "route.self_match"})
+    assert {
+        "level": body["care_route"]["level"],
+        "rule": body["care_route"]["rule"],
+        "also": [r["rule"] for r in body["care_route"]["also"]],
+    } == {"also": [], **route}, body["care_route"]
     if "matches" in expect:  # every match, in order
         assert matches == expect["matches"], matches
+    if "relaxed" in expect:  # every relaxation offered, in order, with its matches
+        assert [
+            {r["relaxation"]: [m["therapist"]["id"] for m in r["matches"]]} for r in body["relaxed"]
+        ] == expect["relaxed"], body["relaxed"]
+    if "review_required" in expect:  # on every match shown, relaxed ones too
+        shown = body["matches"] + [m for r in body["relaxed"] for m in r["matches"]]
+        assert {m["review_required"] for m in shown} <= {expect["review_required"]}
     if "funnel" in expect:  # each active constraint in order, with how many it left
         funnel = [f"{f['constraint']}: {f['remaining']}" for f in body["no_match"]["funnel"]]
         assert funnel == expect["funnel"], funnel

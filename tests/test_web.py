@@ -280,7 +280,9 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     ]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
     # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
-    assert cards == ["t-001", "t-005", "t-003", "t-008", "t-007"]
+    # t-008 and t-007 practise no approach recommended for trauma or low mood and list neither:
+    # weak fits, no longer matches.
+    assert cards == ["t-001", "t-005", "t-003"]
     words = text(html)
     assert "Lucía Fernández Ortega (she/her) PsyD, licensed clinical psychologist (Spain)" in words
     assert "Languages Spanish, English" in words
@@ -536,12 +538,9 @@ def test_when_nobody_matches_the_page_says_what_stood_in_the_way_and_the_nearest
     ) in words
     assert "Nearest alternatives" in words
     headings = re.findall(r'<h3 id="relaxed-\d">([^<]+)</h3>', html)
-    # No one speaks Korean online: online instead offers nobody (t-047 works in person only,
-    # in New York); farther away does.
-    assert headings == [
-        "Includes therapists who see people in person farther than 25 km from Madrid",
-        "Includes therapists who do not speak your preferred language",
-    ]
+    # The one Korean-speaking therapist online or elsewhere (t-047) does not work with OCD or
+    # practise ERP or CBT: not an alternative to offer.
+    assert headings == ["Includes therapists who do not speak your preferred language"]
     assert 'id="matches-title"' in html and "meet everything you asked for" not in words
 
 
@@ -574,6 +573,7 @@ def test_the_checklist_page_lists_the_tailored_questions_and_a_link_without_pers
         "emdr.phases",
         "cbt.homework",
         "cbt.patterns",
+        "cbt.parent_or_carer",
         "format.online",
         "setting.group",
         "language.sessions",
@@ -597,6 +597,7 @@ def test_the_checklist_form_sends_one_modality_per_box_and_still_works(client: F
     assert re.findall(r'data-question="(emdr|cbt)\.[a-z_]+"', html) == [
         "emdr",
         "emdr",
+        "cbt",
         "cbt",
         "cbt",
     ]
@@ -731,7 +732,9 @@ def test_the_console_matches_a_caller_with_reasons_to_read_aloud(gb_app: Flask) 
     html = response.get_data(as_text=True)
     cards = [i.removeprefix("therapist-") for i in Page(html).ids if i.startswith("therapist-")]
     # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
-    assert cards == ["t-001", "t-005", "t-003", "t-008", "t-007"]
+    # t-008 and t-007 practise no approach recommended for trauma or low mood and list neither:
+    # weak fits, no longer matches.
+    assert cards == ["t-001", "t-005", "t-003"]
     assert "Within your budget of €90: fee €80" in text(html)
     assert "About 2 km from central Madrid (city centre, not your address)" in text(html)
     assert 'id="difficulty-ptsd" name="difficulties" value="ptsd" checked' in html

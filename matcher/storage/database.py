@@ -163,6 +163,10 @@ class Referral(Base):
     taken_by: Mapped[str | None] = mapped_column(String(64))
     consent_words: Mapped[str | None] = mapped_column(String(200))
     assigned_to: Mapped[str | None] = mapped_column(String(64))
+    # The intake had a care route (rules/care_routes.yaml): a clinician reviews it before any
+    # booking. care_route is the route's level, kept only with consent.
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    care_route: Mapped[str | None] = mapped_column(String(32))
     # The language the person used (en, es, ar...): staff answer them in it (migration 0008).
     language: Mapped[str | None] = mapped_column(String(16))
 

@@ -174,6 +174,7 @@ class Referrals:
         ]
         referral_id = uuid.uuid4().hex
         urgent = bool(result["safety"]["urgent"])
+        route = (result.get("care_route") or {}).get("level", "self_match")
         created_at = now()
         referral = Referral(
             id=referral_id,
@@ -191,6 +192,8 @@ class Referrals:
             asked_about=asked_about,
             taken_by=taken_by,
             consent_words=consent_words,
+            needs_review=route != "self_match",
+            care_route=route if consent else None,
             language=language,
         )
         if urgent:
@@ -293,6 +296,8 @@ class Referrals:
                 "close_reason": found.close_reason,
                 "status": found.status,
                 "urgent": found.urgent,
+                "needs_review": found.needs_review,
+                "care_route": found.care_route,
                 "consent": found.consent,
                 "intake": json.loads(found.intake) if found.intake else None,
                 "screening": json.loads(found.screening) if found.screening else None,
@@ -346,17 +351,27 @@ class Referrals:
             return int(session.scalar(select(func.count()).select_from(Referral)) or 0)
 
     def queue(
-        self, status: str | None = None, therapist: str | None = None
+        self,
+        status: str | None = None,
+        therapist: str | None = None,
+        needs_review: bool | None = None,
     ) -> list[dict[str, Any]]:
-        """Every referral to work, ungrouped: overdue urgent first, then urgent, then oldest."""
+        """Every referral to work, ungrouped: overdue urgent first, then urgent, then to review,
+        then oldest."""
         overdue_flag = case((_overdue(Referral, now()), 1), else_=0)
         query = select(Referral, overdue_flag)
         if status:
             query = query.where(Referral.status == status)
         if therapist:
             query = query.where(Referral.therapist_id == therapist)
+        if needs_review is not None:
+            query = query.where(Referral.needs_review.is_(needs_review))
         query = query.order_by(
-            overdue_flag.desc(), Referral.urgent.desc(), Referral.created_at, Referral.id
+            overdue_flag.desc(),
+            Referral.urgent.desc(),
+            Referral.needs_review.desc(),
+            Referral.created_at,
+            Referral.id,
         )
         with Session(self.engine) as session:
             return [_row(r, bool(flag), 0) for r, flag in session.execute(query)]
@@ -370,6 +385,7 @@ class Referrals:
         group: str | None = None,
         at: datetime | None = None,
         search: str | None = None,
+        needs_review: bool | None = None,
     ) -> QueuePage:
         """A page of the queue: overdue urgent first, then urgent, then oldest.
 
@@ -386,6 +402,8 @@ class Referrals:
                 conditions.append(referral.status == status)
             if therapist:
                 conditions.append(referral.therapist_id == therapist)
+            if needs_review is not None:
+                conditions.append(referral.needs_review.is_(needs_review))
             return conditions
 
         if search:
@@ -416,7 +434,11 @@ class Referrals:
                 select(Referral, overdue_flag)
                 .where(*where)
                 .order_by(
-                    overdue_flag.desc(), Referral.urgent.desc(), Referral.created_at, Referral.id
+                    overdue_flag.desc(),
+                    Referral.urgent.desc(),
+                    Referral.needs_review.desc(),
+                    Referral.created_at,
+                    Referral.id,
                 )
                 .offset((page - 1) * per_page)
                 .limit(per_page)
@@ -578,6 +600,8 @@ def _row(referral: Referral, overdue: bool, similar: int) -> dict[str, Any]:
     return {
         "id": referral.id,
         "urgent": referral.urgent,
+        "needs_review": referral.needs_review,
+        "care_route": referral.care_route,
         "overdue": overdue,
         "status": referral.status,
         "created_at": aware(referral.created_at),

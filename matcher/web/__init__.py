@@ -228,8 +228,14 @@ def _clock(app: Flask) -> Any:
 
 def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
     from matcher.checklist import CHECKLIST_FILE, load_checklist
+    from matcher.errors import ConfigError
     from matcher.matching import Matcher
 
+    adult_age = app.config["ADULT_AGE"]
+    if isinstance(adult_age, bool) or not isinstance(adult_age, int) or not 1 <= adult_age <= 120:
+        raise ConfigError(
+            "MATCHER_ADULT_AGE", f"must be a whole number of years, not {adult_age!r}"
+        )
     matcher = Matcher.from_files(
         rules_dir,
         roster,
@@ -237,6 +243,7 @@ def _load(app: Flask, rules_dir: Path, roster: Path) -> tuple[Any, Any]:
         clinic_country=app.config["CLINIC_COUNTRY"] or None,
         today=_clock(app),
         hide_licence_numbers=app.config["HIDE_LICENCE_NUMBERS"] is True,
+        adult_age=adult_age,
     )
     checklist = load_checklist(
         rules_dir / CHECKLIST_FILE,
@@ -327,6 +334,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TODAY=None,
         # Public profiles show each licence's register and title, without its number.
         HIDE_LICENCE_NUMBERS=False,
+        # The age the clinic treats as adult: under it, the rules for children and young people
+        # apply and the age requirement is never relaxed (rules/clinical/young_people.yaml).
+        ADULT_AGE=18,
         # How staff reach the on-call clinician, for the console's urgent protocol.
         ON_CALL=None,
         # Staff accounts and the audit log; SQLite in STATE_DIR unless a URL is given

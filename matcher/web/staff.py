@@ -640,9 +640,12 @@ def referral_queue() -> BaseResponse:
     status = request.args.get("status") or None
     therapist = request.args.get("therapist") or None
     group = request.args.get("group") or None
+    review = request.args.get("review") or None
     search = (request.args.get("q") or "").strip()[:200] or None
     page_arg = request.args.get("page") or "1"
     error = None
+    if review not in (None, "yes", "no"):
+        error, review = f"review must be yes or no, not {review[:20]!r}.", None
     if not page_arg.isdigit() or len(page_arg) > 6 or int(page_arg) < 1:
         error = f"page must be a whole number from 1 to 999999, not {page_arg[:20]!r}."
         page_arg = "1"
@@ -653,12 +656,19 @@ def referral_queue() -> BaseResponse:
         therapist,
         int(page_arg),
         group=group,
+        needs_review=None if review is None else review == "yes",
         search=search,
     )
     accounts().record(str(session["staff"]), "referrals.listed")
     kept = {
         k: v
-        for k, v in (("status", status), ("therapist", therapist), ("group", group), ("q", search))
+        for k, v in (
+            ("status", status),
+            ("therapist", therapist),
+            ("group", group),
+            ("review", review),
+            ("q", search),
+        )
         if v
     }
     page = render_template(
@@ -672,6 +682,7 @@ def referral_queue() -> BaseResponse:
         statuses=STATUSES,
         status=status,
         therapist=therapist,
+        review=review,
         roster=_roster_choices(),
         names=dict(_roster_choices()),
         waiting=_waiting,

@@ -52,7 +52,8 @@ def test_a_person_fixes_a_mistake_and_gets_explained_matches(server: str, page: 
     # Trauma with low mood: the treatments made for trauma lead (issue 14), CBT for mood follows.
     assert modalities[:3] == ["Trauma-focused CBT", "EMDR", "Cognitive behavioural therapy (CBT)"]
     cards = page.locator("article.card")
-    assert cards.count() == 5
+    # Weak fits (no trauma or low-mood approach, neither listed) are not matches (issue 14.8).
+    assert cards.count() == 3
     first = cards.first
     assert first.locator(".card-title").inner_text() == "Lucía Fernández Ortega (she/her)"
     assert "Speaks Spanish, as you asked" in " ".join(first.locator(".reasons").all_text_contents())
@@ -95,9 +96,10 @@ def test_the_checklist_opens_from_the_results_and_prints_without_navigation(
     assert page.url == f"{server}/checklist?modalities=tf_cbt,emdr&format=online"
     assert page.locator("h1").inner_text() == "Questions to ask a therapist"
     ids = page.locator("[data-question]").evaluate_all("els => els.map(e => e.dataset.question)")
-    assert ids[-6:] == [
+    assert ids[-7:] == [
         "general.changing",
         "tf_cbt.pacing",
+        "tf_cbt.parent_or_carer",
         "cbt.homework",
         "emdr.preparation",
         "emdr.phases",
