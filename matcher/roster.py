@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
+import operator
 import re
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain, compress, repeat
+from operator import attrgetter
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 import numpy as np
@@ -19,7 +25,8 @@ from msgspec import Meta, Struct
 
 from matcher.checks import group_key
 from matcher.errors import ConfigError
-from matcher.gazetteer import Gazetteer, Place, km_apart, km_between
+from matcher.gazetteer import EARTH_RADIUS_KM, Gazetteer, Place, km_apart, km_between
+from matcher.languages import LANGUAGE_CODES
 from matcher.payment import is_currency
 from matcher.places import NO_PLACES, Compact, Places, is_jurisdiction
 from matcher.rules import Vocabulary
@@ -225,17 +232,30 @@ def payer_keys(scheme: str, payer: str | None) -> tuple[str, ...]:
 def _index(
     size: int, values_per_row: list[list[str]]
 ) -> tuple[dict[str, int], npt.NDArray[np.bool_]]:
-    """One boolean column per distinct value: row i has True where it lists that value."""
-    columns: dict[str, int] = {}
-    rows, cols = [], []
-    for position, values in enumerate(values_per_row):
-        for value in values:
-            rows.append(position)
-            cols.append(columns.setdefault(value, len(columns)))
+    """One boolean column per distinct value: row i has True where it lists that value.
+
+    Columns are numbered in the order their values first appear.
+    """
+    flat = list(chain.from_iterable(values_per_row))
+    columns = {value: number for number, value in enumerate(dict.fromkeys(flat))}
     # Column-major: a check reads whole columns (one value for every therapist).
     matrix = np.zeros((size, max(len(columns), 1)), dtype=np.bool_, order="F")
-    matrix[rows, cols] = True
+    if flat:
+        lengths = np.fromiter(map(len, values_per_row), dtype=np.intp, count=size)
+        rows = np.repeat(np.arange(size, dtype=np.intp), lengths)
+        matrix[rows, np.fromiter(map(columns.__getitem__, flat), np.intp, len(flat))] = True
     return columns, matrix
+
+
+def _codes(values: list[Any], dtype: type[np.signedinteger[Any]]) -> tuple[dict[Any, int], Any]:
+    """Each value's code (numbered in the order values first appear), and the column of codes."""
+    codes = {value: number for number, value in enumerate(dict.fromkeys(values))}
+    return codes, np.fromiter(map(codes.__getitem__, values), dtype, len(values))
+
+
+def _column(records: list[TherapistRecord], name: str, dtype: Any) -> Any:
+    """One field of every record as a numpy column (`name` may be dotted: ages.min)."""
+    return np.fromiter(map(attrgetter(name), records), dtype, len(records))
 
 
 # Licence columns hold the ordinal of the last day a licence is valid: 0 for none held.
@@ -294,13 +314,19 @@ class Roster:
     interpreters: npt.NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
+        # Built field by field over all records (map, chain, fromiter), not record by record:
+        # the 100k-therapist roster's columns take a fraction of a second.
         records = [t.record for t in self.therapists]
         size = len(records)
         self.by_id = {t.id: t for t in self.therapists}
         self.values, self.lists = {}, {}
         for name in (*INDEXED_LIST_FIELDS, GROUP_FITS):
+            derived = name in ("identity", GROUP_FITS)
             self.values[name], self.lists[name] = _index(
-                size, [list(_list_values(record, name)) for record in records]
+                size,
+                [_list_values(record, name) for record in records]
+                if derived
+                else list(map(attrgetter(name), records)),
             )
         # "payers": the plans each therapist is covered by (network in covered_by), by scheme
         # and by scheme/payer (scheme/* for an entry that covers every payer of its scheme).
@@ -309,98 +335,102 @@ class Roster:
             [
                 [
                     key
-                    for entry in record.payers
+                    for entry in payers
                     if entry.network in self.covered_by
                     for key in payer_keys(entry.scheme, entry.payer)
                 ]
-                for record in records
+                if payers
+                else payers
+                for payers in map(attrgetter("payers"), records)
             ],
         )
-        self.currencies = {}
-        self.currency = np.array(
-            [self.currencies.setdefault(r.currency or "", len(self.currencies)) for r in records],
-            dtype=np.int16,
+        self.currencies, self.currency = _codes([r.currency or "" for r in records], np.int16)
+        self.low_fee_places = np.fromiter(
+            (UNCAPPED if n is None else n for n in map(attrgetter("low_fee_places"), records)),
+            np.int32,
+            size,
         )
-        self.low_fee_places = np.array(
-            [UNCAPPED if r.low_fee_places is None else r.low_fee_places for r in records],
-            dtype=np.int32,
-        )
-        self.countries = {}
-        self.country = np.array(
-            [self.countries.setdefault(r.country, len(self.countries)) for r in records],
-            dtype=np.int16,
-        )
+        self.countries, self.country = _codes(list(map(attrgetter("country"), records)), np.int16)
         offices = [r.offices or [] for r in records]
-        counts = np.array([len(o) for o in offices], dtype=np.intp)
+        counts = np.fromiter(map(len, offices), np.intp, size)
         self.office_start = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
         self.has_office = counts > 0
-        self.office_lat = np.array([o.lat for os in offices for o in os], dtype=np.float64)
-        self.office_lon = np.array([o.lon for os in offices for o in os], dtype=np.float64)
+        every_office = list(chain.from_iterable(offices))
+        self.office_lat = np.fromiter(
+            map(attrgetter("lat"), every_office), np.float64, len(every_office)
+        )
+        self.office_lon = np.fromiter(
+            map(attrgetter("lon"), every_office), np.float64, len(every_office)
+        )
         self._distances = OrderedDict()
-        self.accepting = np.array([r.accepting_new_clients for r in records], dtype=np.bool_)
-        self.cities = {}
-        self.city = np.array(
-            [
-                self.cities.setdefault(normalise_city(r.city), len(self.cities))
-                if r.city
-                else NO_CITY
-                for r in records
-            ],
-            dtype=np.int32,
+        self.accepting = _column(records, "accepting_new_clients", np.bool_)
+        written = list(map(attrgetter("city"), records))
+        folded = {city: normalise_city(city) for city in set(written) if city}
+        in_city = [folded[city] if city else None for city in written]
+        self.cities = {
+            city: number
+            for number, city in enumerate(dict.fromkeys(c for c in in_city if c is not None))
+        }
+        self.city = np.fromiter(
+            (NO_CITY if city is None else self.cities[city] for city in in_city), np.int32, size
         )
         self.in_person_city = np.where(self.column_of("formats", "in_person"), self.city, NO_CITY)
-        self.fee = np.array([r.fee for r in records], dtype=np.int32)
-        self.sliding_scale_min = np.array(
-            [
-                NO_SLIDING_SCALE if r.sliding_scale_min is None else r.sliding_scale_min
-                for r in records
-            ],
-            dtype=np.int32,
+        self.fee = _column(records, "fee", np.int32)
+        self.sliding_scale_min = np.fromiter(
+            (
+                NO_SLIDING_SCALE if low is None else low
+                for low in map(attrgetter("sliding_scale_min"), records)
+            ),
+            np.int32,
+            size,
         )
-        self.age_min = np.array([r.ages.min for r in records], dtype=np.int16)
-        self.age_max = np.array([r.ages.max for r in records], dtype=np.int16)
-        self.genders = {}
-        self.gender = np.array(
-            [self.genders.setdefault(r.gender, len(self.genders)) for r in records], dtype=np.int8
-        )
-        order = sorted(range(size), key=lambda p: records[p].id)
+        self.age_min = _column(records, "ages.min", np.int16)
+        self.age_max = _column(records, "ages.max", np.int16)
+        self.genders, self.gender = _codes(list(map(attrgetter("gender"), records)), np.int8)
+        order = sorted(range(size), key=list(map(attrgetter("id"), records)).__getitem__)
         self.id_rank = np.empty(size, dtype=np.int64)
         self.id_rank[order] = np.arange(size)
         self._licence_columns(records)
-        self.confirmed_on = np.array(
-            [r.accepting.verified_at.toordinal() for r in records], dtype=np.int32
+        self.confirmed_on = np.fromiter(
+            (r.accepting.verified_at.toordinal() for r in records), np.int32, size
         )
-        self.interpreters = np.array([r.works_with_interpreters for r in records], dtype=np.bool_)
+        self.interpreters = _column(records, "works_with_interpreters", np.bool_)
 
     def _licence_columns(self, records: list[TherapistRecord]) -> None:
         size = len(records)
-        self.licence_places = {}
-        cells: dict[tuple[int, int], int] = {}
-        for position, record in enumerate(records):
-            for licence in record.licences:
-                if licence.status not in self.practising:
-                    continue
-                column = self.licence_places.setdefault(
-                    licence.jurisdiction, len(self.licence_places)
-                )
-                until = NO_EXPIRY if licence.expires is None else licence.expires.toordinal()
-                cells[position, column] = max(cells.get((position, column), NOT_LICENSED), until)
+        held = list(map(attrgetter("licences"), records))
+        every = list(chain.from_iterable(held))
+        owner = np.repeat(
+            np.arange(size, dtype=np.intp), np.fromiter(map(len, held), np.intp, size)
+        )
+        counts = np.fromiter((lic.status in self.practising for lic in every), np.bool_, len(every))
+        kept = list(compress(every, counts))
+        places = list(map(attrgetter("jurisdiction"), kept))
+        self.licence_places = {place: n for n, place in enumerate(dict.fromkeys(places))}
         until_matrix = np.zeros((size, max(len(self.licence_places), 1)), np.int32, order="F")
-        if cells:
-            rows, cols = zip(*cells, strict=True)
-            until_matrix[list(rows), list(cols)] = list(cells.values())
+        if kept:
+            column = np.fromiter(map(self.licence_places.__getitem__, places), np.intp, len(kept))
+            until = np.fromiter(
+                (NO_EXPIRY if lic.expires is None else lic.expires.toordinal() for lic in kept),
+                np.int32,
+                len(kept),
+            )
+            # Two licences for one place: the one valid longest counts.
+            np.maximum.at(until_matrix, (owner[counts], column), until)
         self.licence_until = until_matrix
         self.licence_best = until_matrix.max(axis=1).astype(np.int32)
         in_force = np.where(until_matrix > NOT_LICENSED, until_matrix, NO_EXPIRY)
         self.licence_soonest = in_force.min(axis=1).astype(np.int32)
         self.compact_until = {}
+        holders = [(n, record.compacts) for n, record in enumerate(records) if record.compacts]
         for compact in self.compacts:
             days = np.zeros(size, dtype=np.int32)
-            for position, record in enumerate(records):
-                for held in record.compacts:
-                    if held.compact == compact and held.status in self.practising:
-                        until = NO_EXPIRY if held.expires is None else held.expires.toordinal()
-                        days[position] = max(int(days[position]), until)
+            for position, authorities in holders:
+                for authority in authorities:
+                    if authority.compact == compact and authority.status in self.practising:
+                        ends = authority.expires
+                        last_day = NO_EXPIRY if ends is None else ends.toordinal()
+                        days[position] = max(int(days[position]), last_day)
             self.compact_until[compact] = days
 
     @property
@@ -718,7 +748,11 @@ def _describe(error: msgspec.ValidationError, raw: Any, name: str) -> ConfigErro
     return ConfigError(name, f"{where}{problem}", entry)
 
 
-def _read(path: Path, name: str) -> RosterFile:
+def _read(
+    path: Path, name: str, checked: type[RosterFile] | None = None
+) -> tuple[RosterFile, bytes, bool]:
+    """The roster file decoded into validated structs, the bytes it was decoded from, and
+    whether it was decoded into `checked` (see _checked_type), which said yes to every id."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -728,7 +762,10 @@ def _read(path: Path, name: str) -> RosterFile:
         # no intermediate dicts, a fraction of the time and memory. JSON parsers disagree about
         # duplicate keys and exports do not write them, so they are not looked for here.
         try:
-            return msgspec.json.decode(data, type=RosterFile, strict=True)
+            if checked is not None:
+                with contextlib.suppress(msgspec.ValidationError):
+                    return msgspec.json.decode(data, type=checked, strict=True), data, True
+            return msgspec.json.decode(data, type=RosterFile, strict=True), data, False
         except msgspec.ValidationError as exc:
             raw = load_yaml(path, name)  # only to name the therapist in the message
             _refuse_missing(raw, name)
@@ -738,10 +775,73 @@ def _read(path: Path, name: str) -> RosterFile:
             raise ConfigError(name, f"invalid JSON: {exc}") from None
     raw = load_yaml(path, name)
     _refuse_missing(raw, name)
+    document = raw if raw is not None else {}
     try:
-        return msgspec.convert(raw if raw is not None else {}, RosterFile, strict=True)
+        if checked is not None:
+            with contextlib.suppress(msgspec.ValidationError):
+                return msgspec.convert(document, checked, strict=True), data, True
+        return msgspec.convert(document, RosterFile, strict=True), data, False
     except msgspec.ValidationError as exc:
         raise _describe(exc, raw, name) from None
+
+
+_CHECKED_TYPES: dict[tuple[tuple[str, ...], ...], type[RosterFile]] = {}
+
+
+def _checked_type(vocabulary: Vocabulary) -> type[RosterFile]:
+    """RosterFile whose ids (modalities, languages, gender...) are Literals of the vocabulary.
+
+    Decoding into it checks every id against the vocabulary, and hands back the vocabulary's
+    own string for it (one object per id however often a roster repeats it), in msgspec's C
+    code: a large roster's ids cost neither a check nor a copy each. A file it refuses is
+    decoded again into RosterFile and checked as before, which names the problem.
+    """
+    groups = {
+        "modalities": vocabulary.modalities,
+        "difficulties": vocabulary.difficulties,
+        "formats": vocabulary.formats,
+        "settings": vocabulary.settings,
+        "availability": vocabulary.times,
+        "measures_outcomes": vocabulary.instruments,
+        "access": vocabulary.access,
+        "affirming": vocabulary.affirming,
+        "gender": vocabulary.genders,
+        "licence_type": vocabulary.licence_types,
+    }
+    ids = {name: tuple(group) for name, group in groups.items()}
+    ids["languages"] = tuple(LANGUAGE_CODES)
+    key = tuple(ids.values())
+    known = _CHECKED_TYPES.get(key)
+    if known is not None:
+        return known
+    record_fields: list[tuple[str, Any, Any]] = []
+    for name, values in ids.items():
+        if not values:
+            continue  # nothing to be one of: RosterFile's own type, and the checks, say so
+        one_of = Literal[values]  # type: ignore[valid-type]
+        if name in ("gender", "licence_type"):
+            record_fields.append((name, one_of, msgspec.NODEFAULT))
+        elif name in ("access", "affirming"):
+            record_fields.append((name, list[one_of], msgspec.field(default_factory=list)))
+        elif name == "measures_outcomes":
+            record_fields.append((name, list[one_of], msgspec.NODEFAULT))
+        else:
+            record_fields.append(
+                (name, Annotated[list[one_of], Meta(min_length=1)], msgspec.NODEFAULT)
+            )
+    record = msgspec.defstruct(
+        "TherapistRecord", record_fields, bases=(TherapistRecord,), kw_only=True
+    )
+    roster_file = cast(
+        type[RosterFile],
+        msgspec.defstruct(
+            "RosterFile",
+            [("therapists", Annotated[list[record], Meta(min_length=1)])],  # type: ignore[valid-type]
+            bases=(RosterFile,),
+        ),
+    )
+    _CHECKED_TYPES[key] = roster_file
+    return roster_file
 
 
 def load_roster(
@@ -753,13 +853,65 @@ def load_roster(
 ) -> Roster:
     """Load and validate the roster file; raise ConfigError naming file, therapist and problem."""
     name = display_name or path.name
-    data = _read(path, name)
-    therapists: list[Therapist] = []
+    # A large roster is millions of small objects that all live as long as the roster: the
+    # collector's passes over them while they are made cost more than making them.
+    with _collector_paused():
+        data, content, ids_checked = _read(path, name, _checked_type(vocabulary))
+        records = data.therapists
+        filled = all(
+            not isinstance(_with_defaults(record, data.currency, vocabulary), str)
+            for record in records
+        )
+        _share_strings(records, lists=not ids_checked)
+
+        def columns() -> Roster:
+            return Roster(
+                therapists=tuple(
+                    Therapist(position, record, hide_licence_numbers)
+                    for position, record in enumerate(records)
+                ),
+                digest=hashlib.sha256(content).hexdigest(),
+                compacts=dict(places.compacts),
+                practising=vocabulary.practising_statuses,
+                covered_by=vocabulary.payment.covered_by if vocabulary.payment else frozenset(),
+            )
+
+        # The columns first: the checks read the list fields' indexes. A roster with a problem
+        # may fail to make them; the checks therapist by therapist then name the problem.
+        try:
+            roster: Roster | None = columns()
+        except Exception:
+            roster = None
+        if not (
+            filled and roster is not None and _plainly_valid(records, roster, vocabulary, places)
+        ):
+            _raise_first_problem(records, data.currency, vocabulary, places, name)
+        return roster or columns()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _raise_first_problem(
+    records: list[TherapistRecord],
+    file_currency: str | None,
+    vocabulary: Vocabulary,
+    places: Places,
+    name: str,
+) -> None:
+    """Check therapist after therapist, and raise the first problem found, naming them."""
     seen: set[str] = set()
-    canonical: dict[str, str] = {}
-    for record in data.therapists:
+    for record in records:
         label = f"therapist {record.id!r}"
-        filled = _with_defaults(record, data.currency, vocabulary)
+        filled = _with_defaults(record, file_currency, vocabulary)
         if isinstance(filled, str):
             raise ConfigError(name, filled, label)
         problem = _check_therapist(record, vocabulary, places)
@@ -768,16 +920,182 @@ def load_roster(
         if record.id in seen:
             raise ConfigError(name, "duplicate therapist id", label)
         seen.add(record.id)
-        shared = _shared_strings(record, canonical)
-        therapists.append(Therapist(len(therapists), shared, hide_licence_numbers))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Roster(
-        therapists=tuple(therapists),
-        digest=digest,
-        compacts=dict(places.compacts),
-        practising=vocabulary.practising_statuses,
-        covered_by=vocabulary.payment.covered_by if vocabulary.payment else frozenset(),
+
+
+def _plainly_valid(
+    records: list[TherapistRecord], roster: Roster, vocabulary: Vocabulary, places: Places
+) -> bool:
+    """True only if no therapist has a problem that _check_therapist or a duplicate id would name.
+
+    The same checks as _check_therapist's, made field by field over every therapist at once, so
+    that a roster of 100,000 loads in seconds (a therapist with compacts, a few, is checked by
+    _check_therapist itself). False means only "look closer": each therapist is then checked in
+    turn, which names the first problem (tests/test_roster_load.py holds the two to the same
+    answers). A check added to _check_therapist needs its counterpart here.
+    """
+    if not records:
+        return True
+    # One pass over the records (each read once, not once per field), then field by field.
+    names = (
+        "modalities", "difficulties", "languages", "formats", "settings", "availability",
+        "measures_outcomes", "access", "affirming", "licence_type", "city", "country", "fee",
+        "sliding_scale_min", "currency", "low_fee_places", "payers", "offices", "groups",
+        "licences", "accepting", "identity",
+    )  # fmt: skip
+    fields = dict(zip(names, zip(*map(attrgetter(*names), records), strict=True), strict=True))
+    lists = {
+        "modalities": vocabulary.modalities,
+        "difficulties": vocabulary.difficulties,
+        "formats": vocabulary.formats,
+        "settings": vocabulary.settings,
+        "availability": vocabulary.times,
+        "measures_outcomes": vocabulary.instruments,
+        "access": vocabulary.access,
+        "affirming": vocabulary.affirming,
+    }
+    for name, allowed in lists.items():
+        if not (allowed.keys() >= roster.values[name].keys() and _once(roster, name, fields[name])):
+            return False
+    if not _once(roster, "languages", fields["languages"]) or not all(
+        map(vocabulary.is_language, roster.values["languages"])
+    ):
+        return False
+    if not vocabulary.genders.keys() >= roster.genders.keys():
+        return False
+    if not vocabulary.licence_types.keys() >= set(fields["licence_type"]):
+        return False
+    cities, offices = fields["city"], fields["offices"]
+    in_person = list(map(operator.contains, fields["formats"], repeat("in_person")))
+    if not all((city or "").strip() for city in compress(cities, in_person)):
+        return False
+    if (roster.age_min > roster.age_max).any():
+        return False
+    sliding = fields["sliding_scale_min"]
+    if any(low is not None and low >= fee for low, fee in zip(sliding, fields["fee"], strict=True)):
+        return False
+    if not _payment_plainly_valid(fields, vocabulary):
+        return False
+    if not np.array_equal(roster.has_office, roster.column_of("formats", "in_person")):
+        return False  # in person without an office, or offices but not in person
+    if not _offices_plainly_placed(
+        roster, cities, fields["country"], offices, vocabulary.gazetteer
+    ):
+        return False
+    groups = fields["groups"]
+    runs_groups = np.fromiter(map(bool, groups), np.bool_, len(groups))
+    if not np.array_equal(roster.column_of("settings", "group"), runs_groups):
+        return False  # the group setting without groups, or groups without it
+    topics = vocabulary.difficulties
+    for own, modalities, formats in zip(
+        groups, fields["modalities"], fields["formats"], strict=True
+    ):
+        for group in own:
+            if not (
+                group.topic in topics and group.modality in modalities and group.format in formats
+            ):
+                return False
+    held = list(chain.from_iterable(fields["licences"]))
+    if not all(map(is_jurisdiction, {licence.jurisdiction for licence in held})):
+        return False
+    if not vocabulary.licence_statuses.keys() >= {licence.status for licence in held}:
+        return False
+    if any(
+        a.next_available is not None and a.next_available < a.verified_at
+        for a in fields["accepting"]
+    ):
+        return False
+    shown = [identity.values for identity in fields["identity"] if identity is not None]
+    if not (
+        vocabulary.identities.keys() >= roster.values["identity"].keys()
+        and _once(roster, "identity", shown)
+    ):
+        return False
+    if len(roster.by_id) != len(records):
+        return False  # an id is listed twice
+    return not any(
+        _check_therapist(record, vocabulary, places) for record in records if record.compacts
     )
+
+
+def _once(roster: Roster, name: str, values_per_row: Sequence[list[str]]) -> bool:
+    """No row of list field `name` lists a value twice: its index has a cell for every value."""
+    return int(np.count_nonzero(roster.lists[name])) == sum(map(len, values_per_row))
+
+
+def _payment_plainly_valid(fields: dict[str, tuple[Any, ...]], vocabulary: Vocabulary) -> bool:
+    """_check_payment's checks, over every therapist at once."""
+    if not all(map(is_currency, set(fields["currency"]))):
+        return False
+    pairs = zip(fields["low_fee_places"], fields["sliding_scale_min"], strict=True)
+    if any(low is not None and scale is None for low, scale in pairs):
+        return False
+    payment = vocabulary.payment
+    listed = [
+        (country, entries)
+        for country, entries in zip(fields["country"], fields["payers"], strict=True)
+        if entries
+    ]
+    for country, scheme_id, payer in {
+        (country, entry.scheme, entry.payer) for country, entries in listed for entry in entries
+    }:
+        scheme = payment.schemes.get(scheme_id) if payment else None
+        if scheme is None or scheme.country != country:
+            return False
+        if (payer is None and scheme.payer_required) or (
+            payer is not None and payer not in scheme.payers
+        ):
+            return False
+    return all(
+        len(entries) == len({(entry.scheme, entry.payer) for entry in entries})
+        for _, entries in listed
+    )
+
+
+def _offices_plainly_placed(
+    roster: Roster,
+    cities: Sequence[str | None],
+    countries: Sequence[str],
+    offices: Sequence[list[Office]],
+    gazetteer: Gazetteer | None,
+) -> bool:
+    """_check_offices' checks of where offices are, over every therapist at once."""
+    for city, own in zip(cities, offices, strict=True):
+        if own and own[0].city != city:
+            wanted = normalise_city(city or "")
+            if not any(normalise_city(office.city) == wanted for office in own):
+                return False
+    if gazetteer is None or not len(roster.office_lat):
+        return True
+    # Every office's city and country, in the order of the roster's office columns.
+    places = list(
+        zip(
+            map(attrgetter("city"), chain.from_iterable(offices)),
+            chain.from_iterable(map(repeat, countries, map(len, offices))),
+            strict=True,
+        )
+    )
+    centres = {place: _centre(gazetteer, *place) for place in set(places)}
+    numbered = {place: number for number, place in enumerate(centres)}
+    known = [centre or Place("", "city", "", None, np.nan, np.nan) for centre in centres.values()]
+    at = np.fromiter(map(numbered.__getitem__, places), np.intp, len(places))
+    centre_lat = np.array([centre.lat for centre in known])[at]
+    centre_lon = np.array([centre.lon for centre in known])[at]
+    lat, lon = roster.office_lat, roster.office_lon
+    phi1, phi2 = np.radians(centre_lat), np.radians(lat)
+    a = (
+        np.sin((phi2 - phi1) / 2) ** 2
+        + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon - centre_lon) / 2) ** 2
+    )
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+    # km_apart's own formula, in numpy (no centre: nan, never above the limit): an office within
+    # a hair of the limit is measured again by km_apart itself, so float rounding never decides.
+    for index in np.flatnonzero(km > OFFICE_CITY_KM - 0.01):
+        centre = centres[places[index]]
+        if centre is not None and km_apart(centre.lat, centre.lon, lat[index], lon[index]) > (
+            OFFICE_CITY_KM
+        ):
+            return False
+    return True
 
 
 _SHARED_LISTS = (
@@ -788,22 +1106,28 @@ _SHARED_LISTS = (
     "settings",
     "availability",
     "measures_outcomes",
+    "access",
+    "affirming",
 )
 
 
-def _shared_strings(record: TherapistRecord, canonical: dict[str, str]) -> TherapistRecord:
-    # A large roster repeats the same few hundred ids millions of times: share one string each.
+def _share_strings(records: list[TherapistRecord], lists: bool = True) -> None:
+    """Make every repeated id one string object (the records' own lists are updated in place)."""
+    # A large roster repeats the same few hundred ids millions of times: one string each
+    # instead of one per mention is most of the roster's memory. Field by field, over all
+    # records at once, since a loop per record and field costs seconds at 100k.
+    canonical: dict[str, str] = {}
     share = canonical.setdefault
-    for name in _SHARED_LISTS:
-        msgspec.structs.force_setattr(record, name, [share(v, v) for v in getattr(record, name)])
-    for name in ("gender", "licence_type", "country", "city", "currency"):
-        value = getattr(record, name)
-        if value is not None:
-            msgspec.structs.force_setattr(record, name, share(value, value))
-    for licence in record.licences:
+    for name in _SHARED_LISTS if lists else ():  # (ids decoded as Literals are shared already)
+        for values in map(attrgetter(name), records):
+            values[:] = map(share, values, values)
+    force = msgspec.structs.force_setattr
+    for name in ("country", "city", "currency") + (("gender", "licence_type") if lists else ()):
+        for record in records:
+            value = getattr(record, name)
+            if value is not None:
+                force(record, name, share(value, value))
+    for licence in chain.from_iterable(map(attrgetter("licences"), records)):
         for name in ("jurisdiction", "register", "title", "status"):
             value = getattr(licence, name)
-            msgspec.structs.force_setattr(licence, name, share(value, value))
-    msgspec.structs.force_setattr(record, "access", [share(v, v) for v in record.access])
-    msgspec.structs.force_setattr(record, "affirming", [share(v, v) for v in record.affirming])
-    return record
+            force(licence, name, share(value, value))
