@@ -10,6 +10,8 @@ English file, then the entry by its id, then the field, and holds the translated
       ptsd.emdr: "EMDR ayuda a reprocesar ..."          # a rule's rationale, by rule id
     matching.yaml:
       hard_constraints: {language: {requirement: ..., passed: ..., failed: ...}}
+    gazetteer.yaml:
+      describe: {city: "{name} (centro de la ciudad, no su dirección)", ...}
 
 A text missing from a translation is the English, marked `Untranslated` (the page says
 lang="en" on it, the API `"fallback": true`), never an empty string or a key. `missing()` lists
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import ConfigError
+from matcher.gazetteer import GAZETTEER_FILE
 from matcher.rules import (
     CLINICAL_DIR,
     CRISIS_FILE,
@@ -160,6 +163,15 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
             }
             terms[term.id] = replace(term, **changes)
         groups[group] = terms
+    places = vocabulary.gazetteer
+    if places is not None:  # where a distance is measured from: "central Madrid (...)"
+        describe = {
+            kind: t.text(
+                GAZETTEER_FILE, "describe", (GAZETTEER_FILE, "describe", kind), words, kind
+            )
+            for kind, words in places.describe.items()
+        }
+        groups["gazetteer"] = replace(places, describe=describe)
     return replace(vocabulary, **groups)
 
 

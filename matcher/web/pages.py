@@ -499,7 +499,9 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
     held = matcher()
     therapist = held.roster.by_id.get(therapist_id)
     if therapist is None:
-        message = "There is no therapist with this address: the link may be old or mistyped."
+        message = gettext(
+            "There is no therapist with this address: the link may be old or mistyped."
+        )
         return make_response(render_template("not_found.html", message=message), 404)
     vocabulary = held.knowledge.vocabulary
     page = render_template(
@@ -508,6 +510,7 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
         labels=labels(held),
         currency=held.default_currency,
         difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
+        format_phrases={f.id: f.phrase or f.label for f in vocabulary.formats.values()},
     )
     return make_response(page, 200)
 
