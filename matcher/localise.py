@@ -10,6 +10,7 @@ English file, then the entry by its id, then the field, and holds the translated
       ptsd.emdr: "EMDR ayuda a reprocesar ..."          # a rule's rationale, by rule id
     matching.yaml:
       hard_constraints: {language: {requirement: ..., passed: ..., failed: ...}}
+      outcomes: {language: {signs: ...}}      # a constraint's outcomes, by constraint id
     gazetteer.yaml:
       describe: {city: "{name} (centro de la ciudad, no su dirección)", ...}
 
@@ -194,11 +195,24 @@ def _matching(matching: MatchingConfig, t: Translator) -> MatchingConfig:
             for item in items
         )
 
+    def outcomes(item: Any) -> Any:
+        # Beside the constraints' own texts, under `outcomes: <constraint id>: <outcome>`.
+        worded = {
+            name: t.text(
+                MATCHING_FILE,
+                f"hard_constraints {item.id!r}",
+                (MATCHING_FILE, "outcomes", item.id, name),
+                english,
+                f"outcomes: {name}",
+            )
+            for name, english in item.outcomes.items()
+        }
+        return replace(item, outcomes=worded)
+
+    hard = each("hard_constraints", matching.hard_constraints, ("requirement", "passed", "failed"))
     return replace(
         matching,
-        hard_constraints=each(
-            "hard_constraints", matching.hard_constraints, ("requirement", "passed", "failed")
-        ),
+        hard_constraints=tuple(outcomes(item) for item in hard),
         relaxations=each("relaxations", matching.relaxations, ("text",)),
         soft_preferences=each(
             "soft_preferences", matching.soft_preferences, ("label", "met", "missed")
