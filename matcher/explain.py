@@ -693,6 +693,8 @@ def leading_difficulty(
 def _setting_label(setting: str, renderer: Renderer) -> str:
     term = renderer.knowledge.vocabulary.settings.get(setting)
     label = term.label if term else setting
+    if renderer.language == "de":  # German writes its nouns capitalised mid-sentence too
+        return label
     return label[:1].lower() + label[1:]
 
 

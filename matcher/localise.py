@@ -8,6 +8,8 @@ English file, then the entry by its id, then the field, and holds the translated
         anxiety: {label: "Preocupación y ansiedad", phrase: ..., description: ...}
     clinical:
       ptsd.emdr: "EMDR ayuda a reprocesar ..."          # a rule's rationale, by rule id
+    precedence:
+      placement: {leading_only: ...}                    # why a modality is where it is
     matching.yaml:
       hard_constraints: {language: {requirement: ..., passed: ..., failed: ...}}
       outcomes: {language: {signs: ...}}      # a constraint's outcomes, by constraint id
@@ -50,6 +52,8 @@ from matcher.rules import (
 from matcher.yamlfile import load_yaml
 
 TRANSLATIONS_DIR = "translations"
+# Where the precedence is written (any clinical file may hold it; the bundled rules keep it here).
+PRECEDENCE_FILE = "clinical/co_occurring.yaml"
 CHECKLIST_FILE = "checklist.yaml"
 
 
@@ -146,6 +150,7 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
         "formats",
         "times",
         "genders",
+        "trauma_details",
         "licence_types",
         "instruments",
     ):
@@ -374,8 +379,20 @@ def localise(
         )
         for rule in knowledge.rules
     )
+    precedence = knowledge.precedence
+    # Why a modality is where it is, and the setting decision's sentences: the person reads them.
+    worded = {
+        group: {
+            kind: t.text(
+                PRECEDENCE_FILE, "precedence", ("precedence", group, kind), text, f"{group}: {kind}"
+            )
+            for kind, text in getattr(precedence, group).items()
+        }
+        for group in ("placement", "setting_texts")
+    }
     localised = replace(
         knowledge,
+        precedence=replace(precedence, **worded),
         vocabulary=_vocabulary(knowledge.vocabulary, t),
         rules=rules,
         matching=_matching(knowledge.matching, t),

@@ -312,6 +312,14 @@ def save_step(step_id: str) -> BaseResponse:
     return redirect(f"/find/{ordered[ordered.index(step) + 1].id}", code=303)
 
 
+def mid_sentence(words: str, language: str) -> str:
+    """Words that start a line, as they read after another word ("Change what matters most").
+
+    German writes its nouns capitalised wherever they are: only other languages lower them.
+    """
+    return words if language == "de" else words[:1].lower() + words[1:]
+
+
 # The questions of "Check your answers", by form field.
 SUMMARY_QUESTIONS = {
     "location": N_("Where you will be during sessions"),
@@ -382,6 +390,7 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
                 rows.append(
                     {
                         "question": instrument.name,
+                        "change_label": instrument.name,  # a name, as it is written
                         "answer": answered if given else gettext("Skipped"),
                         "change": f"/find/{step.id}?change=1#field-{instrument.id}",
                         "id": instrument.id,
@@ -390,9 +399,11 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
             continue
         for name in step.fields:
             if name in SUMMARY_QUESTIONS:
+                question = gettext(SUMMARY_QUESTIONS[name])
                 rows.append(
                     {
-                        "question": gettext(SUMMARY_QUESTIONS[name]),
+                        "question": question,
+                        "change_label": mid_sentence(question, page_language),
                         "answer": words(name),
                         "change": f"/find/{step.id}?change=1#field-{name}",
                         "id": name,
