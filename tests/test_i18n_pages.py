@@ -15,17 +15,19 @@ The console's pages are left to the catalog-based check until their strings are 
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher import i18n
+from matcher import PROJECT_ROOT, i18n
 from matcher.i18n import SHIPPED_LANGUAGES, TRANSLATIONS_DIR
 from matcher.matching import Matcher
 from matcher.web import create_app
@@ -90,6 +92,20 @@ def journey(app: Flask, language: str) -> Iterator[tuple[str, str]]:
     assert sent.headers["Location"] == "/ask/sent", sent.get_data(as_text=True)
     yield "request sent", client.get("/ask/sent").get_data(as_text=True)
     yield "no such page", client.get("/therapists/t-999").get_data(as_text=True)
+    # The form on one page, for clinics that embed it: what nobody fits, crisis help, errors.
+    form = client.get("/form").get_data(as_text=True)
+    yield "the form on one page", form
+    token = form_token(form)
+
+    def results(data: dict[str, Any]) -> str:
+        return client.post("/results", data={**data, "csrf_token": token}).get_data(as_text=True)
+
+    nobody = {"difficulties": "grief", "languages": "sw", "max_fee": "10", "format": "in_person"}
+    yield "nobody fits", results({**nobody, "city": "Madrid"})
+    yield "crisis help first", results({"difficulties": "depression", "self_harm_thoughts": "yes"})
+    yield "answers to correct", results({"format": "in_person", "age": "abc", "max_fee": "x"})
+    checklist = "/checklist?modalities=emdr,cbt&format=online&setting=group&languages=es"
+    yield "a checklist", client.get(checklist).get_data(as_text=True)
 
 
 def _has_words(text: str) -> bool:
@@ -165,16 +181,50 @@ def _without(text: str, ok: set[str]) -> str:
     return text
 
 
-def runs(text: str, ok: set[str]) -> set[tuple[str, ...]]:
-    """Every RUN words in a row of a text (allowed texts cut out), with two words at least."""
-    found = set()
+def runs(text: str, ok: set[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Every RUN words in a row of a text (allowed texts cut out), with two words at least:
+    each as compared (casefolded), to the words as written."""
+    found = {}
     for piece in _without(text, ok).split("|"):
-        words = [w.casefold() for w in WORD.findall(piece)]
+        words = WORD.findall(piece)
         for start in range(len(words) - RUN + 1):
             run = tuple(words[start : start + RUN])
             if sum(any(c.isalpha() for c in w) for w in run) >= 2:
-                found.add(run)
+                found[tuple(w.casefold() for w in run)] = run
     return found
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+@functools.cache
+def own_words(language: str) -> set[str]:
+    """The words the language's own translations use (its catalog and clinical texts).
+
+    Dutch and German share words with English ("je budget is in EUR"): a run of words that
+    are all the language's own is the language, not English left behind.
+    """
+    with (TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source, locale=language)
+    texts = [m.string for m in catalog if isinstance(m.string, str)]
+    texts += [s for m in catalog if isinstance(m.string, tuple) for s in m.string]
+    texts += _strings(
+        yaml.safe_load((PROJECT_ROOT / "rules" / "translations" / f"{language}.yaml").read_text())
+    )
+    return {word.casefold() for text in texts for word in WORD.findall(text)}
+
+
+@functools.cache
+def _runs_of(english: frozenset[str], ok: frozenset[str]) -> set[tuple[str, ...]]:
+    return {run for text in english for run in runs(text, set(ok))}
 
 
 def english_on(html: str, language: str, english: set[str], ok: set[str]) -> list[str]:
@@ -191,12 +241,15 @@ def english_on(html: str, language: str, english: set[str], ok: set[str]) -> lis
         # A reference number (3F2A-9B1C) is the same in every language.
         and not re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}", text)
     }
-    english_runs = set().union(*(runs(text, ok) for text in english))
+    english_runs, theirs = _runs_of(frozenset(english), frozenset(ok)), own_words(language)
     inside = {
         f"{' '.join(run)!r} in {text!r}"
         for text in shown
         if text not in whole
-        for run in runs(text, ok) & english_runs
+        for compared, run in runs(text, ok).items()
+        if compared in english_runs
+        # Codes (EUR, CBT) are no language's; a run of the language's own words is its own.
+        and not all(word.casefold() in theirs or word.upper() == word for word in run)
     }
     return sorted(whole | inside)
 
