@@ -40,6 +40,7 @@ from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
 from matcher.web.language import remember, request_language
+from matcher.web.messages import translated
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -351,9 +352,9 @@ def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
         else:
             field = FIELD_OF_PATH.get(key, FORM_ERROR)
         for original in messages:
-            # In the page's language when the catalog has it (the friendlier ones, the
-            # consent one); the intake's other messages are the API's, in English.
-            message = gettext(FRIENDLIER.get((field, original), original))
+            # In the page's language: the friendlier ones, or the API's own message translated.
+            friendlier = FRIENDLIER.get((field, original))
+            message = gettext(friendlier) if friendlier else translated(original)
             if message not in shown.setdefault(field, []):
                 shown[field].append(message)
     return shown
