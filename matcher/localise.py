@@ -217,6 +217,13 @@ def _matching(matching: MatchingConfig, t: Translator) -> MatchingConfig:
     hard = each("hard_constraints", matching.hard_constraints, ("requirement", "passed", "failed"))
     return replace(
         matching,
+        staff_review=t.text(
+            MATCHING_FILE,
+            "staff_review",
+            (MATCHING_FILE, "staff_review"),
+            matching.staff_review,
+            "staff_review",
+        ),
         hard_constraints=tuple(outcomes(item) for item in hard),
         relaxations=each("relaxations", matching.relaxations, ("text",)),
         soft_preferences=each(
