@@ -399,7 +399,9 @@ def localise(
     }
     localised = replace(
         knowledge,
-        precedence=replace(precedence, **worded),
+        precedence=replace(
+            precedence, placement=worded["placement"], setting_texts=worded["setting_texts"]
+        ),
         vocabulary=_vocabulary(knowledge.vocabulary, t),
         rules=rules,
         matching=_matching(knowledge.matching, t),
