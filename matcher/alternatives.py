@@ -180,7 +180,9 @@ def _try_relaxation(
             format=matcher.renderer.value("formats", preferences.format),
             fee=explain.fee_range([r.therapist for r in ranked], matcher.renderer),
             max_km=near.max_km if near else "",
-            place=(near.place.name if near.place else "your country") if near else "",
+            place=(near.place.name if near.place else matcher.renderer.gettext("your country"))
+            if near
+            else "",
         ),
         "matches": [matcher._match_json(r, all_active, intake, clinical, picture) for r in ranked],
     }

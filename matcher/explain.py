@@ -17,7 +17,7 @@ import numpy as np
 from matcher import i18n
 from matcher.checks import HARD_CHECKS, SOFT_CHECKS, ClinicalFit, GroupRequest
 from matcher.engine import Firing, fact_key
-from matcher.gazetteer import Near, about_km, km_between
+from matcher.gazetteer import Near, km_between
 from matcher.i18n import N_
 from matcher.localise import is_fallback
 from matcher.money import format_money
@@ -57,9 +57,12 @@ def join(words: Sequence[str], last: str = "and", language: str = i18n.SOURCE_LA
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
-def km_words(km: float) -> str:
-    """A distance to follow 'About': '4 km' (1 km at the least)."""
-    return f"{max(1, round(km))} km" if km < 20 else about_km(km).removeprefix("about ")
+def rounded_km(km: float) -> int:
+    """A distance rounded as people say it: to the km under 20, then to 5, 10 or 100 km."""
+    if km < 20:
+        return max(1, round(km))
+    step = 5 if km < 100 else 10 if km < 1000 else 100
+    return int(round(km / step) * step)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Renderer:
     def gettext(self, message: str) -> str:
         """A sentence the code builds, in this renderer's language (matcher/translations)."""
         return i18n.gettext_for(self.language)(message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        """A sentence that depends on a number, in this renderer's language."""
+        return i18n.translations(self.language).ngettext(singular, plural, count)
 
     def join(self, words: Sequence[str], last: str = "and") -> str:
         """Join words as this language writes a list."""
@@ -106,6 +113,16 @@ class Renderer:
         return self.gettext("your {name} total is {total} or more ({label})").format(
             name=instrument.name, total=i18n.number(at_least, self.language), label=label
         )
+
+    def km(self, km: float) -> str:
+        """A number of km with its unit, as the language writes it: '10 km', '10 كم'."""
+        return i18n.kilometres(km, self.language)
+
+    def about_km(self, km: float) -> str:
+        """A distance as people say it: 'about 4 km', 'about 35 km', 'less than 1 km'."""
+        if km < 1:
+            return self.gettext("less than {distance}").format(distance=self.km(1))
+        return self.gettext("about {distance}").format(distance=self.km(rounded_km(km)))
 
     def money(self, amount: int, currency: str) -> str:
         """An amount in its currency, in this language (matcher.money): '€80', '80 €'."""
@@ -142,15 +159,13 @@ class Renderer:
             return _("through the sliding scale down to {lowest} (standard fee {fee})").format(
                 lowest=lowest, fee=fee
             )
-        if places == 1:
-            return _(
-                "through the sliding scale down to {lowest} (standard fee {fee}, one low-fee "
-                "place open)"
-            ).format(lowest=lowest, fee=fee)
-        return _(
+        return self.ngettext(
+            "through the sliding scale down to {lowest} (standard fee {fee}, one low-fee "
+            "place open)",
             "through the sliding scale down to {lowest} (standard fee {fee}, {places} low-fee "
-            "places open)"
-        ).format(lowest=lowest, fee=fee, places=places)
+            "places open)",
+            places,
+        ).format(lowest=lowest, fee=fee, places=i18n.number(places, self.language))
 
     def _plan_found(self, plan: Plan, found: Mapping[str, Any], passed: bool) -> str:
         """What a therapist has to do with the person's plan, in words."""
@@ -159,10 +174,12 @@ class Renderer:
             return ""
         entries = [e for e in found["payers"] if e["scheme"] == plan.scheme]
         exact = [e for e in entries if plan.payer is None or e["payer"] in (plan.payer, None)]
+        _ = self.gettext
         if passed:
             entry = next(e for e in exact if e["network"] in payment.covered_by)
             words = payment.network_words(plan.scheme, entry["network"])
-            return f"{words} (checked {entry['verified_at']})"
+            checked = self.day(date.fromisoformat(str(entry["verified_at"])))
+            return _("{network} (checked {day})").format(network=words, day=checked)
         if exact:
             return payment.network_words(plan.scheme, exact[0]["network"])
         names = [
@@ -170,17 +187,20 @@ class Renderer:
             for e in found["payers"]
             if e["network"] in payment.covered_by
         ]
-        return f"takes {join(names)}" if names else "self-pay only"
+        if not names:
+            return _("self-pay only")
+        return _("takes {payers}").format(payers=self.join(names))
 
     def _nearest(self, near: Near, found: Mapping[str, Any] | None) -> tuple[str, bool]:
         """Where the therapist's nearest office is, and whether it is within reach."""
         places = self.knowledge.vocabulary.gazetteer
         offices = (found or {}).get("offices") or []
+        _ = self.gettext
         if not offices:
-            return "nowhere in person", False
+            return _("nowhere in person"), False
         if near.place is None:
             country = (found or {}).get("country", "")
-            return f"in {self.place(country)}", country == near.country
+            return _("in {place}").format(place=self.place(country)), country == near.country
         km = km_between(
             near.place.lat,
             near.place.lon,
@@ -189,7 +209,9 @@ class Renderer:
         )
         nearest = float(km.min())
         centre = places.centre_words(near.place) if places else near.place.name
-        return f"{about_km(nearest)} from {centre}", nearest <= near.max_km
+        distance = self.about_km(nearest)
+        from_centre = _("{distance} from {centre}").format(distance=distance, centre=centre)
+        return from_centre, nearest <= near.max_km
 
     def placeholders(
         self, kind: str, expected: Any, actual: Any, passed: bool, conjunction: str = "or"
@@ -216,53 +238,78 @@ class Renderer:
 
     def _distance_words(self, kind: str, near: Near, found: Any, passed: bool) -> dict[str, str]:
         places = self.knowledge.vocabulary.gazetteer
+        _ = self.gettext
+        max_km = i18n.number(near.max_km, self.language)
         if near.place is not None:
             centre = places.centre_words(near.place) if places else near.place.name
-            where = f"within {near.max_km} km of {centre}"
+            where = _("within {distance} of {centre}").format(
+                distance=self.km(near.max_km), centre=centre
+            )
             place = near.place.name
         else:
             centre = place = self.place(near.country or "")
-            where = f"in {place}"
-        words = {"wanted": centre, "where": where, "place": place, "max_km": str(near.max_km)}
+            where = _("in {place}").format(place=place)
+        words = {"wanted": centre, "where": where, "place": place, "max_km": max_km}
         nearest, within = self._nearest(near, found if isinstance(found, Mapping) else None)
         words["offered"] = nearest
         if kind == "reach" and not passed:
-            beyond = f"farther than {near.max_km} km" if near.place else f"not in {place}"
-            words["offered"] = f"{nearest}, {beyond}"
+            if near.place:
+                beyond = _("{nearest}, farther than {distance}")
+            else:
+                beyond = _("{nearest}, not in {place}")
+            words["offered"] = beyond.format(
+                nearest=nearest, distance=self.km(near.max_km), place=place
+            )
         if kind == "reach" and passed:
             online = "online" in ((found or {}).get("formats") or [])
-            in_person = f"in person {where}" if within else ""
-            words["offered"] = join([w for w in ("online" if online else "", in_person) if w], "or")
-            if online and in_person:
-                words["offered"] = f"online, or in person {where}"
+            if online and within:
+                words["offered"] = _("online, or in person {where}").format(where=where)
+            elif online:
+                words["offered"] = _("online")
+            elif within:
+                words["offered"] = _("in person {where}").format(where=where)
+            else:
+                words["offered"] = ""
         return words
 
     def place(self, code: str) -> str:
-        """A country or region in words: 'New Jersey', 'the Netherlands'."""
+        """A country or region in words: 'New Jersey', 'the Netherlands', 'los Países Bajos'."""
+        if self.language != i18n.SOURCE_LANGUAGE:
+            # A country as the language names it (CLDR); a region keeps its own name.
+            country = i18n.locale(self.language).territories.get(code) if len(code) == 2 else None
+            if country:
+                return str(country)
         return self.knowledge.places.name(code)
 
-    @staticmethod
-    def day(value: date) -> str:
-        """A date as people write it: '7 December 2026'."""
-        return f"{value.day} {value:%B %Y}"
+    def day(self, value: date) -> str:
+        """A date as the language writes it: '7 December 2026', '7 de diciembre de 2026'."""
+        return i18n.long_date(value, self.language)
 
     def _licensing(self, kind: str, value: Any, conjunction: str) -> str | None:
         """Licences, places, dates and availability in words; None for another kind."""
         vocabulary = self.knowledge.vocabulary
+        join = self.join
+        _ = self.gettext
         if kind == "licensure" and "licences" in value:  # what a therapist holds
             held = sorted({licence["jurisdiction"] for licence in value["licences"]})
             return join([self.place(code) for code in held], conjunction)
         if kind == "licensure":  # what the check wants: where the person will be
             where = value["location"]
-            return self.place(where["region"] or where["country"]) if where else "an unknown place"
+            if not where:
+                return _("an unknown place")
+            return self.place(where["region"] or where["country"])
         if kind == "freshness" and "verified_at" in value:  # what a therapist's record says
-            return f"confirmed on {self.day(date.fromisoformat(value['verified_at']))}"
+            day = self.day(date.fromisoformat(value["verified_at"]))
+            return _("confirmed on {day}").format(day=day)
         if kind == "freshness":
-            return f"the last {value['max_days']} days"
+            days = value["max_days"]
+            return self.ngettext("the last day", "the last {days} days", days).format(
+                days=i18n.number(days, self.language)
+            )
         if kind == "place":
             return self.place(value)
         if kind == "places":
-            return join([self.place(code) for code in value], conjunction) or "nowhere"
+            return join([self.place(code) for code in value], conjunction) or _("nowhere")
         if kind == "date":
             return self.day(value)
         if kind == "licence_status":
@@ -270,12 +317,17 @@ class Renderer:
         if kind == "licence_states":
             return join([self._licence_state(licence) for licence in value], conjunction)
         if kind == "days_ago":
-            return {0: "today", 1: "yesterday"}.get(value, f"{value} days ago")
+            return i18n.days_ago(int(value), self.language)
         if kind == "opening":
-            return f"; next opening {self.day(value)}" if value else ""
+            return _("; next opening {day}").format(day=self.day(value)) if value else ""
         if kind == "weekly_cap":
-            clients = "new client" if value == 1 else "new clients"
-            return f"; takes up to {value} {clients} a week" if value else ""
+            if not value:
+                return ""
+            return self.ngettext(
+                "; takes up to {count} new client a week",
+                "; takes up to {count} new clients a week",
+                int(value),
+            ).format(count=i18n.number(value, self.language))
         if kind == "language":
             return vocabulary.language_name(value)
         if kind in ("access", "access_needs"):
@@ -283,7 +335,7 @@ class Renderer:
             return join([self._phrase(vocabulary.access, a) for a in needs], conjunction)
         if kind == "affirming":
             words = [self._phrase(vocabulary.affirming, a) for a in value]
-            return join(words, conjunction) or "none"
+            return join(words, conjunction) or _("none")
         if kind == "identities":
             return join([self._phrase(vocabulary.identities, i) for i in value], conjunction)
         if kind == "interpreter":
@@ -292,10 +344,15 @@ class Renderer:
 
     def _licence_state(self, licence: Any) -> str:
         place = self.place(licence.jurisdiction)
+        _ = self.gettext
         if licence.status not in self.knowledge.vocabulary.practising_statuses:
             status = self._phrase(self.knowledge.vocabulary.licence_statuses, licence.status)
-            return f"the licence in {place} is {status.lower()}"
-        return f"the licence in {place} expired on {self.day(licence.expires)}"
+            return _("the licence in {place} is {status}").format(
+                place=place, status=status.lower()
+            )
+        return _("the licence in {place} expired on {day}").format(
+            place=place, day=self.day(licence.expires)
+        )
 
     def value(self, kind: str, value: Any, conjunction: str = "and") -> str:
         """Render one value of a given field kind in words."""
@@ -303,7 +360,9 @@ class Renderer:
         join = self.join
         _ = self.gettext
         if kind == "workplace":  # where a therapist sees people: "works in Madrid"
-            return "works online only" if value is None else f"works in {value}"
+            if value is None:
+                return _("works online only")
+            return _("works in {city}").format(city=value)
         if value is None:
             return {"city": _("works online only"), "opening": "", "weekly_cap": ""}.get(
                 kind, _("none")
@@ -323,9 +382,11 @@ class Renderer:
             return self.money(value.amount, value.currency)
         if kind == "distance" and isinstance(value, Near):
             places = vocabulary.gazetteer
-            return places.centre_words(value.place) if places and value.place else "your country"
+            if places and value.place:
+                return places.centre_words(value.place)
+            return _("your country")
         if kind == "distance" and isinstance(value, Mapping):
-            return km_words(value["km"])
+            return self.km(rounded_km(value["km"]))
         if kind == "languages":
             return join([self.language_name(code) for code in value], conjunction)
         if kind == "formats":
@@ -402,16 +463,25 @@ def plain(value: Any) -> Any:
 
 
 def fee_range(therapists: Sequence[Any], renderer: Renderer) -> str:
-    """What the listed therapists charge: '95 EUR', '80 to 120 EUR', '95 EUR or 120 GBP'."""
+    """What the listed therapists charge: '€95 a session', '€80 to €120 a session'."""
     by_currency: dict[str, list[int]] = {}
     for therapist in therapists:
         by_currency.setdefault(therapist["currency"], []).append(therapist["fee"])
+    _ = renderer.gettext
     parts = []
     for currency, fees in by_currency.items():
         low, high = min(fees), max(fees)
-        amount = f"{low}" if low == high else f"{low} to {high}"
-        parts.append(f"{amount} {currency}")
-    return join(parts, "or") + " a session" if parts else "their fee"
+        if low == high:
+            parts.append(renderer.money(low, currency))
+        else:
+            parts.append(
+                _("{low} to {high}").format(
+                    low=renderer.money(low, currency), high=renderer.money(high, currency)
+                )
+            )
+    if not parts:
+        return _("their fee")
+    return _("{fees} a session").format(fees=renderer.join(parts, "or"))
 
 
 class _Words(dict[str, str]):
@@ -567,19 +637,24 @@ def _score_words(answer: Answer, renderer: Renderer) -> str:
     screening = renderer.knowledge.screening
     instrument_id = answer.field.removeprefix("screening.").removesuffix("_difficulty")
     instrument = screening.instruments[instrument_id]
+    _ = renderer.gettext
     if answer.field.endswith("_difficulty"):
         labels = screening.difficulty_answers
         if answer.operator == ">=":
-            worst = join([label.lower() for label in labels[int(answer.value) :]], "or")
-            return f"you said your problems make daily life {worst}"
-        mildest = join([label.lower() for label in labels[: int(answer.value)]], "or")
-        return f"you said your problems make daily life {mildest}"
+            said = labels[int(answer.value) :]
+        else:
+            said = labels[: int(answer.value)]
+        words = renderer.join([label.lower() for label in said], "or")
+        return _("you said your problems make daily life {answers}").format(answers=words)
     if answer.operator == "in":
         label = screening.severity_labels[answer.value]
-        return f"your {instrument.name} total is in the {label} range"
+        return _("your {name} total is in the {label} range").format(
+            name=instrument.name, label=label
+        )
+    total = i18n.number(answer.value, renderer.language)
     if answer.operator == "<":
-        return f"your {instrument.name} total is below {answer.value}"
-    return f"your {instrument.name} total is {answer.value} or more"
+        return _("your {name} total is below {total}").format(name=instrument.name, total=total)
+    return _("your {name} total is {total} or more").format(name=instrument.name, total=total)
 
 
 def _because(answers: Sequence[Answer], renderer: Renderer) -> str:
@@ -664,6 +739,8 @@ def leading_difficulty(
 def _setting_label(setting: str, renderer: Renderer) -> str:
     term = renderer.knowledge.vocabulary.settings.get(setting)
     label = term.label if term else setting
+    if renderer.language == "de":  # German writes its nouns capitalised mid-sentence too
+        return label
     return label[:1].lower() + label[1:]
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, get_timezone
+from babel.dates import format_date, format_datetime, format_timedelta, get_timezone
 from babel.languages import get_official_languages
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, get_currency_name
@@ -159,6 +160,56 @@ def date_time(moment: datetime, language: str, time_zone: str | None = None) -> 
     written = format_datetime(moment, format="medium", tzinfo=zone, locale=locale(language))
     # The zone named after the time: staff in two countries read the same moment.
     return f"{written} ({time_zone or 'UTC'})"
+
+
+def _dates_locale(language: str) -> Locale:
+    # The English of the service writes dates the British way: 7 December 2026.
+    return locale("en_GB" if language == SOURCE_LANGUAGE else language)
+
+
+def long_date(day: date, language: str) -> str:
+    """A date as the language writes it in a sentence: 7 December 2026, 7 de diciembre de 2026."""
+    return str(format_date(day, format="long", locale=_dates_locale(language)))
+
+
+# The year and what ties it to the rest of a full date: ", y", " 'de' y", "، y".
+_YEAR = re.compile(r"[\s,\u060c]*(?:'de'\s*)?y+")
+
+
+def weekday_date(day: date, language: str) -> str:
+    """A coming day, weekday first, no year: Thursday 3 December; jueves, 3 de diciembre."""
+    if language == SOURCE_LANGUAGE:
+        return f"{day:%A} {day.day} {day:%B}"
+    pattern = _YEAR.sub("", locale(language).date_formats["full"].pattern)
+    return str(format_date(day, format=pattern, locale=locale(language)))
+
+
+TODAY = N_("today")
+YESTERDAY = N_("yesterday")
+
+
+def days_ago(days: int, language: str) -> str:
+    """How long ago, in days, as the language says it: today, yesterday, 7 days ago, hace 7 días."""
+    if days <= 0:
+        return gettext_for(language)(TODAY)
+    if days == 1:
+        return gettext_for(language)(YESTERDAY)
+    return str(
+        format_timedelta(
+            timedelta(days=-days),
+            granularity="day",
+            threshold=days + 1,  # always in days: never "3 weeks ago" for 21 days
+            add_direction=True,
+            locale=_dates_locale(language),
+        )
+    )
+
+
+def kilometres(km: int | float, language: str) -> str:
+    """A distance as the language writes it with its unit: 10 km, 2,5 km."""
+    from babel.units import format_unit
+
+    return str(format_unit(km, "length-kilometer", length="short", locale=locale(language)))
 
 
 def stale_catalogs() -> list[Path]:

@@ -8,8 +8,13 @@ English file, then the entry by its id, then the field, and holds the translated
         anxiety: {label: "Preocupación y ansiedad", phrase: ..., description: ...}
     clinical:
       ptsd.emdr: "EMDR ayuda a reprocesar ..."          # a rule's rationale, by rule id
+    precedence:
+      placement: {leading_only: ...}                    # why a modality is where it is
     matching.yaml:
       hard_constraints: {language: {requirement: ..., passed: ..., failed: ...}}
+      outcomes: {language: {signs: ...}}      # a constraint's outcomes, by constraint id
+    gazetteer.yaml:
+      describe: {city: "{name} (centro de la ciudad, no su dirección)", ...}
     care_routes.yaml:
       routes:
         route.psychosis: {text: ..., local: {GB: ...}}   # a route's words, by route id
@@ -34,6 +39,7 @@ from typing import Any
 
 from matcher.care_routes import CARE_ROUTES_FILE, CareRoutes, Route
 from matcher.errors import ConfigError
+from matcher.gazetteer import GAZETTEER_FILE
 from matcher.rules import (
     CLINICAL_DIR,
     CRISIS_FILE,
@@ -50,6 +56,8 @@ from matcher.rules import (
 from matcher.yamlfile import load_yaml
 
 TRANSLATIONS_DIR = "translations"
+# Where the precedence is written (any clinical file may hold it; the bundled rules keep it here).
+PRECEDENCE_FILE = "clinical/co_occurring.yaml"
 CHECKLIST_FILE = "checklist.yaml"
 
 
@@ -153,6 +161,7 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
         "formats",
         "times",
         "genders",
+        "trauma_details",
         "licence_types",
         "instruments",
         "access",
@@ -174,6 +183,15 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
             }
             terms[term.id] = replace(term, **changes)
         groups[group] = terms
+    places = vocabulary.gazetteer
+    if places is not None:  # where a distance is measured from: "central Madrid (...)"
+        describe = {
+            kind: t.text(
+                GAZETTEER_FILE, "describe", (GAZETTEER_FILE, "describe", kind), words, kind
+            )
+            for kind, words in places.describe.items()
+        }
+        groups["gazetteer"] = replace(places, describe=describe)
     return replace(vocabulary, **groups)
 
 
@@ -196,11 +214,31 @@ def _matching(matching: MatchingConfig, t: Translator) -> MatchingConfig:
             for item in items
         )
 
+    def outcomes(item: Any) -> Any:
+        # Beside the constraints' own texts, under `outcomes: <constraint id>: <outcome>`.
+        worded = {
+            name: t.text(
+                MATCHING_FILE,
+                f"hard_constraints {item.id!r}",
+                (MATCHING_FILE, "outcomes", item.id, name),
+                english,
+                f"outcomes: {name}",
+            )
+            for name, english in item.outcomes.items()
+        }
+        return replace(item, outcomes=worded)
+
+    hard = each("hard_constraints", matching.hard_constraints, ("requirement", "passed", "failed"))
     return replace(
         matching,
-        hard_constraints=each(
-            "hard_constraints", matching.hard_constraints, ("requirement", "passed", "failed")
+        staff_review=t.text(
+            MATCHING_FILE,
+            "staff_review",
+            (MATCHING_FILE, "staff_review"),
+            matching.staff_review,
+            "staff_review",
         ),
+        hard_constraints=tuple(outcomes(item) for item in hard),
         relaxations=each("relaxations", matching.relaxations, ("text",)),
         soft_preferences=each(
             "soft_preferences", matching.soft_preferences, ("label", "met", "missed")
@@ -388,8 +426,22 @@ def localise(
         )
         for rule in knowledge.rules
     )
+    precedence = knowledge.precedence
+    # Why a modality is where it is, and the setting decision's sentences: the person reads them.
+    worded = {
+        group: {
+            kind: t.text(
+                PRECEDENCE_FILE, "precedence", ("precedence", group, kind), text, f"{group}: {kind}"
+            )
+            for kind, text in getattr(precedence, group).items()
+        }
+        for group in ("placement", "setting_texts")
+    }
     localised = replace(
         knowledge,
+        precedence=replace(
+            precedence, placement=worded["placement"], setting_texts=worded["setting_texts"]
+        ),
         vocabulary=_vocabulary(knowledge.vocabulary, t),
         rules=rules,
         matching=_matching(knowledge.matching, t),

@@ -529,12 +529,11 @@ class Matcher:
 
     def places_served(self) -> list[tuple[str, str]]:
         """The countries and regions the roster's therapists may practise in: (code, name)."""
-        places = self.knowledge.places
         codes = set(self.roster.jurisdictions())
         codes |= {code[:2] for code in codes}
         if self.clinic_country:
             codes.add(self.clinic_country)
-        named = [(code, places.name(code)) for code in codes]
+        named = [(code, self.renderer.place(code)) for code in codes]
         # Each country, then its regions, by name: "the Netherlands", "the United States",
         # "the United States: New Jersey".
         country_name = {code: name for code, name in named if len(code) == 2}

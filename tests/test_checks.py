@@ -127,7 +127,7 @@ def test_a_therapist_who_fits_through_the_sliding_scale_is_told_so(matcher: Matc
         ("t-004", "Does not see people in person in Madrid (works online only)"),
         (
             "t-022",
-            "Sees people in person about 1400 km from central Madrid (city centre, not your "
+            "Sees people in person about 1,400 km from central Madrid (city centre, not your "
             "address), more than 25 km away",
         ),
     ],

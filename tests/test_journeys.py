@@ -131,7 +131,7 @@ def test_check_your_answers_lists_every_answer_with_a_change_link(stepped: Flask
         "What you would like help with After a traumatic event (PTSD) Change",
         "Languages Spanish Change",
         "Your age 34 Change",
-        "Most you can pay per session 90 EUR Change",
+        "Most you can pay per session €90 Change",
         "PHQ-9 Skipped Change",
     ):
         assert row in words, row

@@ -126,6 +126,36 @@ def test_a_translation_that_changes_a_placeholder_is_english_and_named(rules_cop
     assert isinstance(passed, Untranslated) and passed == "Speaks {wanted}, as you asked"
 
 
+def test_a_constraints_outcomes_and_the_gazetteers_words_are_translated_and_checked(
+    rules_copy: Path,
+) -> None:
+    spanish = rules_copy / "translations" / "es.yaml"
+    text = spanish.read_text(encoding="utf-8")
+    online_only = (
+        '    distance: {online_only: "No atiende en persona en {place} (solo trabaja en línea)"}\n'
+    )
+    district = '    district: "{name} (centro del distrito, no su dirección)"\n'
+    assert online_only in text and district in text
+    spanish.write_text(text.replace(online_only, "").replace(district, ""), encoding="utf-8")
+    held = Matcher.from_files(rules_copy, ROSTER)
+    knowledge, missing = held.localised("es")
+    assert sorted(str(m) for m in missing) == [
+        "translations/es.yaml: gazetteer.yaml: describe: district: missing in es",
+        "translations/es.yaml: matching.yaml: hard_constraints 'distance': outcomes: online_only: "
+        "missing in es",
+    ]
+    distance = next(c for c in knowledge.matching.hard_constraints if c.id == "distance")
+    assert isinstance(distance.outcomes["online_only"], Untranslated)
+    licensure = next(c for c in knowledge.matching.hard_constraints if c.id == "licensure")
+    assert licensure.outcomes["region_needed"] == (
+        "Con habilitación solo en {held}: díganos en qué estado o región de {place} estará"
+    )
+    places = knowledge.vocabulary.gazetteer
+    assert places is not None
+    assert places.describe["city"] == "{name} (centro de la ciudad, no su dirección)"
+    assert isinstance(places.describe["district"], Untranslated)
+
+
 def test_a_questionnaire_translation_must_be_whole_and_attributed(matcher: Matcher) -> None:
     phq9 = matcher.knowledge.screening.instruments["phq9"]
     partial = {"screening.yaml": {"questionnaires": {"phq9": {"stem": "x", "items": {}}}}}

@@ -1025,8 +1025,8 @@ def test_a_therapist_has_a_profile_page_linked_from_their_card(client: FlaskClie
         "Languages Spanish",
         "Where they work Online (video)",
         "Fee €60 per session; a sliding scale from €40 for people who cannot pay the full fee",
-        "Volver a moverse: behavioural activation for low mood : Behavioural activation, online "
-        "(video); Wednesdays 19:00-20:30, 10 weeks; for ages 18 to 99.",
+        "Volver a moverse: behavioural activation for low mood : Behavioural activation, online; "
+        "Wednesdays 19:00-20:30, 10 weeks; for ages 18 to 99.",
     ):
         assert fact in words, fact
 

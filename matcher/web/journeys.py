@@ -18,7 +18,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -37,7 +37,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from matcher.clinic_time import day_in_words, reply_by
+from matcher import i18n
+from matcher.clinic_time import reply_by
 from matcher.errors import IntakeError
 from matcher.i18n import N_
 from matcher.matching import Matcher
@@ -288,10 +289,12 @@ def show_step(step_id: str) -> BaseResponse:
     return render_step(held, step, answers, errors, notice=notice)
 
 
-NOT_KEPT = (
+NOT_KEPT = N_(
     "We could not keep your answers just now. Please try again in a minute, or use the form "
     "on one page, which needs nothing kept between pages."
 )
+EXPIRED_STEP = N_("The page had expired. Please check your answers and continue.")
+EXPIRED_DETAILS = N_("The page had expired. Please check your details and send again.")
 
 
 @bp.post("/find/<step_id>")
@@ -304,14 +307,14 @@ def save_step(step_id: str) -> BaseResponse:
     if step is None:
         return _missing()
     if not token_ok():
-        expired = {"_form": ["The page had expired. Please check your answers and continue."]}
+        expired = {"_form": [gettext(EXPIRED_STEP)]}
         return render_step(held, step, merged([], request.form, step.fields), expired, 400)
     answers = merged(current_answers(), request.form, step.fields)
     try:
         drafts().save(str(draft_token(create=True)), answers)
     except SQLAlchemyError:
         # Nothing kept: this page shows what was sent (crisis help first, if urgent).
-        return render_step(held, step, answers, {"_form": [NOT_KEPT]}, 503)
+        return render_step(held, step, answers, {"_form": [gettext(NOT_KEPT)]}, 503)
     if step_errors(held, answers, step):
         session[SHOW_ERRORS_KEY] = step.id
         return redirect(f"/find/{step.id}#error-summary", code=303)
@@ -322,6 +325,39 @@ def save_step(step_id: str) -> BaseResponse:
     return redirect(f"/find/{ordered[ordered.index(step) + 1].id}", code=303)
 
 
+def mid_sentence(words: str, language: str) -> str:
+    """Words that start a line, as they read after another word ("Change what matters most").
+
+    German writes its nouns capitalised wherever they are: only other languages lower them.
+    """
+    return words if language == "de" else words[:1].lower() + words[1:]
+
+
+# The questions of "Check your answers", by form field.
+SUMMARY_QUESTIONS = {
+    "location": N_("Where you will be during sessions"),
+    "location_region": N_("State, province or region"),
+    "location_city": N_("Town or city"),
+    "main_difficulty": N_("What matters most"),
+    "format": N_("Online or in the office"),
+    "city": N_("City"),
+    "setting": N_("How you would like to meet"),
+    "difficulties": N_("What you would like help with"),
+    "self_harm_thoughts": N_("Thoughts of harming yourself"),
+    "languages": N_("Languages"),
+    "age": N_("Your age"),
+    "max_fee": N_("Most you can pay per session"),
+    "therapist_gender": N_("Your therapist's gender"),
+    "access": N_("What you need at the office"),
+    "interpreter": N_("Interpreter"),
+    "affirming": N_("Affirming care"),
+    "identity": N_("A therapist who shares part of who you are"),
+    "payment_method": N_("How you will pay"),
+    "payment_plan": N_("Insurance or scheme"),
+}
+NOT_ANSWERED = N_("Not answered")
+
+
 def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
     """Check-your-answers rows: each question, the answer in words, and where to change it."""
     form = as_form(answers)
@@ -330,27 +366,39 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
     vocabulary = held.knowledge.vocabulary
     difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
     language = {option["code"]: option["here"] for option in options["languages"]}
+    page_language = held.language
+
+    def listed(words: Iterable[str]) -> str:
+        return i18n.join_words(list(words), page_language)
 
     def words(name: str) -> str:
         values = form.getlist(name)
+        not_answered = gettext(NOT_ANSWERED)
         if name == "difficulties":
-            return ", ".join(difficulty.get(v, v) for v in values) or "Not answered"
+            return listed(difficulty.get(v, v) for v in values) or not_answered
         if name == "languages":
-            return ", ".join(language.get(v, v) for v in values) or "Any language"
+            return listed(language.get(v, v) for v in values) or gettext("Any language")
         if name == "self_harm_thoughts":
-            return {"yes": "Yes", "no": "No"}.get(form.get(name, ""), "Not answered")
+            said = {"yes": gettext("Yes"), "no": gettext("No")}
+            return said.get(form.get(name, ""), not_answered)
         if name in ("format", "setting", "therapist_gender"):
-            return names.get(form.get(name, "any"), form.get(name, "")) or "No preference"
+            return names.get(form.get(name, "any"), form.get(name, "")) or gettext("No preference")
         if name == "location":
-            return str(places.get(form.get(name, ""), form.get(name, ""))) or "Not answered"
+            return str(places.get(form.get(name, ""), form.get(name, ""))) or not_answered
         if name == "main_difficulty":
             value = form.get(name, "")
-            return difficulty.get(value, value) or "Not answered"
+            return difficulty.get(value, value) or not_answered
         if name == "max_fee":
-            return f"{form[name]} {budget_currency}" if form.get(name) else "Not a concern"
+            fee = form.get(name, "")
+            if not fee:
+                return gettext("Not a concern")
+            # What was typed, as money when it is a whole amount (its errors are the step's).
+            if fee.isdigit():
+                return i18n.money(int(fee), budget_currency, page_language)
+            return f"{fee} {budget_currency}"
         if name in chosen_words:
             words_for, none = chosen_words[name]
-            return ", ".join(words_for.get(v, v) for v in values) or none
+            return listed(words_for.get(v, v) for v in values) or none
         if name == "interpreter":
             value = form.get(name, "")
             return interpreters.get(value, value) or gettext("No interpreter")
@@ -361,7 +409,7 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
         if name == "payment_plan":
             value = form.get(name, "")
             return plans.get(value, value) or gettext("None")
-        return form.get(name, "") or "Not answered"
+        return form.get(name, "") or not_answered
 
     places = dict(options.get("places") or [])
     budget_currency = form.get("payment_currency") or options["currency"]
@@ -379,47 +427,30 @@ def summary_rows(held: Matcher, answers: Answers) -> list[dict[str, Any]]:
         for group in options["plans"]
         for value, name in group["options"]
     }
-    questions = {
-        "location": "Where you will be during sessions",
-        "location_region": "State, province or region",
-        "location_city": "Town or city",
-        "main_difficulty": "What matters most",
-        "format": "Online or in the office",
-        "city": "City",
-        "setting": "How you would like to meet",
-        "difficulties": "What you would like help with",
-        "self_harm_thoughts": "Thoughts of harming yourself",
-        "languages": "Languages",
-        "age": "Your age",
-        "max_fee": "Most you can pay per session",
-        "therapist_gender": "Your therapist's gender",
-        "access": gettext("What you need at the office"),
-        "interpreter": gettext("Interpreter"),
-        "affirming": gettext("Affirming care"),
-        "identity": gettext("A therapist who shares part of who you are"),
-        "payment_method": gettext("How you will pay"),
-        "payment_plan": gettext("Insurance or scheme"),
-    }
     rows = []
     for step in steps(held):
         if step.id == "questionnaires":
             for instrument in held.knowledge.screening.instruments.values():
                 count = len(instrument.items)
                 given = sum(1 for n in range(1, count + 1) if form.get(f"{instrument.id}-{n}"))
+                answered = gettext("%(given)s of %(count)s answered", given=given, count=count)
                 rows.append(
                     {
                         "question": instrument.name,
-                        "answer": f"{given} of {count} answered" if given else "Skipped",
+                        "change_label": instrument.name,  # a name, as it is written
+                        "answer": answered if given else gettext("Skipped"),
                         "change": f"/find/{step.id}?change=1#field-{instrument.id}",
                         "id": instrument.id,
                     }
                 )
             continue
         for name in step.fields:
-            if name in questions:
+            if name in SUMMARY_QUESTIONS:
+                question = gettext(SUMMARY_QUESTIONS[name])
                 rows.append(
                     {
-                        "question": questions[name],
+                        "question": question,
+                        "change_label": mid_sentence(question, page_language),
                         "answer": words(name),
                         "change": f"/find/{step.id}?change=1#field-{name}",
                         "id": name,
@@ -540,7 +571,7 @@ def clear_answers() -> BaseResponse:
 
 
 def _missing() -> BaseResponse:
-    page = render_template("not_found.html", message="There is no such page in the form.")
+    page = render_template("not_found.html", message=gettext("There is no such page in the form."))
     return make_response(page, 404)
 
 
@@ -584,12 +615,12 @@ def ask() -> BaseResponse:
     if therapist is None:
         return _unknown_therapist()
     if not token_ok():
-        expired = {"_form": ["The page had expired. Please check your details and send again."]}
+        expired = {"_form": [gettext(EXPIRED_DETAILS)]}
         return render_ask(held, request.form, therapist, expired, 400)
     return render_ask(held, request.form, therapist, {}, 200)
 
 
-NOT_SAVED = (
+NOT_SAVED = N_(
     "We could not send your request just now, so the clinic has not received it and nothing "
     "was stored. Please try again in a few minutes, or contact the clinic directly."
 )
@@ -606,7 +637,7 @@ def ask_send() -> BaseResponse:
     if therapist is None:
         return _unknown_therapist()
     if not token_ok():
-        expired = {"_form": ["The page had expired. Please check your details and send again."]}
+        expired = {"_form": [gettext(EXPIRED_DETAILS)]}
         return render_ask(held, form, therapist, expired, 400)
     contact = contact_from_form(form)
     if form.get("preferred") in ("email", "phone"):
@@ -641,14 +672,14 @@ def ask_send() -> BaseResponse:
         errors = {path.removeprefix("intake."): m for path, m in exc.errors.items()}
         return render_ask(held, form, therapist, form_errors(errors), 422)
     except ReferralNotSaved:
-        return render_ask(held, form, therapist, {}, 200, not_saved=NOT_SAVED)
+        return render_ask(held, form, therapist, {}, 200, not_saved=gettext(NOT_SAVED))
     mark_urgent(result["safety"]["triggers"])
     zone = current_app.extensions["clinic_zone"]
     by = reply_by(datetime.now(UTC), int(current_app.config["REPLY_WORKING_DAYS"]), zone)
     session[ASKED_KEY] = {
         "reference": reference(stored.id),
         "therapist": str(therapist.profile["name"]),
-        "by": day_in_words(by),
+        "by": by.isoformat(),  # written in the language of the page that shows it
         "how": contact.get("preferred") or ("phone" if contact.get("phone") else "email"),
         "triggers": list(result["safety"]["triggers"]),
     }
@@ -660,6 +691,15 @@ def ask_send() -> BaseResponse:
         except SQLAlchemyError:
             pass
     return redirect("/ask/sent", code=303)
+
+
+@bp.app_template_filter("reply_day")
+def reply_day(day: str) -> str:
+    """The day the clinic replies by, in the page's language: Thursday 3 December."""
+    try:
+        return i18n.weekday_date(date.fromisoformat(day), matcher().language)
+    except ValueError:  # a confirmation kept by an older version, already in words
+        return day
 
 
 @bp.get("/ask/sent")
@@ -678,31 +718,34 @@ def ask_sent() -> BaseResponse:
 def _unknown_therapist() -> BaseResponse:
     page = render_template(
         "not_found.html",
-        message="That therapist is not on our list any more. Please go back to your results.",
+        message=gettext(
+            "That therapist is not on our list any more. Please go back to your results."
+        ),
     )
     return no_store(make_response(page, 404))
 
 
 # --- e-mail me the results ----------------------------------------------------------------------
 
-RESULTS_SUBJECT = "The therapists you looked at"
+RESULTS_SUBJECT = N_("The therapists you looked at")
 
 
 def results_text(held: Matcher, result: dict[str, Any], public_url: str) -> str:
     """The results as a plain-text e-mail: therapists, fit, reasons, and where to find them."""
     from matcher.web.pages import fit_word
 
-    lines = ["Here are the therapists you looked at.", ""]
+    lines = [gettext("Here are the therapists you looked at."), ""]
     for match in result["matches"] or [m for r in result["relaxed"] for m in r["matches"]]:
         t = match["therapist"]
         lines.append(f"{t['name']} ({fit_word(match['score'], match['max_score'])})")
         lines += [f"  - {r['text']}" for r in match["reasons"][:3]]
-        lines.append(f"  Profile: {public_url}/therapists/{t['id']}")
+        profile = f"{public_url}/therapists/{t['id']}"
+        lines.append("  " + gettext("Profile: %(address)s", address=profile))
         lines.append("")
     if result["safety"]["urgent"]:
         lines += [
             result["safety"]["message"],
-            f"Emergency: {result['safety']['emergency_number']}",
+            gettext("Emergency: %(number)s", number=result["safety"]["emergency_number"]),
             "",
         ]
     lines.append(result["disclaimer"])
@@ -723,16 +766,16 @@ def email_results() -> BaseResponse:
     address = form.get("email_to", "").strip()
     errors: dict[str, list[str]] = {}
     if not token_ok():
-        errors["email_to"] = ["The page had expired. Please send it again."]
+        errors["email_to"] = [gettext("The page had expired. Please send it again.")]
     elif not _looks_like_email(address):
-        errors["email_to"] = ["Enter an e-mail address like name@example.com."]
+        errors["email_to"] = [gettext("Enter an e-mail address like name@example.com.")]
     elif not mail_enabled():
-        errors["email_to"] = ["This clinic does not send e-mail from this page."]
+        errors["email_to"] = [gettext("This clinic does not send e-mail from this page.")]
     if errors:
         return results_page(held, result, form, errors=errors, status=422)
     settings = current_app.extensions["notifier"].settings
     message = EmailMessage()
-    message["Subject"] = RESULTS_SUBJECT  # never anything about the person's answers
+    message["Subject"] = gettext(RESULTS_SUBJECT)  # never anything about the person's answers
     message["From"] = settings.smtp.sender
     message["To"] = address
     message["Auto-Submitted"] = "auto-generated"
@@ -741,10 +784,14 @@ def email_results() -> BaseResponse:
         send_to_person(message, settings.smtp)
     except DeliveryFailed as exc:
         log.warning(json.dumps({"event": "results_email.failed", "error": str(exc)}))
-        errors["email_to"] = ["We could not send the e-mail just now. Please try again later."]
+        errors["email_to"] = [
+            gettext("We could not send the e-mail just now. Please try again later.")
+        ]
         return results_page(held, result, form, errors=errors, status=503)
     log.info(json.dumps({"event": "results_email.sent"}))
-    return results_page(held, result, form, notice=f"We sent your results to {address}.")
+    return results_page(
+        held, result, form, notice=gettext("We sent your results to %(address)s.", address=address)
+    )
 
 
 def _looks_like_email(address: str) -> bool:

@@ -41,6 +41,7 @@ from matcher.storage.referrals import KeyReused, ReferralNotSaved
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import checklist, matcher, no_store
 from matcher.web.language import chosen_language, remember, request_language
+from matcher.web.messages import translated
 from matcher.web.risk_gate import carries_risk, form_reader, mark_urgent, safety_block, screens_risk
 from matcher.web.security import limiter, public_limit
 from matcher.web.submit_referral import submit_referral
@@ -470,10 +471,9 @@ def form_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
         else:
             field = FIELD_OF_PATH.get(key, FORM_ERROR)
         for original in messages:
-            # In the page's language when the catalog has it (the friendlier ones, the
-            # consent one); the intake's other messages are the API's, in English.
+            # In the page's language: the friendlier ones, or the API's own message translated.
             friendlier = FRIENDLIER.get((field, original)) or FRIENDLIER_FIELD.get(field)
-            message = gettext(friendlier or original)
+            message = gettext(friendlier) if friendlier else translated(original)
             if message not in shown.setdefault(field, []):
                 shown[field].append(message)
     # The summary lists them in the order the form asks (GOV.UK's error summary pattern).
@@ -705,7 +705,9 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
     held = matcher()
     therapist = held.roster.by_id.get(therapist_id)
     if therapist is None:
-        message = "There is no therapist with this address: the link may be old or mistyped."
+        message = gettext(
+            "There is no therapist with this address: the link may be old or mistyped."
+        )
         return make_response(render_template("not_found.html", message=message), 404)
     vocabulary = held.knowledge.vocabulary
     page = render_template(
@@ -714,6 +716,7 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
         labels=labels(held),
         currency=held.default_currency,
         difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
+        format_phrases={f.id: f.phrase or f.label for f in vocabulary.formats.values()},
     )
     return make_response(page, 200)
 

@@ -1,0 +1,313 @@
+"""No English sentence survives on a page shown in another language.
+
+The catalog-based check (tests/test_pages_in_languages.py) sees only the strings a catalog
+already holds, so a template string never wrapped, or a sentence the code builds from English
+words, slips past it. This one needs no catalog: it goes through the person's whole journey
+in English (the form in steps, check your answers, results with licence, distance, freshness
+and fee sentences, a profile, asking the clinic, the confirmation), collects every text a
+person reads (text nodes and the labels of controls), then goes through the same journey in
+each other language and requires that none of those English texts is on its pages, nor any
+three English words in a row of them inside a sentence of the language ("Confirmó 7 days
+ago"), except the allowed ones below, each with its reason.
+
+The console's pages are left to the catalog-based check until their strings are wrapped again.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+
+from matcher import PROJECT_ROOT, i18n
+from matcher.i18n import SHIPPED_LANGUAGES, TRANSLATIONS_DIR
+from matcher.matching import Matcher
+from matcher.web import create_app
+from tests.forms import form_token
+from tests.test_pages_in_languages import read
+
+OTHER_LANGUAGES = [code for code in SHIPPED_LANGUAGES if code != "en"]
+THERAPIST = "t-001"  # Madrid, a sliding scale with low-fee places, a weekly cap, an opening
+# What the person types: their own words, the same in every language.
+CONTACT = {"contact_name": "Noa Prueba", "contact_email": "noa@example.org"}
+
+
+@pytest.fixture(scope="module")
+def visited(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The bundled app, with a database for the ask step's referral."""
+    state = tmp_path_factory.mktemp("i18n-pages")
+    return create_app({"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(state)})
+
+
+def _fields(html: str, start: str) -> dict[str, list[str]]:
+    form = html[html.index(start) :]
+    form = form[: form.index("</form>")]
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'name="([^"]+)" value="([^"]*)"', form):
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+def journey(app: Flask, language: str) -> Iterator[tuple[str, str]]:
+    """The pages of one person's visit in `language`, as (which page, html)."""
+    client: FlaskClient = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+
+    def step(name: str, data: dict[str, Any]) -> str:
+        token = form_token(client.get(f"/find/{name}").get_data(as_text=True))
+        answer = client.post(f"/find/{name}", data={**data, "csrf_token": token})
+        assert answer.status_code == 303, (name, answer.get_data(as_text=True))
+        assert "error" not in answer.headers["Location"], name
+        return str(answer.headers["Location"])
+
+    yield "the first step", client.get("/find/where").get_data(as_text=True)
+    step("where", {"location": "ES", "format": "in_person", "city": "Madrid"})
+    yield "the second step", client.get("/find/help").get_data(as_text=True)
+    step("help", {"difficulties": ["ptsd"], "self_harm_thoughts": "no"})
+    yield "the questionnaires", client.get("/find/questionnaires").get_data(as_text=True)
+    step("questionnaires", {f"phq9-{item}": "2" for item in range(1, 9)} | {"phq9-9": "0"})
+    yield "the last step", client.get("/find/preferences").get_data(as_text=True)
+    assert step("preferences", {"age": "34", "max_fee": "70"}) == "/find/check"
+    yield "check your answers", client.get("/find/check").get_data(as_text=True)
+    results = client.get("/find/results").get_data(as_text=True)
+    yield "the results", results
+    yield "a profile", client.get(f"/therapists/{THERAPIST}").get_data(as_text=True)
+    card = results[results.index(f'id="therapist-{THERAPIST}"') :]
+    ask = client.post("/ask", data=_fields(card, '<form method="post" action="/ask"'))
+    assert ask.status_code == 200
+    yield "ask the clinic", ask.get_data(as_text=True)
+    details = _fields(ask.get_data(as_text=True), 'action="/ask/send"')
+    details.pop("preferred", None)
+    sent = client.post(
+        "/ask/send", data={**details, **CONTACT, "preferred": "email", "consent": "yes"}
+    )
+    assert sent.headers["Location"] == "/ask/sent", sent.get_data(as_text=True)
+    yield "request sent", client.get("/ask/sent").get_data(as_text=True)
+    yield "no such page", client.get("/therapists/t-999").get_data(as_text=True)
+    # The form on one page, for clinics that embed it: what nobody fits, crisis help, errors.
+    form = client.get("/form").get_data(as_text=True)
+    yield "the form on one page", form
+    token = form_token(form)
+
+    def results(data: dict[str, Any]) -> str:
+        return client.post("/results", data={**data, "csrf_token": token}).get_data(as_text=True)
+
+    nobody = {"difficulties": "grief", "languages": "sw", "max_fee": "10", "format": "in_person"}
+    yield "nobody fits", results({**nobody, "city": "Madrid"})
+    yield "crisis help first", results({"difficulties": "depression", "self_harm_thoughts": "yes"})
+    yield "answers to correct", results({"format": "in_person", "age": "abc", "max_fee": "x"})
+    checklist = "/checklist?modalities=emdr,cbt&format=online&setting=group&languages=es"
+    yield "a checklist", client.get(checklist).get_data(as_text=True)
+
+
+def _has_words(text: str) -> bool:
+    return any(character.isalpha() for character in text)
+
+
+def _bare(text: str) -> str:
+    """A text without the punctuation, brackets and list marks around it."""
+    return text.strip(string.punctuation + string.whitespace + "–·…")
+
+
+def allowed(language: str, held: Matcher) -> set[str]:
+    """English texts that may stay on a page in `language`, each for a reason given here."""
+    english = held.knowledge
+    ok: set[str] = set()
+    # The roster's own words are shown as the therapist wrote them, in one language for all:
+    # names, pronouns, credentials, bios, groups' names and times, the cities they work in,
+    # licences.
+    for therapist in held.roster.therapists:
+        profile = therapist.profile
+        ok.update(str(profile[key]) for key in ("name", "pronouns", "credentials", "bio"))
+        ok.update(str(profile[key]) for key in ("city",) if profile.get(key))
+        for group in profile.get("groups") or []:
+            ok.update((str(group["name"]), str(group["schedule"])))
+        # A licence is named as its register writes it: Psicóloga General Sanitaria.
+        for licence in therapist.record.licences:
+            ok.update((licence.title, licence.register))
+    # Publications keep their titles: the sources a reason cites.
+    for source in english.sources.values():
+        ok.update(str(text) for text in (source.cite, source.title) if text)
+    # Questionnaires are named the same everywhere (PHQ-9, GAD-7).
+    ok.update(i.name for i in english.screening.instruments.values())
+    # A region's name has no translation we could take it from (ISO 3166-2 names: New Jersey).
+    ok.update(name for code, name in held.places_served() if "-" in code)
+    # Words the language writes as English does, by its own translators' choice: a catalog
+    # entry or a clinical text translated to the same words (Details, E-mail, EMDR, Online).
+    with (TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source, locale=language)
+    ok.update(m.id for m in catalog if isinstance(m.id, str) and m.id == m.string)
+    there = held.localised(language)[0]
+    for group in ("difficulties", "modalities", "settings", "formats", "times", "genders"):
+        for term in getattr(english.vocabulary, group).values():
+            translated = getattr(there.vocabulary, group)[term.id]
+            ok.update(
+                str(getattr(term, name))
+                for name in ("label", "phrase")
+                if getattr(term, name) and getattr(term, name) == getattr(translated, name)
+            )
+    # Countries and languages the language names as English does (France in French, Tamil
+    # in Dutch), by CLDR through Babel.
+    here = i18n.locale(language)
+    for code, name in held.places_served():
+        if here.territories.get(code) == name:
+            ok.add(name)
+    for code in {c for t in held.roster.therapists for c in t.profile["languages"]}:
+        name = i18n.language_name(code, language)
+        if name and name == held.knowledge.vocabulary.language_name(code):
+            ok.add(name)
+    ok.update(CONTACT.values())
+    ok.add("matcher")  # the service's name
+    return {_bare(text) for text in ok}
+
+
+WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+RUN = 3  # words in a row: "7 days ago", "works online only", "within 25 km"
+
+
+def _without(text: str, ok: set[str]) -> str:
+    # The allowed texts cut out, so that a name inside a sentence is never a run of English.
+    for allowed_text in sorted(ok, key=len, reverse=True):
+        if allowed_text and allowed_text in text:
+            text = text.replace(allowed_text, " | ")
+    return text
+
+
+def runs(text: str, ok: set[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Every RUN words in a row of a text (allowed texts cut out), with two words at least:
+    each as compared (casefolded), to the words as written."""
+    found = {}
+    for piece in _without(text, ok).split("|"):
+        words = WORD.findall(piece)
+        for start in range(len(words) - RUN + 1):
+            run = tuple(words[start : start + RUN])
+            if sum(any(c.isalpha() for c in w) for w in run) >= 2:
+                found[tuple(w.casefold() for w in run)] = run
+    return found
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+@functools.cache
+def own_words(language: str) -> set[str]:
+    """The words the language's own translations use (its catalog and clinical texts).
+
+    Dutch and German share words with English ("je budget is in EUR"): a run of words that
+    are all the language's own is the language, not English left behind.
+    """
+    with (TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source, locale=language)
+    texts = [m.string for m in catalog if isinstance(m.string, str)]
+    texts += [s for m in catalog if isinstance(m.string, tuple) for s in m.string]
+    texts += _strings(
+        yaml.safe_load((PROJECT_ROOT / "rules" / "translations" / f"{language}.yaml").read_text())
+    )
+    return {word.casefold() for text in texts for word in WORD.findall(text)}
+
+
+@functools.cache
+def _runs_of(english: frozenset[str], ok: frozenset[str]) -> set[tuple[str, ...]]:
+    return {run for text in english for run in runs(text, set(ok))}
+
+
+def english_on(html: str, language: str, english: set[str], ok: set[str]) -> list[str]:
+    """The English on a page shown in `language`: whole texts of `english`, or runs of their
+    words inside a sentence of the language (an English fragment the code put there)."""
+    shown = read(html, language).words
+    whole = {
+        text
+        for text in shown
+        if text in english
+        and _has_words(text)
+        # A page's title is its heading, then the service's name: "Lucía ... · matcher".
+        and not all(_bare(part) in ok for part in text.split(" · "))
+        # A reference number (3F2A-9B1C) is the same in every language.
+        and not re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}", text)
+    }
+    english_runs, theirs = _runs_of(frozenset(english), frozenset(ok)), own_words(language)
+    inside = {
+        f"{' '.join(run)!r} in {text!r}"
+        for text in shown
+        if text not in whole
+        for compared, run in runs(text, ok).items()
+        if compared in english_runs
+        # Codes (EUR, CBT) are no language's; a run of the language's own words is its own.
+        and not all(word.casefold() in theirs or word.upper() == word for word in run)
+    }
+    return sorted(whole | inside)
+
+
+@pytest.fixture(scope="module")
+def english_pages(visited: Flask) -> dict[str, str]:
+    """The journey in English, page by page."""
+    return dict(journey(visited, "en"))
+
+
+def test_the_english_journey_has_the_sentences_the_check_must_see(
+    english_pages: dict[str, str],
+) -> None:
+    # The check is only as good as what the English pages show: sentences built by the code.
+    results = " ".join(read(english_pages["the results"], "en").words)
+    for built in (
+        "Licensed in Spain (Psicóloga General Sanitaria, Colegio Oficial de la Psicología de "
+        "Madrid; checked 4 November 2026)",
+        "that they are taking new clients; next opening 9 December 2026; takes up to 2 new "
+        "clients a week",
+        "Sees people in person within 25 km of Madrid",
+        "Within your budget of €70: through the sliding scale down to €55 (standard fee €80, "
+        "2 low-fee places open)",
+        "About 2 km from central Madrid (city centre, not your address)",
+    ):
+        assert built in results, built
+    assert "Confirmed 7 days ago that they are taking new clients" in results  # tests/clock.py
+    words = {page: read(html, "en").words for page, html in english_pages.items()}
+    assert "Check your answers" in words["check your answers"]
+    assert "Ask the clinic about Lucía Fernández Ortega" in words["ask the clinic"]
+    assert "Request sent" in words["request sent"]
+    assert "How they work" in words["a profile"]
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_no_english_sentence_survives_on_any_page_of_the_journey(
+    visited: Flask, matcher: Matcher, english_pages: dict[str, str], language: str
+) -> None:
+    english = {text for html in english_pages.values() for text in read(html, "en").words}
+    ok = allowed(language, matcher)
+    pages = dict(journey(visited, language))
+    assert list(pages) == list(english_pages)
+    left = {page: english_on(html, language, english, ok) for page, html in pages.items()}
+    assert {page: texts for page, texts in left.items() if texts} == {}
+
+
+def test_the_check_finds_an_english_sentence_left_on_a_page(
+    english_pages: dict[str, str], matcher: Matcher
+) -> None:
+    english = {text for html in english_pages.values() for text in read(html, "en").words}
+    spanish_page = english_pages["request sent"].replace('lang="en"', 'lang="es"')
+    found = english_on(spanish_page, "es", english, allowed("es", matcher))
+    assert "What happens next" in found
+    assert "Lucía Fernández Ortega" not in found  # a name is never counted as English
+    # An English piece inside a sentence of the language: what the code built from fragments.
+    mixed = '<html lang="es"><p>Confirmó 7 days ago que acepta nuevos pacientes</p></html>'
+    assert english_on(mixed, "es", english, allowed("es", matcher)) == [
+        "'7 days ago' in 'Confirmó 7 days ago que acepta nuevos pacientes'"
+    ]
+    spanish = '<html lang="es"><p>Confirmó hace 7 días que acepta nuevos pacientes</p></html>'
+    assert english_on(spanish, "es", english, allowed("es", matcher)) == []
