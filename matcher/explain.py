@@ -450,9 +450,18 @@ class Renderer:
         """A language's name in this renderer's language: 'Spanish', 'español' in es."""
         if self.language == i18n.SOURCE_LANGUAGE:
             return self.knowledge.vocabulary.language_name(code)
+        if code in SIGN_LANGUAGE_NAMES:  # CLDR names no sign language: the catalogs do
+            return self.gettext(SIGN_LANGUAGE_NAMES[code])
         return i18n.language_name(code, self.language) or self.knowledge.vocabulary.language_name(
             code
         )
+
+
+# The sign languages the forms offer interpreters for (ISO 639-3), named as pycountry names them.
+SIGN_LANGUAGE_NAMES = {
+    "bfi": i18n.N_("British Sign Language"),
+    "ase": i18n.N_("American Sign Language"),
+}
 
 
 def plain(value: Any) -> Any:

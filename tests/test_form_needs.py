@@ -405,7 +405,7 @@ def test_the_stepped_form_asks_the_budget_in_the_currency_of_where_you_will_be(
     stepped_through(client, {**NEW_YORK_WISH, "payment_currency": ""})
     payment = client.get("/find/payment").get_data(as_text=True)
     assert '<label for="field-max_fee">Most you can pay per session (USD)</label>' in payment
-    assert "Most you can pay per session 130 USD Change" in text(
+    assert "Most you can pay per session $130 Change" in text(
         client.get("/find/check").get_data(as_text=True)
     )
     results = client.get("/find/results").get_data(as_text=True)

@@ -29,6 +29,7 @@ from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT, i18n
 from matcher.i18n import SHIPPED_LANGUAGES, TRANSLATIONS_DIR
+from matcher.languages import LANGUAGE_CODES
 from matcher.matching import Matcher
 from matcher.web import create_app
 from tests.forms import form_token
@@ -74,8 +75,10 @@ def journey(app: Flask, language: str) -> Iterator[tuple[str, str]]:
     step("help", {"difficulties": ["ptsd"], "self_harm_thoughts": "no"})
     yield "the questionnaires", client.get("/find/questionnaires").get_data(as_text=True)
     step("questionnaires", {f"phq9-{item}": "2" for item in range(1, 9)} | {"phq9-9": "0"})
-    yield "the last step", client.get("/find/preferences").get_data(as_text=True)
-    assert step("preferences", {"age": "34", "max_fee": "70"}) == "/find/check"
+    yield "your therapist", client.get("/find/preferences").get_data(as_text=True)
+    step("preferences", {"age": "34"})
+    yield "the last step", client.get("/find/payment").get_data(as_text=True)
+    assert step("payment", {"payment_method": "self_pay", "max_fee": "70"}) == "/find/check"
     yield "check your answers", client.get("/find/check").get_data(as_text=True)
     results = client.get("/find/results").get_data(as_text=True)
     yield "the results", results
@@ -160,10 +163,33 @@ def allowed(language: str, held: Matcher) -> set[str]:
     for code, name in held.places_served():
         if here.territories.get(code) == name:
             ok.add(name)
-    for code in {c for t in held.roster.therapists for c in t.profile["languages"]}:
+    # The interpreter question lists every ISO 639-1 language, capitalised as a list item.
+    codes = {c for t in held.roster.therapists for c in t.profile["languages"]} | set(
+        LANGUAGE_CODES
+    )
+    for code in codes:
         name = i18n.language_name(code, language)
-        if name and name == held.knowledge.vocabulary.language_name(code):
-            ok.add(name)
+        english_name = held.knowledge.vocabulary.language_name(code)
+        if name and name[:1].upper() + name[1:] == english_name[:1].upper() + english_name[1:]:
+            ok.update((name, name[:1].upper() + name[1:]))
+    # Insurers and public schemes are named as they name themselves (Techniker Krankenkasse,
+    # Mon soutien psy, NHS Talking Therapies), in every language.
+    payment = english.vocabulary.payment
+    if payment is not None:
+        for scheme in payment.schemes.values():
+            ok.update(scheme.payers.values())
+            ok.add(scheme.label)
+        # A currency CLDR names as English does (Euro in German and Dutch), as the budget's
+        # currency list writes it.
+        for code in {*payment.currencies.values(), payment.default_currency}:
+            name = i18n.currency_name(code, language)
+            if name == i18n.currency_name(code, "en"):
+                ok.add(f"{code}: {name}")
+    # Vocabulary labels a translation keeps as they are (LGBTQ+).
+    for group in ("access", "affirming", "identities"):
+        for term in getattr(english.vocabulary, group).values():
+            if getattr(there.vocabulary, group)[term.id].label == term.label:
+                ok.add(term.label)
     ok.update(CONTACT.values())
     ok.add("matcher")  # the service's name
     return {_bare(text) for text in ok}
