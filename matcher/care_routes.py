@@ -46,6 +46,7 @@ class Route:
     withhold_modalities: frozenset[str] = frozenset()
     withhold_settings: frozenset[str] = frozenset()
     local: Mapping[str, str] | None = None
+    offers_alternatives: bool = True  # false: no nearest alternatives beside this route
 
     @property
     def rank(self) -> int:
@@ -97,7 +98,10 @@ class Decision:
     @property
     def offers_alternatives(self) -> bool:
         """Whether nearest alternatives may be shown when nobody fits."""
-        return self.routes[0].rank <= CARE_ROUTE_LEVELS.index(self.config.alternatives_up_to)
+        within_level = self.routes[0].rank <= CARE_ROUTE_LEVELS.index(
+            self.config.alternatives_up_to
+        )
+        return within_level and all(route.offers_alternatives for route in self.routes)
 
     @property
     def withheld_modalities(self) -> frozenset[str]:
@@ -245,6 +249,7 @@ def load_care_routes(
                 withhold_modalities=frozenset(item["withhold"].get("modalities", [])),
                 withhold_settings=frozenset(item["withhold"].get("settings", [])),
                 local=dict(item["local"]),
+                offers_alternatives=item["offers_alternatives"],
             )
         )
     return CareRoutes(

@@ -622,6 +622,9 @@ class CareRouteSchema(StrictSchema):
     level = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS[1:]))
     text = fields.String(required=True, validate=validate.Length(min=10))
     withhold = fields.Nested(CareRouteWithholdSchema, load_default=dict)
+    # false: when nobody fits, no nearest alternatives (relaxed requirements, weak fits) are
+    # offered beside this route, whatever its level (a clinician talks to the person first).
+    offers_alternatives = fields.Boolean(load_default=True)
     local = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
         values=fields.String(validate=validate.Length(min=1)),
