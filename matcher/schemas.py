@@ -877,6 +877,15 @@ class LocationSchema(StrictSchema):
             raise ValidationError(f"{region!r} is not a region of {country!r}.", "region")
 
 
+# How a short count reads in an error message ("needs the nine PHQ-9 answers").
+NUMBER_WORDS = {
+    n: w
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+
+
 def build_intake_schema(
     difficulty_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -1064,15 +1073,34 @@ def build_intake_schema(
                 )
 
     screening_fields: dict[str, fields.Field] = {}
+    # difficulty field -> (instrument, its name, how many items it has)
+    difficulty_of: dict[str, tuple[str, str, int]] = {}
     for instrument_id, name, items, difficulty_field in instruments:
         screening_fields[instrument_id] = InstrumentAnswers(name, items)
         if difficulty_field:
+            difficulty_of[difficulty_field] = (instrument_id, name, items)
             screening_fields[difficulty_field] = fields.Integer(
                 strict=True,
                 validate=validate.Range(min=0, max=3),
-                metadata={"description": f"{name}'s unscored difficulty question, 0 to 3."},
+                metadata={
+                    "description": f"{name}'s unscored difficulty question, 0 to 3; "
+                    f"only with the {items} {name} answers."
+                },
             )
-    ScreeningSchema = StrictSchema.from_dict(screening_fields, name="ScreeningSchema")
+
+    class ScreeningSchema(StrictSchema.from_dict(screening_fields)):  # type: ignore[misc]
+        @validates_schema
+        def _difficulty_needs_the_answers(self, data: dict[str, Any], **kwargs: Any) -> None:
+            # The question asks how difficult "these problems" made life: without the answers
+            # it follows it means nothing, and no rule could use it (it would be dropped).
+            for field, (instrument_id, name, items) in difficulty_of.items():
+                if field in data and instrument_id not in data:
+                    count = NUMBER_WORDS.get(items, str(items))
+                    raise ValidationError(
+                        f"The difficulty question needs the {count} {name} answers: send "
+                        f"screening.{instrument_id} too, or leave {field} out.",
+                        field,
+                    )
 
     class RiskSchema(StrictSchema):
         self_harm_thoughts = YesNoAnswer(
