@@ -105,6 +105,10 @@ def relaxed(
             continue
         if young and any(by_id[d].check == "within_range" for d in relaxation.drops):
             continue  # a child or young person is never offered an adult-only therapist
+        if young and any(by_id[d].check == "fits_clinically" for d in relaxation.drops):
+            # Nor a weak fit: a clinician would not suggest to a child someone who practises
+            # no approach recommended for them and does not work with what they told us.
+            continue
         dropped = [c for c in active_ids if c in relaxation.drops]
         if dropped:
             options.append((relaxation, dropped))

@@ -47,6 +47,7 @@ class Route:
     withhold_settings: frozenset[str] = frozenset()
     local: Mapping[str, str] | None = None
     lists_matches: bool = True
+    offers_alternatives: bool = True  # false: no nearest alternatives beside this route
 
     def applies(
         self, difficulties: Collection[str], age: int | None, youngest_seen: int, adult_age: int
@@ -120,7 +121,10 @@ class Decision:
     @property
     def offers_alternatives(self) -> bool:
         """Whether nearest alternatives may be shown when nobody fits."""
-        return self.routes[0].rank <= CARE_ROUTE_LEVELS.index(self.config.alternatives_up_to)
+        within_level = self.routes[0].rank <= CARE_ROUTE_LEVELS.index(
+            self.config.alternatives_up_to
+        )
+        return within_level and all(route.offers_alternatives for route in self.routes)
 
     @property
     def withheld_modalities(self) -> frozenset[str]:
@@ -270,6 +274,7 @@ def load_care_routes(
                 withhold_settings=frozenset(item["withhold"].get("settings", [])),
                 local=dict(item["local"]),
                 lists_matches=item["matches"],
+                offers_alternatives=item["offers_alternatives"],
             )
         )
     return CareRoutes(

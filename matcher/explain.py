@@ -52,9 +52,13 @@ def join(words: Sequence[str], last: str = "and", language: str = i18n.SOURCE_LA
         return ""
     if len(words) == 1:
         return words[0]
+    # When a phrase has the list's own conjunction in it ("worry and anxiety" in an "and" list),
+    # a comma before the last one keeps the list readable: "worry and anxiety, and low mood".
+    conjunction = "or" if last == "either" else last
+    comma = "," if any(f" {conjunction} " in f" {word} " for word in words) else ""
     if last == "either":  # alternatives after a negation: "does not list either a or b"
-        return f"either {', '.join(words[:-1])} or {words[-1]}"
-    return f"{', '.join(words[:-1])} {last} {words[-1]}"
+        return f"either {', '.join(words[:-1])}{comma} or {words[-1]}"
+    return f"{', '.join(words[:-1])}{comma} {last} {words[-1]}"
 
 
 def rounded_km(km: float) -> int:

@@ -628,6 +628,9 @@ class CareRouteSchema(StrictSchema):
     matches = fields.Boolean(load_default=True)
     text = fields.String(required=True, validate=validate.Length(min=10))
     withhold = fields.Nested(CareRouteWithholdSchema, load_default=dict)
+    # false: when nobody fits, no nearest alternatives (relaxed requirements, weak fits) are
+    # offered beside this route, whatever its level (a clinician talks to the person first).
+    offers_alternatives = fields.Boolean(load_default=True)
     local = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
         values=fields.String(validate=validate.Length(min=1)),
@@ -880,6 +883,15 @@ class LocationSchema(StrictSchema):
             raise ValidationError(f"{region!r} is not a region of {country!r}.", "region")
 
 
+# How a short count reads in an error message ("needs the nine PHQ-9 answers").
+NUMBER_WORDS = {
+    n: w
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+
+
 def _id_list(ids: Iterable[str], most: int, description: str | None = None) -> fields.List:
     """An intake field of 1 to `most` distinct vocabulary ids, each one of `ids`."""
     metadata: dict[str, Any] = {"uniqueItems": True}
@@ -1066,15 +1078,34 @@ def build_intake_schema(
                 )
 
     screening_fields: dict[str, fields.Field] = {}
+    # difficulty field -> (instrument, its name, how many items it has)
+    difficulty_of: dict[str, tuple[str, str, int]] = {}
     for instrument_id, name, items, difficulty_field in instruments:
         screening_fields[instrument_id] = InstrumentAnswers(name, items)
         if difficulty_field:
+            difficulty_of[difficulty_field] = (instrument_id, name, items)
             screening_fields[difficulty_field] = fields.Integer(
                 strict=True,
                 validate=validate.Range(min=0, max=3),
-                metadata={"description": f"{name}'s unscored difficulty question, 0 to 3."},
+                metadata={
+                    "description": f"{name}'s unscored difficulty question, 0 to 3; "
+                    f"only with the {items} {name} answers."
+                },
             )
-    ScreeningSchema = StrictSchema.from_dict(screening_fields, name="ScreeningSchema")
+
+    class ScreeningSchema(StrictSchema.from_dict(screening_fields)):  # type: ignore[misc]
+        @validates_schema
+        def _difficulty_needs_the_answers(self, data: dict[str, Any], **kwargs: Any) -> None:
+            # The question asks how difficult "these problems" made life: without the answers
+            # it follows it means nothing, and no rule could use it (it would be dropped).
+            for field, (instrument_id, name, items) in difficulty_of.items():
+                if field in data and instrument_id not in data:
+                    count = NUMBER_WORDS.get(items, str(items))
+                    raise ValidationError(
+                        f"The difficulty question needs the {count} {name} answers: send "
+                        f"screening.{instrument_id} too, or leave {field} out.",
+                        field,
+                    )
 
     class RiskSchema(StrictSchema):
         self_harm_thoughts = YesNoAnswer(

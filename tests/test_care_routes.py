@@ -389,15 +389,48 @@ def test_a_matching_group_is_named_with_its_length_and_day(client: FlaskClient) 
 
 
 def test_weak_fits_are_offered_only_as_a_named_relaxation(client: FlaskClient) -> None:
-    body = match(client, {"difficulties": ["something_else"], "preferences": {"languages": ["en"]}})
+    # Nobody in Berlin in person fits worry: the weak fits come after the other relaxations.
+    body = match(
+        client,
+        {"difficulties": ["anxiety"], "preferences": {"format": "in_person", "city": "Berlin"}},
+    )
     assert body["matches"] == []
     assert body["no_match"]["constraint"] == "fit"
-    assert [r["relaxation"] for r in body["relaxed"]] == ["weak_fit"]
-    assert body["relaxed"][0]["text"].startswith(
+    assert [r["relaxation"] for r in body["relaxed"]] == [
+        "online_instead",
+        "farther_away",
+        "weak_fit",
+    ]
+    assert body["relaxed"][2]["text"].startswith(
         "Includes therapists who meet your practical needs but neither practise an approach "
         "recommended for you nor list what you told us about"
     )
-    assert all(m["review_required"] for m in body["relaxed"][0]["matches"])
+
+
+def test_something_not_listed_offers_no_alternatives_before_the_clinician_talks_to_them(
+    client: FlaskClient,
+) -> None:
+    body = match(client, {"difficulties": ["something_else"], "preferences": {"languages": ["en"]}})
+    assert body["care_route"]["rule"] == "route.something_else"
+    assert body["matches"] == []
+    assert body["no_match"]["constraint"] == "fit"
+    assert body["relaxed"] == []
+
+
+@pytest.mark.parametrize(
+    "intake",
+    [
+        {"difficulties": ["ocd"], "preferences": {"age": 12}},
+        {"difficulties": ["complex_trauma"], "preferences": {"age": 15}},
+    ],
+)
+def test_a_young_person_is_never_offered_weak_fits(
+    client: FlaskClient, intake: dict[str, Any]
+) -> None:
+    body = match(client, intake)
+    assert body["matches"] == []
+    assert body["no_match"]["constraint"] == "fit"
+    assert body["relaxed"] == []
 
 
 def test_no_match_lists_a_therapist_who_neither_practises_nor_lists_what_fits(

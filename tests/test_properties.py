@@ -149,7 +149,7 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         screening["phq9"] = draw(st.lists(st.integers(0, 3), min_size=9, max_size=9))
     if draw(st.booleans()):
         screening["gad7"] = draw(st.lists(st.integers(0, 3), min_size=7, max_size=7))
-    if screening and draw(st.booleans()):
+    if "phq9" in screening and draw(st.booleans()):  # it follows the nine answers
         screening["phq9_difficulty"] = draw(st.integers(0, 3))
     if screening:
         intake["screening"] = screening

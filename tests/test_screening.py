@@ -165,6 +165,25 @@ def test_incomplete_gad7_and_bad_difficulty_answer_are_422(client: FlaskClient) 
     ]
 
 
+def test_the_phq9_difficulty_question_without_the_nine_answers_is_422(
+    client: FlaskClient,
+) -> None:
+    response = client.post(
+        "/api/v1/match",
+        json={
+            "difficulties": ["anxiety"],
+            "screening": {"phq9_difficulty": 2, "gad7": [2, 1, 1, 1, 1, 1, 1]},
+        },
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "screening.phq9_difficulty": [
+            "The difficulty question needs the nine PHQ-9 answers: send screening.phq9 too, "
+            "or leave phq9_difficulty out."
+        ]
+    }
+
+
 def test_gad7_of_10_without_anxiety_suggests_asking_about_anxiety(client: FlaskClient) -> None:
     body = match(client, {"difficulties": ["grief"], "screening": {"gad7": gad7_with_total(10)}})
     alert = next(a for a in body["alerts"] if a["rule"] == "screening.gad7_ask_about_anxiety")
