@@ -172,6 +172,24 @@ def test_a_young_person_telling_us_about_abuse_gets_a_person_not_a_list(
     assert (body["matches"], body["relaxed"], body["no_match"]) == ([], [], None)
 
 
+def test_on_the_form_a_route_that_lists_nobody_invites_a_way_to_reach_the_person(
+    client: FlaskClient,
+) -> None:
+    token = form_token(client.get("/form").get_data(as_text=True))
+    page = client.post(
+        "/results",
+        data={
+            "csrf_token": token,
+            "difficulties": ["family_conflict", "domestic_abuse"],
+            "self_harm_thoughts": "no",
+            "age": "12",
+            "format": "online",
+        },
+    ).get_data(as_text=True)
+    assert 'id="care-route"' in page and 'id="follow-up-invitation"' in page
+    assert "Ask the clinic to contact me" in page
+
+
 @pytest.mark.parametrize("routed", ROUTED)
 def test_every_route_out_of_scope_comes_with_review_and_a_source_beside_any_difficulty(
     client: FlaskClient, routed: str

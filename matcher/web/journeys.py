@@ -540,7 +540,7 @@ def results_page(
         referral_message=notice,
         referral_error=None,
         promise=None,
-        invite=safety["urgent"],
+        invite=safety["urgent"] or not result["care_route"]["lists_matches"],
         carried_answers=answer_fields(form, held),
         submission_id=submission_id(MultiDict()),
         form=MultiDict(),

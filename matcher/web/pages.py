@@ -807,8 +807,9 @@ def results() -> BaseResponse:
         referral_message=referral_message,
         referral_error=referral_error,
         promise=promise,
-        # An urgent person the clinic cannot reach yet is invited to leave a way to reach them.
-        invite=safety["urgent"] and promise is None,
+        # An urgent person the clinic cannot reach yet is invited to leave a way to reach them,
+        # and so is anyone whose care route lists nobody (a person is the answer there).
+        invite=(safety["urgent"] or not result["care_route"]["lists_matches"]) and promise is None,
         carried_answers=answer_fields(form, held),
         submission_id=submission_id(form),
         form=form if referral_error else MultiDict(),
