@@ -25,8 +25,8 @@ Facts = tuple[tuple[tuple[str, Any], ...], ...]
 FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...], frozenset[str]]
 
 
-# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list when
-# it overrides the person's request; a condition's or a guideline option's advice informs it.
+# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list, over
+# the person's request if need be; a condition's or a guideline option's advice informs it.
 BINDING_STEPS = ("risk", "severity")
 
 
@@ -121,15 +121,9 @@ class ClinicalEvaluation:
     ) -> tuple[str, ...] | None:
         """The settings every match must offer one of, or None (see ClinicalPicture)."""
         required: tuple[str, ...] | None = None
-        overrode = decision["overrode"] if decision else []
-        if (
-            decision is not None
-            and decision["step"] in BINDING_STEPS
-            and overrode
-            and overrode[0]["rule"] == "preferences.setting"
-        ):
-            # "You asked for couple sessions; because ..., individual sessions first": a list of
-            # couple therapists would contradict the one piece of advice.
+        if decision is not None and decision["step"] in BINDING_STEPS:
+            # "Because ..., individual sessions first" (asked for couple sessions or not): a
+            # list of therapists who see only couples would contradict the one piece of advice.
             required = (decision["setting"],)
         if withheld:
             allowed = [s for s in self.knowledge.vocabulary.settings if s not in withheld]

@@ -86,7 +86,7 @@ class ClinicalPicture:
     # difficulty -> {modality: points from the rules that fired on that difficulty}
     scores_by_difficulty: dict[str, dict[str, int]]
     # The settings a therapist must offer one of, whatever the person asked for: the one setting
-    # decision when risk or severity overrode their request, and never a setting a care route
+    # decision when risk or severity made it, and never a setting a care route
     # rules out (couple and family work beside abuse). None: no such requirement.
     settings_required: tuple[str, ...] | None = None
 

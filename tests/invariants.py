@@ -132,8 +132,8 @@ def hard_constraint_violations(
 ) -> list[str]:
     """Every hard constraint of the intake that this therapist breaks (written out independently).
 
-    `decision` is the answer's setting_decision: when risk or severity overrode the person's
-    setting request, the decided setting is what every match must offer.
+    `decision` is the answer's setting_decision: when risk or severity made it, the decided
+    setting is what every match must offer, over the person's request if need be.
     """
     prefs = intake.get("preferences") or {}
     problems = []
@@ -146,10 +146,8 @@ def hard_constraint_violations(
     if fmt != "any" and fmt not in therapist["formats"]:
         problems.append(f"does not offer format {fmt}")
     setting = prefs.get("setting", "any")
-    overrode = (decision or {}).get("overrode") or []
-    if decision and decision["step"] in ("risk", "severity") and overrode:
-        if overrode[0]["rule"] == "preferences.setting":
-            setting = decision["setting"]
+    if decision and decision["step"] in ("risk", "severity"):
+        setting = decision["setting"]
     abuse = "domestic_abuse" in intake.get("difficulties", [])
     if setting in ("couple", "family") and abuse:
         setting = "any"  # beside abuse, couple and family sessions are never offered
