@@ -5,7 +5,9 @@ schemathesis would otherwise reuse short generated keys across different bodies,
 service rightly refuses (422), and report them as valid requests rejected. Likewise a client
 picks a location's region from its country's ISO 3166-2 list, which the schema cannot express,
 and names as `main_difficulty` one of the `difficulties` it sends (the OpenAPI document cannot
-say "one of that list" without a schema that takes schemathesis minutes to satisfy).
+say "one of that list" without a schema that takes schemathesis minutes to satisfy). A form sends
+the PHQ-9 difficulty question only with the nine PHQ-9 answers (OpenAPI 3.0 has no
+dependentRequired; the field's description says so).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if isinstance(body, dict):
         _main_among_difficulties(body)
         _main_among_difficulties(body.get("intake"))
+        _difficulty_with_its_questionnaire(body)
+        _difficulty_with_its_questionnaire(body.get("intake"))
     # A location's region is one of its own country's (the schema cannot say so).
     body = case.body if isinstance(case.body, dict) else {}
     _consistent(body.get("location"))
@@ -52,6 +56,13 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         preferences = holder.get("preferences")
         if isinstance(preferences, dict):
             _one_method(preferences)
+
+
+def _difficulty_with_its_questionnaire(intake: Any) -> None:
+    """The PHQ-9 difficulty question only beside the nine PHQ-9 answers, as the forms send it."""
+    screening = intake.get("screening") if isinstance(intake, dict) else None
+    if isinstance(screening, dict) and "phq9" not in screening:
+        screening.pop("phq9_difficulty", None)
 
 
 def _consistent(location: Any) -> None:
