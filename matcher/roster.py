@@ -10,7 +10,7 @@ import operator
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, compress, repeat
@@ -49,6 +49,34 @@ INDEXED_LIST_FIELDS = (
 REQUIRED_SINCE_LICENSURE = ("licences", "accepting")
 # Derived list fields, indexed the same way: each group a therapist runs, by topic and format.
 GROUP_FITS = "group_fits"
+# Each roster field of vocabulary ids, and the vocabulary group its ids must be one of.
+ID_GROUPS = {
+    "modalities": "modalities",
+    "difficulties": "difficulties",
+    "formats": "formats",
+    "settings": "settings",
+    "availability": "times",
+    "measures_outcomes": "instruments",
+    "access": "access",
+    "affirming": "affirming",
+    "identity": "identities",
+    "gender": "genders",
+    "licence_type": "licence_types",
+}
+# The ones that are lists every therapist fills in (access and affirming may be empty).
+REQUIRED_ID_LISTS = (
+    "modalities",
+    "difficulties",
+    "formats",
+    "settings",
+    "availability",
+    "measures_outcomes",
+)
+
+
+def id_groups(vocabulary: Vocabulary, names: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+    """The vocabulary group each of these roster fields takes its ids from, by field name."""
+    return {name: getattr(vocabulary, ID_GROUPS[name]) for name in names}
 
 
 def normalise_city(city: str) -> str:
@@ -527,12 +555,7 @@ def _check_licensure(record: TherapistRecord, vocabulary: Vocabulary, places: Pl
             f"field 'accepting': next_available {accepting.next_available} is before "
             f"verified_at {accepting.verified_at}"
         )
-    groups = {
-        "access": vocabulary.access,
-        "affirming": vocabulary.affirming,
-        "identity": vocabulary.identities,
-    }
-    for name, allowed in groups.items():
+    for name, allowed in id_groups(vocabulary, ("access", "affirming", "identity")).items():
         values = _list_values(record, name)
         if not values:
             continue
@@ -550,15 +573,7 @@ def _check_therapist(
     """Return the first problem of a type-valid therapist (vocabulary, cross-field), or None."""
     data = {name: getattr(record, name) for name in record.__struct_fields__}
     data["ages"] = {"min": record.ages.min, "max": record.ages.max}
-    lists = {
-        "modalities": vocabulary.modalities,
-        "difficulties": vocabulary.difficulties,
-        "formats": vocabulary.formats,
-        "settings": vocabulary.settings,
-        "availability": vocabulary.times,
-        "measures_outcomes": vocabulary.instruments,
-    }
-    for name, allowed in lists.items():
+    for name, allowed in id_groups(vocabulary, REQUIRED_ID_LISTS).items():
         for value in data[name]:
             if value not in allowed:
                 return f"field {name!r}: unknown {name} id {value!r}"
@@ -796,18 +811,7 @@ def _checked_type(vocabulary: Vocabulary) -> type[RosterFile]:
     code: a large roster's ids cost neither a check nor a copy each. A file it refuses is
     decoded again into RosterFile and checked as before, which names the problem.
     """
-    groups = {
-        "modalities": vocabulary.modalities,
-        "difficulties": vocabulary.difficulties,
-        "formats": vocabulary.formats,
-        "settings": vocabulary.settings,
-        "availability": vocabulary.times,
-        "measures_outcomes": vocabulary.instruments,
-        "access": vocabulary.access,
-        "affirming": vocabulary.affirming,
-        "gender": vocabulary.genders,
-        "licence_type": vocabulary.licence_types,
-    }
+    groups = id_groups(vocabulary, (name for name in ID_GROUPS if name != "identity"))
     ids = {name: tuple(group) for name, group in groups.items()}
     ids["languages"] = tuple(LANGUAGE_CODES)
     key = tuple(ids.values())
@@ -943,16 +947,7 @@ def _plainly_valid(
         "licences", "accepting", "identity",
     )  # fmt: skip
     fields = dict(zip(names, zip(*map(attrgetter(*names), records), strict=True), strict=True))
-    lists = {
-        "modalities": vocabulary.modalities,
-        "difficulties": vocabulary.difficulties,
-        "formats": vocabulary.formats,
-        "settings": vocabulary.settings,
-        "availability": vocabulary.times,
-        "measures_outcomes": vocabulary.instruments,
-        "access": vocabulary.access,
-        "affirming": vocabulary.affirming,
-    }
+    lists = id_groups(vocabulary, (*REQUIRED_ID_LISTS, "access", "affirming"))
     for name, allowed in lists.items():
         if not (allowed.keys() >= roster.values[name].keys() and _once(roster, name, fields[name])):
             return False
