@@ -8,7 +8,6 @@ renders them. A route never replaces the safety path (matcher/safety.py): it com
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from marshmallow import ValidationError
 
 from matcher.errors import ConfigError
 from matcher.schemas import CARE_ROUTE_LEVELS, CareRoutesFileSchema, flatten_errors
+from matcher.text import template_fields
 from matcher.yamlfile import load_yaml
 
 CARE_ROUTES_FILE = "care_routes.yaml"
@@ -202,7 +202,7 @@ def _evidence(
 
 def _check_text(text: str, name: str, entry: str) -> None:
     try:
-        used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        used = template_fields(text)
     except ValueError as exc:
         raise ConfigError(name, f"text: {exc}", entry) from None
     unknown = sorted(used - PLACEHOLDERS)
@@ -288,7 +288,7 @@ def load_care_routes(
 
 def _checked_caveat(text: str, name: str) -> str:
     try:
-        used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        used = template_fields(text)
     except ValueError as exc:
         raise ConfigError(name, f"review_caveat: {exc}") from None
     if used != {"about"}:

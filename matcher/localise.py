@@ -31,7 +31,6 @@ questionnaire is shown in English, with a note in the person's language.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,6 +52,7 @@ from matcher.rules import (
     ScreeningConfig,
     Vocabulary,
 )
+from matcher.text import template_fields
 from matcher.yamlfile import load_yaml
 
 TRANSLATIONS_DIR = "translations"
@@ -101,10 +101,6 @@ class Questionnaire:
     difficulty_answers: tuple[str, ...]
 
 
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-
-
 class Translator:
     """Looks up one language's texts for one English file, recording what is missing."""
 
@@ -126,10 +122,10 @@ class Translator:
             # YAML reads `1:` as a number: a numbered step may be written either way.
             node = node.get(key, node.get(int(key)) if key.isdigit() else None)
         if isinstance(node, str) and node.strip():
-            if _placeholders(node) != _placeholders(english):
+            if template_fields(node) != template_fields(english):
                 # Never a failed page: the English (marked) until the translation is fixed;
                 # `matcher check` names it like a missing one.
-                want = ", ".join(f"{{{p}}}" for p in sorted(_placeholders(english))) or "none"
+                want = ", ".join(f"{{{p}}}" for p in sorted(template_fields(english))) or "none"
                 where = f"{field} (placeholders must be the English ones: {want})"
                 self.missing.append(Missing(file, entry, where, self.language))
                 return Untranslated(english)

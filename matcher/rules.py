@@ -9,7 +9,6 @@ import dataclasses
 import functools
 import hashlib
 import re
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +39,7 @@ from matcher.schemas import (
     VocabularyFileSchema,
     flatten_errors,
 )
+from matcher.text import template_fields
 from matcher.yamlfile import load_yaml
 
 VOCABULARY_FILE = "vocabulary.yaml"
@@ -971,7 +971,7 @@ def load_places(path: Path, name: str, vocabulary: Vocabulary) -> Places:
 def _only_placeholders(text: str, allowed: set[str], file: str, where: str) -> None:
     """Refuse a text whose {placeholders} the service cannot fill (it would fail at run time)."""
     try:
-        used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+        used = template_fields(text)
     except ValueError as exc:
         raise ConfigError(file, f"{where}: {exc}: {text!r}") from None
     unknown = sorted(used - allowed)

@@ -8,6 +8,7 @@ whatever was stored before that is shown with each such character replaced, neve
 
 from __future__ import annotations
 
+import string
 import unicodedata
 
 # Embeddings, overrides and isolates: they reorder what follows them on screen.
@@ -59,3 +60,8 @@ def displayable(text: str) -> str:
     if text.isprintable():  # the common case, checked in C: no control, format or surrogate
         return text
     return "".join(REPLACEMENT if c not in SHOWN_AS_IS and unsafe_character(c) else c for c in text)
+
+
+def template_fields(text: str) -> set[str]:
+    """The {placeholders} a text template names; ValueError when its braces are malformed."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
