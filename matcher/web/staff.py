@@ -80,7 +80,7 @@ from matcher.web.pages import (
     intake_from_form,
     labels,
 )
-from matcher.web.risk_gate import form_reader, safety_block, screens_risk
+from matcher.web.risk_gate import form_reader, safety_block, screens_risk, signals
 from matcher.web.security import limiter, login_limit
 from matcher.web.submit_referral import submit_referral
 
@@ -383,13 +383,46 @@ def call_answers() -> list[tuple[str, str]]:
         return []
 
 
-def _keep_call(form: MultiDict[str, str]) -> None:
-    """Keep the caller's answers for this call (never the contact), between pages."""
+def _keep_call(form: MultiDict[str, str]) -> bool:
+    """Keep the caller's answers for this call (never the contact), between pages; False
+    when the database could not keep them (then only the page itself holds them)."""
     token = _call_token(create=True)
     try:
         current_app.extensions["drafts"].save(f"call:{token}", answer_fields(form, matcher()))
     except SQLAlchemyError:
-        pass  # the page still shows them; only going to another page would lose them
+        return False
+    return True
+
+
+# What the console shows beside the call's answers after a redirect: ids only (the cookie
+# can be read by whoever holds it), the rest comes from the draft and the database.
+CALL_WHY, CALL_SAVED = "call_why", "call_saved"
+
+
+def _show_from_draft(why: str | None = None, saved: str | None = None) -> BaseResponse:
+    """Post/Redirect/Get: the console's GET shows this call from its draft, so that Back and
+    Reload never ask to send the form again, and never lose the caller's answers."""
+    for key, value in ((CALL_WHY, why), (CALL_SAVED, saved)):
+        if value is None:
+            session.pop(key, None)
+        else:
+            session[key] = value
+    anchor = "referral-saved" if saved else "why" if why is not None else "console-matches"
+    return redirect(f"/staff#{anchor}", code=303)
+
+
+def _saved_referral(referral_id: Any) -> dict[str, str] | None:
+    """The referral this call was saved as (its link, name and reference), if any."""
+    if not isinstance(referral_id, str) or not REFERRAL_ID.match(referral_id):
+        return None
+    try:
+        stored = _referrals().get(referral_id)
+    except SQLAlchemyError:
+        stored = None
+    if stored is None:
+        return None
+    name = str(stored["contact"]["name"])
+    return {"id": referral_id, "name": name, "reference": reference(referral_id)}
 
 
 def call_risk(held: Matcher) -> tuple[str, ...]:
@@ -409,12 +442,22 @@ def console() -> BaseResponse:
     if not kept:
         return _console(MultiDict())
     held = matcher()
+    intake = intake_from_form(kept, held)
+    why_id = session.get(CALL_WHY)
+    if isinstance(why_id, str):
+        kept.add("therapist", why_id)
     try:
-        result = held.match(intake_from_form(kept, held))
+        result = held.match(intake)
     except IntakeError as exc:
-        intake = intake_from_form(kept, held)
+        # Every problem of the answers at once, the answers as they were typed.
         return _console(kept, form_errors(every_error(held, intake, exc)), status=200)
-    return _console(kept, result=result)
+    errors, why = None, None
+    if isinstance(why_id, str) and why_id in held.roster.by_id:
+        why = held.why(why_id, intake)
+    elif isinstance(why_id, str):
+        errors = {"therapist": [gettext("Choose a therapist from the list.")]}
+    saved = _saved_referral(session.get(CALL_SAVED))
+    return _console(kept, errors, result=result, why=why, referral_saved=saved)
 
 
 @bp.post("/staff/new-call")
@@ -428,6 +471,8 @@ def new_call() -> BaseResponse:
         except SQLAlchemyError:
             pass
         session.pop(CALL_KEY, None)
+    session.pop(CALL_WHY, None)
+    session.pop(CALL_SAVED, None)
     return redirect("/staff", code=303)
 
 
@@ -439,32 +484,37 @@ def console_action() -> BaseResponse:
     held = matcher()
     form = request.form
     intake = intake_from_form(form, held)
-    _keep_call(form)
+    kept = _keep_call(form)
+    # A caller with a risk answer gets the crisis help and the staff protocol in this very
+    # answer (which carries its safety event), never only after a redirect; and when the draft
+    # could not be kept, this answer is the only place the caller's answers are.
+    redirects = kept and not signals()
+    actor = str(session["staff"])
+    if form.get("action") == "save_urgent":
+        return _save_urgent(form, intake, actor)
+    if form.get("action") == "save_referral":
+        return _save_referral(form, intake, actor, redirects)
+    why_id = form.get("therapist", "")[:100] if form.get("action") == "why" else None
     try:
-        actor = str(session["staff"])
-        if form.get("action") == "save_urgent":
-            return _save_urgent(form, intake, actor)
-        if form.get("action") == "save_referral":
-            return _save_referral(form, intake, actor)
-        if form.get("action") == "why":
-            therapist_id = form.get("therapist", "")
-            if therapist_id not in held.roster.by_id:
-                return _console(
-                    form,
-                    {"therapist": [gettext("Choose a therapist from the list.")]},
-                    None,
-                    None,
-                    422,
-                )
-            explained = held.why(therapist_id, intake)
-            accounts().record(actor, "console.why", therapist_id)
-            # Beside the list, never instead of it: the caller's matches stay on the screen.
-            return _console(form, result=held.match(intake), why=explained)
         result = held.match(intake)
-        accounts().record(actor, "console.match", None, {"urgent": result["safety"]["urgent"]})
-        return _console(form, result=result)
+        explained = None
+        if why_id in held.roster.by_id:
+            # Beside the list, never instead of it: the caller's matches stay on the screen.
+            explained = held.why(why_id, intake)
+            accounts().record(actor, "console.why", why_id)
+        elif why_id is None:
+            urgent = result["safety"]["urgent"]
+            accounts().record(actor, "console.match", None, {"urgent": urgent})
     except IntakeError as exc:
+        if redirects:
+            return _show_from_draft(why=why_id)
         return _console(form, form_errors(every_error(held, intake, exc)), status=422)
+    if redirects and not result["safety"]["urgent"]:
+        return _show_from_draft(why=why_id)
+    if why_id is not None and explained is None:
+        errors = {"therapist": [gettext("Choose a therapist from the list.")]}
+        return _console(form, errors, result, None, 422)
+    return _console(form, result=result, why=explained)
 
 
 URGENT_NOT_SAVED = N_(
@@ -503,8 +553,14 @@ NOT_SAVED_CALL = N_(
 )
 
 
-def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str) -> BaseResponse:
-    """Store the call as a referral: contact, consent in the caller's words, who took it."""
+def _save_referral(
+    form: MultiDict[str, str], intake: dict[str, Any], actor: str, redirects: bool
+) -> BaseResponse:
+    """Store the call as a referral: contact, consent in the caller's words, who took it.
+
+    Saved, the console's GET shows it (`redirects`); refused, this answer shows the problems
+    with the contact as typed, which is never kept in the call's draft.
+    """
     contact = contact_from_form(form)
     agreed = form.get("consent") == "yes"
     words = form.get("consent_words", "").strip()[:200] or None
@@ -538,6 +594,8 @@ def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str
     except ReferralNotSaved as exc:
         return _console(form, {"_form": [gettext(NOT_SAVED_CALL)]}, result=exc.result, status=503)
     accounts().record(actor, "console.referral", done.stored.id)
+    if redirects and not done.result["safety"]["urgent"]:
+        return _show_from_draft(saved=done.stored.id)
     saved = {"id": done.stored.id, "name": contact["name"], "reference": reference(done.stored.id)}
     return _console(form, result=done.result, referral_saved=saved)
 

@@ -384,3 +384,33 @@ def test_the_receptionist_follows_the_protocol_and_saves_an_urgent_caller(
         .inner_text()
         .startswith("Urgent: safety answers. Not acknowledged yet")
     )
+
+
+def test_reload_and_back_after_find_matches_send_nothing_again_and_keep_the_call(
+    server: str, page: Any
+) -> None:
+    log_in(page, server, "/staff")
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    page.get_by_label("After a traumatic event (PTSD)").check()
+    page.get_by_label("In person").check()
+    page.get_by_label("Caller's city").fill("Madrid")
+    page.get_by_role("button", name="Find matches").click()
+    page.wait_for_url(f"{server}/staff#console-matches")
+    names = page.locator(".ranked .card-title").all_inner_texts()
+    assert names and posted == [f"{server}/staff"]
+    # Reload: no "Confirm form resubmission", nothing posted, the same call on the screen.
+    page.reload()
+    assert posted == [f"{server}/staff"]
+    assert page.locator(".ranked .card-title").all_inner_texts() == names
+    assert page.get_by_label("After a traumatic event (PTSD)").is_checked()
+    assert page.get_by_label("Caller's city").input_value() == "Madrid"
+    # Ask why not, then Back: the matches again, nothing posted on the way.
+    page.get_by_label("Why (not) this therapist?").select_option("t-002")
+    page.get_by_role("button", name="Ask why not").click()
+    page.wait_for_url(f"{server}/staff#why")
+    assert page.locator("#why-summary").is_visible()
+    page.go_back()
+    assert len(posted) == 2
+    assert page.locator(".ranked .card-title").all_inner_texts() == names
+    assert page.get_by_label("Caller's city").input_value() == "Madrid"
