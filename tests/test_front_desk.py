@@ -58,7 +58,7 @@ def test_the_console_speaks_to_the_receptionist(clinic: Flask) -> None:
     html = client.get("/staff").get_data(as_text=True).replace("&#39;", "'")
     for label in ("Caller's age", "Caller's city", "What would the caller like help with?"):
         assert label in html, label
-    assert 'accesskey="m" id="find-matches">Find matches</button>' in html
+    assert 'accesskey="m" id="find-matches" data-shortcut="m">Find matches</button>' in html
 
 
 def test_the_callers_answers_survive_the_roster_and_why_not(clinic: Flask) -> None:

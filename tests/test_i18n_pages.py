@@ -10,7 +10,9 @@ each other language and requires that none of those English texts is on its page
 three English words in a row of them inside a sentence of the language ("Confirmó 7 days
 ago"), except the allowed ones below, each with its reason.
 
-The console's pages are left to the catalog-based check until their strings are wrapped again.
+The staff pages get the same check: a receptionist's whole shift, signed in (the console with
+matches, a why-not, errors and saved calls, the queue with filters, a referral with notes, a
+clash, matching again, erasing, the roster and admin), in English and then in each language.
 """
 
 from __future__ import annotations
@@ -496,6 +498,8 @@ def staff_allowed(language: str, held: Matcher) -> set[str]:
         capitalised = name[:1].upper() + name[1:]
         if _bare(capitalised) in {_bare(text) for text in ok}:
             ok.update((f"{i18n.own_name(code)} ({name})", f"{i18n.own_name(code)} ({capitalised})"))
+    # The shortcuts' keys are the same letters on every keyboard and in every language.
+    ok.update("MWSNQ")
     # A refused filter names the ids it takes, as the API does (online, in_person).
     ok.add(", ".join(held.knowledge.vocabulary.formats))
     ok.add(", ".join(f for f in held.knowledge.vocabulary.formats if f != "any"))
