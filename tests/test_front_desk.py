@@ -309,3 +309,76 @@ def test_a_refused_save_keeps_the_contact_on_the_page_never_in_the_draft(clinic:
         call = clinic.extensions["drafts"].load(f"call:{state['call_draft']}")
     assert ("city", "Madrid") in call
     assert [name for name, _ in call if name.startswith("contact_")] == []
+
+
+def note_on(clinic: Flask, client: FlaskClient, referral: str, text: str) -> int:
+    """Write a note on a referral as `client`; the note's id."""
+    token = form_token(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    data = {"csrf_token": token, "action": "note", "version": "1", "note": text}
+    assert client.post(f"/staff/referrals/{referral}", data=data).status_code == 303
+    return int(clinic.extensions["referrals"].get(referral)["notes"][-1]["id"])
+
+
+def correct(client: FlaskClient, referral: str, note: int, text: str) -> Any:
+    token = form_token(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    data = {"csrf_token": token, "action": "correct_note", "version": "1", "note_id": str(note)}
+    return client.post(f"/staff/referrals/{referral}", data={**data, "note": text})
+
+
+def test_a_note_is_corrected_by_its_author_with_the_original_in_the_audit_log(
+    clinic: Flask,
+) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    note = note_on(clinic, client, referral, "Rang, no asnwer")
+    written = clinic.extensions["referrals"].get(referral)["notes"][0]["at"]
+    assert correct(client, referral, note, "Rang, no answer").status_code == 303
+    [kept] = clinic.extensions["referrals"].get(referral)["notes"]
+    assert (kept["by"], kept["at"], kept["text"]) == ("desk", written, "Rang, no answer")
+    assert kept["corrected_at"] is not None and kept["corrected_at"] >= written
+    html = text(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    assert re.search(r"Rang, no answer \(corrected [^)]+:\d{2} (GMT|BST)\)", html)
+    [event] = [
+        e
+        for e in clinic.extensions["accounts"].audit_log()
+        if e["action"] == "referral.note_corrected"
+    ]
+    assert (event["actor"], event["subject"], event["detail"]) == (
+        "desk",
+        referral,
+        {"note": note, "before": "Rang, no asnwer"},
+    )
+
+
+def test_only_the_author_can_correct_a_note(clinic: Flask) -> None:
+    referral = referral_for(clinic)
+    author, _ = desk(clinic)
+    note = note_on(clinic, author, referral, "Left a message")
+    other, _ = desk(clinic, "other")
+    page = other.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    assert "Correct this note" not in page
+    refused = correct(other, referral, note, "Something else")
+    assert refused.status_code == 422
+    assert "Only desk, who wrote the note, can correct it." in text(refused.get_data(as_text=True))
+    assert clinic.extensions["referrals"].get(referral)["notes"][0]["text"] == "Left a message"
+    assert correct(author, referral, note + 1000, "x").status_code == 422  # no such note
+    assert correct(author, referral, note, "   ").status_code == 422  # an empty correction
+
+
+def test_erasing_a_referral_takes_the_text_before_a_correction_out_of_the_audit_log(
+    clinic: Flask,
+) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    note = note_on(clinic, client, referral, "Said she is at 12 Hill Road")
+    correct(client, referral, note, "Rang, spoke to her")
+    admin = staff_logged_in(clinic, "boss", PASSWORD)
+    token = form_token(admin.get(f"/staff/referrals/{referral}/erase").get_data(as_text=True))
+    erased = admin.post(
+        f"/staff/referrals/{referral}/erase", data={"csrf_token": token, "confirm": "erase"}
+    )
+    assert erased.status_code == 303
+    events = clinic.extensions["accounts"].audit_log()
+    [corrected] = [e for e in events if e["action"] == "referral.note_corrected"]
+    assert corrected["detail"] is None  # only that it happened, by whom and when
+    assert "12 Hill Road" not in repr(events)

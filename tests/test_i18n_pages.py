@@ -446,7 +446,10 @@ def staff_journey(app: Flask, language: str) -> Iterator[tuple[str, str]]:
         client.get("/staff/referrals?review=maybe").get_data(as_text=True),
     )
     page = f"/staff/referrals/{referral.group(1)}"
-    act({"action": "note", "version": "1", "note": NOTE}, page)
+    act({"action": "note", "version": "1", "note": "Rang, no asnwer"}, page)
+    noted = re.search(r'name="note_id" value="(\d+)"', client.get(page).get_data(as_text=True))
+    assert noted, "the author is offered to correct the note"
+    act({"action": "correct_note", "version": "1", "note_id": noted.group(1), "note": NOTE}, page)
     act({"action": "assign", "version": "1"}, page)
     yield "a referral with notes", client.get(page).get_data(as_text=True)
     yield "a refused change", act({"action": "status", "version": "2", "status": "closed"}, page)
@@ -540,6 +543,7 @@ def test_the_english_shift_has_the_sentences_the_check_must_see(
     assert "Requirements" in words["why not"]
     assert "Give the caller the reference." in words["the call saved"]
     assert NOTE in words["a referral with notes"]
+    assert "(corrected " in words["a referral with notes"]
     assert "It is now contacted, changed by receptionist" in words["a clash"]
     assert "Urgent referral notifications" in words["admin"]
     assert "1 waiting to be sent" in words["admin"]

@@ -77,6 +77,8 @@ TEMPLATES = (
     N_("a {status} referral cannot become {next}"),
     N_("there is no referral {id}"),
     N_("a note is at most {max} characters"),
+    N_("there is no note {id} on this referral"),
+    N_("only {author}, who wrote the note, can correct it"),
 )
 
 # Values that are themselves sentences, said in the language too (a questionnaire's problems).

@@ -987,6 +987,13 @@ def referral_action(referral_id: str) -> BaseResponse:
             )
         elif action == "note":
             _referrals().add_note(referral_id, actor, form.get("note", ""))
+        elif action == "correct_note":
+            note_id = form.get("note_id", "")
+            if not note_id.isdigit() or len(note_id) > 12:
+                return _referral_page(
+                    referral_id, gettext("The form was incomplete; nothing was changed."), 400
+                )
+            _referrals().correct_note(referral_id, int(note_id), actor, form.get("note", ""))
         elif action == "assign":
             _referrals().assign(referral_id, actor, version)
         elif action == "rematch":
