@@ -305,7 +305,7 @@ def test_only_admins_see_the_admin_page(staff_app: Flask) -> None:
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<td>desk</td><td>staff</td>" in html and "<td>boss</td><td>admin</td>" in html
-    assert "<td>login</td>" in html  # the audit log, newest first
+    assert "<td><code>login</code></td>" in html  # the audit log, newest first
 
 
 def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_a_real_one(

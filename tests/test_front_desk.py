@@ -382,3 +382,13 @@ def test_erasing_a_referral_takes_the_text_before_a_correction_out_of_the_audit_
     [corrected] = [e for e in events if e["action"] == "referral.note_corrected"]
     assert corrected["detail"] is None  # only that it happened, by whom and when
     assert "12 Hill Road" not in repr(events)
+
+
+def test_consent_taken_without_words_reads_in_the_pages_language(clinic: Flask) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    html = text(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    assert "La persona que llama aceptó por teléfono." in html
+    # A call's language is the receptionist's page, not the caller's: it is not shown as theirs.
+    assert "Su idioma" not in html

@@ -543,6 +543,8 @@ def _save_urgent(form: MultiDict[str, str], intake: dict[str, Any], actor: str) 
     return _console(form, result=done.result, saved={"id": done.stored.id, "name": contact["name"]})
 
 
+# Kept as the consent's words when the receptionist wrote none; shown in the page's language.
+CONSENT_ON_THE_PHONE = N_("The caller agreed on the phone.")
 CONSENT_NEEDED = N_(
     "Ask the caller whether the clinic may keep their answers and contact them, and tick the box "
     "when they agree."
@@ -582,7 +584,7 @@ def _save_referral(
             payload,
             None,
             taken_by=actor,
-            consent_words=words or "The caller agreed on the phone.",
+            consent_words=words or CONSENT_ON_THE_PHONE,
         )
     except IntakeError as exc:
         shown = form_errors({path.removeprefix("intake."): m for path, m in exc.errors.items()})
@@ -879,6 +881,7 @@ def _referral_page(
         csrf_token=csrf_token(),
         rematch=rematch,
         reference=reference(referral_id),
+        consent_on_the_phone=CONSENT_ON_THE_PHONE,
         added=i18n.join_words(
             [names.get(t, t) for t in now_offered if t not in offered], request_language()
         ),
