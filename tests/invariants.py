@@ -11,8 +11,8 @@ import yaml
 
 from matcher import PROJECT_ROOT
 from matcher.gazetteer import load_gazetteer
-from matcher.schemas import MatchResponseSchema
 from tests.clock import TODAY
+from tests.contract import response_errors
 
 # Written out here, not taken from the code under test: the statuses that let someone practise,
 # the freshness limit (rules/matching.yaml) and the compacts' members (rules/jurisdictions.yaml).
@@ -192,8 +192,8 @@ def hard_constraint_violations(
 def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) -> None:
     """The response validates against its schema and no match breaks a hard constraint."""
     prefs = intake.get("preferences") or {}
-    errors = MatchResponseSchema().validate(body)
-    assert errors == {}, errors
+    errors = response_errors("MatchResponse", body)
+    assert errors == [], errors
     for match in body["matches"]:
         violations = hard_constraint_violations(
             intake, match["therapist"], body.get("setting_decision")

@@ -11,9 +11,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher import PROJECT_ROOT
+from matcher import PROJECT_ROOT, responses
 from matcher.matching import Matcher
 from matcher.rules import load_knowledge
+from matcher.web.respond import encode
 from tests.invariants import (
     assert_valid_match_response,
     freshness_violation,
@@ -175,7 +176,7 @@ def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
     assert_valid_match_response(intake, body)
     assert client.post("/api/v1/match", json=intake).data == response.data
     # computed again by a Matcher with no clinical cache, and no response cache in the way
-    assert app.json.dumps(uncached.match(intake)).encode() == response.data
+    assert encode(uncached.match(intake), responses.MatchResponse) == response.data
     phq9 = (intake.get("screening") or {}).get("phq9")
     urgent = (
         bool(phq9 and phq9[8] > 0) or (intake.get("risk") or {}).get("self_harm_thoughts") is True
