@@ -17,7 +17,7 @@ from matcher.ranking import ClinicalPicture
 from matcher.rules import AGE_TESTS, Knowledge
 
 if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
-    from matcher.matching import Intake
+    from matcher.intake import Intake
 
 Facts = tuple[tuple[tuple[str, Any], ...], ...]
 # The facts, then what frames them: the leading difficulty, whether the person named it, the
