@@ -298,6 +298,7 @@ def precedence_problems(intake: dict[str, Any], body: dict[str, Any]) -> list[st
     return wrong
 
 
+@pytest.mark.slow  # exhaustive: every pair and triple of difficulties, in each context
 @pytest.mark.parametrize("context", CONTEXTS, ids=list(CONTEXTS))
 def test_every_pair_and_triple_gets_one_setting_and_first_line_treatments_first(
     matcher: Matcher, context: str
@@ -311,6 +312,7 @@ def test_every_pair_and_triple_gets_one_setting_and_first_line_treatments_first(
     assert wrong == []
 
 
+@pytest.mark.slow  # exhaustive: every pair and triple of difficulties, with each as the main one
 @pytest.mark.parametrize("context", ["no_answers", "asks_for_a_group", "phq9_17"])
 def test_with_a_main_difficulty_its_first_line_treatment_leads_every_pair_and_triple(
     matcher: Matcher, context: str
