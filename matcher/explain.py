@@ -555,6 +555,10 @@ class Answer:
         separator = self.operator if self.operator in (">=", "<") else ":"
         return f"{self.field}{separator}{self.value}"
 
+    def as_json(self) -> dict[str, Any]:
+        """The answer as the JSON's `conditions` give it: field, operator and value apart."""
+        return {"field": self.field, "operator": self.operator, "value": self.value}
+
 
 # How a preference a clinical rule tests is rendered in its "because" sentence.
 PREFERENCE_KINDS = {"setting": "settings", "format": "formats"}
@@ -878,6 +882,7 @@ def explain_clinical(
                 "rule": rule.id,
                 "text": text,
                 "answers": [a.as_string() for a in answers[rule_id]],
+                "conditions": [a.as_json() for a in answers[rule_id]],
                 "points": earned,
                 **cited,
             }

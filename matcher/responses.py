@@ -61,6 +61,20 @@ class SourceRef(Shape):
     url: str | UnsetType = UNSET
 
 
+class Condition(Shape):
+    """One of the person's answers a rule fired on, as the rule tested it."""
+
+    field: Annotated[
+        str,
+        Meta(description="The intake's path: difficulties, screening.phq9, preferences.setting..."),
+    ]
+    operator: Literal["is", ">=", "<", "in"]
+    value: Annotated[
+        str | int,
+        Meta(description="What the rule tested for: an id, a threshold, a severity band."),
+    ]
+
+
 class ModalityReason(Shape):
     """One rule that recommended a modality, on which of the person's answers."""
 
@@ -68,7 +82,11 @@ class ModalityReason(Shape):
     text: str
     evidence: str
     sources: list[SourceRef]
-    answers: list[str]
+    answers: Annotated[
+        list[str],
+        Meta(description="The conditions as strings (difficulties:ptsd, screening.phq9>=16)."),
+    ]
+    conditions: list[Condition]
     points: int
     clinician_note: ClinicianNote = UNSET
     fallback: Fallback = UNSET

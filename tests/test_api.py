@@ -468,3 +468,22 @@ def test_clinician_notes_ride_under_the_reason_and_the_advice_never_in_its_text(
     assert body["setting_decision"]["overrode"] == [
         {"rule": "preferences.setting", "setting": "group", "step": "request"}
     ]
+
+
+def test_each_reason_gives_its_conditions_apart_and_as_the_strings_clients_read(
+    client: FlaskClient,
+) -> None:
+    intake = {"difficulties": ["depression"], "screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 0]}}
+    status, body = post(client, intake)
+    assert status == 200
+    reasons = [r for m in body["modalities"] for r in m["reasons"]]
+    assert reasons
+    for reason in reasons:
+        written = [
+            f"{c['field']}{c['operator'] if c['operator'] in ('>=', '<') else ':'}{c['value']}"
+            for c in reason["conditions"]
+        ]
+        assert written == reason["answers"]
+    conditions = [c for r in reasons for c in r["conditions"]]
+    assert {"field": "difficulties", "operator": "is", "value": "depression"} in conditions
+    assert {"field": "screening.phq9", "operator": "<", "value": 16} in conditions
