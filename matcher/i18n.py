@@ -11,12 +11,12 @@ import functools
 import os
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_timedelta, get_timezone
+from babel.dates import format_date, format_datetime, format_time, format_timedelta, get_timezone
 from babel.languages import get_official_languages
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, get_currency_name
@@ -160,6 +160,19 @@ def date_time(moment: datetime, language: str, time_zone: str | None = None) -> 
     written = format_datetime(moment, format="medium", tzinfo=zone, locale=locale(language))
     # The zone named after the time: staff in two countries read the same moment.
     return f"{written} ({time_zone or 'UTC'})"
+
+
+def clock_time(moment: datetime, language: str, zone: tzinfo, with_date: bool = True) -> str:
+    """A moment on a staff page: in the clinic's zone, written the language's way, the zone's
+    abbreviation after it (1 Dec 2026, 14:05 GMT; 1 dic 2026, 15:05 CET), or the time alone."""
+    local = moment.astimezone(zone)
+    where = _dates_locale(language)
+    time = str(format_time(local, format="short", locale=where))
+    written = time
+    if with_date:
+        day = str(format_date(local, format="medium", locale=where))
+        written = where.datetime_formats["medium"].format(time, day)
+    return f"{written} {local.tzname()}"
 
 
 def _dates_locale(language: str) -> Locale:

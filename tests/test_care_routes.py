@@ -566,6 +566,7 @@ def test_the_console_shows_the_route_and_its_rule_before_the_matches(tmp_path: P
         html = staff.post(
             "/staff",
             data={"difficulties": ["psychosis", "anxiety"], "csrf_token": token, "action": "match"},
+            follow_redirects=True,
         ).get_data(as_text=True)
         assert '<h3 id="care-route-title">Care route: specialist</h3>' in html
         assert "(route.psychosis; NICE CG178; NHS Talking Therapies Manual)" in html

@@ -58,7 +58,7 @@ def test_the_console_speaks_to_the_receptionist(clinic: Flask) -> None:
     html = client.get("/staff").get_data(as_text=True).replace("&#39;", "'")
     for label in ("Caller's age", "Caller's city", "What would the caller like help with?"):
         assert label in html, label
-    assert 'accesskey="m" id="find-matches">Find matches</button>' in html
+    assert 'accesskey="m" id="find-matches" data-shortcut="m">Find matches</button>' in html
 
 
 def test_the_callers_answers_survive_the_roster_and_why_not(clinic: Flask) -> None:
@@ -72,7 +72,9 @@ def test_the_callers_answers_survive_the_roster_and_why_not(clinic: Flask) -> No
     assert 'id="therapist-t-001"' in back
     # "Why not" opens beside the list: both are on the page.
     why = client.post(
-        "/staff", data={**MADRID, "csrf_token": token, "action": "why", "therapist": "t-002"}
+        "/staff",
+        data={**MADRID, "csrf_token": token, "action": "why", "therapist": "t-002"},
+        follow_redirects=True,
     ).get_data(as_text=True)
     assert 'class="console-columns with-why"' in why
     assert 'id="why-summary"' in why and 'id="therapist-t-001"' in why
@@ -95,9 +97,9 @@ def test_a_kept_call_with_risk_answers_brings_the_urgent_protocol_back(clinic: F
 
 def test_the_read_aloud_list_is_compact_with_fit_in_words(clinic: Flask) -> None:
     client, token = desk(clinic)
-    html = client.post("/staff", data={**MADRID, "csrf_token": token, "action": "match"}).get_data(
-        as_text=True
-    )
+    html = client.post(
+        "/staff", data={**MADRID, "csrf_token": token, "action": "match"}, follow_redirects=True
+    ).get_data(as_text=True)
     card = html[html.index('id="therapist-t-001"') :]
     card = card[: card.index("</article>")]
     assert re.search(r"Strong fit \(\d+(\.\d+)? of \d+ points\)", text(card))
@@ -130,8 +132,8 @@ def test_a_call_is_saved_as_a_referral_with_consent_as_said_and_who_took_it(
         consent="yes",
         consent_words="Yes, keep it and ring me back",
     )
-    assert saved.status_code == 200
-    html = saved.get_data(as_text=True)
+    assert (saved.status_code, saved.headers["Location"]) == (303, "/staff#referral-saved")
+    html = client.get("/staff").get_data(as_text=True)
     [row] = clinic.extensions["referrals"].queue()
     assert f'href="/staff/referrals/{row["id"]}"' in html
     assert f"reference <strong>{row['reference']}</strong>" in html
@@ -267,3 +269,126 @@ def test_the_roster_is_searched_and_filtered_with_profiles(clinic: Flask) -> Non
     assert ocd and len(ocd) < len(rows(""))
     html = client.get("/staff/therapists?q=lucia").get_data(as_text=True)
     assert '<a href="/therapists/t-001" id="profile-link-t-001">' in html
+
+
+def test_find_matches_redirects_to_the_calls_results_so_reload_sends_nothing_again(
+    clinic: Flask,
+) -> None:
+    client, token = desk(clinic)
+    posted = client.post("/staff", data={**MADRID, "csrf_token": token, "action": "match"})
+    assert (posted.status_code, posted.headers["Location"]) == (303, "/staff#console-matches")
+    # Reload (or Back) asks for the page again: the same answers and matches, from the draft.
+    for _ in range(2):
+        html = client.get("/staff").get_data(as_text=True)
+        assert 'id="therapist-t-001"' in html
+        assert 'name="city" value="Madrid"' in html
+    audited = [e["action"] for e in clinic.extensions["accounts"].audit_log()]
+    assert audited.count("console.match") == 1  # the search was made once
+
+
+def test_answers_to_correct_come_back_after_the_redirect_every_error_at_once(
+    clinic: Flask,
+) -> None:
+    client, token = desk(clinic)
+    wrong = {"format": "in_person", "age": "abc", "max_fee": "x", "difficulties": "ptsd"}
+    posted = client.post("/staff", data={**wrong, "csrf_token": token, "action": "match"})
+    assert posted.status_code == 303
+    html = client.get("/staff").get_data(as_text=True)
+    for field in ("city", "age", "max_fee"):
+        assert f'id="{field}-error"' in html, field
+    assert 'name="age" value="abc"' in html and 'name="max_fee" value="x"' in html
+
+
+def test_a_refused_save_keeps_the_contact_on_the_page_never_in_the_draft(clinic: Flask) -> None:
+    client, token = desk(clinic)
+    refused = save(client, token, contact_name="Ana Ruiz", contact_phone="020 7946 0001")
+    assert refused.status_code == 422  # the consent is missing: said at once, not redirected
+    html = refused.get_data(as_text=True)
+    assert 'name="contact_name" value="Ana Ruiz"' in html
+    with client.session_transaction() as state:
+        call = clinic.extensions["drafts"].load(f"call:{state['call_draft']}")
+    assert ("city", "Madrid") in call
+    assert [name for name, _ in call if name.startswith("contact_")] == []
+
+
+def note_on(clinic: Flask, client: FlaskClient, referral: str, text: str) -> int:
+    """Write a note on a referral as `client`; the note's id."""
+    token = form_token(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    data = {"csrf_token": token, "action": "note", "version": "1", "note": text}
+    assert client.post(f"/staff/referrals/{referral}", data=data).status_code == 303
+    return int(clinic.extensions["referrals"].get(referral)["notes"][-1]["id"])
+
+
+def correct(client: FlaskClient, referral: str, note: int, text: str) -> Any:
+    token = form_token(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    data = {"csrf_token": token, "action": "correct_note", "version": "1", "note_id": str(note)}
+    return client.post(f"/staff/referrals/{referral}", data={**data, "note": text})
+
+
+def test_a_note_is_corrected_by_its_author_with_the_original_in_the_audit_log(
+    clinic: Flask,
+) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    note = note_on(clinic, client, referral, "Rang, no asnwer")
+    written = clinic.extensions["referrals"].get(referral)["notes"][0]["at"]
+    assert correct(client, referral, note, "Rang, no answer").status_code == 303
+    [kept] = clinic.extensions["referrals"].get(referral)["notes"]
+    assert (kept["by"], kept["at"], kept["text"]) == ("desk", written, "Rang, no answer")
+    assert kept["corrected_at"] is not None and kept["corrected_at"] >= written
+    html = text(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    assert re.search(r"Rang, no answer \(corrected [^)]+:\d{2} (GMT|BST)\)", html)
+    [event] = [
+        e
+        for e in clinic.extensions["accounts"].audit_log()
+        if e["action"] == "referral.note_corrected"
+    ]
+    assert (event["actor"], event["subject"], event["detail"]) == (
+        "desk",
+        referral,
+        {"note": note, "before": "Rang, no asnwer"},
+    )
+
+
+def test_only_the_author_can_correct_a_note(clinic: Flask) -> None:
+    referral = referral_for(clinic)
+    author, _ = desk(clinic)
+    note = note_on(clinic, author, referral, "Left a message")
+    other, _ = desk(clinic, "other")
+    page = other.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    assert "Correct this note" not in page
+    refused = correct(other, referral, note, "Something else")
+    assert refused.status_code == 422
+    assert "Only desk, who wrote the note, can correct it." in text(refused.get_data(as_text=True))
+    assert clinic.extensions["referrals"].get(referral)["notes"][0]["text"] == "Left a message"
+    assert correct(author, referral, note + 1000, "x").status_code == 422  # no such note
+    assert correct(author, referral, note, "   ").status_code == 422  # an empty correction
+
+
+def test_erasing_a_referral_takes_the_text_before_a_correction_out_of_the_audit_log(
+    clinic: Flask,
+) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    note = note_on(clinic, client, referral, "Said she is at 12 Hill Road")
+    correct(client, referral, note, "Rang, spoke to her")
+    admin = staff_logged_in(clinic, "boss", PASSWORD)
+    token = form_token(admin.get(f"/staff/referrals/{referral}/erase").get_data(as_text=True))
+    erased = admin.post(
+        f"/staff/referrals/{referral}/erase", data={"csrf_token": token, "confirm": "erase"}
+    )
+    assert erased.status_code == 303
+    events = clinic.extensions["accounts"].audit_log()
+    [corrected] = [e for e in events if e["action"] == "referral.note_corrected"]
+    assert corrected["detail"] is None  # only that it happened, by whom and when
+    assert "12 Hill Road" not in repr(events)
+
+
+def test_consent_taken_without_words_reads_in_the_pages_language(clinic: Flask) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    html = text(client.get(f"/staff/referrals/{referral}").get_data(as_text=True))
+    assert "La persona que llama aceptó por teléfono." in html
+    # A call's language is the receptionist's page, not the caller's: it is not shown as theirs.
+    assert "Su idioma" not in html

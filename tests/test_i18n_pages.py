@@ -10,7 +10,9 @@ each other language and requires that none of those English texts is on its page
 three English words in a row of them inside a sentence of the language ("Confirmó 7 days
 ago"), except the allowed ones below, each with its reason.
 
-The console's pages are left to the catalog-based check until their strings are wrapped again.
+The staff pages get the same check: a receptionist's whole shift, signed in (the console with
+matches, a why-not, errors and saved calls, the queue with filters, a referral with notes, a
+clash, matching again, erasing, the roster and admin), in English and then in each language.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 import string
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -337,3 +340,255 @@ def test_the_check_finds_an_english_sentence_left_on_a_page(
     ]
     spanish = '<html lang="es"><p>Confirmó hace 7 días que acepta nuevos pacientes</p></html>'
     assert english_on(spanish, "es", english, allowed("es", matcher)) == []
+
+
+# --- the staff pages -------------------------------------------------------------------------
+
+RECEPTIONIST, OTHER_DESK = "receptionist", "desk"
+STAFF_PASSWORD = "a-long-receptionist-password"
+CALL = {
+    "difficulties": ["ptsd"],
+    "languages": ["es"],
+    "format": "in_person",
+    "city": "Madrid",
+    "max_fee": "90",
+    "age": "34",
+}
+# What the receptionist types: their own words (or the caller's), the same in every language.
+CALLER = {
+    "contact_name": "Noa Prueba",
+    "contact_email": "noa@example.org",
+    "contact_phone": "020 7946 0001",
+    "consent_words": "Yes, keep it and ring me back",
+}
+URGENT_CALLER = {"contact_name": "Eli Urgente", "contact_phone": "020 7946 0002"}
+NOTE = "Rang, no answer"
+CLOSE_REASON = "Found help elsewhere"
+
+
+def clinic_app(state: Any) -> Flask:
+    """A fresh clinic for one visit: a receptionist (admin) and a desk account, a webhook
+    that has not been reached yet (so the admin page lists what waits to be sent)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "LOGIN_RATE_LIMIT": "",
+            "STATE_DIR": str(state),
+            "CLINIC_TIMEZONE": "Europe/Madrid",
+            "PUBLIC_URL": "https://clinic.example.org",
+            "WEBHOOK_URL": "https://hooks.example.org/urgent",
+            "WEBHOOK_SECRET": "w" * 32,
+            "NOTIFY_IN_SERVICE": False,
+        }
+    )
+    app.extensions["accounts"].add(RECEPTIONIST, STAFF_PASSWORD, "admin", actor="test")
+    app.extensions["accounts"].add(OTHER_DESK, STAFF_PASSWORD, "staff", actor="test")
+    return app
+
+
+def _signed_in(app: Flask, language: str, name: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    token = form_token(client.get("/staff/login").get_data(as_text=True))
+    answer = client.post(
+        "/staff/login",
+        data={"username": name, "password": STAFF_PASSWORD, "csrf_token": token, "next": "/staff"},
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    return client
+
+
+def staff_journey(app: Flask, language: str) -> Iterator[tuple[str, str]]:
+    """The pages of a receptionist's shift in `language`, as (which page, html)."""
+    client: FlaskClient = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    login = client.get("/staff/login").get_data(as_text=True)
+    yield "the login page", login
+    wrong = {"username": RECEPTIONIST, "password": "not it", "csrf_token": form_token(login)}
+    failed = client.post("/staff/login", data={**wrong, "next": "/staff"})
+    assert failed.status_code == 401
+    yield "a failed login", failed.get_data(as_text=True)
+    client = _signed_in(app, language, RECEPTIONIST)
+    console = client.get("/staff").get_data(as_text=True)
+    yield "the console", console
+    token = form_token(console)
+
+    def act(data: dict[str, Any], path: str = "/staff") -> str:
+        answer = client.post(path, data={**data, "csrf_token": token}, follow_redirects=True)
+        assert answer.status_code in (200, 409, 422), (path, answer.status_code)
+        return answer.get_data(as_text=True)
+
+    yield "matches", act({**CALL, "action": "match"})
+    yield "why not", act({**CALL, "action": "why", "therapist": "t-002"})
+    yield "answers to correct", act({"format": "in_person", "age": "abc", "max_fee": "x"})
+    yield "consent not given", act({**CALL, "action": "save_referral", "contact_name": "Noa"})
+    saved = act({**CALL, **CALLER, "action": "save_referral", "consent": "yes"})
+    yield "the call saved", saved
+    referral = re.search(r'id="referral-link" href="/staff/referrals/([0-9a-f]{32})"', saved)
+    assert referral, saved
+    yield "a new call", act({}, "/staff/new-call")
+    urgent = {"difficulties": ["depression"], "self_harm_thoughts": "yes"}
+    yield "an urgent caller", act({**urgent, "action": "match"})
+    urgent_saved = act({**urgent, **URGENT_CALLER, "action": "save_urgent"})
+    yield "the urgent call saved", urgent_saved
+    urgent_id = re.search(
+        r'id="urgent-referral-link" href="/staff/referrals/([0-9a-f]{32})"', urgent_saved
+    )
+    assert urgent_id, urgent_saved
+    act({}, "/staff/new-call")
+    yield "the queue", client.get("/staff/referrals").get_data(as_text=True)
+    filtered = "/staff/referrals?status=new&review=no&therapist=t-001&q=Noa"
+    yield "the queue with filters", client.get(filtered).get_data(as_text=True)
+    yield "a search that finds nobody", client.get("/staff/referrals?q=zz").get_data(as_text=True)
+    yield (
+        "a queue address that makes no sense",
+        client.get("/staff/referrals?review=maybe").get_data(as_text=True),
+    )
+    page = f"/staff/referrals/{referral.group(1)}"
+    act({"action": "note", "version": "1", "note": "Rang, no asnwer"}, page)
+    noted = re.search(r'name="note_id" value="(\d+)"', client.get(page).get_data(as_text=True))
+    assert noted, "the author is offered to correct the note"
+    act({"action": "correct_note", "version": "1", "note_id": noted.group(1), "note": NOTE}, page)
+    act({"action": "assign", "version": "1"}, page)
+    yield "a referral with notes", client.get(page).get_data(as_text=True)
+    yield "a refused change", act({"action": "status", "version": "2", "status": "closed"}, page)
+    act({"action": "status", "version": "2", "status": "contacted"}, page)
+    clash = {"action": "status", "version": "2", "status": "closed", "reason": CLOSE_REASON}
+    yield "a clash", act(clash, page)
+    yield "matched again", act({"action": "rematch", "version": "3"}, page)
+    yield (
+        "an urgent referral",
+        client.get(f"/staff/referrals/{urgent_id.group(1)}").get_data(as_text=True),
+    )
+    yield "erase, asked first", client.get(f"{page}/erase").get_data(as_text=True)
+    yield "erased", act({"confirm": "erase"}, f"{page}/erase")
+    yield "no such referral", client.get(f"/staff/referrals/{'0' * 32}").get_data(as_text=True)
+    yield "the roster", client.get("/staff/therapists").get_data(as_text=True)
+    roster = "/staff/therapists?city=Madrid&language=es&accepting_new_clients=true&q=luc"
+    yield "the roster filtered", client.get(roster).get_data(as_text=True)
+    yield "a roster filter refused", client.get("/staff/therapists?format=x").get_data(as_text=True)
+    yield "admin", client.get("/staff/admin").get_data(as_text=True)
+    expired = client.post("/staff", data={"csrf_token": "stale", "action": "match"})
+    assert expired.status_code == 400
+    yield "an expired form", expired.get_data(as_text=True)
+    desk = _signed_in(app, language, OTHER_DESK)
+    yield "admins only", desk.get("/staff/admin").get_data(as_text=True)
+    logout = client.post("/staff/logout", data={"csrf_token": token}, follow_redirects=True)
+    yield "logged out", logout.get_data(as_text=True)
+
+
+def staff_allowed(language: str, held: Matcher) -> set[str]:
+    """What a staff page may show as it is in every language: beside the person pages' own
+    allowances, the names of the accounts and what the receptionist typed."""
+    ok = allowed(language, held)
+    # The accounts' names (and "test", who made them), and what the receptionist typed.
+    ok.update({RECEPTIONIST, OTHER_DESK, "test", NOTE, CLOSE_REASON, "Noa"})
+    ok.update(CALLER.values())
+    ok.update(URGENT_CALLER.values())
+    # A therapist is picked by name and id: ids are the same in every language.
+    for therapist in held.roster.therapists:
+        ok.update((therapist.id, f"{therapist.profile['name']} ({therapist.id})"))
+    # The score chart's labels a translation keeps as they are (Distance in French).
+    there = held.localised(language)[0].matching.soft_preferences
+    for preference, translated in zip(held.knowledge.matching.soft_preferences, there, strict=True):
+        if preference.label == translated.label:
+            ok.add(preference.label)
+    # The roster's language filter: each language in its own script, and in the page's
+    # language when that differs (Urdu, as Dutch and German name it too).
+    for code in {c for t in held.roster.therapists for c in t.profile["languages"]}:
+        name = i18n.language_name(code, language) or ""
+        capitalised = name[:1].upper() + name[1:]
+        if _bare(capitalised) in {_bare(text) for text in ok}:
+            ok.update((f"{i18n.own_name(code)} ({name})", f"{i18n.own_name(code)} ({capitalised})"))
+    # The shortcuts' keys are the same letters on every keyboard and in every language.
+    ok.update("MWSNQ")
+    # A refused filter names the ids it takes, as the API does (online, in_person).
+    ok.add(", ".join(held.knowledge.vocabulary.formats))
+    ok.add(", ".join(f for f in held.knowledge.vocabulary.formats if f != "any"))
+    return {_bare(text) for text in ok}
+
+
+def written_alike(language: str) -> list[re.Pattern[str]]:
+    """Texts the language writes as English does by its translators' choice, values filled in
+    (a catalog entry whose translation is its English: '%(minutes)s min'), and clock times
+    (18:31 CET), which Babel writes alike in several languages."""
+    with (TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source, locale=language)
+    alike = [
+        re.compile(re.sub(r"%\\\(\w+\\\)[sd]", ".+", re.escape(m.id)))
+        for m in catalog
+        if isinstance(m.id, str) and m.id == m.string and "%(" in m.id
+    ]
+    return [*alike, re.compile(r"[\d:.\s]+(?:[AP]M )?[A-Z]{3,4}")]
+
+
+def staff_pages(tmp_path_factory: pytest.TempPathFactory, language: str) -> dict[str, str]:
+    """A receptionist's shift in `language`, in a clinic of its own."""
+    app = clinic_app(tmp_path_factory.mktemp(f"staff-{language}"))
+    return dict(staff_journey(app, language))
+
+
+@pytest.fixture(scope="module")
+def english_staff_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The receptionist's shift in English, page by page."""
+    return staff_pages(tmp_path_factory, "en")
+
+
+def test_the_english_shift_has_the_sentences_the_check_must_see(
+    english_staff_pages: dict[str, str],
+) -> None:
+    words = {page: " ".join(read(html, "en").words) for page, html in english_staff_pages.items()}
+    assert "Caller's age" in words["the console"]
+    assert "Requirements" in words["why not"]
+    assert "Give the caller the reference." in words["the call saved"]
+    assert NOTE in words["a referral with notes"]
+    assert "(corrected " in words["a referral with notes"]
+    assert "It is now contacted, changed by receptionist" in words["a clash"]
+    assert "Urgent referral notifications" in words["admin"]
+    assert "1 waiting to be sent" in words["admin"]
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_no_english_sentence_survives_on_any_staff_page(
+    tmp_path_factory: pytest.TempPathFactory,
+    matcher: Matcher,
+    english_staff_pages: dict[str, str],
+    language: str,
+) -> None:
+    english = {text for html in english_staff_pages.values() for text in read(html, "en").words}
+    ok = staff_allowed(language, matcher)
+    pages = staff_pages(tmp_path_factory, language)
+    assert list(pages) == list(english_staff_pages)
+    alike = written_alike(language)
+    left = {
+        page: [
+            text
+            for text in english_on(html, language, english, ok)
+            if not any(pattern.fullmatch(text) for pattern in alike)
+        ]
+        for page, html in pages.items()
+    }
+    assert {page: texts for page, texts in left.items() if texts} == {}
+
+
+def test_staff_pages_write_times_in_the_clinics_zone_the_languages_way(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    app = clinic_app(tmp_path_factory.mktemp("staff-times"))
+    client = _signed_in(app, "es", RECEPTIONIST)
+    token = form_token(client.get("/staff").get_data(as_text=True))
+    data = {**CALL, **CALLER, "action": "save_referral", "consent": "yes", "csrf_token": token}
+    client.post("/staff", data=data, follow_redirects=True)
+    [row] = app.extensions["referrals"].queue()
+    created = app.extensions["referrals"].get(row["id"])["created_at"]
+    madrid = ZoneInfo("Europe/Madrid")
+    html = client.get(f"/staff/referrals/{row['id']}").get_data(as_text=True)
+    page = " ".join(read(html, "es").words)
+    # Babel's Spanish medium date, the time, and the zone's abbreviation: 1 dic 2026, 18:31 CET.
+    assert i18n.clock_time(created, "es", madrid) in page
+    assert re.search(r"\d{1,2} [a-z]{3} \d{4}, \d{2}:\d{2} CES?T", page)
+    admin = " ".join(read(client.get("/staff/admin").get_data(as_text=True), "es").words)
+    assert "UTC" not in admin
+    login = next(e for e in app.extensions["accounts"].audit_log(100) if e["action"] == "login")
+    assert i18n.clock_time(login["at"], "es", madrid) in admin

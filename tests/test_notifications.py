@@ -429,10 +429,12 @@ def test_the_admin_page_shows_notifications_failing_with_their_attempts_and_last
         assert "0 sent, 0 waiting to be sent, 1 failing (retried until they go)." in html
         row = html.split('id="unsent-notifications"')[1].split("</tr>")[1]
         assert f'href="/staff/referrals/{urgent}"' in row
-        assert "<td>urgent_referral</td><td>webhook</td>" in row and "<td>2</td>" in row
+        assert "<td><code>urgent_referral</code></td><td><code>webhook</code></td>" in row
+        assert "<td>2</td>" in row
+        # The sender's error as it wrote it, marked as English on a page in any language.
         assert (
-            "FAILING: the webhook could not be reached (ConnectionRefusedError: Connection refused)"
-            in row
+            'FAILING: <span lang="en">the webhook could not be reached '
+            "(ConnectionRefusedError: Connection refused)</span>" in row
         )
 
 

@@ -185,6 +185,8 @@ class ReferralNote(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     by: Mapped[str] = mapped_column(String(64), nullable=False)
     text: Mapped[str] = mapped_column(String(1000), nullable=False)
+    # Set when its author corrected it; the text before is in the audit log (NOTE_CORRECTED).
+    corrected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Draft(Base):

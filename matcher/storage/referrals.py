@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, case, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -90,6 +90,8 @@ def request_hash(payload: Any) -> str:
 
 PER_PAGE = 50
 MAX_NOTE_LENGTH = 1000
+# The audit action of a corrected note; its detail keeps the text before the correction.
+NOTE_CORRECTED = "referral.note_corrected"
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,13 @@ class Referrals:
                 "consent_words": found.consent_words,
                 "assigned_to": found.assigned_to,
                 "notes": [
-                    {"at": aware(n.at), "by": n.by, "text": n.text}
+                    {
+                        "id": n.id,
+                        "at": aware(n.at),
+                        "by": n.by,
+                        "text": n.text,
+                        "corrected_at": aware(n.corrected_at),
+                    }
                     for n in session.scalars(
                         select(ReferralNote)
                         .where(ReferralNote.referral_id == found.id)
@@ -538,6 +546,44 @@ class Referrals:
                 AuditEvent(at=moment, actor=actor, action="referral.noted", subject=referral_id)
             )
 
+    def correct_note(self, referral_id: str, note_id: int, actor: str, text: str) -> None:
+        """Replace a note's text, by its author only; when it was written stays, when it was
+        corrected is kept beside it, and the text before goes to the audit log."""
+        cleaned = text.strip()
+        if not cleaned:
+            raise ReferralError("write the note first")
+        if len(cleaned) > MAX_NOTE_LENGTH:
+            raise ReferralError(f"a note is at most {MAX_NOTE_LENGTH} characters")
+        with Session(self.engine) as session, session.begin():
+            note = session.get(ReferralNote, note_id)
+            if note is None or note.referral_id != referral_id:
+                raise ReferralError(f"there is no note {note_id} on this referral")
+            if note.by != actor:
+                raise ReferralError(f"only {note.by}, who wrote the note, can correct it")
+            if note.text == cleaned:
+                return
+            moment = now()
+            detail = json.dumps({"note": note.id, "before": note.text})
+            note.text, note.corrected_at = cleaned, moment
+            session.add(
+                AuditEvent(
+                    at=moment,
+                    actor=actor,
+                    action=NOTE_CORRECTED,
+                    subject=referral_id,
+                    detail=detail,
+                )
+            )
+
+    def _forget_corrected_notes(self, session: Session, referral_ids: list[str]) -> None:
+        # The text a note had before its correction goes with the referral: only the events stay.
+        if referral_ids:
+            session.execute(
+                update(AuditEvent)
+                .where(AuditEvent.action == NOTE_CORRECTED, AuditEvent.subject.in_(referral_ids))
+                .values(detail=None)
+            )
+
     def assign(self, referral_id: str, actor: str, version: int) -> None:
         """Make `actor` the person who works this referral now."""
         with self._changing(referral_id, version) as (session, referral):
@@ -561,7 +607,14 @@ class Referrals:
         for name in ("created_at", "acknowledged_at", "changed_at", "ack_deadline", "escalated_at"):
             if referral[name] is not None:
                 referral[name] = referral[name].isoformat()
-        referral["notes"] = [{**n, "at": n["at"].isoformat()} for n in referral["notes"]]
+        referral["notes"] = [
+            {
+                **n,
+                "at": n["at"].isoformat(),
+                "corrected_at": n["corrected_at"] and n["corrected_at"].isoformat(),
+            }
+            for n in referral["notes"]
+        ]
         return referral
 
     def erase(self, referral_id: str, actor: str) -> bool:
@@ -571,6 +624,7 @@ class Referrals:
             erased = session.execute(delete(Referral).where(Referral.id == referral_id))
             if not erased.rowcount:  # type: ignore[attr-defined]
                 return False
+            self._forget_corrected_notes(session, [referral_id])
             session.add(
                 AuditEvent(at=now(), actor=actor, action="referral.erased", subject=referral_id)
             )
@@ -580,9 +634,11 @@ class Referrals:
         """Delete referrals closed longer ago than the retention period; return how many."""
         cutoff = (at or now()) - older_than
         with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                delete(Referral).where(Referral.status == "closed", Referral.changed_at < cutoff)
+            expired = Referral.status == "closed", Referral.changed_at < cutoff
+            self._forget_corrected_notes(
+                session, list(session.scalars(select(Referral.id).where(*expired)))
             )
+            result = session.execute(delete(Referral).where(*expired))
             count = int(result.rowcount or 0)  # type: ignore[attr-defined]
             if count:
                 session.add(

@@ -40,6 +40,12 @@ FIXED = (
     N_("Not a phone number we can call."),
     N_("Choose a therapist from the list."),
     N_("A postcode is letters, digits, spaces and hyphens."),
+    # The referral queue's refusals (matcher/storage/referrals.py), said on the staff pages.
+    N_("someone else changed this referral since you opened it; nothing was changed"),
+    N_("an urgent referral must be acknowledged first"),
+    N_("say which therapist it is booked with"),
+    N_("say why it is closed"),
+    N_("write the note first"),
 )
 
 # Messages with values, most specific first. A value is shown as the message gave it: an id,
@@ -67,6 +73,12 @@ TEMPLATES = (
     N_("item {number} is missing"),
     N_("item {number} must be 0, 1, 2 or 3, not {answer}"),
     N_("{name} has {count} items, not {given}"),
+    N_("{actor} already acknowledged it"),
+    N_("a {status} referral cannot become {next}"),
+    N_("there is no referral {id}"),
+    N_("a note is at most {max} characters"),
+    N_("there is no note {id} on this referral"),
+    N_("only {author}, who wrote the note, can correct it"),
 )
 
 # Values that are themselves sentences, said in the language too (a questionnaire's problems).

@@ -18,7 +18,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from matcher import i18n
 from matcher.errors import IntakeError
 from matcher.i18n import N_
 from matcher.matching import Matcher
@@ -68,6 +69,8 @@ from matcher.storage.referrals import (
 )
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import matcher, no_store
+from matcher.web.language import request_language
+from matcher.web.messages import translated, translated_errors
 from matcher.web.pages import (
     answer_fields,
     contact_from_form,
@@ -77,7 +80,7 @@ from matcher.web.pages import (
     intake_from_form,
     labels,
 )
-from matcher.web.risk_gate import form_reader, safety_block, screens_risk
+from matcher.web.risk_gate import form_reader, safety_block, screens_risk, signals
 from matcher.web.security import limiter, login_limit
 from matcher.web.submit_referral import submit_referral
 
@@ -168,11 +171,49 @@ def _staff_member() -> dict[str, Any]:
 
 @bp.app_template_filter("clinic_time")
 def clinic_time(moment: datetime | None, with_date: bool = True) -> str:
-    """An aware time in the clinic's time zone (MATCHER_CLINIC_TIMEZONE): 1 Dec 2026 14:05 GMT."""
+    """An aware time in the clinic's time zone (MATCHER_CLINIC_TIMEZONE), in the page's
+    language: 1 Dec 2026, 14:05 GMT; 1 dic 2026, 15:05 CET."""
     if moment is None:
         return ""
-    local = moment.astimezone(current_app.extensions["clinic_zone"])
-    return local.strftime("%-d %b %Y %H:%M %Z" if with_date else "%H:%M %Z")
+    zone = current_app.extensions["clinic_zone"]
+    return i18n.clock_time(moment, request_language(), zone, with_date)
+
+
+@bp.app_template_filter("long_date")
+def long_date(day: date | str) -> str:
+    """A day (or its ISO text, as the roster writes it) in the page's language: 30 July 2026."""
+    parsed = date.fromisoformat(day) if isinstance(day, str) else day
+    return i18n.long_date(parsed, request_language())
+
+
+# A referral's status, a contact's preference and an account's role are ids in the database;
+# the pages say them in words.
+STATUS_WORDS = {
+    "new": N_("new"),
+    "contacted": N_("contacted"),
+    "booked": N_("booked"),
+    "closed": N_("closed"),
+}
+PREFERRED_WORDS = {"email": N_("e-mail"), "phone": N_("phone"), None: N_("either")}
+ROLE_WORDS = {"admin": N_("admin"), "staff": N_("staff")}
+
+
+@bp.app_template_filter("status_word")
+def status_word(status: str | None) -> str:
+    """A referral's status in the page's language: contacted -> contactado."""
+    return gettext(STATUS_WORDS[status]) if status in STATUS_WORDS else str(status or "")
+
+
+@bp.app_template_filter("preferred_word")
+def preferred_word(preferred: str | None) -> str:
+    """How a person prefers to be contacted, in words: e-mail, phone, either."""
+    return gettext(PREFERRED_WORDS.get(preferred or None, PREFERRED_WORDS[None]))
+
+
+@bp.app_template_filter("role_word")
+def role_word(role: str) -> str:
+    """An account's role in the page's language."""
+    return gettext(ROLE_WORDS[role]) if role in ROLE_WORDS else role
 
 
 def staff_required(view: View) -> View:
@@ -342,13 +383,46 @@ def call_answers() -> list[tuple[str, str]]:
         return []
 
 
-def _keep_call(form: MultiDict[str, str]) -> None:
-    """Keep the caller's answers for this call (never the contact), between pages."""
+def _keep_call(form: MultiDict[str, str]) -> bool:
+    """Keep the caller's answers for this call (never the contact), between pages; False
+    when the database could not keep them (then only the page itself holds them)."""
     token = _call_token(create=True)
     try:
         current_app.extensions["drafts"].save(f"call:{token}", answer_fields(form, matcher()))
     except SQLAlchemyError:
-        pass  # the page still shows them; only going to another page would lose them
+        return False
+    return True
+
+
+# What the console shows beside the call's answers after a redirect: ids only (the cookie
+# can be read by whoever holds it), the rest comes from the draft and the database.
+CALL_WHY, CALL_SAVED = "call_why", "call_saved"
+
+
+def _show_from_draft(why: str | None = None, saved: str | None = None) -> BaseResponse:
+    """Post/Redirect/Get: the console's GET shows this call from its draft, so that Back and
+    Reload never ask to send the form again, and never lose the caller's answers."""
+    for key, value in ((CALL_WHY, why), (CALL_SAVED, saved)):
+        if value is None:
+            session.pop(key, None)
+        else:
+            session[key] = value
+    anchor = "referral-saved" if saved else "why" if why is not None else "console-matches"
+    return redirect(f"/staff#{anchor}", code=303)
+
+
+def _saved_referral(referral_id: Any) -> dict[str, str] | None:
+    """The referral this call was saved as (its link, name and reference), if any."""
+    if not isinstance(referral_id, str) or not REFERRAL_ID.match(referral_id):
+        return None
+    try:
+        stored = _referrals().get(referral_id)
+    except SQLAlchemyError:
+        stored = None
+    if stored is None:
+        return None
+    name = str(stored["contact"]["name"])
+    return {"id": referral_id, "name": name, "reference": reference(referral_id)}
 
 
 def call_risk(held: Matcher) -> tuple[str, ...]:
@@ -368,12 +442,22 @@ def console() -> BaseResponse:
     if not kept:
         return _console(MultiDict())
     held = matcher()
+    intake = intake_from_form(kept, held)
+    why_id = session.get(CALL_WHY)
+    if isinstance(why_id, str):
+        kept.add("therapist", why_id)
     try:
-        result = held.match(intake_from_form(kept, held))
+        result = held.match(intake)
     except IntakeError as exc:
-        intake = intake_from_form(kept, held)
+        # Every problem of the answers at once, the answers as they were typed.
         return _console(kept, form_errors(every_error(held, intake, exc)), status=200)
-    return _console(kept, result=result)
+    errors, why = None, None
+    if isinstance(why_id, str) and why_id in held.roster.by_id:
+        why = held.why(why_id, intake)
+    elif isinstance(why_id, str):
+        errors = {"therapist": [gettext("Choose a therapist from the list.")]}
+    saved = _saved_referral(session.get(CALL_SAVED))
+    return _console(kept, errors, result=result, why=why, referral_saved=saved)
 
 
 @bp.post("/staff/new-call")
@@ -387,6 +471,8 @@ def new_call() -> BaseResponse:
         except SQLAlchemyError:
             pass
         session.pop(CALL_KEY, None)
+    session.pop(CALL_WHY, None)
+    session.pop(CALL_SAVED, None)
     return redirect("/staff", code=303)
 
 
@@ -398,32 +484,37 @@ def console_action() -> BaseResponse:
     held = matcher()
     form = request.form
     intake = intake_from_form(form, held)
-    _keep_call(form)
+    kept = _keep_call(form)
+    # A caller with a risk answer gets the crisis help and the staff protocol in this very
+    # answer (which carries its safety event), never only after a redirect; and when the draft
+    # could not be kept, this answer is the only place the caller's answers are.
+    redirects = kept and not signals()
+    actor = str(session["staff"])
+    if form.get("action") == "save_urgent":
+        return _save_urgent(form, intake, actor)
+    if form.get("action") == "save_referral":
+        return _save_referral(form, intake, actor, redirects)
+    why_id = form.get("therapist", "")[:100] if form.get("action") == "why" else None
     try:
-        actor = str(session["staff"])
-        if form.get("action") == "save_urgent":
-            return _save_urgent(form, intake, actor)
-        if form.get("action") == "save_referral":
-            return _save_referral(form, intake, actor)
-        if form.get("action") == "why":
-            therapist_id = form.get("therapist", "")
-            if therapist_id not in held.roster.by_id:
-                return _console(
-                    form,
-                    {"therapist": [gettext("Choose a therapist from the list.")]},
-                    None,
-                    None,
-                    422,
-                )
-            explained = held.why(therapist_id, intake)
-            accounts().record(actor, "console.why", therapist_id)
-            # Beside the list, never instead of it: the caller's matches stay on the screen.
-            return _console(form, result=held.match(intake), why=explained)
         result = held.match(intake)
-        accounts().record(actor, "console.match", None, {"urgent": result["safety"]["urgent"]})
-        return _console(form, result=result)
+        explained = None
+        if why_id in held.roster.by_id:
+            # Beside the list, never instead of it: the caller's matches stay on the screen.
+            explained = held.why(why_id, intake)
+            accounts().record(actor, "console.why", why_id)
+        elif why_id is None:
+            urgent = result["safety"]["urgent"]
+            accounts().record(actor, "console.match", None, {"urgent": urgent})
     except IntakeError as exc:
+        if redirects:
+            return _show_from_draft(why=why_id)
         return _console(form, form_errors(every_error(held, intake, exc)), status=422)
+    if redirects and not result["safety"]["urgent"]:
+        return _show_from_draft(why=why_id)
+    if why_id is not None and explained is None:
+        errors = {"therapist": [gettext("Choose a therapist from the list.")]}
+        return _console(form, errors, result, None, 422)
+    return _console(form, result=result, why=explained)
 
 
 URGENT_NOT_SAVED = N_(
@@ -452,24 +543,32 @@ def _save_urgent(form: MultiDict[str, str], intake: dict[str, Any], actor: str) 
     return _console(form, result=done.result, saved={"id": done.stored.id, "name": contact["name"]})
 
 
-CONSENT_NEEDED = (
+# Kept as the consent's words when the receptionist wrote none; shown in the page's language.
+CONSENT_ON_THE_PHONE = N_("The caller agreed on the phone.")
+CONSENT_NEEDED = N_(
     "Ask the caller whether the clinic may keep their answers and contact them, and tick the box "
     "when they agree."
 )
-NOT_SAVED_CALL = (
+NOT_SAVED_CALL = N_(
     "The referral could not be saved just now (the database is not answering): nothing was "
     "stored. Write the caller's details down and try again in a minute."
 )
 
 
-def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str) -> BaseResponse:
-    """Store the call as a referral: contact, consent in the caller's words, who took it."""
+def _save_referral(
+    form: MultiDict[str, str], intake: dict[str, Any], actor: str, redirects: bool
+) -> BaseResponse:
+    """Store the call as a referral: contact, consent in the caller's words, who took it.
+
+    Saved, the console's GET shows it (`redirects`); refused, this answer shows the problems
+    with the contact as typed, which is never kept in the call's draft.
+    """
     contact = contact_from_form(form)
     agreed = form.get("consent") == "yes"
     words = form.get("consent_words", "").strip()[:200] or None
     errors: dict[str, list[str]] = {}
     if not agreed:
-        errors["consent"] = [CONSENT_NEEDED]
+        errors["consent"] = [gettext(CONSENT_NEEDED)]
     payload = {"intake": intake, "contact": contact, "consent": agreed}
     try:
         if errors:
@@ -485,7 +584,7 @@ def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str
             payload,
             None,
             taken_by=actor,
-            consent_words=words or "The caller agreed on the phone.",
+            consent_words=words or CONSENT_ON_THE_PHONE,
         )
     except IntakeError as exc:
         shown = form_errors({path.removeprefix("intake."): m for path, m in exc.errors.items()})
@@ -495,8 +594,10 @@ def _save_referral(form: MultiDict[str, str], intake: dict[str, Any], actor: str
             result = None
         return _console(form, shown, result=result, status=422)
     except ReferralNotSaved as exc:
-        return _console(form, {"_form": [NOT_SAVED_CALL]}, result=exc.result, status=503)
+        return _console(form, {"_form": [gettext(NOT_SAVED_CALL)]}, result=exc.result, status=503)
     accounts().record(actor, "console.referral", done.stored.id)
+    if redirects and not done.result["safety"]["urgent"]:
+        return _show_from_draft(saved=done.stored.id)
     saved = {"id": done.stored.id, "name": contact["name"], "reference": reference(done.stored.id)}
     return _console(form, result=done.result, referral_saved=saved)
 
@@ -513,7 +614,7 @@ def roster() -> BaseResponse:
         # The whole filtered roster on one page (a clinic's roster is short), then the search.
         listing = held.list_therapists({**query, "per_page": MAX_ROSTER_PAGE})
     except IntakeError as exc:
-        errors = exc.errors
+        errors = translated_errors(exc.errors)
         listing = {"therapists": [], "total": 0, "needs_reconfirmation": []}
     if search:
         folded = normalise_city(search)
@@ -644,13 +745,22 @@ def referral_queue() -> BaseResponse:
     search = (request.args.get("q") or "").strip()[:200] or None
     page_arg = request.args.get("page") or "1"
     error = None
+    # The parameter's name stays as the address writes it; the sentence is the page's language.
     if review not in (None, "yes", "no"):
-        error, review = f"review must be yes or no, not {review[:20]!r}.", None
+        error = gettext(
+            "%(name)s must be yes or no, not %(value)s.", name="review", value=repr(review[:20])
+        )
+        review = None
     if not page_arg.isdigit() or len(page_arg) > 6 or int(page_arg) < 1:
-        error = f"page must be a whole number from 1 to 999999, not {page_arg[:20]!r}."
+        error = gettext(
+            "%(name)s must be a whole number from 1 to 999999, not %(value)s.",
+            name="page",
+            value=repr(page_arg[:20]),
+        )
         page_arg = "1"
     if group is not None and not REFERRAL_ID.match(group):
-        error, group = "group must be a referral id (32 hexadecimal characters).", None
+        error = gettext("%(name)s must be a referral id (32 hexadecimal characters).", name="group")
+        group = None
     listed = _referrals().queue_page(
         status if status in STATUSES else None,
         therapist,
@@ -703,29 +813,41 @@ def asked_for(intake: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     words = labels(held)
     difficulty = {d.id: d.label for d in vocabulary.difficulties.values()}
     preferences = intake.get("preferences") or {}
+    language = request_language()
+
+    def listed(names: list[str]) -> str:
+        return i18n.join_words(names, language) or "-"
+
     rows = [
         (
-            "Help with",
-            ", ".join(difficulty.get(d, d) for d in intake.get("difficulties") or []) or "-",
+            gettext("Help with"),
+            listed([difficulty.get(d, d) for d in intake.get("difficulties") or []]),
         )
     ]
-    for key, label in (("format", "Format"), ("setting", "Setting")):
+    for key, label in (("format", N_("Format")), ("setting", N_("Setting"))):
         if preferences.get(key):
             group = words["formats"] if key == "format" else words["settings"]
-            rows.append((label, group.get(preferences[key], preferences[key])))
+            rows.append((gettext(label), group.get(preferences[key], preferences[key])))
     if preferences.get("city"):
-        rows.append(("City", str(preferences["city"])))
+        rows.append((gettext("City"), str(preferences["city"])))
     if preferences.get("languages"):
         names = words["languages"]
-        rows.append(("Languages", ", ".join(names.get(c, c) for c in preferences["languages"])))
+        rows.append(
+            (gettext("Languages"), listed([names.get(c, c) for c in preferences["languages"]]))
+        )
     if preferences.get("age") is not None:
-        rows.append(("Age", str(preferences["age"])))
+        rows.append((gettext("Age"), i18n.number(preferences["age"], language)))
     if preferences.get("max_fee") is not None:
         rows.append(
-            ("Most they can pay", format_money(preferences["max_fee"], held.default_currency))
+            (
+                gettext("Most they can pay"),
+                format_money(preferences["max_fee"], held.default_currency, language),
+            )
         )
     if preferences.get("therapist_gender"):
-        rows.append(("Therapist gender", str(preferences["therapist_gender"])))
+        genders = {t.id: t.label for t in vocabulary.genders.values()}
+        gender = str(preferences["therapist_gender"])
+        rows.append((gettext("Therapist's gender"), genders.get(gender, gender)))
     return rows
 
 
@@ -759,10 +881,49 @@ def _referral_page(
         csrf_token=csrf_token(),
         rematch=rematch,
         reference=reference(referral_id),
-        added=[t for t in now_offered if t not in offered],
-        removed=[t for t in offered if t not in now_offered],
+        consent_on_the_phone=CONSENT_ON_THE_PHONE,
+        added=i18n.join_words(
+            [names.get(t, t) for t in now_offered if t not in offered], request_language()
+        ),
+        removed=i18n.join_words(
+            [names.get(t, t) for t in offered if t not in now_offered], request_language()
+        ),
     )
     return make_response(page, status)
+
+
+def _refused(problem: str) -> str:
+    """Why the storage refused a change, as a sentence in the page's language."""
+    said = translated(problem)
+    return said[:1].upper() + said[1:] + "."
+
+
+def _clash(problem: str, now_is: Mapping[str, Any]) -> str:
+    """A clash told in full: what the referral is now, who changed it, and that nothing of
+    what this person typed is lost."""
+    status = status_word(now_is.get("status"))
+    changed_by, assigned_to = now_is.get("changed_by"), now_is.get("assigned_to")
+    if changed_by and assigned_to:
+        now = gettext(
+            "It is now %(status)s, changed by %(changed_by)s, assigned to %(assigned_to)s.",
+            status=status,
+            changed_by=changed_by,
+            assigned_to=assigned_to,
+        )
+    elif changed_by:
+        now = gettext(
+            "It is now %(status)s, changed by %(changed_by)s.", status=status, changed_by=changed_by
+        )
+    elif assigned_to:
+        now = gettext(
+            "It is now %(status)s, assigned to %(assigned_to)s.",
+            status=status,
+            assigned_to=assigned_to,
+        )
+    else:
+        now = gettext("It is now %(status)s.", status=status)
+    kept = gettext("Your choices are kept below: check them and save again.")
+    return f"{_refused(problem)} {now} {kept}"
 
 
 # How the status form's fields are named on the page, for its error messages.
@@ -814,9 +975,11 @@ def referral_action(referral_id: str) -> BaseResponse:
             except ValidationError as exc:
                 problems = flatten_errors(exc.messages)
                 shown = " ".join(
-                    f"{gettext(FORM_LABELS[k])}: {' '.join(v)}" for k, v in problems.items()
+                    f"{gettext(FORM_LABELS[k])}: {' '.join(translated(m) for m in v)}"
+                    for k, v in problems.items()
                 )
-                return _referral_page(referral_id, f"{shown} Nothing was changed.", 422)
+                nothing = gettext("Nothing was changed.")
+                return _referral_page(referral_id, f"{shown} {nothing}", 422)
             _referrals().change_status(
                 referral_id,
                 change["status"],
@@ -827,6 +990,13 @@ def referral_action(referral_id: str) -> BaseResponse:
             )
         elif action == "note":
             _referrals().add_note(referral_id, actor, form.get("note", ""))
+        elif action == "correct_note":
+            note_id = form.get("note_id", "")
+            if not note_id.isdigit() or len(note_id) > 12:
+                return _referral_page(
+                    referral_id, gettext("The form was incomplete; nothing was changed."), 400
+                )
+            _referrals().correct_note(referral_id, int(note_id), actor, form.get("note", ""))
         elif action == "assign":
             _referrals().assign(referral_id, actor, version)
         elif action == "rematch":
@@ -841,7 +1011,9 @@ def referral_action(referral_id: str) -> BaseResponse:
             except IntakeError as exc:
                 # Kept before today's rules refused something in it: say what, on the page.
                 fields = ", ".join(sorted(exc.errors))
-                message = f"The answers kept cannot be matched again today ({fields})."
+                message = gettext(
+                    "The answers kept cannot be matched again today (%(fields)s).", fields=fields
+                )
                 return _referral_page(referral_id, message, 422)
             return _referral_page(referral_id, rematch=rematched)
         else:
@@ -849,16 +1021,9 @@ def referral_action(referral_id: str) -> BaseResponse:
     except ReferralConflict as exc:
         # What this person typed stays in the form, and the page shows the referral as it is now.
         now_is = _referrals().get(referral_id) or {}
-        changed = (
-            f" It is now {now_is.get('status')}"
-            + (f", changed by {now_is['changed_by']}" if now_is.get("changed_by") else "")
-            + (f", assigned to {now_is['assigned_to']}" if now_is.get("assigned_to") else "")
-            + ". Your choices are kept below: check them and save again."
-        )
-        message = str(exc).capitalize() + "." + changed
-        return _referral_page(referral_id, message, 409, typed=form)
+        return _referral_page(referral_id, _clash(str(exc), now_is), 409, typed=form)
     except ReferralError as exc:
-        return _referral_page(referral_id, str(exc).capitalize() + ".", 422, typed=form)
+        return _referral_page(referral_id, _refused(str(exc)), 422, typed=form)
     return redirect(f"/staff/referrals/{referral_id}", code=303)
 
 

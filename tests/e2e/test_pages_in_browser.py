@@ -384,3 +384,102 @@ def test_the_receptionist_follows_the_protocol_and_saves_an_urgent_caller(
         .inner_text()
         .startswith("Urgent: safety answers. Not acknowledged yet")
     )
+
+
+def test_reload_and_back_after_find_matches_send_nothing_again_and_keep_the_call(
+    server: str, page: Any
+) -> None:
+    log_in(page, server, "/staff")
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    page.get_by_label("After a traumatic event (PTSD)").check()
+    page.get_by_label("In person").check()
+    page.get_by_label("Caller's city").fill("Madrid")
+    page.get_by_role("button", name="Find matches").click()
+    page.wait_for_url(f"{server}/staff#console-matches")
+    names = page.locator(".ranked .card-title").all_inner_texts()
+    assert names and posted == [f"{server}/staff"]
+    # Reload: no "Confirm form resubmission", nothing posted, the same call on the screen.
+    page.reload()
+    assert posted == [f"{server}/staff"]
+    assert page.locator(".ranked .card-title").all_inner_texts() == names
+    assert page.get_by_label("After a traumatic event (PTSD)").is_checked()
+    assert page.get_by_label("Caller's city").input_value() == "Madrid"
+    # Ask why not, then Back: the matches again, nothing posted on the way.
+    page.get_by_label("Why (not) this therapist?").select_option("t-002")
+    page.get_by_role("button", name="Ask why not").click()
+    page.wait_for_url(f"{server}/staff#why")
+    assert page.locator("#why-summary").is_visible()
+    page.go_back()
+    assert len(posted) == 2
+    assert page.locator(".ranked .card-title").all_inner_texts() == names
+    assert page.get_by_label("Caller's city").input_value() == "Madrid"
+
+
+def test_the_console_has_keyboard_shortcuts_that_never_fire_while_typing(
+    server: str, page: Any
+) -> None:
+    log_in(page, server, "/staff")
+    note = page.locator("#keyboard-shortcuts")
+    assert note.get_by_role("heading").inner_text() == "Keyboard shortcuts"
+    assert "M find matches, W ask why not, S save as referral, N new call" in note.inner_text()
+    page.get_by_label("After a traumatic event (PTSD)").check()
+    page.get_by_label("In person").check()
+    city = page.get_by_label("Caller's city")
+    city.fill("Madri")
+    city.press("d")  # typing a letter in a field types it, whatever the shortcuts
+    city.press("m")
+    assert city.input_value() == "Madridm" and page.url == f"{server}/staff"
+    city.fill("Madrid")
+    # The access keys stay on the buttons, and a key with a modifier is left to the browser
+    # (headless Chromium does not run access keys for synthetic key presses, so the page's
+    # handling is what is checked: Alt+M is never taken, nor its default prevented).
+    keys = page.eval_on_selector_all("[accesskey]", "els => els.map(e => e.accessKey)")
+    assert {"m", "w", "n"} <= set(keys)
+    page.evaluate(
+        "window.addEventListener('keydown', e => { window.lastTaken = e.defaultPrevented; })"
+    )
+    page.get_by_label("In person").focus()
+    page.keyboard.press("Alt+m")
+    assert page.evaluate("window.lastTaken") is False and page.url == f"{server}/staff"
+    page.keyboard.press("m")
+    page.wait_for_url(f"{server}/staff#console-matches")
+    names = page.locator(".ranked .card-title").all_inner_texts()
+    assert names
+    # Out of the fields, one key: W goes to the choice of therapist first, then asks.
+    page.get_by_label("In person").focus()
+    page.keyboard.press("w")
+    assert page.evaluate("document.activeElement.id") == "why-therapist"
+    page.get_by_label("Why (not) this therapist?").select_option("t-002")
+    page.get_by_label("In person").focus()
+    page.keyboard.press("w")
+    page.wait_for_url(f"{server}/staff#why")
+    assert page.locator("#why-summary").is_visible()
+    # S goes to the caller's name (nothing can be saved without it); M finds matches again.
+    page.get_by_label("In person").focus()
+    page.keyboard.press("s")
+    assert page.evaluate("document.activeElement.id") == "field-contact_name"
+    page.get_by_label("In person").focus()
+    page.keyboard.press("m")
+    page.wait_for_url(f"{server}/staff#console-matches")
+    # Q opens the queue; Back returns to the call as it was.
+    page.keyboard.press("q")
+    page.wait_for_url(f"{server}/staff/referrals")
+    page.go_back()
+    assert page.get_by_label("Caller's city").input_value() == "Madrid"
+    # N asks first (it clears the call): dismissed, nothing happens; accepted, a new call.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_label("In person").focus()
+    page.keyboard.press("n")
+    assert page.get_by_label("Caller's city").input_value() == "Madrid"
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("n")
+    page.wait_for_function("document.getElementById('field-city').value === ''")
+    # Turned off, a key is only a key.
+    page.get_by_label("Turn these off").check()
+    page.keyboard.press("q")
+    assert page.url.startswith(f"{server}/staff") and "/referrals" not in page.url
+    page.reload()
+    assert page.get_by_label("Turn these off").is_checked()  # remembered in this browser
+    page.get_by_label("Turn these off").uncheck()
+    assert axe_violations(page, EVERY_IMPACT) == []

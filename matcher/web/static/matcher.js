@@ -79,4 +79,43 @@ document.addEventListener("DOMContentLoaded", function () {
     boxes.forEach(function (box) { box.addEventListener("change", update); });
     update();
   }
+  // The console's single-key shortcuts (listed on the page, #keyboard-shortcuts): never while
+  // typing in a field, never with a modifier (so the access keys, Alt+M..., and the browser's
+  // own keys work as before), and off when the receptionist turns them off (WCAG 2.1.4).
+  var shortcuts = document.getElementById("keyboard-shortcuts");
+  if (shortcuts) {
+    var note = shortcuts.querySelector("[data-shortcuts-note]");
+    var off = document.getElementById("shortcuts-off");
+    var stored = function () {
+      try { return window.localStorage.getItem("matcher.shortcuts") === "off"; } catch (e) { return false; }
+    };
+    if (note) { note.hidden = false; }
+    if (off) {
+      off.checked = stored();
+      off.addEventListener("change", function () {
+        try { window.localStorage.setItem("matcher.shortcuts", off.checked ? "off" : "on"); } catch (e) { /* kept for this page only */ }
+      });
+    }
+    var typing = function (element) {
+      if (!element || element === document.body) { return false; }
+      if (element.isContentEditable || element.matches("textarea, select")) { return true; }
+      return element.matches("input") &&
+        ["checkbox", "radio", "button", "submit", "reset"].indexOf(element.type) < 0;
+    };
+    document.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented || event.isComposing || event.repeat) { return; }
+      if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+      if ((off && off.checked) || typing(document.activeElement)) { return; }
+      var key = event.key.length === 1 ? event.key.toLowerCase() : "";
+      var target = key ? document.querySelector("[data-shortcut='" + key + "']") : null;
+      if (!target) { return; }
+      event.preventDefault();
+      // "Ask why not" with nobody chosen, "Save" with no name: go to what is missing first.
+      var needed = document.getElementById(target.getAttribute("data-shortcut-needs") || "");
+      if (needed && !needed.value) { needed.focus(); return; }
+      var question = target.getAttribute("data-shortcut-confirm");
+      if (question && !window.confirm(question)) { return; }
+      target.click();
+    });
+  }
 });
