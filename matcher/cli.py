@@ -57,11 +57,19 @@ def check(args: argparse.Namespace) -> int:
         # A person would read these in English: an error, so that a language is whole.
         for line in missing:
             print(f"matcher check: {args.rules.name}/{line}", file=sys.stderr)
-        print(
-            f"matcher check: {len(missing)} missing translations (shown in English, marked, "
-            "until translated; MATCHER_LANGUAGES lists the languages offered)",
-            file=sys.stderr,
-        )
+        absent = sum(m.problem is None for m in missing)
+        if absent:
+            print(
+                f"matcher check: {absent} missing translations (shown in English, marked, "
+                "until translated; MATCHER_LANGUAGES lists the languages offered)",
+                file=sys.stderr,
+            )
+        if len(missing) > absent:
+            print(
+                f"matcher check: {len(missing) - absent} translations that cannot be used "
+                "(shown in English, marked, until fixed)",
+                file=sys.stderr,
+            )
         return 1
     _warn_if_not_private()
     print(

@@ -31,6 +31,7 @@ questionnaire is shown in English, with a note in the person's language.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,7 +53,6 @@ from matcher.rules import (
     ScreeningConfig,
     Vocabulary,
 )
-from matcher.text import template_fields
 from matcher.yamlfile import load_yaml
 
 TRANSLATIONS_DIR = "translations"
@@ -74,18 +74,50 @@ def is_fallback(text: object) -> bool:
 
 @dataclass(frozen=True)
 class Missing:
-    """One text an enabled language lacks: which file, which entry, which field."""
+    """One text an enabled language lacks or cannot use: which file, entry and field, and why.
+
+    `problem` is None for a text that is simply missing; otherwise what is wrong with the one
+    that is there (its braces, or an English changed since it was translated).
+    """
 
     file: str
     entry: str
     field: str
     language: str
+    problem: str | None = None
 
     def __str__(self) -> str:
-        return (
-            f"{TRANSLATIONS_DIR}/{self.language}.yaml: {self.file}: {self.entry}: "
-            f"{self.field}: missing in {self.language}"
-        )
+        where = f"{TRANSLATIONS_DIR}/{self.language}.yaml: {self.file}: {self.entry}: {self.field}"
+        if self.problem is None:
+            return f"{where}: missing in {self.language}"
+        return f"{where}: {self.language}: {self.problem}"
+
+
+def _placeholders(text: str) -> set[str]:
+    """Each {placeholder} of a template as written, conversion and format included."""
+    return {
+        "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        for _, name, spec, conversion in string.Formatter().parse(text)
+        if name is not None
+    }
+
+
+def placeholder_problem(translation: str, english: str) -> str | None:
+    """What is wrong with a translation's {placeholders}, or None when they are the English's."""
+    try:
+        used = _placeholders(translation)
+    except ValueError as exc:  # "{name" or a lone "}": str.format would raise the same
+        return f"malformed braces ({exc}); a placeholder is written {{name}}, a brace {{{{ or }}}}"
+    try:
+        wanted = _placeholders(english)
+    except ValueError:
+        return None  # English that is no template is never formatted: its braces are words
+    if used == wanted:
+        return None
+    named = ", ".join(sorted(wanted)) or "none"
+    wrong = [f"{p} is not in the English" for p in sorted(used - wanted)]
+    wrong += [f"{p} is missing" for p in sorted(wanted - used)]
+    return f"placeholders must be the English ones ({named}): {'; '.join(wrong)}"
 
 
 @dataclass(frozen=True)
@@ -122,12 +154,11 @@ class Translator:
             # YAML reads `1:` as a number: a numbered step may be written either way.
             node = node.get(key, node.get(int(key)) if key.isdigit() else None)
         if isinstance(node, str) and node.strip():
-            if template_fields(node) != template_fields(english):
+            problem = placeholder_problem(node, english)
+            if problem is not None:
                 # Never a failed page: the English (marked) until the translation is fixed;
-                # `matcher check` names it like a missing one.
-                want = ", ".join(f"{{{p}}}" for p in sorted(template_fields(english))) or "none"
-                where = f"{field} (placeholders must be the English ones: {want})"
-                self.missing.append(Missing(file, entry, where, self.language))
+                # `matcher check` names the problem.
+                self.missing.append(Missing(file, entry, field, self.language, problem))
                 return Untranslated(english)
             return node
         self.missing.append(Missing(file, entry, field, self.language))

@@ -1305,6 +1305,8 @@ class AlertSchema(StrictSchema):
 class LineSchema(StrictSchema):
     rule = fields.String(required=True)
     text = fields.String(required=True)
+    # Present (true) when the sentence is the English: its translation is missing or unusable.
+    fallback = fields.Boolean()
 
 
 class ScoreItemSchema(StrictSchema):

@@ -17,6 +17,7 @@ from matcher.i18n import SHIPPED_LANGUAGES
 from matcher.localise import Untranslated, official_questionnaire
 from matcher.matching import Matcher
 from matcher.web import create_app
+from tests.forms import form_token
 
 OTHER_LANGUAGES = [code for code in SHIPPED_LANGUAGES if code != "en"]
 ROSTER = PROJECT_ROOT / "therapists.yaml"
@@ -119,11 +120,113 @@ def test_a_translation_that_changes_a_placeholder_is_english_and_named(rules_cop
     held = Matcher.from_files(rules_copy, ROSTER)
     knowledge, missing = held.localised("es")
     assert [str(m) for m in missing] == [
-        "translations/es.yaml: matching.yaml: hard_constraints 'language': passed (placeholders "
-        "must be the English ones: {wanted}): missing in es"
+        "translations/es.yaml: matching.yaml: hard_constraints 'language': passed: es: "
+        "placeholders must be the English ones ({wanted}): {idioma} is not in the English; "
+        "{wanted} is missing"
     ]
     passed = next(c.passed for c in knowledge.matching.hard_constraints if c.id == "language")
     assert isinstance(passed, Untranslated) and passed == "Speaks {wanted}, as you asked"
+
+
+LANGUAGE_PASSED_ES = 'passed: "Habla {wanted}, como pidió"'
+
+
+def with_spanish(rules: Path, english_words: str, spanish_words: str) -> None:
+    """Replace some words of a rules copy's Spanish translation file (they must be there)."""
+    spanish = rules / "translations" / "es.yaml"
+    text = spanish.read_text(encoding="utf-8")
+    assert english_words in text
+    spanish.write_text(text.replace(english_words, spanish_words), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            'passed: "Habla {wanted, como pidió"',
+            "malformed braces (expected '}' before end of string); a placeholder is written "
+            "{name}, a brace {{ or }}",
+        ),
+        (
+            'passed: "Habla {wanted}}, como pidió"',
+            "malformed braces (Single '}' encountered in format string); a placeholder is "
+            "written {name}, a brace {{ or }}",
+        ),
+        (
+            'passed: "Habla {wanted} y {offered}, como pidió"',
+            "placeholders must be the English ones ({wanted}): {offered} is not in the English",
+        ),
+        (
+            'passed: "Habla {wanted:d}, como pidió"',
+            "placeholders must be the English ones ({wanted}): {wanted:d} is not in the English; "
+            "{wanted} is missing",
+        ),
+    ],
+)
+def test_a_translation_with_malformed_braces_is_english_and_named(
+    rules_copy: Path, written: str, problem: str
+) -> None:
+    with_spanish(rules_copy, LANGUAGE_PASSED_ES, written)
+    held = Matcher.from_files(rules_copy, ROSTER)
+    knowledge, missing = held.localised("es")
+    assert [str(m) for m in missing] == [
+        f"translations/es.yaml: matching.yaml: hard_constraints 'language': passed: es: {problem}"
+    ]
+    passed = next(c.passed for c in knowledge.matching.hard_constraints if c.id == "language")
+    assert isinstance(passed, Untranslated) and passed == "Speaks {wanted}, as you asked"
+
+
+def test_the_service_shows_the_english_for_a_malformed_translation_never_a_500(
+    rules_copy: Path, tmp_path: Path
+) -> None:
+    with_spanish(rules_copy, LANGUAGE_PASSED_ES, 'passed: "Habla {wanted, como pidió"')
+    app = create_app(
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "STATE_DIR": str(tmp_path / "state"),
+            "RULES_DIR": str(rules_copy),
+        }
+    )
+    client = app.test_client()
+    intake = {"difficulties": ["ptsd"], "preferences": {"languages": ["es"]}, "limit": 1}
+    answer = client.post("/api/v1/match", json=intake, headers={"Accept-Language": "es"})
+    assert answer.status_code == 200
+    reasons = {r["rule"]: r for r in answer.get_json()["matches"][0]["reasons"]}
+    assert reasons["constraint.language"] == {
+        "rule": "constraint.language",
+        "text": "Speaks español, as you asked",
+        "fallback": True,
+    }
+    assert reasons["constraint.accepting"] == {
+        "rule": "constraint.accepting",
+        "text": "Acepta nuevos pacientes",
+    }
+    spanish = {"Accept-Language": "es"}
+    token = form_token(client.get("/form", headers=spanish).get_data(as_text=True))
+    form = {"difficulties": "ptsd", "languages": "es", "csrf_token": token}
+    page = client.post("/results", data=form, headers=spanish)
+    assert page.status_code == 200
+    shown = page.get_data(as_text=True)
+    assert '<li lang="en" dir="ltr">Speaks español, as you asked</li>' in shown
+
+
+@pytest.mark.slow
+def test_matcher_check_names_a_malformed_translation(rules_copy: Path) -> None:
+    with_spanish(rules_copy, LANGUAGE_PASSED_ES, 'passed: "Habla {wanted, como pidió"')
+    bad = subprocess.run(
+        [sys.executable, "-m", "matcher", "check", "--rules", str(rules_copy)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines() == [
+        "matcher check: rules/translations/es.yaml: matching.yaml: hard_constraints 'language': "
+        "passed: es: malformed braces (expected '}' before end of string); a placeholder is "
+        "written {name}, a brace {{ or }}",
+        "matcher check: 1 translations that cannot be used (shown in English, marked, until fixed)",
+    ]
 
 
 def test_a_constraints_outcomes_and_the_gazetteers_words_are_translated_and_checked(
