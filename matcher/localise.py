@@ -15,6 +15,10 @@ English file, then the entry by its id, then the field, and holds the translated
       outcomes: {language: {signs: ...}}      # a constraint's outcomes, by constraint id
     gazetteer.yaml:
       describe: {city: "{name} (centro de la ciudad, no su dirección)", ...}
+    payment.yaml:
+      network_statuses: {in_network: "concertado", ...}
+      schemes:
+        nl_basic: {label: ..., network_words: {in_network: ...}}   # a scheme's words, by id
     care_routes.yaml:
       routes:
         route.psychosis: {text: ..., local: {GB: ...}}   # a route's words, by route id
@@ -40,6 +44,7 @@ from typing import Any
 from matcher.care_routes import CARE_ROUTES_FILE, CareRoutes, Route
 from matcher.errors import ConfigError
 from matcher.gazetteer import GAZETTEER_FILE
+from matcher.payment import PAYMENT_FILE, PaymentConfig
 from matcher.rules import (
     CLINICAL_DIR,
     CRISIS_FILE,
@@ -219,7 +224,42 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
             for kind, words in places.describe.items()
         }
         groups["gazetteer"] = replace(places, describe=describe)
+    if vocabulary.payment is not None:
+        groups["payment"] = _payment(vocabulary.payment, t)
     return replace(vocabulary, **groups)
+
+
+def _payment(payment: PaymentConfig, t: Translator) -> PaymentConfig:
+    """Schemes' labels and the network words; payers keep the names they call themselves."""
+    statuses = {
+        status: t.text(
+            PAYMENT_FILE,
+            "network_statuses",
+            (PAYMENT_FILE, "network_statuses", status),
+            words,
+            status,
+        )
+        for status, words in payment.network_statuses.items()
+    }
+    schemes = {}
+    for scheme in payment.schemes.values():
+        path = (PAYMENT_FILE, "schemes", scheme.id)
+        entry = f"scheme {scheme.id!r}"
+        schemes[scheme.id] = replace(
+            scheme,
+            label=t.text(PAYMENT_FILE, entry, (*path, "label"), scheme.label, "label"),
+            network_words={
+                status: t.text(
+                    PAYMENT_FILE,
+                    entry,
+                    (*path, "network_words", status),
+                    words,
+                    f"network_words: {status}",
+                )
+                for status, words in scheme.network_words.items()
+            },
+        )
+    return replace(payment, network_statuses=statuses, schemes=schemes)
 
 
 def _matching(matching: MatchingConfig, t: Translator) -> MatchingConfig:

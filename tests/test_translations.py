@@ -334,3 +334,113 @@ def test_the_api_in_spanish_explains_in_spanish_with_the_same_ids(client: FlaskC
     )
     assert spanish["safety"]["urgent"] is True
     assert spanish["alerts"][0]["rule"] == "safety.self_harm"
+
+
+# --- how people pay: rules/payment.yaml's words in the person's language ----------------------
+
+SANITAS_ES = "Sanitas (Seguro médico privado en España)"
+
+
+@pytest.fixture()
+def in_spanish(client: FlaskClient) -> FlaskClient:
+    """A browser whose language is Spanish."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es-ES,es;q=0.9"
+    return client
+
+
+def _between(html: str, start: str, end: str) -> str:
+    begins = html.index(start)
+    return html[begins : html.index(end, begins)]
+
+
+def test_the_payment_step_and_check_your_answers_name_schemes_in_the_persons_language(
+    in_spanish: FlaskClient,
+) -> None:
+    step = in_spanish.get("/find/payment").get_data(as_text=True)
+    plans = _between(step, '<select id="field-payment_plan"', "</select>")
+    assert '<optgroup label="Seguro médico privado en España">' in plans
+    assert '<option value="es_private:sanitas">Sanitas</option>' in plans
+    assert (
+        '<option value="gb_nhs">NHS, la sanidad pública británica (NHS Talking Therapies)</option>'
+    ) in plans
+    assert "Spanish private health insurance" not in plans
+    token = form_token(step)
+    chosen = {"payment_method": "insurance", "payment_plan": "es_private:sanitas"}
+    posted = in_spanish.post("/find/payment", data={**chosen, "csrf_token": token})
+    assert posted.status_code == 303
+    check = in_spanish.get("/find/check").get_data(as_text=True)
+    assert SANITAS_ES in check and "Spanish private health insurance" not in check
+
+
+def test_results_cards_say_the_plan_and_its_network_in_the_persons_language(
+    in_spanish: FlaskClient,
+) -> None:
+    token = form_token(in_spanish.get("/form").get_data(as_text=True))
+    form = {
+        "difficulties": "ptsd",
+        "payment_method": "insurance",
+        "payment_plan": "es_private:sanitas",
+        "csrf_token": token,
+    }
+    page = in_spanish.post("/results", data=form).get_data(as_text=True)
+    card = _between(page, 'id="therapist-t-001"', "</article>")
+    assert (
+        f"<li>Acepta {SANITAS_ES}: concertado (comprobado el 20 de noviembre de 2026)</li>"
+    ) in card
+
+
+def test_a_profile_lists_the_plans_a_therapist_takes_in_the_persons_language(
+    client: FlaskClient, in_spanish: FlaskClient
+) -> None:
+    profile = in_spanish.get("/therapists/t-001").get_data(as_text=True)
+    assert (
+        "<dt>Seguros y sistemas públicos</dt>"
+        f'<dd id="profile-plans">{SANITAS_ES}: concertado; '
+        "DKV (Seguro médico privado en España): reembolsado después de que usted pague</dd>"
+    ) in profile
+    english = client.get("/therapists/t-001", headers={"Accept-Language": "en"})
+    assert (
+        '<dd id="profile-plans">Sanitas (Spanish private health insurance): in network; '
+        "DKV (Spanish private health insurance): reimbursed after you pay</dd>"
+    ) in english.get_data(as_text=True)
+    nobody = in_spanish.get("/therapists/t-002").get_data(as_text=True)
+    assert '<dd id="profile-plans">Ninguno: solo pago privado</dd>' in nobody
+
+
+def test_the_api_in_spanish_names_plans_and_network_words_in_spanish(
+    in_spanish: FlaskClient,
+) -> None:
+    def payer_lines(plan: dict[str, str]) -> list[str]:
+        intake = {
+            "difficulties": ["ptsd", "depression"],
+            "preferences": {"payment": {"method": "insurance", **plan}},
+        }
+        body = in_spanish.post("/api/v1/match", json=intake).get_json()
+        return [
+            line["text"]
+            for match in body["matches"]
+            for line in match["reasons"] + match["caveats"]
+            if line["rule"] == "constraint.payer"
+        ]
+
+    assert payer_lines({"scheme": "es_private", "payer": "sanitas"})[0] == (
+        f"Acepta {SANITAS_ES}: concertado (comprobado el 20 de noviembre de 2026)"
+    )
+    assert payer_lines({"scheme": "de_statutory"})[0] == (
+        "Acepta Seguro médico público alemán (GKV): con Kassensitz (autorizado a facturar al "
+        "seguro público) (comprobado el 2 de junio de 2026)"
+    )
+
+
+def test_a_missing_payment_text_is_the_english_marked_and_named(rules_copy: Path) -> None:
+    with_spanish(rules_copy, 'es_private: {label: "Seguro médico privado en España"}', "")
+    held = Matcher.from_files(rules_copy, ROSTER)
+    knowledge, missing = held.localised("es")
+    assert [str(m) for m in missing] == [
+        "translations/es.yaml: payment.yaml: scheme 'es_private': label: missing in es"
+    ]
+    payment = knowledge.vocabulary.payment
+    assert payment is not None
+    label = payment.schemes["es_private"].label
+    assert isinstance(label, Untranslated) and label == "Spanish private health insurance"
+    assert payment.network_words("es_private", "in_network") == "concertado"
