@@ -24,9 +24,22 @@ English file, then the entry by its id, then the field, and holds the translated
         route.psychosis: {text: ..., local: {GB: ...}}   # a route's words, by route id
 
 A text missing from a translation is the English, marked `Untranslated` (the page says
-lang="en" on it, the API `"fallback": true`), never an empty string or a key. `missing()` lists
-each one as (file, entry, field, language) for `matcher check`. A template's placeholders must be
-the English one's: a translation that drops or invents one is refused.
+lang="en" on it, the API `"fallback": true`), never an empty string or a key. The Translator
+lists each one as (file, entry, field, language) for `matcher check`. A translation that cannot
+be used is treated the same way, with its problem named: malformed braces ("{name"), or
+placeholders other than the English's (a template's must be exactly the English ones).
+
+Each translation knows the English it was made from: rules/translations/made_from/<language>.yaml
+holds, per text, a fingerprint of that English and of the translation, written by `matcher
+translations record` (after review). A translation whose English changed since, and which was
+not edited since, is stale: `matcher check` names it ("English changed since this was
+translated") and the service shows today's English, marked, as for a missing one. The English
+may now say something else (a number to call, whether a treatment is first-line): the person
+reads what the clinic says today, in English, rather than what it said before in their own
+language. A translation with no record (new, or edited since) is taken to translate today's
+English, so that translations added on other branches merge without one; `matcher translations
+record --new` records them. The record is a separate file, one sorted line per text, so that
+the translation files keep their layout and two branches adding texts rarely meet in it.
 
 Questionnaires (PHQ-9, GAD-7) are translated only in official wording: a translation of one
 must name its `source` and `attribution`, and cover every item by LOINC code. Without one the
@@ -35,6 +48,8 @@ questionnaire is shown in English, with a note in the person's language.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -48,6 +63,7 @@ from matcher.payment import PAYMENT_FILE, PaymentConfig
 from matcher.rules import (
     CLINICAL_DIR,
     CRISIS_FILE,
+    MADE_FROM_DIR,
     MATCHING_FILE,
     SCREENING_FILE,
     VOCABULARY_FILE,
@@ -138,19 +154,53 @@ class Questionnaire:
     difficulty_answers: tuple[str, ...]
 
 
-class Translator:
-    """Looks up one language's texts for one English file, recording what is missing."""
+# What a translation whose English changed since it was translated is called, by check and docs.
+ENGLISH_CHANGED = "English changed since this was translated"
 
-    def __init__(self, table: Mapping[str, Any], language: str, display: str) -> None:
+
+def fingerprint(text: str) -> str:
+    """A short fingerprint of a text, to notice that it changed (not to keep it secret)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def record_key(path: Iterable[str]) -> str:
+    """A text's key in a made_from record: its path in the translation file, joined by '/'."""
+    return "/".join(str(key) for key in path)
+
+
+# A made_from record: text key -> (the English's fingerprint, the translation's fingerprint).
+MadeFrom = Mapping[str, tuple[str, str]]
+
+
+class Translator:
+    """Looks up one language's texts for one English file, recording what is missing.
+
+    With the language's made_from record, a translation whose English changed since it was
+    recorded (and which was not edited since) is stale: the English, marked, and named like a
+    missing one. A translation with no record yet (new, or edited since) is taken to be made
+    from today's English; `unrecorded` lists them for `matcher translations record`.
+    """
+
+    def __init__(
+        self,
+        table: Mapping[str, Any],
+        language: str,
+        display: str,
+        made_from: MadeFrom | None = None,
+    ) -> None:
         self.table = table
         self.language = language
         self.display = display  # the translation file as people name it, for errors
+        self.made_from: MadeFrom = made_from or {}
         self.missing: list[Missing] = []
+        # Every usable translation looked up: key -> (English, translation) fingerprints.
+        self.seen: dict[str, tuple[str, str]] = {}
 
     def text(self, file: str, entry: str, path: Iterable[str], english: str, field: str) -> str:
         """The translation at `path` in the table, or the English marked Untranslated."""
         if not english:
             return english
+        path = tuple(path)
         node: Any = self.table
         for key in path:
             if not isinstance(node, Mapping):
@@ -165,9 +215,26 @@ class Translator:
                 # `matcher check` names the problem.
                 self.missing.append(Missing(file, entry, field, self.language, problem))
                 return Untranslated(english)
+            key = record_key(path)
+            made = (fingerprint(english), fingerprint(node))
+            self.seen[key] = made
+            recorded = self.made_from.get(key)
+            if recorded is not None and recorded[1] == made[1] and recorded[0] != made[0]:
+                # The English may now say something else (a number, a first-line treatment):
+                # the person reads what the clinic says today, in English, until reviewed.
+                self.missing.append(Missing(file, entry, field, self.language, ENGLISH_CHANGED))
+                return Untranslated(english)
             return node
         self.missing.append(Missing(file, entry, field, self.language))
         return Untranslated(english)
+
+    def unrecorded(self) -> list[str]:
+        """The keys of usable translations the made_from record does not hold as they are."""
+        return sorted(
+            key
+            for key, made in self.seen.items()
+            if self.made_from.get(key, ("", ""))[1] != made[1]
+        )
 
 
 # --- the parts of Knowledge ---------------------------------------------------------------------
@@ -475,11 +542,11 @@ def _screening(screening: ScreeningConfig, t: Translator) -> ScreeningConfig:
     )
 
 
-def localise(
-    knowledge: Knowledge, table: Mapping[str, Any], language: str, display: str
-) -> tuple[Knowledge, list[Missing]]:
-    """The knowledge with its texts in `language`; what is missing stays English, marked."""
-    t = Translator(table, language, display)
+def localise(knowledge: Knowledge, t: Translator) -> Knowledge:
+    """The knowledge with its texts in t's language; what is missing stays English, marked.
+
+    What is missing or unusable is in `t.missing` afterwards, what was used in `t.seen`.
+    """
     rules = tuple(
         replace(
             rule,
@@ -516,18 +583,13 @@ def localise(
         screening=_screening(knowledge.screening, t),
         care_routes=_care_routes(knowledge.care_routes, t),
     )
-    return localised, t.missing
+    return localised
 
 
 def checklist_texts(
-    questions: Iterable[tuple[str, str]],
-    headings: Mapping[str, str],
-    table: Mapping[str, Any],
-    language: str,
-    display: str,
-) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
-    """The checklist's questions (id -> text) and headings in `language`, and what is missing."""
-    t = Translator(table, language, display)
+    questions: Iterable[tuple[str, str]], headings: Mapping[str, str], t: Translator
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The checklist's questions (id -> text) and headings in t's language (missing: t.missing)."""
     texts = {
         qid: t.text(
             CHECKLIST_FILE, f"question {qid!r}", (CHECKLIST_FILE, "questions", qid), text, "text"
@@ -538,7 +600,7 @@ def checklist_texts(
         key: t.text(CHECKLIST_FILE, "headings", (CHECKLIST_FILE, "headings", key), text, key)
         for key, text in headings.items()
     }
-    return texts, titled, t.missing
+    return texts, titled
 
 
 def translation_files(rules_dir: Path) -> dict[str, tuple[Mapping[str, Any], str]]:
@@ -557,3 +619,76 @@ def translation_files(rules_dir: Path) -> dict[str, tuple[Mapping[str, Any], str
             raise ConfigError(display, f"language: must say {path.stem!r}, the file's name")
         tables[path.stem] = (data, display)
     return tables
+
+
+def made_from_files(rules_dir: Path) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each language's made_from record, from rules/translations/made_from/<language>.yaml."""
+    folder = rules_dir / TRANSLATIONS_DIR / MADE_FROM_DIR
+    base = rules_dir.name or str(rules_dir)
+    records: dict[str, dict[str, tuple[str, str]]] = {}
+    if not folder.is_dir():
+        return records
+    for path in sorted(folder.glob("*.yaml")):
+        display = f"{base}/{TRANSLATIONS_DIR}/{MADE_FROM_DIR}/{path.name}"
+        data = load_yaml(path, display)
+        if not isinstance(data, Mapping) or data.get("language") != path.stem:
+            raise ConfigError(display, f"must say language: {path.stem!r} and list texts:")
+        texts = data.get("texts") or {}
+        if not isinstance(texts, Mapping):
+            raise ConfigError(display, "texts: must map each text's key to its fingerprints")
+        record = {}
+        for key, value in texts.items():
+            parts = value.split() if isinstance(value, str) else []
+            if len(parts) != 2:
+                raise ConfigError(
+                    display,
+                    f"texts: {key!r}: must be two fingerprints, the English's and the "
+                    f"translation's (rewrite the file with `matcher translations record`)",
+                )
+            record[str(key)] = (parts[0], parts[1])
+        records[path.stem] = record
+    return records
+
+
+MADE_FROM_HEADER = """\
+# What each text of rules/translations/{language}.yaml was translated from: per text (its path in
+# that file), a fingerprint of the English it was made from, then one of the translation as it
+# was (the first 12 hex digits of each one's SHA-256). `matcher check` reports a translation whose
+# English has changed since ("English changed since this was translated") and the service shows
+# the English, marked, for it. Written by `matcher translations record` after review; a text not
+# listed here (new, or edited since) is taken to translate today's English. Not edited by hand:
+# after a merge conflict, keep either side and run `matcher translations record --new`.
+"""
+
+
+def write_made_from(
+    rules_dir: Path, t: Translator, only_new: bool = False
+) -> tuple[Path, int, int]:
+    """Record the English each of t's translations is made from; return the file, the number
+    of texts recorded anew, and of those whose English had changed (now taken as reviewed).
+
+    `only_new` records only translations not recorded as they are (new, or edited), and keeps
+    every other record, stale ones included: safe whenever, since it reviews nothing.
+    """
+    record = {}
+    anew = reviewed = 0
+    for key, made in sorted(t.seen.items()):
+        before = t.made_from.get(key)
+        if before is not None and before[1] == made[1] and (only_new or before == made):
+            record[key] = before
+            continue
+        if before is not None and before[1] == made[1]:
+            reviewed += 1  # the translation as it was, now said to translate today's English
+        anew += 1
+        record[key] = made
+    folder = rules_dir / TRANSLATIONS_DIR / MADE_FROM_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{t.language}.yaml"
+    lines = [MADE_FROM_HEADER.format(language=t.language), f"language: {t.language}\n", "texts:\n"]
+    # One line per text, sorted: two helpers adding texts rarely touch the same lines.
+    lines += [
+        f"  {json.dumps(key, ensure_ascii=False)}: '{english} {translation}'\n"
+        for key, (english, translation) in record.items()
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path, anew, reviewed

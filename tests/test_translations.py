@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from matcher import PROJECT_ROOT
 from matcher.errors import ConfigError
 from matcher.i18n import SHIPPED_LANGUAGES
-from matcher.localise import Untranslated, official_questionnaire
+from matcher.localise import Untranslated, localise, official_questionnaire
 from matcher.matching import Matcher
 from matcher.web import create_app
 from tests.forms import form_token
@@ -444,3 +444,133 @@ def test_a_missing_payment_text_is_the_english_marked_and_named(rules_copy: Path
     label = payment.schemes["es_private"].label
     assert isinstance(label, Untranslated) and label == "Spanish private health insurance"
     assert payment.network_words("es_private", "in_network") == "concertado"
+
+
+# --- a translation knows the English it was made from (rules/translations/made_from/) ----------
+
+EMDR_ENGLISH = (
+    "NICE recommends it when the trauma was more than three months ago and not related to "
+    "combat, so a therapist will check that with you."
+)
+EMDR_ENGLISH_NOW = (
+    "NICE recommends it when the trauma was more than a month ago and not related to "
+    "combat, so a therapist will check that with you."
+)
+
+
+def with_new_emdr_english(rules: Path) -> None:
+    """Change the English rationale of rule ptsd.emdr_to_check in a rules copy."""
+    trauma = rules / "clinical" / "trauma.yaml"
+    text = trauma.read_text(encoding="utf-8")
+    assert text.count(EMDR_ENGLISH) == 1
+    trauma.write_text(text.replace(EMDR_ENGLISH, EMDR_ENGLISH_NOW), encoding="utf-8")
+
+
+def stale_line(language: str) -> str:
+    return (
+        f"translations/{language}.yaml: clinical/trauma.yaml: rule 'ptsd.emdr_to_check': "
+        f"rationale: {language}: English changed since this was translated"
+    )
+
+
+def test_the_bundled_translations_are_recorded_against_todays_english(matcher: Matcher) -> None:
+    for language in OTHER_LANGUAGES:
+        t = matcher.translator(language)
+        localise(matcher.knowledge, t)
+        assert t.unrecorded() == [], language
+
+
+def test_a_translation_whose_english_changed_is_the_new_english_marked(rules_copy: Path) -> None:
+    with_new_emdr_english(rules_copy)
+    held = Matcher.from_files(rules_copy, ROSTER)
+    for language in OTHER_LANGUAGES:
+        knowledge, missing = held.localised(language)
+        assert [str(m) for m in missing] == [stale_line(language)]
+        rationale = knowledge.rules_by_id["ptsd.emdr_to_check"].rationale
+        assert isinstance(rationale, Untranslated) and rationale.endswith(EMDR_ENGLISH_NOW)
+        # The rest of the language is untouched.
+        tf_cbt = knowledge.rules_by_id["ptsd.tf_cbt"].rationale
+        assert not isinstance(tf_cbt, Untranslated)
+
+
+def test_the_api_marks_a_stale_translation_as_english(rules_copy: Path, tmp_path: Path) -> None:
+    with_new_emdr_english(rules_copy)
+    app = create_app(
+        {
+            "TESTING": True,
+            "RATE_LIMIT": "",
+            "STATE_DIR": str(tmp_path / "state"),
+            "RULES_DIR": str(rules_copy),
+        }
+    )
+    answer = app.test_client().post(
+        "/api/v1/match", json={"difficulties": ["ptsd"]}, headers={"Accept-Language": "es"}
+    )
+    reasons = {r["rule"]: r for m in answer.get_json()["modalities"] for r in m["reasons"]}
+    assert reasons["ptsd.emdr_to_check"]["fallback"] is True
+    assert reasons["ptsd.emdr_to_check"]["text"].endswith(EMDR_ENGLISH_NOW)
+    assert "fallback" not in reasons["ptsd.tf_cbt"]
+
+
+def test_a_translation_edited_with_its_english_is_taken_as_made_from_it(rules_copy: Path) -> None:
+    with_new_emdr_english(rules_copy)
+    with_spanish(rules_copy, EMDR_RATIONALE_ES, EMDR_RATIONALE_ES.replace("tres meses", "un mes"))
+    held = Matcher.from_files(rules_copy, ROSTER)
+    t = held.translator("es")
+    knowledge = localise(held.knowledge, t)
+    assert t.missing == []
+    assert "hace más de un mes" in knowledge.rules_by_id["ptsd.emdr_to_check"].rationale
+    assert t.unrecorded() == ["clinical/ptsd.emdr_to_check"]
+    assert [str(m) for m in held.localised("nl")[1]] == [stale_line("nl")]
+
+
+def test_a_made_from_record_that_is_not_two_fingerprints_is_refused(rules_copy: Path) -> None:
+    record = rules_copy / "translations" / "made_from" / "es.yaml"
+    record.write_text("language: es\ntexts:\n  clinical/ptsd.emdr: 'abc'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        Matcher.from_files(rules_copy, ROSTER)
+    assert str(raised.value) == (
+        "rules/translations/made_from/es.yaml: texts: 'clinical/ptsd.emdr': must be two "
+        "fingerprints, the English's and the translation's (rewrite the file with "
+        "`matcher translations record`)"
+    )
+
+
+def run_matcher(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "matcher", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+
+
+@pytest.mark.slow
+def test_matcher_check_reports_a_changed_english_until_it_is_recorded_again(
+    rules_copy: Path,
+) -> None:
+    with_new_emdr_english(rules_copy)
+    rules = str(rules_copy)
+    stale = run_matcher("check", "--rules", rules)
+    assert stale.returncode == 1
+    assert stale.stderr.splitlines() == [
+        *(f"matcher check: rules/{stale_line(code)}" for code in ("ar", "de", "es", "fr", "nl")),
+        "matcher check: 5 translations whose English changed since (shown in English, marked, "
+        "until updated, or reviewed and recorded with `matcher translations record`)",
+    ]
+    # Recording only what is new reviews nothing: still stale.
+    only_new = run_matcher("translations", "record", "--new", "--rules", rules)
+    assert only_new.returncode == 0
+    assert run_matcher("check", "--rules", rules).stderr == stale.stderr
+    # After review: recorded again for Spanish, then for every language.
+    spanish = run_matcher("translations", "record", "es", "--rules", rules)
+    assert spanish.stdout.splitlines() == [
+        "matcher translations: rules/translations/made_from/es.yaml: 485 texts, 1 recorded anew "
+        "(1 whose English had changed)"
+    ]
+    still = run_matcher("check", "--rules", rules)
+    assert stale_line("es") not in still.stderr and stale_line("nl") in still.stderr
+    assert run_matcher("translations", "record", "--rules", rules).returncode == 0
+    clean = run_matcher("check", "--rules", rules)
+    assert clean.returncode == 0 and clean.stderr == ""
+    assert clean.stdout.startswith("matcher check: ok:")
