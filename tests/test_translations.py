@@ -473,13 +473,6 @@ def stale_line(language: str) -> str:
     )
 
 
-def test_the_bundled_translations_are_recorded_against_todays_english(matcher: Matcher) -> None:
-    for language in OTHER_LANGUAGES:
-        t = matcher.translator(language)
-        localise(matcher.knowledge, t)
-        assert t.unrecorded() == [], language
-
-
 def test_a_translation_whose_english_changed_is_the_new_english_marked(rules_copy: Path) -> None:
     with_new_emdr_english(rules_copy)
     held = Matcher.from_files(rules_copy, ROSTER)
