@@ -29,7 +29,7 @@ from matcher.clinical import ClinicalEvaluation
 from matcher.errors import ConfigError, UnknownTherapist
 from matcher.explain import ClinicalExplanation, Renderer
 from matcher.intake import Intake, IntakeReader
-from matcher.localise import Missing, localise, translation_files
+from matcher.localise import Missing, Translator, localise, made_from_files, translation_files
 from matcher.places import is_country
 from matcher.ranking import ClinicalPicture, Preferences
 from matcher.roster import Roster, Therapist, load_roster
@@ -77,6 +77,7 @@ class Matcher:
         clinic_country: str | None = None,
         today: Callable[[], date] = utc_today,
         adult_age: int = ADULT_AGE,
+        made_from: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
     ) -> None:
         if clinic_country is not None and not is_country(clinic_country):
             raise ConfigError(
@@ -89,6 +90,8 @@ class Matcher:
         self.language = i18n.SOURCE_LANGUAGE
         # language -> (its table from rules/translations/<language>.yaml, that file's name)
         self.translations = dict(translations or {})
+        # language -> the English each of its texts was made from (localise.made_from_files)
+        self.made_from = dict(made_from or {})
         self._in_language: dict[str, Matcher] = {}
         self.cache_size = cache_size
         # Where a person who does not say is taken to be during sessions.
@@ -150,6 +153,7 @@ class Matcher:
             today=today,
             adult_age=adult_age,
             translations=translation_files(rules_dir),
+            made_from=made_from_files(rules_dir),
         )
 
     # --- languages --------------------------------------------------------------------------
@@ -170,12 +174,17 @@ class Matcher:
         location = intake.preferences.location
         return location.country if location is not None and location.stated else None
 
+    def translator(self, language: str) -> Translator:
+        """A Translator for `language`: its translation file and its made_from record."""
+        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
+        return Translator(table, language, display, self.made_from.get(language))
+
     def localised(self, language: str) -> tuple[Knowledge, list[Missing]]:
-        """The knowledge in `language`, and each text missing from its translation file."""
+        """The knowledge in `language`, and each text missing (or unusable) in its translation."""
         if language == i18n.SOURCE_LANGUAGE:
             return self.knowledge, []
-        table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
-        return localise(self.knowledge, table, language, display)
+        t = self.translator(language)
+        return localise(self.knowledge, t), t.missing
 
     def in_language(self, language: str) -> Matcher:
         """This Matcher speaking `language`: the same rules, roster and engine, other words.

@@ -167,6 +167,13 @@ class Line(Shape):
 
     rule: str
     text: str
+    fallback: Annotated[
+        bool | UnsetType,
+        Meta(
+            description="Present (true) when the sentence is the English: its translation is "
+            "missing or unusable."
+        ),
+    ] = UNSET
 
 
 class ScoreItem(Shape):
