@@ -164,7 +164,7 @@ def test_a_repeated_modality_is_asked_about_once(client: FlaskClient) -> None:
             "modalities=emdr,reiki",
             {
                 "modalities": [
-                    "'reiki': not a kind of therapy we know; use one of: cbt, tf_cbt, emdr, erp, dbt, ipt, behavioural_activation, applied_relaxation, transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy, guided_self_help, counselling, mbct."
+                    "'reiki': not a kind of therapy we know; use one of: cbt, tf_cbt, emdr, erp, dbt, behavioural_activation, applied_relaxation, transdiagnostic_cbt, process_based, counselling, psychodynamic, ipt, humanistic, couples_therapy, family_therapy, guided_self_help, mbct."
                 ]
             },
         ),
@@ -238,7 +238,7 @@ def break_file(rules: Path, old: str, new: str) -> None:
         (
             "when: {modality: emdr}",
             "when: {modality: emdr2}",
-            "rules/checklist.yaml: question 'emdr.preparation': when: modality 'emdr2' is not in the vocabulary (cbt, tf_cbt, emdr, erp, dbt, ipt, behavioural_activation, applied_relaxation, transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy, guided_self_help, counselling, mbct)",
+            "rules/checklist.yaml: question 'emdr.preparation': when: modality 'emdr2' is not in the vocabulary (cbt, tf_cbt, emdr, erp, dbt, behavioural_activation, applied_relaxation, transdiagnostic_cbt, process_based, counselling, psychodynamic, ipt, humanistic, couples_therapy, family_therapy, guided_self_help, mbct)",
         ),
         (
             "when: {format: online}",
