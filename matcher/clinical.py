@@ -25,11 +25,6 @@ Facts = tuple[tuple[tuple[str, Any], ...], ...]
 FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...], frozenset[str]]
 
 
-# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list, over
-# the person's request if need be; a condition's or a guideline option's advice informs it.
-BINDING_STEPS = ("risk", "severity")
-
-
 class ClinicalEvaluation:
     """The compiled clinical rules, evaluated once per distinct set of facts."""
 
@@ -121,7 +116,7 @@ class ClinicalEvaluation:
     ) -> tuple[str, ...] | None:
         """The settings every match must offer one of, or None (see ClinicalPicture)."""
         required: tuple[str, ...] | None = None
-        if decision is not None and decision["step"] in BINDING_STEPS:
+        if decision is not None and decision["list_follows"]:
             # "Because ..., individual sessions first" (asked for couple sessions or not): a
             # list of therapists who see only couples would contradict the one piece of advice.
             required = (decision["setting"],)

@@ -772,6 +772,12 @@ def _setting_label(setting: str, renderer: Renderer) -> str:
     return label[:1].lower() + label[1:]
 
 
+# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list, over
+# the person's request if need be; a condition's or a guideline option's advice informs it,
+# unless its rule says `list_follows` (a service's choice the list must not contradict).
+BINDING_STEPS = ("risk", "severity")
+
+
 def decide_setting(
     advice: Sequence[dict[str, Any]],
     context: Context,
@@ -839,12 +845,15 @@ def decide_setting(
             }
     chosen.pop("rationale", None)
     chosen = {k: v for k, v in chosen.items() if v is not None}
+    decider_rule = knowledge.rules_by_id.get(chosen["rule"])
     decision = {
         "setting": chosen["setting"],
         "step": chosen["step"],
         "rule": chosen["rule"],
         "overrode": overrode,
         "agreeing": agreeing,
+        "list_follows": chosen["step"] in BINDING_STEPS
+        or (decider_rule is not None and decider_rule.list_follows),
     }
     return [chosen], decision
 

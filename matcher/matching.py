@@ -348,6 +348,17 @@ class Matcher:
                 # answer: no therapist who does not treat what the person asked about.
                 if intake.route.offers_alternatives:
                     relaxed = alternatives.relaxed(self, intake, picture, clinical)
+                if not relaxed:
+                    # Nobody listed and nothing nearer to offer: a route for that (a young
+                    # person is pointed to a young people's service or a clinician).
+                    route = self.knowledge.care_routes.when_nobody_listed(
+                        intake.route,
+                        intake.difficulties,
+                        preferences.age,
+                        self.intakes.youngest_seen,
+                        self.adult_age,
+                    )
+                    intake = replace(intake, route=route)
         safety_part = self.safety(intake.risk_signals, self.crisis_country(intake))
         # The safety path is built in: no rule can remove it, and it always comes first.
         alerts = ([safety.urgent_alert(safety_part, self._)] if safety_part["urgent"] else []) + [

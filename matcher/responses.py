@@ -148,6 +148,13 @@ class SettingDecision(Shape):
     rule: str
     overrode: list[OverriddenSetting]
     agreeing: list[str]
+    list_follows: Annotated[
+        bool,
+        Meta(
+            description="True when every match offers the decided setting (a risk or severity "
+            "decision, or a rule marked list_follows), over the request if need be."
+        ),
+    ]
 
 
 class Alert(Shape):

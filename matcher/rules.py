@@ -238,6 +238,7 @@ class ClinicalRule:
     strength: str | None = None
     advise_setting: str | None = None
     setting_step: str | None = None
+    list_follows: bool = False  # when it decides the setting, every match offers it
     first_line: str | None = None  # the difficulty this is a condition-specific first line of
     derive: str | None = None
     alert: str | None = None
@@ -539,6 +540,7 @@ def load_clinical_rules(
                 strength=raw.get("strength"),
                 advise_setting=raw.get("advise_setting"),
                 setting_step=raw.get("setting_step"),
+                list_follows=raw["list_follows"],
                 first_line=raw.get("first_line"),
                 derive=raw.get("derive"),
                 alert=raw.get("alert"),

@@ -276,6 +276,9 @@ class ClinicalRuleSchema(StrictSchema):
     advise_setting = fields.String(validate=validate.Regexp(ID_PATTERN))
     # Which step of the one setting decision this advice belongs to (risk, severity...).
     setting_step = fields.String(validate=validate.OneOf(SETTING_STEPS))
+    # true: when this rule decides the setting, every match offers it (as after a risk or
+    # severity decision), for a service's choice the list must not contradict.
+    list_follows = fields.Boolean(load_default=False)
     # The difficulty this recommendation is a condition-specific first-line treatment of, as a
     # guideline the rule cites says (it then ranks above generic options for it).
     first_line = fields.String(validate=validate.Regexp(ID_PATTERN))
@@ -309,6 +312,8 @@ class ClinicalRuleSchema(StrictSchema):
                 "and a setting_step needs advise_setting",
                 "setting_step",
             )
+        if data.get("list_follows") and "advise_setting" not in data:
+            raise ValidationError("list_follows goes with advise_setting", "list_follows")
         if "first_line" in data and "recommend" not in data:
             raise ValidationError("first_line goes with recommend", "first_line")
         for condition in data.get("unless", []):
@@ -606,11 +611,16 @@ CARE_ROUTE_AGES = ("below_youngest_seen", "young_person", "adult")
 class CareRouteWhenSchema(StrictSchema):
     difficulty = fields.Raw()
     age = fields.String(validate=validate.OneOf(CARE_ROUTE_AGES))
+    # none: the route applies after matching, when nobody is listed and no nearest alternative
+    # is offered, and no other route applies (a person who would otherwise see only the funnel).
+    matches = fields.String(validate=validate.OneOf(["none"]))
 
     @validates_schema
     def _one_test(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError("a route's when tests difficulty (ids), age, or both")
+        if set(data) == {"matches"}:
+            raise ValidationError("matches: none goes with a difficulty or an age")
         if data.get("age") == "below_youngest_seen" and "difficulty" in data:
             raise ValidationError("age below_youngest_seen is a test on its own")
         if "difficulty" in data:
