@@ -16,8 +16,8 @@ from matcher.errors import ConfigError
 from matcher.i18n import SHIPPED_LANGUAGES
 from matcher.localise import Untranslated, localise, official_questionnaire
 from matcher.matching import Matcher
-from matcher.yamlfile import load_yaml
 from matcher.web import create_app
+from matcher.yamlfile import load_yaml
 from tests.forms import form_token
 
 OTHER_LANGUAGES = [code for code in SHIPPED_LANGUAGES if code != "en"]
