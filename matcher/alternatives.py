@@ -96,7 +96,7 @@ def relaxed(
 ) -> list[dict[str, Any]]:
     """The answer's `relaxed`: who fits with requirements set aside, singly, then together."""
     preferences = intake.preferences
-    active_ids = [c.id for c in matcher._active(preferences, picture)]
+    active_ids = [c.id for c in matcher.active_constraints(preferences, picture)]
     options = []
     by_id = {c.id: c for c in matcher.knowledge.matching.hard_constraints}
     young = preferences.age is not None and preferences.age < matcher.adult_age
@@ -169,12 +169,12 @@ def _try_relaxation(
     # compact's online authority counts, an online therapist's office access does not);
     # they are ranked and explained against what the person asked for.
     eased = _set_aside(matcher, preferences, dropped)
-    kept = matcher._active(eased, picture, dropped)
+    kept = matcher.active_constraints(eased, picture, dropped)
     survivors, _ = ranking.funnel(matcher.roster, kept, eased, picture)
     if not len(survivors):
         return None
-    ranked = matcher._rank(survivors, preferences, picture, RELAXED_MATCHES)
-    all_active = matcher._active(preferences, picture)
+    ranked = matcher.rank(survivors, preferences, picture, RELAXED_MATCHES)
+    all_active = matcher.active_constraints(preferences, picture)
     near = preferences.near
     return {
         "relaxation": "+".join(ids),
@@ -188,5 +188,5 @@ def _try_relaxation(
             if near
             else "",
         ),
-        "matches": [matcher._match_json(r, all_active, intake, clinical, picture) for r in ranked],
+        "matches": [matcher.match_json(r, all_active, intake, clinical, picture) for r in ranked],
     }

@@ -48,11 +48,19 @@ class Route:
     local: Mapping[str, str] | None = None
     lists_matches: bool = True
     offers_alternatives: bool = True  # false: no nearest alternatives beside this route
+    when_nobody_listed: bool = False  # `matches: none`: decided after matching, see CareRoutes
 
     def applies(
-        self, difficulties: Collection[str], age: int | None, youngest_seen: int, adult_age: int
+        self,
+        difficulties: Collection[str],
+        age: int | None,
+        youngest_seen: int,
+        adult_age: int,
+        nobody_listed: bool = False,
     ) -> bool:
-        """Whether this route's `when` holds for these answers."""
+        """Whether this route's `when` holds for these answers (and the list, when it asks)."""
+        if self.when_nobody_listed and not nobody_listed:
+            return False
         if self.difficulties and not self.difficulties & set(difficulties):
             return False
         if self.age == "below_youngest_seen":
@@ -94,6 +102,26 @@ class CareRoutes:
         ]
         applying.sort(key=lambda route: -route.rank)  # stable: file order within a level
         return Decision(tuple(applying) or (self.self_match,), self)
+
+    def when_nobody_listed(
+        self,
+        decision: Decision,
+        difficulties: Collection[str],
+        age: int | None,
+        youngest_seen: int,
+        adult_age: int = 18,
+    ) -> Decision:
+        """The decision once nobody was listed and no alternative offered: a `matches: none`
+        route for these answers takes the place of self-matching (never of another route)."""
+        if decision.level != "self_match":
+            return decision
+        applying = tuple(
+            route
+            for route in self.routes
+            if route.when_nobody_listed
+            and route.applies(difficulties, age, youngest_seen, adult_age, nobody_listed=True)
+        )
+        return Decision(applying, self) if applying else decision
 
 
 @dataclass(frozen=True)
@@ -275,6 +303,7 @@ def load_care_routes(
                 local=dict(item["local"]),
                 lists_matches=item["matches"],
                 offers_alternatives=item["offers_alternatives"],
+                when_nobody_listed=item["when"].get("matches") == "none",
             )
         )
     return CareRoutes(

@@ -9,7 +9,14 @@ from typing import Any
 
 from matcher.errors import ConfigError, IntakeError
 from matcher.i18n import SOURCE_LANGUAGE
-from matcher.localise import Missing, checklist_texts, is_fallback, translation_files
+from matcher.localise import (
+    Missing,
+    Translator,
+    checklist_texts,
+    is_fallback,
+    made_from_files,
+    translation_files,
+)
 from matcher.rules import Source, Vocabulary, _validate
 from matcher.schemas import (
     ChecklistFileSchema,
@@ -91,22 +98,33 @@ class Checklist:
         headings: Mapping[str, str],
         vocabulary: Vocabulary,
         translations: Mapping[str, tuple[Mapping[str, Any], str]] | None = None,
+        made_from: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
     ) -> None:
         self.questions = tuple(questions)
         self.headings = dict(headings)
         self.vocabulary = vocabulary
         # language -> (its table from rules/translations/<language>.yaml, that file's name)
         self.translations = dict(translations or {})
+        # language -> the English each of its texts was made from (localise.made_from_files)
+        self.made_from = dict(made_from or {})
         self._in_language: dict[str, Checklist] = {}
 
-    def localised(self, language: str) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
-        """The questions (id -> text) and headings in `language`, and what is missing there."""
+    def localised(
+        self, language: str, translator: Translator | None = None
+    ) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
+        """The questions (id -> text) and headings in `language`, and what is missing there.
+
+        A `translator` given (one a Matcher made) also collects what the checklist uses.
+        """
         if language == SOURCE_LANGUAGE:
             return {q.id: q.text for q in self.questions}, dict(self.headings), []
         table, display = self.translations.get(language, ({}, f"translations/{language}.yaml"))
-        return checklist_texts(
-            ((q.id, q.text) for q in self.questions), self.headings, table, language, display
+        t = translator or Translator(table, language, display, self.made_from.get(language))
+        before = len(t.missing)
+        texts, headings = checklist_texts(
+            ((q.id, q.text) for q in self.questions), self.headings, t
         )
+        return texts, headings, t.missing[before:]
 
     def in_language(self, language: str, vocabulary: Vocabulary) -> Checklist:
         """The checklist in `language` (English where a translation is missing, marked)."""
@@ -280,4 +298,10 @@ def load_checklist(
         )
     if not any(q.when_key == "always" and q.ask == "therapist" for q in questions):
         raise ConfigError(name, "no question applies 'always': every checklist needs some")
-    return Checklist(questions, data["headings"], vocabulary, translation_files(path.parent))
+    return Checklist(
+        questions,
+        data["headings"],
+        vocabulary,
+        translation_files(path.parent),
+        made_from_files(path.parent),
+    )

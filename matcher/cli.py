@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from matcher import PROJECT_ROOT
+from matcher.checklist import Checklist
 from matcher.errors import ConfigError
+from matcher.i18n import SOURCE_LANGUAGE
+from matcher.localise import ENGLISH_CHANGED, Translator, localise
 from matcher.matching import Matcher
 from matcher.storage.database import default_database_url
 
@@ -47,27 +50,98 @@ def check(args: argparse.Namespace) -> int:
             knowledge.sources,
         )
         missing = []
+        unrecorded = 0
         for language in enabled_languages():
-            missing.extend(matcher.localised(language)[1])
-            missing.extend(checklist.localised(language)[2])
+            if language == SOURCE_LANGUAGE:
+                continue
+            t = _translated(matcher, checklist, language)
+            missing.extend(t.missing)
+            unrecorded += len(t.unrecorded())
     except ConfigError as exc:
         print(f"matcher check: {exc}", file=sys.stderr)
         return 1
+    if unrecorded:
+        # Not an error: other people add translations at the same time, and a new one is
+        # taken to translate today's English. Recording it lets a later change be noticed.
+        print(
+            f"matcher check: note: {unrecorded} translations have no record of the English they "
+            "were made from (new, or edited since): `matcher translations record --new` "
+            "records them"
+        )
     if missing:
         # A person would read these in English: an error, so that a language is whole.
         for line in missing:
             print(f"matcher check: {args.rules.name}/{line}", file=sys.stderr)
-        print(
-            f"matcher check: {len(missing)} missing translations (shown in English, marked, "
-            "until translated; MATCHER_LANGUAGES lists the languages offered)",
-            file=sys.stderr,
-        )
+        absent = sum(m.problem is None for m in missing)
+        if absent:
+            print(
+                f"matcher check: {absent} missing translations (shown in English, marked, "
+                "until translated; MATCHER_LANGUAGES lists the languages offered)",
+                file=sys.stderr,
+            )
+        stale = sum(m.problem == ENGLISH_CHANGED for m in missing)
+        if stale:
+            print(
+                f"matcher check: {stale} translations whose English changed since (shown in "
+                "English, marked, until updated, or reviewed and recorded with `matcher "
+                "translations record`)",
+                file=sys.stderr,
+            )
+        if len(missing) > absent + stale:
+            print(
+                f"matcher check: {len(missing) - absent - stale} translations that cannot be used "
+                "(shown in English, marked, until fixed)",
+                file=sys.stderr,
+            )
         return 1
     _warn_if_not_private()
     print(
         f"matcher check: ok: {len(matcher.knowledge.rules)} clinical rules, "
         f"{len(matcher.roster.therapists)} therapists, rules_version {matcher.rules_version}"
     )
+    return 0
+
+
+def _translated(matcher: Matcher, checklist: Checklist, language: str) -> Translator:
+    """Every clinical text and checklist question looked up in one language, by one Translator."""
+    t = matcher.translator(language)
+    localise(matcher.knowledge, t)
+    checklist.localised(language, t)
+    return t
+
+
+def translations(args: argparse.Namespace) -> int:
+    """Record the English each translation is made from (after review: it clears staleness)."""
+    from matcher.checklist import CHECKLIST_FILE, load_checklist
+    from matcher.localise import write_made_from
+
+    try:
+        matcher = Matcher.from_files(args.rules, args.roster)
+        checklist = load_checklist(
+            args.rules / CHECKLIST_FILE,
+            f"{args.rules.name}/{CHECKLIST_FILE}",
+            matcher.knowledge.vocabulary,
+            matcher.knowledge.sources,
+        )
+    except ConfigError as exc:
+        print(f"matcher translations: {exc}", file=sys.stderr)
+        return 1
+    languages = args.languages or sorted(matcher.translations)
+    unknown = [code for code in languages if code not in matcher.translations]
+    if unknown:
+        print(
+            f"matcher translations: no rules/translations/{unknown[0]}.yaml (languages: "
+            f"{', '.join(sorted(matcher.translations)) or 'none'})",
+            file=sys.stderr,
+        )
+        return 1
+    for language in languages:
+        t = _translated(matcher, checklist, language)
+        path, anew, reviewed = write_made_from(args.rules, t, only_new=args.new)
+        print(
+            f"matcher translations: {path.relative_to(args.rules.parent)}: {len(t.seen)} texts, "
+            f"{anew} recorded anew ({reviewed} whose English had changed)"
+        )
     return 0
 
 
@@ -260,6 +334,23 @@ def main(argv: list[str] | None = None) -> int:
     check_parser.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules")
     check_parser.add_argument("--roster", type=Path, default=PROJECT_ROOT / "therapists.yaml")
     check_parser.set_defaults(run=check)
+    translations_parser = commands.add_parser(
+        "translations", help="the record of the English each translation was made from"
+    )
+    records = translations_parser.add_subparsers(dest="action", required=True)
+    record_parser = records.add_parser(
+        "record",
+        help="record that each translation translates today's English (after review)",
+    )
+    record_parser.add_argument("languages", nargs="*", help="es, nl... (default: every one)")
+    record_parser.add_argument(
+        "--new",
+        action="store_true",
+        help="only translations not yet recorded (new or edited); keep the rest, stale ones too",
+    )
+    record_parser.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules")
+    record_parser.add_argument("--roster", type=Path, default=PROJECT_ROOT / "therapists.yaml")
+    record_parser.set_defaults(run=translations)
     staff_parser = commands.add_parser("staff", help="manage staff accounts")
     actions = staff_parser.add_subparsers(dest="action", required=True)
     for name, text in (("add", "create an account"), ("passwd", "set a new password")):

@@ -17,17 +17,12 @@ from matcher.ranking import ClinicalPicture
 from matcher.rules import AGE_TESTS, Knowledge
 
 if TYPE_CHECKING:  # the type only: matching builds this module's evaluator
-    from matcher.matching import Intake
+    from matcher.intake import Intake
 
 Facts = tuple[tuple[tuple[str, Any], ...], ...]
 # The facts, then what frames them: the leading difficulty, whether the person named it, the
 # setting they asked for, and their difficulties (sorted: placement words count them).
 FactsKey = tuple[Facts, str | None, bool, str | None, tuple[str, ...], frozenset[str]]
-
-
-# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list, over
-# the person's request if need be; a condition's or a guideline option's advice informs it.
-BINDING_STEPS = ("risk", "severity")
 
 
 class ClinicalEvaluation:
@@ -121,7 +116,7 @@ class ClinicalEvaluation:
     ) -> tuple[str, ...] | None:
         """The settings every match must offer one of, or None (see ClinicalPicture)."""
         required: tuple[str, ...] | None = None
-        if decision is not None and decision["step"] in BINDING_STEPS:
+        if decision is not None and decision["list_follows"]:
             # "Because ..., individual sessions first" (asked for couple sessions or not): a
             # list of therapists who see only couples would contradict the one piece of advice.
             required = (decision["setting"],)

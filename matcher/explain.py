@@ -19,7 +19,7 @@ from matcher.checks import HARD_CHECKS, SOFT_CHECKS, ClinicalFit, GroupRequest
 from matcher.engine import Firing, fact_key
 from matcher.gazetteer import Near, km_between
 from matcher.i18n import N_
-from matcher.localise import is_fallback
+from matcher.localise import Untranslated, is_fallback
 from matcher.money import format_money
 from matcher.payment import Budget, Plan
 from matcher.ranking import Check, ScoreLine
@@ -522,7 +522,17 @@ def check_sentence(check: Check, renderer: Renderer) -> str:
     if found_kind is not None:  # a place someone works, not a city asked for
         words["offered"] = renderer.value(found_kind, check.actual, "and")
     text = template.format_map(words)
-    return text[:1].upper() + text[1:]
+    return _as_template(template, text[:1].upper() + text[1:])
+
+
+def _as_template(template: str, text: str) -> str:
+    """A sentence made from a template, still marked as English if the template was."""
+    return Untranslated(text) if is_fallback(template) else text
+
+
+def line(rule: str, text: str) -> dict[str, Any]:
+    """A reason or caveat: its rule and text, and `fallback` when the text stands in English."""
+    return {"rule": rule, "text": str(text), **({"fallback": True} if is_fallback(text) else {})}
 
 
 def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
@@ -530,10 +540,11 @@ def score_sentence(line: ScoreLine, renderer: Renderer, met: bool) -> str:
     kind = SOFT_CHECKS[line.preference.check].kind
     template = line.preference.met if met else line.preference.missed
     # What was missed is a set of alternatives the therapist has none of: "either a or b".
-    return template.format(
+    text = template.format(
         wanted=renderer.value(kind, line.wanted, "or" if met else "either"),
         offered=renderer.value(kind, line.offered, "and"),
     )
+    return _as_template(template, text)
 
 
 @dataclass(frozen=True)
@@ -554,6 +565,10 @@ class Answer:
         """The answer as the JSON's `answers` writes it: difficulties:ptsd, screening.phq9>=16."""
         separator = self.operator if self.operator in (">=", "<") else ":"
         return f"{self.field}{separator}{self.value}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The answer as the JSON's `conditions` give it: field, operator and value apart."""
+        return {"field": self.field, "operator": self.operator, "value": self.value}
 
 
 # How a preference a clinical rule tests is rendered in its "because" sentence.
@@ -757,6 +772,12 @@ def _setting_label(setting: str, renderer: Renderer) -> str:
     return label[:1].lower() + label[1:]
 
 
+# The setting steps (rules/clinical/co_occurring.yaml) whose decision binds the match list, over
+# the person's request if need be; a condition's or a guideline option's advice informs it,
+# unless its rule says `list_follows` (a service's choice the list must not contradict).
+BINDING_STEPS = ("risk", "severity")
+
+
 def decide_setting(
     advice: Sequence[dict[str, Any]],
     context: Context,
@@ -824,12 +845,15 @@ def decide_setting(
             }
     chosen.pop("rationale", None)
     chosen = {k: v for k, v in chosen.items() if v is not None}
+    decider_rule = knowledge.rules_by_id.get(chosen["rule"])
     decision = {
         "setting": chosen["setting"],
         "step": chosen["step"],
         "rule": chosen["rule"],
         "overrode": overrode,
         "agreeing": agreeing,
+        "list_follows": chosen["step"] in BINDING_STEPS
+        or (decider_rule is not None and decider_rule.list_follows),
     }
     return [chosen], decision
 
@@ -878,6 +902,7 @@ def explain_clinical(
                 "rule": rule.id,
                 "text": text,
                 "answers": [a.as_string() for a in answers[rule_id]],
+                "conditions": [a.as_json() for a in answers[rule_id]],
                 "points": earned,
                 **cited,
             }
@@ -980,47 +1005,46 @@ def explain_match(
     lines: Sequence[ScoreLine],
     clinical: ClinicalExplanation,
     renderer: Renderer,
-) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Reasons and caveats for one therapist: constraints met, preferences met and missed."""
-    reasons: list[dict[str, str]] = []
-    caveats: list[dict[str, str]] = []
+    reasons: list[dict[str, Any]] = []
+    caveats: list[dict[str, Any]] = []
     for item in checks:
         caveat = item.outcome in HARD_CHECKS[item.constraint.check].caveat_outcomes
         target = reasons if item.passed and not caveat else caveats
-        target.append(
-            {"rule": f"constraint.{item.constraint.id}", "text": check_sentence(item, renderer)}
-        )
-    for line in lines:
-        rule = f"preference.{line.preference.id}"
-        if line.preference.check == "practises_recommended" and line.offered:
-            for modality in line.offered:
+        target.append(line(f"constraint.{item.constraint.id}", check_sentence(item, renderer)))
+    for scored in lines:
+        rule = f"preference.{scored.preference.id}"
+        if scored.preference.check == "practises_recommended" and scored.offered:
+            for modality in scored.offered:
                 because = next(
                     (r for m in clinical.modalities if m["id"] == modality for r in m["reasons"]),
                     None,
                 )
-                text = line.preference.met.format(offered=renderer.modality(modality))
+                met = scored.preference.met
+                text = met.format(offered=renderer.modality(modality))
                 if because:
                     text += f" ({_because(clinical.answers[because['rule']], renderer)})"
-                reasons.append({"rule": clinical.modality_rules[modality][0], "text": text})
+                reasons.append(line(clinical.modality_rules[modality][0], _as_template(met, text)))
             continue
-        if line.preference.check == "treats_difficulties":
-            if line.offered:
-                reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
-            if line.wanted:
-                caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+        if scored.preference.check == "treats_difficulties":
+            if scored.offered:
+                reasons.append(line(rule, score_sentence(scored, renderer, True)))
+            if scored.wanted:
+                caveats.append(line(rule, score_sentence(scored, renderer, False)))
             continue
-        if line.status == "missed":
-            if line.explained:
-                caveats.append({"rule": rule, "text": score_sentence(line, renderer, False)})
+        if scored.status == "missed":
+            if scored.explained:
+                caveats.append(line(rule, score_sentence(scored, renderer, False)))
         else:
-            reasons.append({"rule": rule, "text": score_sentence(line, renderer, True)})
+            reasons.append(line(rule, score_sentence(scored, renderer, True)))
     return _once(reasons), _once(caveats)
 
 
-def _once(items: list[dict[str, str]]) -> list[dict[str, str]]:
+def _once(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # A requirement and a preference may say the same thing ("Offers individual sessions,
     # which the rules advise for you"): the person reads it once, from the first that said it.
-    kept: dict[str, dict[str, str]] = {}
+    kept: dict[str, dict[str, Any]] = {}
     for item in items:
         kept.setdefault(item["text"], item)
     return list(kept.values())

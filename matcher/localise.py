@@ -15,14 +15,31 @@ English file, then the entry by its id, then the field, and holds the translated
       outcomes: {language: {signs: ...}}      # a constraint's outcomes, by constraint id
     gazetteer.yaml:
       describe: {city: "{name} (centro de la ciudad, no su dirección)", ...}
+    payment.yaml:
+      network_statuses: {in_network: "concertado", ...}
+      schemes:
+        nl_basic: {label: ..., network_words: {in_network: ...}}   # a scheme's words, by id
     care_routes.yaml:
       routes:
         route.psychosis: {text: ..., local: {GB: ...}}   # a route's words, by route id
 
 A text missing from a translation is the English, marked `Untranslated` (the page says
-lang="en" on it, the API `"fallback": true`), never an empty string or a key. `missing()` lists
-each one as (file, entry, field, language) for `matcher check`. A template's placeholders must be
-the English one's: a translation that drops or invents one is refused.
+lang="en" on it, the API `"fallback": true`), never an empty string or a key. The Translator
+lists each one as (file, entry, field, language) for `matcher check`. A translation that cannot
+be used is treated the same way, with its problem named: malformed braces ("{name"), or
+placeholders other than the English's (a template's must be exactly the English ones).
+
+Each translation knows the English it was made from: rules/translations/made_from/<language>.yaml
+holds, per text, a fingerprint of that English and of the translation, written by `matcher
+translations record` (after review). A translation whose English changed since, and which was
+not edited since, is stale: `matcher check` names it ("English changed since this was
+translated") and the service shows today's English, marked, as for a missing one. The English
+may now say something else (a number to call, whether a treatment is first-line): the person
+reads what the clinic says today, in English, rather than what it said before in their own
+language. A translation with no record (new, or edited since) is taken to translate today's
+English, so that translations added on other branches merge without one; `matcher translations
+record --new` records them. The record is a separate file, one sorted line per text, so that
+the translation files keep their layout and two branches adding texts rarely meet in it.
 
 Questionnaires (PHQ-9, GAD-7) are translated only in official wording: a translation of one
 must name its `source` and `attribution`, and cover every item by LOINC code. Without one the
@@ -31,6 +48,9 @@ questionnaire is shown in English, with a note in the person's language.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,9 +59,11 @@ from typing import Any
 from matcher.care_routes import CARE_ROUTES_FILE, CareRoutes, Route
 from matcher.errors import ConfigError
 from matcher.gazetteer import GAZETTEER_FILE
+from matcher.payment import PAYMENT_FILE, PaymentConfig
 from matcher.rules import (
     CLINICAL_DIR,
     CRISIS_FILE,
+    MADE_FROM_DIR,
     MATCHING_FILE,
     SCREENING_FILE,
     VOCABULARY_FILE,
@@ -52,7 +74,6 @@ from matcher.rules import (
     ScreeningConfig,
     Vocabulary,
 )
-from matcher.text import template_fields
 from matcher.yamlfile import load_yaml
 
 TRANSLATIONS_DIR = "translations"
@@ -74,18 +95,50 @@ def is_fallback(text: object) -> bool:
 
 @dataclass(frozen=True)
 class Missing:
-    """One text an enabled language lacks: which file, which entry, which field."""
+    """One text an enabled language lacks or cannot use: which file, entry and field, and why.
+
+    `problem` is None for a text that is simply missing; otherwise what is wrong with the one
+    that is there (its braces, or an English changed since it was translated).
+    """
 
     file: str
     entry: str
     field: str
     language: str
+    problem: str | None = None
 
     def __str__(self) -> str:
-        return (
-            f"{TRANSLATIONS_DIR}/{self.language}.yaml: {self.file}: {self.entry}: "
-            f"{self.field}: missing in {self.language}"
-        )
+        where = f"{TRANSLATIONS_DIR}/{self.language}.yaml: {self.file}: {self.entry}: {self.field}"
+        if self.problem is None:
+            return f"{where}: missing in {self.language}"
+        return f"{where}: {self.language}: {self.problem}"
+
+
+def _placeholders(text: str) -> set[str]:
+    """Each {placeholder} of a template as written, conversion and format included."""
+    return {
+        "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        for _, name, spec, conversion in string.Formatter().parse(text)
+        if name is not None
+    }
+
+
+def placeholder_problem(translation: str, english: str) -> str | None:
+    """What is wrong with a translation's {placeholders}, or None when they are the English's."""
+    try:
+        used = _placeholders(translation)
+    except ValueError as exc:  # "{name" or a lone "}": str.format would raise the same
+        return f"malformed braces ({exc}); a placeholder is written {{name}}, a brace {{{{ or }}}}"
+    try:
+        wanted = _placeholders(english)
+    except ValueError:
+        return None  # English that is no template is never formatted: its braces are words
+    if used == wanted:
+        return None
+    named = ", ".join(sorted(wanted)) or "none"
+    wrong = [f"{p} is not in the English" for p in sorted(used - wanted)]
+    wrong += [f"{p} is missing" for p in sorted(wanted - used)]
+    return f"placeholders must be the English ones ({named}): {'; '.join(wrong)}"
 
 
 @dataclass(frozen=True)
@@ -101,19 +154,53 @@ class Questionnaire:
     difficulty_answers: tuple[str, ...]
 
 
-class Translator:
-    """Looks up one language's texts for one English file, recording what is missing."""
+# What a translation whose English changed since it was translated is called, by check and docs.
+ENGLISH_CHANGED = "English changed since this was translated"
 
-    def __init__(self, table: Mapping[str, Any], language: str, display: str) -> None:
+
+def fingerprint(text: str) -> str:
+    """A short fingerprint of a text, to notice that it changed (not to keep it secret)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def record_key(path: Iterable[str]) -> str:
+    """A text's key in a made_from record: its path in the translation file, joined by '/'."""
+    return "/".join(str(key) for key in path)
+
+
+# A made_from record: text key -> (the English's fingerprint, the translation's fingerprint).
+MadeFrom = Mapping[str, tuple[str, str]]
+
+
+class Translator:
+    """Looks up one language's texts for one English file, recording what is missing.
+
+    With the language's made_from record, a translation whose English changed since it was
+    recorded (and which was not edited since) is stale: the English, marked, and named like a
+    missing one. A translation with no record yet (new, or edited since) is taken to be made
+    from today's English; `unrecorded` lists them for `matcher translations record`.
+    """
+
+    def __init__(
+        self,
+        table: Mapping[str, Any],
+        language: str,
+        display: str,
+        made_from: MadeFrom | None = None,
+    ) -> None:
         self.table = table
         self.language = language
         self.display = display  # the translation file as people name it, for errors
+        self.made_from: MadeFrom = made_from or {}
         self.missing: list[Missing] = []
+        # Every usable translation looked up: key -> (English, translation) fingerprints.
+        self.seen: dict[str, tuple[str, str]] = {}
 
     def text(self, file: str, entry: str, path: Iterable[str], english: str, field: str) -> str:
         """The translation at `path` in the table, or the English marked Untranslated."""
         if not english:
             return english
+        path = tuple(path)
         node: Any = self.table
         for key in path:
             if not isinstance(node, Mapping):
@@ -122,16 +209,32 @@ class Translator:
             # YAML reads `1:` as a number: a numbered step may be written either way.
             node = node.get(key, node.get(int(key)) if key.isdigit() else None)
         if isinstance(node, str) and node.strip():
-            if template_fields(node) != template_fields(english):
+            problem = placeholder_problem(node, english)
+            if problem is not None:
                 # Never a failed page: the English (marked) until the translation is fixed;
-                # `matcher check` names it like a missing one.
-                want = ", ".join(f"{{{p}}}" for p in sorted(template_fields(english))) or "none"
-                where = f"{field} (placeholders must be the English ones: {want})"
-                self.missing.append(Missing(file, entry, where, self.language))
+                # `matcher check` names the problem.
+                self.missing.append(Missing(file, entry, field, self.language, problem))
+                return Untranslated(english)
+            key = record_key(path)
+            made = (fingerprint(english), fingerprint(node))
+            self.seen[key] = made
+            recorded = self.made_from.get(key)
+            if recorded is not None and recorded[1] == made[1] and recorded[0] != made[0]:
+                # The English may now say something else (a number, a first-line treatment):
+                # the person reads what the clinic says today, in English, until reviewed.
+                self.missing.append(Missing(file, entry, field, self.language, ENGLISH_CHANGED))
                 return Untranslated(english)
             return node
         self.missing.append(Missing(file, entry, field, self.language))
         return Untranslated(english)
+
+    def unrecorded(self) -> list[str]:
+        """The keys of usable translations the made_from record does not hold as they are."""
+        return sorted(
+            key
+            for key, made in self.seen.items()
+            if self.made_from.get(key, ("", ""))[1] != made[1]
+        )
 
 
 # --- the parts of Knowledge ---------------------------------------------------------------------
@@ -188,7 +291,42 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
             for kind, words in places.describe.items()
         }
         groups["gazetteer"] = replace(places, describe=describe)
+    if vocabulary.payment is not None:
+        groups["payment"] = _payment(vocabulary.payment, t)
     return replace(vocabulary, **groups)
+
+
+def _payment(payment: PaymentConfig, t: Translator) -> PaymentConfig:
+    """Schemes' labels and the network words; payers keep the names they call themselves."""
+    statuses = {
+        status: t.text(
+            PAYMENT_FILE,
+            "network_statuses",
+            (PAYMENT_FILE, "network_statuses", status),
+            words,
+            status,
+        )
+        for status, words in payment.network_statuses.items()
+    }
+    schemes = {}
+    for scheme in payment.schemes.values():
+        path = (PAYMENT_FILE, "schemes", scheme.id)
+        entry = f"scheme {scheme.id!r}"
+        schemes[scheme.id] = replace(
+            scheme,
+            label=t.text(PAYMENT_FILE, entry, (*path, "label"), scheme.label, "label"),
+            network_words={
+                status: t.text(
+                    PAYMENT_FILE,
+                    entry,
+                    (*path, "network_words", status),
+                    words,
+                    f"network_words: {status}",
+                )
+                for status, words in scheme.network_words.items()
+            },
+        )
+    return replace(payment, network_statuses=statuses, schemes=schemes)
 
 
 def _matching(matching: MatchingConfig, t: Translator) -> MatchingConfig:
@@ -404,11 +542,11 @@ def _screening(screening: ScreeningConfig, t: Translator) -> ScreeningConfig:
     )
 
 
-def localise(
-    knowledge: Knowledge, table: Mapping[str, Any], language: str, display: str
-) -> tuple[Knowledge, list[Missing]]:
-    """The knowledge with its texts in `language`; what is missing stays English, marked."""
-    t = Translator(table, language, display)
+def localise(knowledge: Knowledge, t: Translator) -> Knowledge:
+    """The knowledge with its texts in t's language; what is missing stays English, marked.
+
+    What is missing or unusable is in `t.missing` afterwards, what was used in `t.seen`.
+    """
     rules = tuple(
         replace(
             rule,
@@ -445,18 +583,13 @@ def localise(
         screening=_screening(knowledge.screening, t),
         care_routes=_care_routes(knowledge.care_routes, t),
     )
-    return localised, t.missing
+    return localised
 
 
 def checklist_texts(
-    questions: Iterable[tuple[str, str]],
-    headings: Mapping[str, str],
-    table: Mapping[str, Any],
-    language: str,
-    display: str,
-) -> tuple[dict[str, str], dict[str, str], list[Missing]]:
-    """The checklist's questions (id -> text) and headings in `language`, and what is missing."""
-    t = Translator(table, language, display)
+    questions: Iterable[tuple[str, str]], headings: Mapping[str, str], t: Translator
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The checklist's questions (id -> text) and headings in t's language (missing: t.missing)."""
     texts = {
         qid: t.text(
             CHECKLIST_FILE, f"question {qid!r}", (CHECKLIST_FILE, "questions", qid), text, "text"
@@ -467,7 +600,7 @@ def checklist_texts(
         key: t.text(CHECKLIST_FILE, "headings", (CHECKLIST_FILE, "headings", key), text, key)
         for key, text in headings.items()
     }
-    return texts, titled, t.missing
+    return texts, titled
 
 
 def translation_files(rules_dir: Path) -> dict[str, tuple[Mapping[str, Any], str]]:
@@ -486,3 +619,76 @@ def translation_files(rules_dir: Path) -> dict[str, tuple[Mapping[str, Any], str
             raise ConfigError(display, f"language: must say {path.stem!r}, the file's name")
         tables[path.stem] = (data, display)
     return tables
+
+
+def made_from_files(rules_dir: Path) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each language's made_from record, from rules/translations/made_from/<language>.yaml."""
+    folder = rules_dir / TRANSLATIONS_DIR / MADE_FROM_DIR
+    base = rules_dir.name or str(rules_dir)
+    records: dict[str, dict[str, tuple[str, str]]] = {}
+    if not folder.is_dir():
+        return records
+    for path in sorted(folder.glob("*.yaml")):
+        display = f"{base}/{TRANSLATIONS_DIR}/{MADE_FROM_DIR}/{path.name}"
+        data = load_yaml(path, display)
+        if not isinstance(data, Mapping) or data.get("language") != path.stem:
+            raise ConfigError(display, f"must say language: {path.stem!r} and list texts:")
+        texts = data.get("texts") or {}
+        if not isinstance(texts, Mapping):
+            raise ConfigError(display, "texts: must map each text's key to its fingerprints")
+        record = {}
+        for key, value in texts.items():
+            parts = value.split() if isinstance(value, str) else []
+            if len(parts) != 2:
+                raise ConfigError(
+                    display,
+                    f"texts: {key!r}: must be two fingerprints, the English's and the "
+                    f"translation's (rewrite the file with `matcher translations record`)",
+                )
+            record[str(key)] = (parts[0], parts[1])
+        records[path.stem] = record
+    return records
+
+
+MADE_FROM_HEADER = """\
+# What each text of rules/translations/{language}.yaml was translated from: per text (its path in
+# that file), a fingerprint of the English it was made from, then one of the translation as it
+# was (the first 12 hex digits of each one's SHA-256). `matcher check` reports a translation whose
+# English has changed since ("English changed since this was translated") and the service shows
+# the English, marked, for it. Written by `matcher translations record` after review; a text not
+# listed here (new, or edited since) is taken to translate today's English. Not edited by hand:
+# after a merge conflict, keep either side and run `matcher translations record --new`.
+"""
+
+
+def write_made_from(
+    rules_dir: Path, t: Translator, only_new: bool = False
+) -> tuple[Path, int, int]:
+    """Record the English each of t's translations is made from; return the file, the number
+    of texts recorded anew, and of those whose English had changed (now taken as reviewed).
+
+    `only_new` records only translations not recorded as they are (new, or edited), and keeps
+    every other record, stale ones included: safe whenever, since it reviews nothing.
+    """
+    record = {}
+    anew = reviewed = 0
+    for key, made in sorted(t.seen.items()):
+        before = t.made_from.get(key)
+        if before is not None and before[1] == made[1] and (only_new or before == made):
+            record[key] = before
+            continue
+        if before is not None and before[1] == made[1]:
+            reviewed += 1  # the translation as it was, now said to translate today's English
+        anew += 1
+        record[key] = made
+    folder = rules_dir / TRANSLATIONS_DIR / MADE_FROM_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{t.language}.yaml"
+    lines = [MADE_FROM_HEADER.format(language=t.language), f"language: {t.language}\n", "texts:\n"]
+    # One line per text, sorted: two helpers adding texts rarely touch the same lines.
+    lines += [
+        f"  {json.dumps(key, ensure_ascii=False)}: '{english} {translation}'\n"
+        for key, (english, translation) in record.items()
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path, anew, reviewed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,16 @@ class PaymentConfig:
             return label
         name = known.payers.get(payer, payer) if known else payer
         return f"{name} ({label})"
+
+    def plans_of(self, entries: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+        """A profile's payers as (plan, network words): ('Aetna (US ...)', 'in network')."""
+        return [
+            (
+                self.payer_name(e["scheme"], e.get("payer")),
+                self.network_words(e["scheme"], e["network"]),
+            )
+            for e in entries
+        ]
 
 
 def _require(ok: bool, name: str, where: str, problem: str) -> None:

@@ -50,6 +50,8 @@ CRISIS_FILE = "crisis.yaml"
 JURISDICTIONS_FILE = "jurisdictions.yaml"
 CLINICAL_DIR = "clinical"
 TRANSLATIONS_DIR = "translations"
+# rules/translations/made_from/<language>.yaml: the English each translation was made from.
+MADE_FROM_DIR = "made_from"
 # rules/scenarios/*.yaml: intakes and what a clinician expects of them, beside the rules they test.
 # They are tests (tests/test_scenarios.py runs them), not rules: the service and `matcher check`
 # skip them, and they are no part of rules_version, so editing a case changes no rule.
@@ -236,6 +238,7 @@ class ClinicalRule:
     strength: str | None = None
     advise_setting: str | None = None
     setting_step: str | None = None
+    list_follows: bool = False  # when it decides the setting, every match offers it
     first_line: str | None = None  # the difficulty this is a condition-specific first line of
     derive: str | None = None
     alert: str | None = None
@@ -537,6 +540,7 @@ def load_clinical_rules(
                 strength=raw.get("strength"),
                 advise_setting=raw.get("advise_setting"),
                 setting_step=raw.get("setting_step"),
+                list_follows=raw["list_follows"],
                 first_line=raw.get("first_line"),
                 derive=raw.get("derive"),
                 alert=raw.get("alert"),
@@ -1001,6 +1005,9 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
         # rules/translations/<language>.yaml: the texts in other languages (matcher/localise.py).
         in_translations = relative.parts[0] == TRANSLATIONS_DIR and len(relative.parts) == 2
+        in_translations |= (
+            relative.parts[:2] == (TRANSLATIONS_DIR, MADE_FROM_DIR) and len(relative.parts) == 3
+        )
         if str(relative) not in KNOWN_FILES and not in_clinical and not in_translations:
             raise ConfigError(
                 display(path),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import pycountry
 from marshmallow import (
@@ -216,7 +216,8 @@ SCREENING_CONDITION = re.compile(
 NUMERIC_TESTS = ("total_at_least", "total_below", "difficulty_at_least", "difficulty_below")
 # The steps of the one setting decision, highest first (their order is data, in the rules'
 # `precedence`; these are the names a rule's `setting_step` may use).
-SETTING_STEPS = ("risk", "severity", "condition", "request", "option")
+SettingStep = Literal["risk", "severity", "condition", "request", "option"]
+SETTING_STEPS: tuple[str, ...] = get_args(SettingStep)
 
 
 def condition_kind(key: str) -> str | None:
@@ -275,6 +276,9 @@ class ClinicalRuleSchema(StrictSchema):
     advise_setting = fields.String(validate=validate.Regexp(ID_PATTERN))
     # Which step of the one setting decision this advice belongs to (risk, severity...).
     setting_step = fields.String(validate=validate.OneOf(SETTING_STEPS))
+    # true: when this rule decides the setting, every match offers it (as after a risk or
+    # severity decision), for a service's choice the list must not contradict.
+    list_follows = fields.Boolean(load_default=False)
     # The difficulty this recommendation is a condition-specific first-line treatment of, as a
     # guideline the rule cites says (it then ranks above generic options for it).
     first_line = fields.String(validate=validate.Regexp(ID_PATTERN))
@@ -308,6 +312,8 @@ class ClinicalRuleSchema(StrictSchema):
                 "and a setting_step needs advise_setting",
                 "setting_step",
             )
+        if data.get("list_follows") and "advise_setting" not in data:
+            raise ValidationError("list_follows goes with advise_setting", "list_follows")
         if "first_line" in data and "recommend" not in data:
             raise ValidationError("first_line goes with recommend", "first_line")
         for condition in data.get("unless", []):
@@ -594,7 +600,8 @@ class JurisdictionsFileSchema(StrictSchema):
 
 
 # rules/care_routes.yaml (matcher/care_routes.py): the levels, least serious first.
-CARE_ROUTE_LEVELS = ("self_match", "clinician_review", "specialist", "urgent")
+CareRouteLevel = Literal["self_match", "clinician_review", "specialist", "urgent"]
+CARE_ROUTE_LEVELS: tuple[str, ...] = get_args(CareRouteLevel)
 # What a route's `when` can test: the person's difficulties, their age against the roster
 # (below_youngest_seen), or against MATCHER_ADULT_AGE (young_person; adult, which an unknown age
 # counts as). With both a difficulty and an age, both must hold.
@@ -604,11 +611,16 @@ CARE_ROUTE_AGES = ("below_youngest_seen", "young_person", "adult")
 class CareRouteWhenSchema(StrictSchema):
     difficulty = fields.Raw()
     age = fields.String(validate=validate.OneOf(CARE_ROUTE_AGES))
+    # none: the route applies after matching, when nobody is listed and no nearest alternative
+    # is offered, and no other route applies (a person who would otherwise see only the funnel).
+    matches = fields.String(validate=validate.OneOf(["none"]))
 
     @validates_schema
     def _one_test(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError("a route's when tests difficulty (ids), age, or both")
+        if set(data) == {"matches"}:
+            raise ValidationError("matches: none goes with a difficulty or an age")
         if data.get("age") == "below_youngest_seen" and "difficulty" in data:
             raise ValidationError("age below_youngest_seen is a test on its own")
         if "difficulty" in data:
@@ -654,131 +666,6 @@ class CareRoutesFileSchema(StrictSchema):
     review_caveat = fields.String(required=True, validate=validate.Length(min=10))
     about_age = fields.String(required=True, validate=validate.Length(min=1))
     routes = fields.List(fields.Nested(CareRouteSchema), required=True)
-
-
-# --- the roster -------------------------------------------------------------------------------
-
-
-class AgeRangeSchema(StrictSchema):
-    min = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=120))
-    max = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=120))
-
-    @validates_schema
-    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["min"] > data["max"]:
-            raise ValidationError(f"min {data['min']} is above max {data['max']}")
-
-
-class GroupSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    topic = fields.String(required=True)
-    modality = fields.String(required=True)
-    format = fields.String(required=True)
-    schedule = fields.String(required=True, validate=validate.Length(min=1))
-    weeks = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=104))
-
-
-class PayerSchema(StrictSchema):
-    scheme = fields.String(required=True, metadata={"description": "rules/payment.yaml scheme"})
-    payer = fields.String(required=True, allow_none=True)
-    network = fields.String(
-        required=True, validate=validate.OneOf(["in_network", "out_of_network", "reimbursement"])
-    )
-    verified_at = fields.Date(required=True)
-
-
-class OfficeSchema(StrictSchema):
-    city = fields.String(required=True)
-    postcode = fields.String(required=True, allow_none=True)
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-
-
-class LicenceSchema(StrictSchema):
-    jurisdiction = fields.String(
-        required=True,
-        metadata={"description": "ISO 3166-1 alpha-2 country or ISO 3166-2 region."},
-    )
-    register = fields.String(required=True)
-    number = fields.String(
-        metadata={"description": "Left out when the clinic hides licence numbers."}
-    )
-    title = fields.String(required=True)
-    status = fields.String(required=True)
-    expires = fields.Date(required=True, allow_none=True)
-    verified_at = fields.Date(required=True)
-
-
-class CompactAuthoritySchema(StrictSchema):
-    compact = fields.String(required=True)
-    number = fields.String()
-    expires = fields.Date(required=True, allow_none=True)
-    verified_at = fields.Date(required=True)
-    status = fields.String(required=True)
-
-
-class AcceptingSchema(StrictSchema):
-    verified_at = fields.Date(
-        required=True,
-        metadata={"description": "When accepting_new_clients was last confirmed."},
-    )
-    next_available = fields.Date(required=True, allow_none=True)
-    weekly_cap = fields.Integer(required=True, allow_none=True)
-
-
-class IdentitySchema(StrictSchema):
-    consent = fields.Date(required=True)
-    values = fields.List(fields.String(), required=True)
-
-
-class TherapistSchema(StrictSchema):
-    """A therapist's public profile: the roster entry as clients see it."""
-
-    id = fields.String(required=True, validate=validate.Regexp(THERAPIST_ID_PATTERN))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    licences = fields.List(fields.Nested(LicenceSchema), required=True)
-    compacts = fields.List(fields.Nested(CompactAuthoritySchema), required=True)
-    accepting = fields.Nested(AcceptingSchema, required=True)
-    access = fields.List(fields.String(), required=True)
-    works_with_interpreters = fields.Boolean(required=True)
-    affirming = fields.List(fields.String(), required=True)
-    identity = fields.Nested(
-        IdentitySchema,
-        metadata={"description": "Shown only where the therapist opted in (consent date)."},
-    )
-    pronouns = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    gender = fields.String(required=True)
-    licence_type = fields.String(required=True)
-    credentials = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    modalities = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    difficulties = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    languages = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    formats = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    settings = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    groups = fields.List(fields.Nested(GroupSchema), required=True)
-    city = fields.String(required=True, allow_none=True)
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
-    ages = fields.Nested(AgeRangeSchema, required=True)
-    fee = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    sliding_scale_min = fields.Integer(
-        required=True, strict=True, allow_none=True, validate=validate.Range(min=0)
-    )
-    accepting_new_clients = StrictBoolean(required=True)
-    availability = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    measures_outcomes = fields.List(fields.String(), required=True)
-    bio = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    currency = fields.String(
-        required=True,
-        validate=validate.Regexp(r"^[A-Z]{3}$"),
-        metadata={"description": "ISO 4217: the currency of fee and sliding_scale_min."},
-    )
-    low_fee_places = fields.Integer(
-        required=True,
-        allow_none=True,
-        metadata={"description": "Places open at a sliding-scale fee; null: not capped."},
-    )
-    payers = fields.List(fields.Nested(PayerSchema), required=True)
-    offices = fields.List(fields.Nested(OfficeSchema), required=True)
 
 
 # --- the intake -------------------------------------------------------------------------------
@@ -1189,294 +1076,6 @@ def build_intake_schema(
     return IntakeSchema()
 
 
-# --- responses (documented in OpenAPI and checked by the tests) -------------------------------
-
-
-class SourceRefSchema(StrictSchema):
-    id = fields.String(required=True)
-    cite = fields.String(required=True)
-    title = fields.String(required=True)
-    url = fields.String()
-
-
-def _clinician_note() -> fields.String:
-    return fields.String(
-        metadata={
-            "description": "For clinicians only (the staff console shows it): which source says "
-            "what, why the rule wins or where it goes beyond its source. Never read to the person."
-        }
-    )
-
-
-class ModalityReasonSchema(StrictSchema):
-    rule = fields.String(required=True)
-    text = fields.String(required=True)
-    clinician_note = _clinician_note()
-    evidence = fields.String(required=True)
-    sources = fields.List(fields.Nested(SourceRefSchema), required=True)
-    answers = fields.List(fields.String(), required=True)
-    points = fields.Integer(required=True)
-    # Present (true) when the text is the English because its translation is missing.
-    fallback = fields.Boolean()
-    first_line_for = fields.String(
-        metadata={"description": "The difficulty this rule names it a first-line treatment of."}
-    )
-
-
-class PlacementSchema(StrictSchema):
-    kind = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            [
-                "leading_main",
-                "leading_specific",
-                "leading_only",
-                "first_line",
-                "first_line_after",
-                "other",
-                "other_after",
-            ]
-        ),
-    )
-    text = fields.String(required=True)
-
-
-class ModalityResultSchema(StrictSchema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    description = fields.String(required=True)
-    score = fields.Integer(required=True)
-    first_line_for = fields.List(
-        fields.String(),
-        required=True,
-        metadata={"description": "Difficulties of the person's it is a first-line treatment of."},
-    )
-    placement = fields.Nested(
-        PlacementSchema,
-        required=True,
-        metadata={"description": "Why it is where it is in the list (the precedence step)."},
-    )
-    reasons = fields.List(fields.Nested(ModalityReasonSchema), required=True)
-    # Present (true) when the text is the English because its translation is missing.
-    fallback = fields.Boolean()
-
-
-class AdviceSchema(StrictSchema):
-    rule = fields.String(required=True)
-    setting = fields.String(required=True)
-    step = fields.String(
-        required=True,
-        validate=validate.OneOf(SETTING_STEPS),
-        metadata={"description": "The step of the setting decision that decided."},
-    )
-    text = fields.String(required=True)
-    clinician_note = _clinician_note()
-    evidence = fields.String(required=True)
-    sources = fields.List(fields.Nested(SourceRefSchema), required=True)
-    # Present (true) when the text is the English because its translation is missing.
-    fallback = fields.Boolean()
-
-
-class OverriddenSettingSchema(StrictSchema):
-    rule = fields.String(required=True)
-    setting = fields.String(required=True)
-    step = fields.String(required=True, validate=validate.OneOf(SETTING_STEPS))
-
-
-class SettingDecisionSchema(StrictSchema):
-    setting = fields.String(required=True)
-    step = fields.String(required=True, validate=validate.OneOf(SETTING_STEPS))
-    rule = fields.String(required=True)
-    overrode = fields.List(fields.Nested(OverriddenSettingSchema), required=True)
-    agreeing = fields.List(fields.String(), required=True)
-
-
-class AlertSchema(StrictSchema):
-    level = fields.String(required=True, validate=validate.OneOf(["info", "caution", "urgent"]))
-    rule = fields.String(required=True)
-    text = fields.String(required=True)
-    clinician_note = _clinician_note()
-    evidence = fields.String()
-    sources = fields.List(fields.Nested(SourceRefSchema))
-    # Present (true) when the text is the English because its translation is missing.
-    fallback = fields.Boolean()
-
-
-class LineSchema(StrictSchema):
-    rule = fields.String(required=True)
-    text = fields.String(required=True)
-
-
-class ScoreItemSchema(StrictSchema):
-    id = fields.String(required=True)
-    label = fields.String(required=True)
-    points = fields.Float(required=True)
-    max = fields.Integer(required=True)
-
-
-class CareRouteStepSchema(StrictSchema):
-    level = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS))
-    text = fields.String(required=True)
-    rule = fields.String(required=True)
-    source = fields.String(
-        required=True, metadata={"description": "The citation: the sources' cites, joined."}
-    )
-    evidence = fields.String(required=True)
-    sources = fields.List(fields.Nested(SourceRefSchema), required=True)
-
-
-class CareRouteOutSchema(CareRouteStepSchema):
-    also = fields.List(
-        fields.Nested(CareRouteStepSchema),
-        required=True,
-        metadata={"description": "The other routes that apply, most serious first."},
-    )
-    lists_matches = fields.Boolean(
-        required=True,
-        metadata={
-            "description": "false: no therapists are listed beside this route (a person from "
-            "the clinic is the answer), so `matches` is empty and there is no `no_match`."
-        },
-    )
-
-
-class MatchSchema(StrictSchema):
-    therapist = fields.Nested(TherapistSchema, required=True)
-    review_required = fields.Boolean(
-        required=True,
-        metadata={"description": "True when a clinician must review the intake before booking."},
-    )
-    score = fields.Float(required=True)
-    max_score = fields.Integer(required=True)
-    score_breakdown = fields.List(fields.Nested(ScoreItemSchema), required=True)
-    reasons = fields.List(fields.Nested(LineSchema), required=True)
-    caveats = fields.List(fields.Nested(LineSchema), required=True)
-
-
-class ConstraintCountSchema(StrictSchema):
-    constraint = fields.String(required=True)
-    text = fields.String(required=True)
-    remaining = fields.Integer(required=True)
-
-
-class NoMatchSchema(StrictSchema):
-    constraint = fields.String(required=True)
-    text = fields.String(required=True)
-    funnel = fields.List(fields.Nested(ConstraintCountSchema), required=True)
-    staff_review = fields.String(
-        metadata={
-            "description": "Present when what ruled everyone out is never relaxed (licensure, "
-            "freshness): a person at the clinic can look for someone who may see them."
-        }
-    )
-
-
-class RelaxedSchema(StrictSchema):
-    relaxation = fields.String(required=True)
-    relaxed = fields.List(fields.String(), required=True)
-    text = fields.String(required=True)
-    matches = fields.List(fields.Nested(MatchSchema), required=True)
-
-
-class ScreeningResultSchema(StrictSchema):
-    total = fields.Integer(required=True)
-    max_total = fields.Integer(required=True)
-    severity = fields.String(required=True)
-    text = fields.String(required=True)
-    difficulty = fields.Integer()
-    declared_total = fields.Integer()
-    note = fields.String()
-
-
-class CrisisResourceOutSchema(StrictSchema):
-    name = fields.String(required=True)
-    kind = fields.String(required=True)
-    contact = fields.String(required=True)
-    hours = fields.String()
-    note = fields.String()
-
-
-class SafetySchema(StrictSchema):
-    urgent = fields.Boolean(required=True)
-    follow_up = fields.String()
-    triggers = fields.List(fields.String(), required=True)
-    review_before_booking = fields.Boolean(required=True)
-    message = fields.String()
-    emergency_number = fields.String()
-    resources = fields.List(fields.Nested(CrisisResourceOutSchema))
-    locale = fields.String(allow_none=True)
-    # Present (true) when the text is the English because its translation is missing.
-    fallback = fields.Boolean()
-
-
-class MatchResponseSchema(StrictSchema):
-    safety = fields.Nested(SafetySchema, required=True)
-    screening = fields.Dict(
-        keys=fields.String(), values=fields.Nested(ScreeningResultSchema), required=True
-    )
-    care_route = fields.Nested(
-        CareRouteOutSchema,
-        required=True,
-        metadata={"description": "What to do first: choose a match, or the route beyond it."},
-    )
-    modalities = fields.List(fields.Nested(ModalityResultSchema), required=True)
-    advice = fields.List(
-        fields.Nested(AdviceSchema),
-        required=True,
-        validate=validate.Length(max=1),
-        metadata={"description": "At most one piece of setting advice: the setting decision."},
-    )
-    setting_decision = fields.Nested(
-        SettingDecisionSchema,
-        required=True,
-        allow_none=True,
-        metadata={"description": "Which rule decided the setting, and which advice it overrode."},
-    )
-    matches = fields.List(fields.Nested(MatchSchema), required=True)
-    no_match = fields.Nested(NoMatchSchema, required=True, allow_none=True)
-    relaxed = fields.List(fields.Nested(RelaxedSchema), required=True)
-    alerts = fields.List(fields.Nested(AlertSchema), required=True)
-    disclaimer = fields.String(required=True)
-    rules_version = fields.String(required=True)
-
-
-class CheckSchema(StrictSchema):
-    constraint = fields.String(required=True)
-    passed = fields.Boolean(required=True)
-    expected = fields.Raw(required=True, allow_none=True)
-    actual = fields.Raw(required=True, allow_none=True)
-    text = fields.String(required=True)
-
-
-class WhyResponseSchema(StrictSchema):
-    safety = fields.Nested(SafetySchema, required=True)
-    therapist = fields.Nested(TherapistSchema, required=True)
-    review_required = fields.Boolean(required=True)
-    eligible = fields.Boolean(required=True)
-    summary = fields.String(required=True)
-    checks = fields.List(fields.Nested(CheckSchema), required=True)
-    failed = fields.List(fields.Nested(LineSchema), required=True)
-    rank = fields.Integer(required=True, allow_none=True)
-    of = fields.Integer(required=True)
-    score = fields.Float(required=True, allow_none=True)
-    score_breakdown = fields.List(fields.Nested(ScoreItemSchema), required=True)
-    reasons = fields.List(fields.Nested(LineSchema), required=True)
-    caveats = fields.List(fields.Nested(LineSchema), required=True)
-    rules_version = fields.String(required=True)
-
-
-class TherapistListSchema(StrictSchema):
-    therapists = fields.List(fields.Nested(TherapistSchema), required=True)
-    needs_reconfirmation = fields.List(
-        fields.String(),
-        required=True,
-        metadata={"description": "Ids on this page that staff must re-confirm."},
-    )
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-
-
 def build_therapist_query_schema(
     format_ids: Iterable[str],
     setting_ids: Iterable[str],
@@ -1511,20 +1110,6 @@ def build_therapist_query_schema(
         per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
     return TherapistQuerySchema()
-
-
-class ErrorSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    code = fields.Integer(required=True)
-    status = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-    safety = fields.Nested(
-        SafetySchema,
-        metadata={"description": "Present whenever the request carried a risk signal."},
-    )
 
 
 # --- the questions-to-ask checklist (rules/checklist.yaml, GET /api/v1/checklist) -------------
@@ -1598,29 +1183,6 @@ class ChecklistQuerySchema(Schema):
     )
 
 
-class ChecklistQuestionOutSchema(StrictSchema):
-    id = fields.String(required=True)
-    text = fields.String(required=True)
-    source = fields.Nested(SourceRefSchema, required=True)
-    # Present (true) when the text is the English because its translation is missing.
-    fallback = fields.Boolean()
-
-
-class ChecklistSectionSchema(StrictSchema):
-    id = fields.String(required=True)
-    title = fields.String(required=True)
-    modality = fields.String(metadata={"description": "The modality id, for a modality's section."})
-    questions = fields.List(fields.Nested(ChecklistQuestionOutSchema), required=True)
-
-
-class ChecklistResponseSchema(StrictSchema):
-    modalities = fields.List(fields.String(), required=True)
-    format = fields.String(required=True)
-    setting = fields.String(required=True)
-    languages = fields.List(fields.String(), required=True)
-    sections = fields.List(fields.Nested(ChecklistSectionSchema), required=True)
-
-
 class ContactSchema(StrictSchema):
     """How the person wants the clinic to reach them."""
 
@@ -1681,20 +1243,3 @@ def build_status_change_schema(therapist_ids: Iterable[str]) -> Schema:
             return {k: v for k, v in data.items() if v != ""}
 
     return StatusChangeSchema()
-
-
-class ReferralNotSavedSchema(ErrorSchema):
-    """503 from the referral endpoint: nothing was stored, but here is the match all the same."""
-
-    result = fields.Nested(MatchResponseSchema, required=True)
-
-
-class ReferralResponseSchema(StrictSchema):
-    """A stored referral: its id, whether it is urgent, what to tell the person, the match."""
-
-    id = fields.String(required=True)
-    status = fields.String(required=True)
-    urgent = fields.Boolean(required=True)
-    message = fields.String(required=True)
-    safety = fields.Nested(SafetySchema, required=True)
-    result = fields.Nested(MatchResponseSchema, required=True)

@@ -22,9 +22,9 @@ def why(matcher: Matcher, therapist_id: str, payload: Any) -> dict[str, Any]:
     """Explain one therapist for an intake: each constraint failed, or their rank and why."""
     therapist = matcher.therapist(therapist_id)
     intake = matcher.parse_intake(payload)
-    intake, clinical, picture = matcher._clinical_picture(intake)
+    intake, clinical, picture = matcher.clinical_picture(intake)
     preferences = intake.preferences
-    active = matcher._active(preferences, picture)
+    active = matcher.active_constraints(preferences, picture)
     checks = [ranking.check(c, therapist, matcher.roster, preferences, picture) for c in active]
     failed = [
         {
@@ -37,10 +37,10 @@ def why(matcher: Matcher, therapist_id: str, payload: Any) -> dict[str, Any]:
     survivors, _ = ranking.funnel(matcher.roster, active, preferences, picture)
     own = np.array([therapist.position], dtype=np.intp)
     lines = ranking.lines_for(
-        0, therapist, matcher._scores(own, preferences, picture), preferences, picture
+        0, therapist, matcher.scores(own, preferences, picture), preferences, picture
     )
     reasons, caveats = explain.explain_match(checks, lines, clinical, matcher.renderer)
-    matcher._review_caveats(intake, caveats)
+    matcher.add_review_caveats(intake, caveats)
     rank = None
     name = therapist["name"]
     if failed:
@@ -49,7 +49,7 @@ def why(matcher: Matcher, therapist_id: str, payload: Any) -> dict[str, Any]:
             reasons="; ".join(f["text"][:1].lower() + f["text"][1:] for f in failed),
         )
     else:
-        scores = matcher._scores(survivors, preferences, picture)
+        scores = matcher.scores(survivors, preferences, picture)
         order = ranking.best(matcher.roster, scores)
         rank = int(np.flatnonzero(scores.at[order] == therapist.position)[0]) + 1
         most = sum(line.preference.points for line in lines)
@@ -62,9 +62,9 @@ def why(matcher: Matcher, therapist_id: str, payload: Any) -> dict[str, Any]:
     elif intake.route.needs_review:
         summary += " " + matcher._(ROUTE_REVIEW_SUMMARY)
     return {
-        "safety": matcher.safety(intake.risk_signals, matcher._crisis_country(intake)),
+        "safety": matcher.safety(intake.risk_signals, matcher.crisis_country(intake)),
         "therapist": therapist.profile,
-        "review_required": matcher._review_required(intake),
+        "review_required": matcher.review_required(intake),
         "eligible": not failed,
         "summary": summary,
         "checks": [

@@ -77,6 +77,16 @@ def _load_json(text: str, name: str) -> Any:
         raise ConfigError(name, f"invalid JSON: {exc}") from None
 
 
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with the strict loader (raises yaml.YAMLError)."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+# What load_yaml parses with: a seam where the tests put a memo of parse_yaml (one parse per
+# distinct text in a test process; tests/conftest.py).
+yamlfile_parser = parse_yaml
+
+
 def load_yaml(path: Path, display_name: str | None = None) -> Any:
     """Parse one YAML (or JSON) file strictly; raise ConfigError naming file and line if bad."""
     name = display_name or str(path)
@@ -91,7 +101,7 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
     if text.lstrip().startswith(("{", "[")):
         return _load_json(text, name)
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yamlfile_parser(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

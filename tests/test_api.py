@@ -9,8 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.schemas import MatchResponseSchema, TherapistSchema, WhyResponseSchema
+from matcher import responses
+from matcher.roster import TherapistRecord
 from matcher.web import create_app
+from tests.contract import documented_errors
 from tests.invariants import assert_valid_match_response
 
 TRAUMA_ES = {
@@ -145,7 +147,7 @@ def test_why_not_lists_every_failed_constraint(client: FlaskClient, matcher: Any
     assert "ar" not in closed["languages"] or "couple" not in closed["settings"]
     status, body = post(client, intake, f"/api/v1/therapists/{closed.id}/why")
     assert status == 200
-    assert WhyResponseSchema().validate(body) == {}
+    assert documented_errors(client, "WhyResponse", body) == []
     assert body["eligible"] is False and body["rank"] is None
     failed = [f["rule"] for f in body["failed"]]
     assert failed[0] == "constraint.accepting"
@@ -320,7 +322,7 @@ def test_therapist_listing_filters_and_pages(client: FlaskClient) -> None:
     assert arabic_online["total"] > 0
     for therapist in arabic_online["therapists"]:
         assert "ar" in therapist["languages"] and "online" in therapist["formats"]
-        assert TherapistSchema().validate(therapist) == {}
+        assert documented_errors(client, "Therapist", therapist) == []
     madrid = client.get(
         "/api/v1/therapists?city=madrid&modality=emdr&accepting_new_clients=true"
     ).get_json()
@@ -410,9 +412,31 @@ def test_openapi_is_generated_from_the_schemas(client: FlaskClient) -> None:
     assert "/api/v1/match" in spec["paths"]
     intake = spec["components"]["schemas"]["Intake"]
     assert "ptsd" in intake["properties"]["difficulties"]["items"]["enum"]
-    assert set(spec["components"]["schemas"]["MatchResponse"]["properties"]) == set(
-        MatchResponseSchema().fields
-    )
+    match_response = spec["components"]["schemas"]["MatchResponse"]
+    assert set(match_response["properties"]) == set(responses.MatchResponse.__struct_fields__)
+    # One therapist shape: the roster's record is the profile the document describes.
+    therapist = spec["components"]["schemas"]["Therapist"]
+    assert set(therapist["properties"]) == set(TherapistRecord.__struct_fields__)
+    # Only what a clinic may hide is optional beyond the roster file's own defaults.
+    assert "number" not in spec["components"]["schemas"]["Licence"]["required"]
+
+
+def test_the_server_never_sends_a_field_its_document_does_not_declare(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matcher.matching import Matcher
+
+    answer = Matcher.match
+
+    def with_an_extra_field(self: Matcher, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**answer(self, *args, **kwargs), "undocumented": True}
+
+    monkeypatch.setattr(Matcher, "match", with_an_extra_field)
+    # An intake no other test sends: its answer is not in the response cache.
+    intake = {"difficulties": ["grief", "stress", "self_esteem"], "limit": 9}
+    response = app.test_client().post("/api/v1/match", json=intake)
+    assert response.status_code == 500
+    assert "undocumented" not in response.get_data(as_text=True)
 
 
 def test_healthz_reports_the_rules_version(client: FlaskClient) -> None:
@@ -444,3 +468,22 @@ def test_clinician_notes_ride_under_the_reason_and_the_advice_never_in_its_text(
     assert body["setting_decision"]["overrode"] == [
         {"rule": "preferences.setting", "setting": "group", "step": "request"}
     ]
+
+
+def test_each_reason_gives_its_conditions_apart_and_as_the_strings_clients_read(
+    client: FlaskClient,
+) -> None:
+    intake = {"difficulties": ["depression"], "screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 0]}}
+    status, body = post(client, intake)
+    assert status == 200
+    reasons = [r for m in body["modalities"] for r in m["reasons"]]
+    assert reasons
+    for reason in reasons:
+        written = [
+            f"{c['field']}{c['operator'] if c['operator'] in ('>=', '<') else ':'}{c['value']}"
+            for c in reason["conditions"]
+        ]
+        assert written == reason["answers"]
+    conditions = [c for r in reasons for c in r["conditions"]]
+    assert {"field": "difficulties", "operator": "is", "value": "depression"} in conditions
+    assert {"field": "screening.phq9", "operator": "<", "value": 16} in conditions

@@ -449,6 +449,11 @@ def test_a_young_person_is_never_offered_weak_fits(
     assert body["matches"] == []
     assert body["no_match"]["constraint"] == "fit"
     assert body["relaxed"] == []
+    # Not only the funnel: a young people's service and a person from the clinic.
+    assert body["care_route"]["rule"] == "route.young_person_no_match"
+    assert body["care_route"]["level"] == "clinician_review"
+    assert body["care_route"]["lists_matches"] is False
+    assert "children and young people's mental health service" in body["care_route"]["text"]
 
 
 def test_no_match_lists_a_therapist_who_neither_practises_nor_lists_what_fits(

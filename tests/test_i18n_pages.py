@@ -175,13 +175,15 @@ def allowed(language: str, held: Matcher) -> set[str]:
         english_name = held.knowledge.vocabulary.language_name(code)
         if name and name[:1].upper() + name[1:] == english_name[:1].upper() + english_name[1:]:
             ok.update((name, name[:1].upper() + name[1:]))
-    # Insurers and public schemes are named as they name themselves (Techniker Krankenkasse,
-    # Mon soutien psy, NHS Talking Therapies), in every language.
+    # Insurers are named as they name themselves (Techniker Krankenkasse, Bupa) in every
+    # language; a scheme's label only where its translation keeps it (Medicare).
     payment = english.vocabulary.payment
-    if payment is not None:
+    translated = there.vocabulary.payment
+    if payment is not None and translated is not None:
         for scheme in payment.schemes.values():
             ok.update(scheme.payers.values())
-            ok.add(scheme.label)
+            if translated.schemes[scheme.id].label == scheme.label:
+                ok.add(scheme.label)
         # A currency CLDR names as English does (Euro in German and Dutch), as the budget's
         # currency list writes it.
         for code in {*payment.currencies.values(), payment.default_currency}:

@@ -11,9 +11,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher import PROJECT_ROOT
+from matcher import PROJECT_ROOT, responses
 from matcher.matching import Matcher
 from matcher.rules import load_knowledge
+from matcher.web.respond import encode
 from tests.invariants import (
     assert_valid_match_response,
     freshness_violation,
@@ -175,7 +176,7 @@ def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
     assert_valid_match_response(intake, body)
     assert client.post("/api/v1/match", json=intake).data == response.data
     # computed again by a Matcher with no clinical cache, and no response cache in the way
-    assert app.json.dumps(uncached.match(intake)).encode() == response.data
+    assert encode(uncached.match(intake), responses.MatchResponse) == response.data
     phq9 = (intake.get("screening") or {}).get("phq9")
     urgent = (
         bool(phq9 and phq9[8] > 0) or (intake.get("risk") or {}).get("self_harm_thoughts") is True
@@ -297,6 +298,7 @@ def precedence_problems(intake: dict[str, Any], body: dict[str, Any]) -> list[st
     return wrong
 
 
+@pytest.mark.slow  # exhaustive: every pair and triple of difficulties, in each context
 @pytest.mark.parametrize("context", CONTEXTS, ids=list(CONTEXTS))
 def test_every_pair_and_triple_gets_one_setting_and_first_line_treatments_first(
     matcher: Matcher, context: str
@@ -310,6 +312,7 @@ def test_every_pair_and_triple_gets_one_setting_and_first_line_treatments_first(
     assert wrong == []
 
 
+@pytest.mark.slow  # exhaustive: every pair and triple of difficulties, with each as the main one
 @pytest.mark.parametrize("context", ["no_answers", "asks_for_a_group", "phq9_17"])
 def test_with_a_main_difficulty_its_first_line_treatment_leads_every_pair_and_triple(
     matcher: Matcher, context: str

@@ -214,9 +214,9 @@ def test_matcher_check_reports_ok_and_failures(rules_copy: Path) -> None:
     assert bad.returncode == 1
     assert bad.stderr.strip() == (
         "matcher check: rules/clinical/trauma.yaml: rule 'ptsd.emdr': recommend: 'emdr2' is not in "
-        "the vocabulary (cbt, tf_cbt, emdr, erp, dbt, ipt, behavioural_activation, applied_relaxation, "
-        "transdiagnostic_cbt, process_based, psychodynamic, humanistic, couples_therapy, family_therapy, "
-        "guided_self_help, counselling, mbct)"
+        "the vocabulary (cbt, tf_cbt, emdr, erp, dbt, behavioural_activation, applied_relaxation, "
+        "transdiagnostic_cbt, process_based, counselling, psychodynamic, ipt, humanistic, "
+        "couples_therapy, family_therapy, guided_self_help, mbct)"
     )
 
 

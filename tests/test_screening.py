@@ -210,12 +210,24 @@ def test_more_severe_phq9_changes_the_advice_and_says_so(client: FlaskClient) ->
     assert advice["text"].startswith(
         "Because you mentioned low mood and your PHQ-9 total is 16 or more:"
     )
-    # NG222 lists individual CBT and individual BA for more severe depression, CBT first: the
-    # score changes the setting, not the order of the two.
-    assert [(m["id"], m["score"]) for m in severe["modalities"]] == [
-        (m["id"], m["score"]) for m in without["modalities"]
+    # NG222 lists individual CBT and individual BA first for more severe depression, CBT first:
+    # the score does not change the order of the two. Below them the tables differ: less severe
+    # (table 1, also without a score) IPT, then counselling, then STPP; more severe (table 2)
+    # counselling, then STPP, then IPT.
+    assert [(m["id"], m["score"]) for m in without["modalities"]] == [
+        ("cbt", 3),
+        ("behavioural_activation", 3),
+        ("ipt", 2),
+        ("counselling", 1),
+        ("psychodynamic", 1),
     ]
-    assert [m["id"] for m in severe["modalities"][:2]] == ["cbt", "behavioural_activation"]
+    assert [(m["id"], m["score"]) for m in severe["modalities"]] == [
+        ("cbt", 3),
+        ("behavioural_activation", 3),
+        ("counselling", 2),
+        ("psychodynamic", 1),
+        ("ipt", 1),
+    ]
     gp = next(a for a in severe["alerts"] if a["rule"] == "screening.phq9_gp_review")
     assert gp["level"] == "info"
     assert "GP" in gp["text"] and "not a diagnosis" in gp["text"]
@@ -268,6 +280,7 @@ def test_a_less_severe_phq9_leaves_the_choice_to_someone_who_asked_for_individua
             {"rule": "screening.phq9_less_severe_group", "setting": "group", "step": "option"}
         ],
         "agreeing": [],
+        "list_follows": False,
     }
 
 

@@ -276,8 +276,8 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
         "cbt",
         "behavioural_activation",
         "ipt",
-        "psychodynamic",
         "counselling",
+        "psychodynamic",
     ]
     cards = [i.removeprefix("therapist-") for i in page.ids if i.startswith("therapist-")]
     # t-005's office is nearer the centre of Madrid than t-003's: the distance points decide.
@@ -301,7 +301,7 @@ def test_results_explain_the_kinds_of_therapy_and_show_therapists_as_cards(
     assert '<a href="/therapists/t-001" id="profile-link-t-001">' in card
     assert "style=" not in html and "<script>" not in html
     assert (
-        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,psychodynamic,counselling&amp;format=in_person&amp;languages=es">'
+        '<a id="checklist-link" href="/checklist?modalities=tf_cbt,emdr,cbt,behavioural_activation,ipt,counselling,psychodynamic&amp;format=in_person&amp;languages=es">'
     ) in html
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from matcher import responses
 from matcher.errors import IntakeError
 from matcher.fhir import intake_from_query, read_screening, split_parameters
 from matcher.matching import Matcher
@@ -16,6 +17,7 @@ from matcher.storage.referrals import KeyReused, ReferralNotSaved, Referrals
 from matcher.web.error_handlers import database_unavailable, error_response
 from matcher.web.held import matcher as held_matcher
 from matcher.web.held import no_store
+from matcher.web.respond import encode, send
 from matcher.web.response_cache import CachedResponse, ResponseCache
 from matcher.web.risk_gate import (
     carries_risk,
@@ -105,7 +107,7 @@ def match() -> Response:
         else:
             result = matcher.match(body)
         found = CachedResponse(
-            current_app.json.dumps(result).encode(), tuple(result["safety"]["triggers"])
+            encode(result, responses.MatchResponse), tuple(result["safety"]["triggers"])
         )
         cache.put(key, found)
     mark_urgent(found.triggers)
@@ -149,20 +151,16 @@ def referral() -> Response:
         return no_store(database_unavailable(exc.result))
     except KeyReused as exc:
         return no_store(_key_reused(exc))
-    response = no_store(
-        jsonify(
-            {
-                "id": done.stored.id,
-                "status": "new",
-                "urgent": done.stored.urgent,
-                "message": done.message,
-                "safety": done.result["safety"],
-                "result": done.result,
-            }
-        )
-    )
-    response.status_code = 201 if done.stored.created else 200
-    return response
+    stored = {
+        "id": done.stored.id,
+        "status": "new",
+        "urgent": done.stored.urgent,
+        "message": done.message,
+        "safety": done.result["safety"],
+        "result": done.result,
+    }
+    status = 201 if done.stored.created else 200
+    return no_store(send(stored, responses.ReferralResponse, status))
 
 
 KEY_REUSED = (
@@ -196,21 +194,22 @@ def why(therapist_id: str) -> Response:
     """Explain why a therapist is or is not a match for an intake."""
     matcher = held_matcher()
     matcher.therapist(therapist_id)  # 404 before 422: the path is checked first
-    return no_store(jsonify(matcher.why(therapist_id, json_body())))
+    return no_store(send(matcher.why(therapist_id, json_body()), responses.WhyResponse))
 
 
 @bp.get("/api/v1/therapists")
 @limiter.limit(public_limit)
 def therapists() -> Response:
     """List the roster, filtered and paged."""
-    return jsonify(held_matcher().list_therapists(request.args.to_dict()))
+    listed = held_matcher().list_therapists(request.args.to_dict())
+    return send(listed, responses.TherapistList)
 
 
 @bp.get("/api/v1/therapists/<therapist_id>")
 @limiter.limit(public_limit)
 def therapist(therapist_id: str) -> Response:
     """One therapist's public profile."""
-    return jsonify(held_matcher().therapist(therapist_id).profile)
+    return send(held_matcher().therapist(therapist_id).profile, responses.Profile)
 
 
 @bp.get("/api/v1/modalities")

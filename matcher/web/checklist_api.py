@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
+from matcher import responses
 from matcher.web.held import checklist
+from matcher.web.respond import send
 from matcher.web.security import limiter, public_limit
 
 bp = Blueprint("checklist_api", __name__)
@@ -15,4 +17,4 @@ bp = Blueprint("checklist_api", __name__)
 def questions() -> Response:
     """Questions to ask, tailored to modalities, format, setting (and languages)."""
     book = checklist()
-    return jsonify(book.build(book.tailoring(request.args.to_dict())))
+    return send(book.build(book.tailoring(request.args.to_dict())), responses.Checklist)

@@ -7,15 +7,17 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, make_response, render_template, request
 from flask_babel import gettext
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from matcher import responses
 from matcher.errors import IntakeError, UnknownTherapist
 from matcher.web.language import request_language
 from matcher.web.messages import translated_errors
+from matcher.web.respond import send
 from matcher.web.risk_gate import safety_block
 
 # The logger name operators filter on, kept when the module moved.
@@ -39,8 +41,7 @@ def error_response(
         # Whatever is wrong with the request, a person at risk still gets the crisis resources.
         body["safety"] = urgent
     body.update(extra)
-    response = jsonify(body)
-    response.status_code = code
+    response = send(body, responses.Error, code)
     # An error may echo what was sent (a person's answers): never kept by a browser or proxy.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from matcher import schemas
+from matcher import responses, schemas
 from matcher.matching import Matcher
+
+REF_TEMPLATE = "#/components/schemas/{name}"
+# Fields a response may leave out although the roster file must give them.
+HIDDEN_BY_CLINIC = {
+    "Licence": "number",
+    "CompactAuthority": "number",
+}
 
 
 def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +61,49 @@ def _describe_checklist_query(document: dict[str, Any], matcher: Matcher) -> Non
             parameter["schema"] = {**parameter["schema"], **shapes[parameter["name"]]}
 
 
+def _openapi_30(schema: Any) -> Any:
+    """Say a JSON Schema (2020-12, as msgspec writes it) the way OpenAPI 3.0 reads it."""
+    if isinstance(schema, list):
+        return [_openapi_30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    said = {k: _openapi_30(v) for k, v in schema.items() if k != "title"}
+    if "properties" in schema:  # field names, not keywords: a field may be called "title"
+        said["properties"] = {k: _openapi_30(v) for k, v in schema["properties"].items()}
+    options = said.get("anyOf")
+    if options is not None and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        del said["anyOf"]
+        base = rest[0] if len(rest) == 1 else {"anyOf": rest}
+        said = {**base, **said, "nullable": True}
+    if "$ref" in said and len(said) > 1:
+        # OpenAPI 3.0 ignores a $ref's siblings: keep the description beside it through allOf.
+        extra = {k: v for k, v in said.items() if k not in ("$ref", "type")}
+        said = {"allOf": [{"$ref": said["$ref"]}], **extra} if extra else {"$ref": said["$ref"]}
+    return said
+
+
+def response_components() -> dict[str, dict[str, Any]]:
+    """The response bodies' schemas, generated from their types (matcher/responses.py)."""
+    record = responses.COMPONENTS["Therapist"].__name__
+    _, found = msgspec.json.schema_components(
+        responses.COMPONENTS.values(), ref_template=REF_TEMPLATE
+    )
+    text = msgspec.json.encode(found).decode()
+    # The roster's record is the public profile: the document calls it Therapist.
+    text = text.replace(REF_TEMPLATE.format(name=record), responses.THERAPIST_REF)
+    components: dict[str, dict[str, Any]] = {
+        ("Therapist" if name == record else name): _openapi_30(schema)
+        for name, schema in msgspec.json.decode(text).items()
+    }
+    for name, field in HIDDEN_BY_CLINIC.items():
+        components[name]["required"].remove(field)
+        components[name]["properties"][field]["description"] = (
+            "Left out when the clinic hides licence numbers (MATCHER_HIDE_LICENCE_NUMBERS)."
+        )
+    return components
+
+
 def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
     """Build the OpenAPI 3 document for the API, with the intake's vocabulary as enums."""
     spec = APISpec(
@@ -65,17 +116,9 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
             "therapists out. Suggestions, never a diagnosis."
         },
     )
+    for name, component in response_components().items():
+        spec.components.schema(name, component)
     spec.components.schema("Intake", schema=matcher.intake_schema)
-    # Nested schemas register themselves under their class name: name the shared ones first.
-    for name, schema in {
-        "Therapist": schemas.TherapistSchema,
-        "Error": schemas.ErrorSchema,
-        "MatchResponse": schemas.MatchResponseSchema,
-        "WhyResponse": schemas.WhyResponseSchema,
-        "TherapistList": schemas.TherapistListSchema,
-        "Checklist": schemas.ChecklistResponseSchema,
-    }.items():
-        spec.components.schema(name, schema=schema)
     intake_body = {"required": True, **_json("Intake")}
     therapist_id = {
         "name": "therapist_id",
@@ -98,8 +141,6 @@ def build_spec(matcher: Matcher, version: str) -> dict[str, Any]:
         },
     )
     spec.components.schema("ReferralRequest", schema=schemas.ReferralRequestSchema)
-    spec.components.schema("ReferralResponse", schema=schemas.ReferralResponseSchema)
-    spec.components.schema("ReferralNotSaved", schema=schemas.ReferralNotSavedSchema)
     spec.path(
         path="/api/v1/referrals",
         operations={

@@ -710,9 +710,11 @@ def therapist_profile(therapist_id: str) -> BaseResponse:
         )
         return make_response(render_template("not_found.html", message=message), 404)
     vocabulary = held.knowledge.vocabulary
+    payment = vocabulary.payment
     page = render_template(
         "therapist.html",
         t=therapist.profile,
+        plans=payment.plans_of(therapist.profile["payers"]) if payment else [],
         labels=labels(held),
         currency=held.default_currency,
         difficulty_names={d.id: d.label for d in vocabulary.difficulties.values()},
