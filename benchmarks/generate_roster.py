@@ -597,7 +597,7 @@ CAR_CITIES = {"Los Angeles", "Houston", "Miami"}
 
 
 def office_access(entry: dict[str, Any], rng: random.Random) -> list[str]:
-    """The office's access (Plan-Net codes and local ones); none for someone online only."""
+    """One office's access (Plan-Net codes and local ones); none for someone online only."""
     if "in_person" not in entry["formats"]:
         return []
     found = []
@@ -790,7 +790,7 @@ def offices(entry: dict[str, Any], places: dict[str, Any], rng: random.Random) -
     for _ in range(rng.choices([0, 1, 2], [72, 22, 6])[0]):
         names.append(rng.choice(places["near"][city] or [city]))
     found = []
-    for name in names:
+    for number, name in enumerate(names):
         centre = places["places"][name]
         spread = 0.045 if centre["kind"] == "city" else 0.015  # about 5 km, or 1.5 in a district
         found.append(
@@ -799,6 +799,11 @@ def offices(entry: dict[str, Any], places: dict[str, Any], rng: random.Random) -
                 "postcode": _postcode(name, country, places, rng),
                 "lat": round(centre["lat"] + rng.uniform(-spread, spread), 4),
                 "lon": round(centre["lon"] + rng.uniform(-spread, spread) * 1.5, 4),
+                # Each office its own: a second office is as often step-free as any, so some
+                # therapists have one accessible office and one not.
+                "access": entry["access"]
+                if number == 0
+                else office_access({**entry, "city": name}, rng),
             }
         )
     return found
@@ -868,7 +873,7 @@ def therapist(number: int, seed: int, places: dict[str, Any]) -> dict[str, Any]:
     }
     licences_and_compacts(entry, rng)
     entry["accepting"] = accepting(entry, rng)
-    entry["access"] = office_access(entry, rng)
+    entry["access"] = office_access(entry, rng)  # the first office's (see offices)
     entry["works_with_interpreters"] = rng.random() < 0.15
     entry["affirming"] = affirming_care(entry, rng)
     shown = identity(entry, rng)
@@ -879,7 +884,6 @@ def therapist(number: int, seed: int, places: dict[str, Any]) -> dict[str, Any]:
         "licences": entry["licences"],
         "compacts": entry["compacts"],
         "accepting": entry["accepting"],
-        "access": entry["access"],
         "works_with_interpreters": entry["works_with_interpreters"],
         "affirming": entry["affirming"],
         **({"identity": shown} if shown else {}),

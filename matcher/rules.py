@@ -686,7 +686,6 @@ THERAPIST_FIELDS = {
     "accepting_new_clients",
     "licences",
     "accepting",
-    "access",
     "affirming",
     "works_with_interpreters",
     "gender",

@@ -692,6 +692,16 @@ class OfficeSchema(StrictSchema):
     postcode = fields.String(required=True, allow_none=True)
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    access = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "What this office offers for access (vocabulary access ids)."},
+    )
+    name = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "How the office is called ('Chamberí'); null: by its city."},
+    )
 
 
 class LicenceSchema(StrictSchema):
@@ -739,7 +749,6 @@ class TherapistSchema(StrictSchema):
     licences = fields.List(fields.Nested(LicenceSchema), required=True)
     compacts = fields.List(fields.Nested(CompactAuthoritySchema), required=True)
     accepting = fields.Nested(AcceptingSchema, required=True)
-    access = fields.List(fields.String(), required=True)
     works_with_interpreters = fields.Boolean(required=True)
     affirming = fields.List(fields.String(), required=True)
     identity = fields.Nested(

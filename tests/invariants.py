@@ -85,6 +85,12 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
+def accessible_offices(intake: dict[str, Any], therapist: dict[str, Any]) -> list[dict[str, Any]]:
+    """The therapist's offices that have every access need the person named (all, for none)."""
+    needs = set((intake.get("preferences") or {}).get("access") or [])
+    return [office for office in therapist["offices"] if needs <= set(office["access"])]
+
+
 def distance_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> list[str]:
     """In person, or either way for someone who works only in person: an office within reach."""
     prefs = intake.get("preferences") or {}
@@ -108,8 +114,12 @@ def distance_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> li
     if fmt == "any" and "online" in therapist["formats"]:
         return []
     limit = prefs.get("max_distance_km", DEFAULT_MAX_KM)
+    # With access needs, only an office that has every one is a way in: distance is to it.
     nearest = min(
-        (_km(place.lat, place.lon, o["lat"], o["lon"]) for o in therapist["offices"]),
+        (
+            _km(place.lat, place.lon, o["lat"], o["lon"])
+            for o in accessible_offices(intake, therapist)
+        ),
         default=math.inf,
     )
     return [] if nearest <= limit + 0.5 else [f"nearest office {nearest:.0f} km away"]
@@ -175,8 +185,8 @@ def hard_constraint_violations(
             problems.append(problem)
     needs = prefs.get("access") or []
     online_will_do = fmt != "in_person" and "online" in therapist["formats"]
-    if needs and not online_will_do and not set(needs) <= set(therapist["access"]):
-        problems.append("office lacks an access need")
+    if needs and not online_will_do and not accessible_offices(intake, therapist):
+        problems.append("no office has every access need")
     interpreter = prefs.get("interpreter")
     if (
         interpreter
