@@ -250,9 +250,16 @@ class Renderer:
         max_km = i18n.number(near.max_km, self.language)
         if near.place is not None:
             centre = places.centre_words(near.place) if places else near.place.name
-            where = _("within {distance} of {centre}").format(
-                distance=self.km(near.max_km), centre=centre
-            )
+            if near.needs:  # only an office with every need counts (the access constraint)
+                where = _("within {distance} of {centre}, at an office with {needs}").format(
+                    distance=self.km(near.max_km),
+                    centre=centre,
+                    needs=self.value("access", list(near.needs)),
+                )
+            else:
+                where = _("within {distance} of {centre}").format(
+                    distance=self.km(near.max_km), centre=centre
+                )
             place = near.place.name
         else:
             centre = place = self.place(near.country or "")
