@@ -740,20 +740,24 @@ POSTCODE_LENGTH = {"ES": 5, "DE": 5, "FR": 5, "US": 5}
 def load_places() -> dict[str, Any]:
     """For every city of the gazetteer: its centre, the places near it, and their postcodes."""
     gazetteer = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))
-    places = {p["name"]: p for p in gazetteer["places"]}
-    postcodes: dict[str, list[str]] = {}
-    for areas in gazetteer["postcodes"].values():
+    # By country and name (Manchester is in England and in New Hampshire); of two places of one
+    # name in one country, the first listed, as the gazetteer itself reads them.
+    places: dict[tuple[str, str], Any] = {}
+    for place in gazetteer["places"]:
+        places.setdefault((place["country"], place["name"]), place)
+    postcodes: dict[tuple[str, str], list[str]] = {}
+    for country, areas in gazetteer["postcodes"].items():
         for area in areas:
-            postcodes.setdefault(area["near"], []).append(area["prefix"])
-    near: dict[str, list[str]] = {}
-    for name, place in places.items():
+            postcodes.setdefault((country, area["near"]), []).append(area["prefix"])
+    near: dict[tuple[str, str], list[str]] = {}
+    for (country, name), place in places.items():
         if place["kind"] != "city":
             continue
-        near[name] = [
+        near[(country, name)] = [
             other["name"]
             for other in places.values()
             if other["name"] != name
-            and other["country"] == place["country"]
+            and other["country"] == country
             and (other.get("of") == name or (other["kind"] == "city" and _km(place, other) < 40))
         ]
     return {"places": places, "near": near, "postcodes": postcodes}
@@ -766,7 +770,7 @@ def _km(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 
 def _postcode(place: str, country: str, places: dict[str, Any], rng: random.Random) -> str | None:
-    prefixes = places["postcodes"].get(place)
+    prefixes = places["postcodes"].get((country, place))
     if not prefixes or rng.random() < 0.15:
         return None  # not every office gives one
     prefix = rng.choice(prefixes)
@@ -788,10 +792,10 @@ def offices(entry: dict[str, Any], places: dict[str, Any], rng: random.Random) -
     city, country = entry["city"], entry["country"]
     names = [city]
     for _ in range(rng.choices([0, 1, 2], [72, 22, 6])[0]):
-        names.append(rng.choice(places["near"][city] or [city]))
+        names.append(rng.choice(places["near"][(country, city)] or [city]))
     found = []
     for number, name in enumerate(names):
-        centre = places["places"][name]
+        centre = places["places"][(country, name)]
         spread = 0.045 if centre["kind"] == "city" else 0.015  # about 5 km, or 1.5 in a district
         found.append(
             {
