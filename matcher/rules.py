@@ -280,6 +280,8 @@ class HardConstraint:
     only_when_format: str | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
     max_days: int | None = None
+    # When it leaves nobody, no_match also offers a person's review (matching.yaml staff_review).
+    staff_review: bool = False
 
 
 @dataclass(frozen=True)

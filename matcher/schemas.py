@@ -382,6 +382,8 @@ class HardConstraintSchema(StrictSchema):
         values=fields.String(validate=validate.Length(min=1)),
     )
     max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
+    # true: when it leaves nobody, no_match offers a staff review as well as any alternatives.
+    staff_review = fields.Boolean(truthy={True}, falsy={False})
 
 
 class RelaxationSchema(StrictSchema):
@@ -1375,7 +1377,9 @@ class NoMatchSchema(StrictSchema):
     staff_review = fields.String(
         metadata={
             "description": "Present when what ruled everyone out is never relaxed (licensure, "
-            "freshness): a person at the clinic can look for someone who may see them."
+            "freshness) or asks for a person's review (payer, distance, access, interpreter, "
+            "affirming care: matching.yaml `staff_review: true`): a person at the clinic can "
+            "look for someone who may see them."
         }
     )
 

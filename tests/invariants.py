@@ -25,6 +25,16 @@ COMPACTS = {
     )["compacts"]
 }
 NEVER_RELAXED = {"licensure", "confirmed"}
+# The practical gates of issue 15: when one leaves nobody, a person's review is offered too.
+STAFF_REVIEWED = {
+    "payer",
+    "currency",
+    "distance",
+    "reachable",
+    "access",
+    "interpreter",
+    "affirming",
+}
 
 
 def _in_force(entry: dict[str, Any]) -> bool:
@@ -236,7 +246,7 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
             therapist = match["therapist"]
             assert licensure_violation(judged, therapist) is None, therapist["id"]
             assert freshness_violation(therapist) is None, therapist["id"]
-    if body["no_match"] and body["no_match"]["constraint"] in NEVER_RELAXED:
+    if body["no_match"] and body["no_match"]["constraint"] in NEVER_RELAXED | STAFF_REVIEWED:
         assert body["no_match"]["staff_review"]
     for match in body["matches"]:  # a therapist's identity shows only where they opted in
         identity = match["therapist"].get("identity")
