@@ -341,6 +341,9 @@ class Roster:
     _distances: OrderedDict[tuple[float, float, tuple[str, ...]], npt.NDArray[np.float64]] = field(
         init=False, repr=False
     )
+    _with_access: OrderedDict[tuple[str, ...], npt.NDArray[np.bool_]] = field(
+        init=False, repr=False
+    )
     licence_places: dict[str, int] = field(init=False)  # jurisdiction -> column
     # [position, jurisdiction]: the last day a practising licence there is valid (0: none).
     licence_until: npt.NDArray[np.int32] = field(init=False)
@@ -403,6 +406,7 @@ class Roster:
             len(every_office), list(map(attrgetter("access"), every_office))
         )
         self._distances = OrderedDict()
+        self._with_access = OrderedDict()
         self.accepting = _column(records, "accepting_new_clients", np.bool_)
         written = list(map(attrgetter("city"), records))
         folded = {city: normalise_city(city) for city in set(written) if city}
@@ -516,11 +520,24 @@ class Roster:
         return result
 
     def has_office_with(self, needs: Sequence[str]) -> npt.NDArray[np.bool_]:
-        """For every position: does one of their offices have every one of `needs`?"""
+        """For every position: does one of their offices have every one of `needs`?
+
+        Kept for the last few sets of needs asked about: a match reads it for every check of
+        every therapist it explains.
+        """
+        key = tuple(needs)
+        known = self._with_access.get(key)
+        if known is not None:
+            self._with_access.move_to_end(key)
+            return known
         result = np.zeros(self.size, dtype=np.bool_)
         if len(self.office_lat):
             starts = self.office_start[self.has_office]
             result[self.has_office] = np.logical_or.reduceat(self.offices_with(needs), starts)
+        result.flags.writeable = False
+        self._with_access[key] = result
+        if len(self._with_access) > DISTANCES_KEPT:
+            self._with_access.popitem(last=False)
         return result
 
     def nearest_office_km(
