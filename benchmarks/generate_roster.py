@@ -597,7 +597,7 @@ CAR_CITIES = {"Los Angeles", "Houston", "Miami"}
 
 
 def office_access(entry: dict[str, Any], rng: random.Random) -> list[str]:
-    """The office's access (Plan-Net codes and local ones); none for someone online only."""
+    """One office's access (Plan-Net codes and local ones); none for someone online only."""
     if "in_person" not in entry["formats"]:
         return []
     found = []
@@ -740,20 +740,24 @@ POSTCODE_LENGTH = {"ES": 5, "DE": 5, "FR": 5, "US": 5}
 def load_places() -> dict[str, Any]:
     """For every city of the gazetteer: its centre, the places near it, and their postcodes."""
     gazetteer = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))
-    places = {p["name"]: p for p in gazetteer["places"]}
-    postcodes: dict[str, list[str]] = {}
-    for areas in gazetteer["postcodes"].values():
+    # By country and name (Manchester is in England and in New Hampshire); of two places of one
+    # name in one country, the first listed, as the gazetteer itself reads them.
+    places: dict[tuple[str, str], Any] = {}
+    for place in gazetteer["places"]:
+        places.setdefault((place["country"], place["name"]), place)
+    postcodes: dict[tuple[str, str], list[str]] = {}
+    for country, areas in gazetteer["postcodes"].items():
         for area in areas:
-            postcodes.setdefault(area["near"], []).append(area["prefix"])
-    near: dict[str, list[str]] = {}
-    for name, place in places.items():
+            postcodes.setdefault((country, area["near"]), []).append(area["prefix"])
+    near: dict[tuple[str, str], list[str]] = {}
+    for (country, name), place in places.items():
         if place["kind"] != "city":
             continue
-        near[name] = [
+        near[(country, name)] = [
             other["name"]
             for other in places.values()
             if other["name"] != name
-            and other["country"] == place["country"]
+            and other["country"] == country
             and (other.get("of") == name or (other["kind"] == "city" and _km(place, other) < 40))
         ]
     return {"places": places, "near": near, "postcodes": postcodes}
@@ -766,7 +770,7 @@ def _km(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 
 def _postcode(place: str, country: str, places: dict[str, Any], rng: random.Random) -> str | None:
-    prefixes = places["postcodes"].get(place)
+    prefixes = places["postcodes"].get((country, place))
     if not prefixes or rng.random() < 0.15:
         return None  # not every office gives one
     prefix = rng.choice(prefixes)
@@ -788,10 +792,10 @@ def offices(entry: dict[str, Any], places: dict[str, Any], rng: random.Random) -
     city, country = entry["city"], entry["country"]
     names = [city]
     for _ in range(rng.choices([0, 1, 2], [72, 22, 6])[0]):
-        names.append(rng.choice(places["near"][city] or [city]))
+        names.append(rng.choice(places["near"][(country, city)] or [city]))
     found = []
-    for name in names:
-        centre = places["places"][name]
+    for number, name in enumerate(names):
+        centre = places["places"][(country, name)]
         spread = 0.045 if centre["kind"] == "city" else 0.015  # about 5 km, or 1.5 in a district
         found.append(
             {
@@ -799,6 +803,11 @@ def offices(entry: dict[str, Any], places: dict[str, Any], rng: random.Random) -
                 "postcode": _postcode(name, country, places, rng),
                 "lat": round(centre["lat"] + rng.uniform(-spread, spread), 4),
                 "lon": round(centre["lon"] + rng.uniform(-spread, spread) * 1.5, 4),
+                # Each office its own: a second office is as often step-free as any, so some
+                # therapists have one accessible office and one not.
+                "access": entry["access"]
+                if number == 0
+                else office_access({**entry, "city": name}, rng),
             }
         )
     return found
@@ -868,7 +877,7 @@ def therapist(number: int, seed: int, places: dict[str, Any]) -> dict[str, Any]:
     }
     licences_and_compacts(entry, rng)
     entry["accepting"] = accepting(entry, rng)
-    entry["access"] = office_access(entry, rng)
+    entry["access"] = office_access(entry, rng)  # the first office's (see offices)
     entry["works_with_interpreters"] = rng.random() < 0.15
     entry["affirming"] = affirming_care(entry, rng)
     shown = identity(entry, rng)
@@ -879,7 +888,6 @@ def therapist(number: int, seed: int, places: dict[str, Any]) -> dict[str, Any]:
         "licences": entry["licences"],
         "compacts": entry["compacts"],
         "accepting": entry["accepting"],
-        "access": entry["access"],
         "works_with_interpreters": entry["works_with_interpreters"],
         "affirming": entry["affirming"],
         **({"identity": shown} if shown else {}),

@@ -73,7 +73,7 @@ def no_match(
         ).format(scope=scope, requirement=requirement),
         "funnel": funnel,
     }
-    if HARD_CHECKS[constraint.check].never_relaxed:
+    if HARD_CHECKS[constraint.check].never_relaxed or constraint.staff_review:
         result["staff_review"] = matcher.knowledge.matching.staff_review
     return result
 

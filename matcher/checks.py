@@ -20,7 +20,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from matcher.gazetteer import km_between
+from matcher.gazetteer import Place, km_apart, km_between
 from matcher.languages import SIGN_LANGUAGES
 
 if TYPE_CHECKING:  # types only: the registry is imported by the YAML schemas, before these
@@ -189,8 +189,7 @@ def takes_plan(roster: Roster, plan: Plan, at: Positions) -> Mask:
 def reachable(roster: Roster, near: Near, online_counts: bool, at: Positions) -> Mask:
     """Who at `at` has an office within reach (or, for `online_counts`, works online)."""
     if near.place is not None:
-        km = roster.nearest_office_km(near.place.lat, near.place.lon)[at]
-        result = km <= near.max_km
+        result = usable_office_km(roster, near, at) <= near.max_km
     else:  # only the country is known
         result = roster.has_office[at] & (
             roster.country[at] == roster.country_code(near.country or "")
@@ -200,8 +199,33 @@ def reachable(roster: Roster, near: Near, online_counts: bool, at: Positions) ->
     return result  # type: ignore[no-any-return]
 
 
+def usable_office_km(roster: Roster, near: Near, at: Positions) -> npt.NDArray[np.float64]:
+    """For `at`: km to their nearest office with every access need (to any office, for someone
+    who has none with them: the access constraint, not distance, rules them out)."""
+    assert near.place is not None
+    lat, lon = near.place.lat, near.place.lon
+    km = roster.nearest_office_km(lat, lon, near.needs)[at]
+    if not near.needs:
+        return km
+    return np.where(  # type: ignore[no-any-return]
+        roster.has_office_with(near.needs)[at], km, roster.nearest_office_km(lat, lon)[at]
+    )
+
+
 def _near_when(format_: str) -> Callable[[Preferences, HardConstraint], Any]:
     return lambda p, constraint: p.near if p.format == format_ else None
+
+
+def _distance_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
+    needs = wanted.needs if wanted is not None else ()
+    parts: Parts = {"needs": ("access", list(needs))}
+    if passed:
+        return "", parts
+    if not t["offices"]:
+        return "online_only", parts
+    if needs and any(set(needs) <= set(office.access) for office in t["offices"]):
+        return "too_far_with_needs", parts
+    return "", parts
 
 
 def _offices_found(therapist: Therapist, therapist_field: str) -> dict[str, Any]:
@@ -366,16 +390,29 @@ def _interpreter_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> 
     return ("interpreter" if passed else "no_interpreter"), parts
 
 
-def _needs_and_format(preferences: Preferences, constraint: HardConstraint) -> dict[str, Any]:
-    return {"needs": list(preferences.access), "format": preferences.format}
+def _needs_and_format(
+    preferences: Preferences, constraint: HardConstraint
+) -> dict[str, Any] | None:
+    if not preferences.access:
+        return None
+    near = preferences.near
+    return {
+        "needs": list(preferences.access),
+        "format": preferences.format,
+        # Where distances to an office are measured from, to name the one that has them.
+        "from": near.place.as_json() if near and near.place else None,
+        "max_km": near.max_km if near else None,
+    }
 
 
 def _office_access(r: Roster, field: str, wanted: Any, at: Positions) -> Mask:
-    has_all = all_of(r, "access", wanted["needs"], at)
+    # Access is each office's: one office with every need, not needs spread over two. How far
+    # that office is, is the distance checks' (they measure to offices with the needs only).
+    has_all = r.has_office_with(wanted["needs"])[at]
     if wanted["format"] == "in_person":
-        return has_all
+        return has_all  # type: ignore[no-any-return]
     # Someone who may meet online needs no office: an online therapist fits whatever the office.
-    return has_all | column_or_none(r, "formats", "online", at)
+    return has_all | column_or_none(r, "formats", "online", at)  # type: ignore[no-any-return]
 
 
 def column_or_none(roster: Roster, name: str, value: str, at: Positions) -> Mask:
@@ -385,11 +422,34 @@ def column_or_none(roster: Roster, name: str, value: str, at: Positions) -> Mask
 
 
 def _access_outcome(t: Therapist, wanted: Any, passed: bool, r: Roster) -> Outcome:
-    missing = [need for need in wanted["needs"] if need not in t.record.access]
-    parts: Parts = {"missing": ("access", missing), "needs": ("access", wanted["needs"])}
-    if not missing:
-        return "office", parts
-    return ("online_instead" if passed else "lacks"), parts
+    needs = wanted["needs"]
+    offices = list(t["offices"])
+    fitting = [office for office in offices if set(needs) <= set(office.access)]
+    parts: Parts = {"needs": ("access", needs)}
+    centre = Place(**wanted["from"]) if wanted["from"] else None
+    if fitting:
+        if centre is None:
+            parts["office"] = ("text", fitting[0].called)
+            return "office", parts
+        km, office = min(
+            (km_apart(centre.lat, centre.lon, o.lat, o.lon), n) for n, o in enumerate(fitting)
+        )
+        within = wanted["max_km"] is None or km <= wanted["max_km"]
+        if within or wanted["format"] == "in_person" or "online" not in t["formats"]:
+            parts["office"] = ("text", fitting[office].called)
+            parts["distance"] = ("from_place", (km, centre))
+            return "office_near", parts
+    if passed:
+        return "online_instead", parts
+    if not offices:
+        return "no_office", parts
+    if len(offices) == 1:
+        missing = [need for need in needs if need not in offices[0].access]
+        parts["office"] = ("text", offices[0].called)
+        parts["missing"] = ("access", missing)
+        return "lacks", parts
+    parts["offices"] = ("office_names", [office.called for office in offices])
+    return "none_has", parts
 
 
 HARD_CHECKS: dict[str, HardCheck] = {
@@ -427,12 +487,9 @@ HARD_CHECKS: dict[str, HardCheck] = {
             found=_offices_found,
             kind="distance",
             wanted=_near_when("in_person"),
-            outcome=lambda t, wanted, passed, roster: (
-                "online_only" if not passed and not t["offices"] else "",
-                {},
-            ),
-            outcomes=frozenset({"online_only"}),
-            placeholders=frozenset({"where", "place", "max_km"}),
+            outcome=_distance_outcome,
+            outcomes=frozenset({"online_only", "too_far_with_needs"}),
+            placeholders=frozenset({"where", "place", "max_km", "needs"}),
         ),
         HardCheck(
             "online_or_within_distance",
@@ -440,7 +497,9 @@ HARD_CHECKS: dict[str, HardCheck] = {
             found=_offices_found,
             kind="reach",
             wanted=_near_when("any"),
-            placeholders=frozenset({"where", "place", "max_km"}),
+            outcome=_distance_outcome,
+            outcomes=frozenset({"too_far_with_needs"}),
+            placeholders=frozenset({"where", "place", "max_km", "needs"}),
         ),
         HardCheck(
             "licensed_where_you_are",
@@ -514,12 +573,17 @@ HARD_CHECKS: dict[str, HardCheck] = {
         HardCheck(
             "office_access",
             mask=_office_access,
-            found=_field,
+            found=lambda t, field: {
+                "offices": [msgspec_builtins(office) for office in t["offices"]],
+                "formats": list(t["formats"]),
+            },
             kind="access_needs",
             wanted=_needs_and_format,
             outcome=_access_outcome,
-            outcomes=frozenset({"office", "online_instead", "lacks"}),
-            placeholders=frozenset({"missing", "needs"}),
+            outcomes=frozenset(
+                {"office", "office_near", "online_instead", "no_office", "lacks", "none_has"}
+            ),
+            placeholders=frozenset({"missing", "needs", "office", "offices", "distance"}),
         ),
         HardCheck(
             "has_all",
@@ -692,7 +756,7 @@ def _nearer(r: Roster, p: Preferences, c: ClinicalPicture, at: Positions) -> Sha
     # In person, nearer is better: all the points at the place's centre, none at the limit.
     if p.near is None or p.near.place is None or p.format == "online":
         return None
-    km = r.nearest_office_km(p.near.place.lat, p.near.place.lon)[at]
+    km = r.nearest_office_km(p.near.place.lat, p.near.place.lon, p.near.needs)[at]
     return np.clip(1.0 - km / p.near.max_km, 0.0, 1.0)  # type: ignore[no-any-return]
 
 
@@ -709,7 +773,8 @@ def _online_when_unplaced(
 def _nearest_office(t: Therapist, p: Preferences) -> dict[str, Any] | None:
     """The therapist's office nearest the person's place, with its distance in km."""
     place = p.near.place if p.near else None
-    offices = t["offices"]
+    needs = set(p.near.needs) if p.near else set()
+    offices = [office for office in t["offices"] if needs <= set(office.access)]
     if place is None or not offices:
         return None
     km = km_between(

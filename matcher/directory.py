@@ -319,7 +319,6 @@ def _languages(
 
 def _places(entry: dict[str, Any], locations: list[Any], problems: list[str]) -> None:
     offices: list[dict[str, Any]] = []
-    access: list[str] = []
     for location in locations:
         address = location.address
         city = address.city if address else None
@@ -333,19 +332,23 @@ def _places(entry: dict[str, Any], locations: list[Any], problems: list[str]) ->
         country = (address.country or "").upper()
         if re.match(r"^[A-Z]{2}$", country):
             entry.setdefault("country", country)
+        # Accessibility is the Location's: it belongs to this office, not to the therapist.
+        access = [
+            code
+            for extension in _extensions(location, "accessibility")
+            for _, code in _codes(extension.valueCodeableConcept)
+        ]
         offices.append(
             {
                 "city": city,
                 "postcode": address.postalCode,
                 "lat": float(position.latitude),
                 "lon": float(position.longitude),
+                "access": sorted(set(access)),
             }
         )
-        for extension in _extensions(location, "accessibility"):
-            access.extend(code for _, code in _codes(extension.valueCodeableConcept))
     if "country" not in entry:
         problems.append("country: no Location.address.country as an ISO 3166-1 code")
     entry["offices"] = offices if "in_person" in entry.get("formats", []) else []
     if offices and "in_person" not in entry.get("formats", []):
         problems.append("offices: Locations given, but no physical delivery-method: left out")
-    entry["access"] = sorted(set(access))

@@ -198,7 +198,11 @@ class Renderer:
     def _nearest(self, near: Near, found: Mapping[str, Any] | None) -> tuple[str, bool]:
         """Where the therapist's nearest office is, and whether it is within reach."""
         places = self.knowledge.vocabulary.gazetteer
+        # With access needs, the nearest office that has them all (when one does: else the
+        # access constraint says what is missing, and distance is to any office).
         offices = (found or {}).get("offices") or []
+        usable = [o for o in offices if set(near.needs) <= set(o["access"])]
+        offices = usable or offices
         _ = self.gettext
         if not offices:
             return _("nowhere in person"), False
@@ -246,9 +250,16 @@ class Renderer:
         max_km = i18n.number(near.max_km, self.language)
         if near.place is not None:
             centre = places.centre_words(near.place) if places else near.place.name
-            where = _("within {distance} of {centre}").format(
-                distance=self.km(near.max_km), centre=centre
-            )
+            if near.needs:  # only an office with every need counts (the access constraint)
+                where = _("within {distance} of {centre}, at an office with {needs}").format(
+                    distance=self.km(near.max_km),
+                    centre=centre,
+                    needs=self.value("access", list(near.needs)),
+                )
+            else:
+                where = _("within {distance} of {centre}").format(
+                    distance=self.km(near.max_km), centre=centre
+                )
             place = near.place.name
         else:
             centre = place = self.place(near.country or "")
@@ -334,6 +345,28 @@ class Renderer:
             ).format(count=i18n.number(value, self.language))
         if kind == "language":
             return vocabulary.language_name(value)
+        if kind == "from_place":  # (km, Place): "about 2 km from central Madrid (...)"
+            km, centre = value
+            places = vocabulary.gazetteer
+            return _("{distance} from {centre}").format(
+                distance=self.about_km(km),
+                centre=places.centre_words(centre) if places else centre.name,
+            )
+        if kind == "office_names":
+            return join(value, conjunction)
+        if kind == "access_needs" and isinstance(value, dict) and "offices" in value:
+            # What a therapist has: each office, by name, with its access.
+            return join(
+                [
+                    _("{office}: {access}").format(
+                        office=office["name"] or office["city"],
+                        access=join([self._phrase(vocabulary.access, a) for a in office["access"]])
+                        or _("none"),
+                    )
+                    for office in value["offices"]
+                ],
+                "and",
+            ) or _("none")
         if kind in ("access", "access_needs"):
             needs = value["needs"] if isinstance(value, dict) else value
             return join([self._phrase(vocabulary.access, a) for a in needs], conjunction)

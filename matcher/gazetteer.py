@@ -301,3 +301,6 @@ class Near:
     place: Place | None
     country: str | None
     max_km: int
+    # Office access the person needs: only an office that has all of them counts, and distances
+    # are to the nearest such office.
+    needs: tuple[str, ...] = ()

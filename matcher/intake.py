@@ -137,7 +137,9 @@ class IntakeReader:
             budget=Budget(max_fee, currency) if max_fee is not None and currency else None,
             currency=currency,
             payment=self._plan(paying),
-            near=self._near(place, country, fmt, prefs.get("max_distance_km")),
+            near=self._near(
+                place, country, fmt, prefs.get("max_distance_km"), tuple(prefs.get("access") or ())
+            ),
             access=tuple(prefs.get("access") or ()),
             interpreter=prefs.get("interpreter"),
             affirming=tuple(prefs.get("affirming") or ()),
@@ -216,14 +218,19 @@ class IntakeReader:
         return Plan(scheme, payment.payer_id(scheme, payer) if payer else None)
 
     def _near(
-        self, place: Place | None, country: str | None, fmt: str, max_km: int | None
+        self,
+        place: Place | None,
+        country: str | None,
+        fmt: str,
+        max_km: int | None,
+        needs: tuple[str, ...] = (),
     ) -> Near | None:
         if fmt == "online" or (place is None and country is None):
             return None
         if place is None and fmt == "in_person":
             return None  # an unplaced city is compared by name (the city constraint)
         limit = max_km or self.knowledge.matching.default_max_distance_km
-        return Near(place, country, limit)
+        return Near(place, country, limit, needs)
 
     def _location(self, sent: Mapping[str, Any] | None) -> Location | None:
         """Where the person will be during sessions: as they said, else the clinic's country."""

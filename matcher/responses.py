@@ -250,7 +250,9 @@ class NoMatch(Shape):
         str | UnsetType,
         Meta(
             description="Present when what ruled everyone out is never relaxed (licensure, "
-            "freshness): a person at the clinic can look for someone who may see them."
+            "freshness) or asks for a person's review (payer, distance, access, interpreter, "
+            "affirming care: matching.yaml `staff_review: true`): a person at the clinic can "
+            "look for someone who may see them."
         ),
     ] = UNSET
 

@@ -41,7 +41,6 @@ INDEXED_LIST_FIELDS = (
     "difficulties",
     "availability",
     "measures_outcomes",
-    "access",
     "affirming",
     "identity",
 )
@@ -118,12 +117,21 @@ class Payer(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
 
 
 class Office(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
-    """A place where a therapist sees people in person, with the coordinates of its door."""
+    """A place where a therapist sees people in person, with the coordinates of its door and
+    what it offers for access (vocabulary access ids: step-free, accessible toilet...)."""
 
     city: Annotated[str, Meta(min_length=1, max_length=100)]
     postcode: Annotated[str, Meta(min_length=1, max_length=12)] | None
     lat: Annotated[float, Meta(ge=-90, le=90)]
     lon: Annotated[float, Meta(ge=-180, le=180)]
+    access: list[str] = msgspec.field(default_factory=list)
+    # How the office is called in a sentence ("the Chamberí office"); its city when not given.
+    name: Annotated[str, Meta(min_length=1, max_length=60)] | None = None
+
+    @property
+    def called(self) -> str:
+        """The office's name in a sentence: its own, else its city's."""
+        return self.name or self.city
 
 
 class Licence(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
@@ -171,7 +179,6 @@ class TherapistRecord(Struct, forbid_unknown_fields=True, frozen=True, gc=False,
     licences: Annotated[list[Licence], Meta(min_length=1)]
     compacts: list[CompactAuthority] = msgspec.field(default_factory=list)
     accepting: Accepting
-    access: list[str] = msgspec.field(default_factory=list)  # the office's (vocabulary access)
     works_with_interpreters: bool = False
     affirming: list[str] = msgspec.field(default_factory=list)
     identity: Identity | None = None
@@ -329,7 +336,12 @@ class Roster:
     office_lon: npt.NDArray[np.float64] = field(init=False)
     office_start: npt.NDArray[np.intp] = field(init=False)  # therapist -> first office's index
     has_office: npt.NDArray[np.bool_] = field(init=False)
-    _distances: OrderedDict[tuple[float, float], npt.NDArray[np.float64]] = field(
+    office_access_values: dict[str, int] = field(init=False)  # access id -> column
+    office_access: npt.NDArray[np.bool_] = field(init=False)  # [office, access id]
+    _distances: OrderedDict[tuple[float, float, tuple[str, ...]], npt.NDArray[np.float64]] = field(
+        init=False, repr=False
+    )
+    _with_access: OrderedDict[tuple[str, ...], npt.NDArray[np.bool_]] = field(
         init=False, repr=False
     )
     licence_places: dict[str, int] = field(init=False)  # jurisdiction -> column
@@ -390,7 +402,11 @@ class Roster:
         self.office_lon = np.fromiter(
             map(attrgetter("lon"), every_office), np.float64, len(every_office)
         )
+        self.office_access_values, self.office_access = _index(
+            len(every_office), list(map(attrgetter("access"), every_office))
+        )
         self._distances = OrderedDict()
+        self._with_access = OrderedDict()
         self.accepting = _column(records, "accepting_new_clients", np.bool_)
         written = list(map(attrgetter("city"), records))
         folded = {city: normalise_city(city) for city in set(written) if city}
@@ -493,13 +509,47 @@ class Roster:
         """The code of an ISO 3166-1 country in the `country` column, or -2 when nobody is there."""
         return self.countries.get(country, -2)
 
-    def nearest_office_km(self, lat: float, lon: float) -> npt.NDArray[np.float64]:
-        """For every position: km from (lat, lon) to their nearest office (inf: no office).
+    def offices_with(self, needs: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """For every office (in the office columns' order): does it have every one of `needs`?"""
+        result = np.ones(len(self.office_lat), dtype=np.bool_)
+        for need in needs:
+            column = self.office_access_values.get(need)
+            if column is None:
+                return np.zeros(len(self.office_lat), dtype=np.bool_)
+            result &= self.office_access[:, column]
+        return result
 
-        One column per place, kept for the last few places asked about: people ask about the
-        same few hundred places of the gazetteer, so most matches reuse one.
+    def has_office_with(self, needs: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """For every position: does one of their offices have every one of `needs`?
+
+        Kept for the last few sets of needs asked about: a match reads it for every check of
+        every therapist it explains.
         """
-        key = (lat, lon)
+        key = tuple(needs)
+        known = self._with_access.get(key)
+        if known is not None:
+            self._with_access.move_to_end(key)
+            return known
+        result = np.zeros(self.size, dtype=np.bool_)
+        if len(self.office_lat):
+            starts = self.office_start[self.has_office]
+            result[self.has_office] = np.logical_or.reduceat(self.offices_with(needs), starts)
+        result.flags.writeable = False
+        self._with_access[key] = result
+        if len(self._with_access) > DISTANCES_KEPT:
+            self._with_access.popitem(last=False)
+        return result
+
+    def nearest_office_km(
+        self, lat: float, lon: float, needs: Sequence[str] = ()
+    ) -> npt.NDArray[np.float64]:
+        """For every position: km from (lat, lon) to their nearest office that has every one
+        of the access `needs` (inf: no such office).
+
+        One column per place (and needs), kept for the last few asked about: people ask about
+        the same few hundred places of the gazetteer, so most matches reuse one.
+        """
+        key = (lat, lon, tuple(needs))
         known = self._distances.get(key)
         if known is not None:
             self._distances.move_to_end(key)
@@ -507,6 +557,8 @@ class Roster:
         nearest = np.full(self.size, np.inf)
         if len(self.office_lat):
             km = km_between(lat, lon, self.office_lat, self.office_lon)
+            if needs:  # an office without them is no way in for this person
+                km = np.where(self.offices_with(needs), km, np.inf)
             starts = self.office_start[self.has_office]
             nearest[self.has_office] = np.minimum.reduceat(km, starts)
         nearest.flags.writeable = False
@@ -555,7 +607,7 @@ def _check_licensure(record: TherapistRecord, vocabulary: Vocabulary, places: Pl
             f"field 'accepting': next_available {accepting.next_available} is before "
             f"verified_at {accepting.verified_at}"
         )
-    for name, allowed in id_groups(vocabulary, ("access", "affirming", "identity")).items():
+    for name, allowed in id_groups(vocabulary, ("affirming", "identity")).items():
         values = _list_values(record, name)
         if not values:
             continue
@@ -616,17 +668,26 @@ def _check_therapist(
 
 
 def _refuse_missing(raw: Any, name: str) -> None:
-    """Refuse a roster from before licensure, naming each required field a therapist lacks."""
+    """Refuse a roster from before licensure, naming each required field a therapist lacks,
+    and one with access on the therapist (it is each office's now), naming the field."""
     items = raw.get("therapists") if isinstance(raw, dict) else None
     for index, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):
             continue
+        item_id = item.get("id")
+        entry = f"therapist {item_id!r}" if isinstance(item_id, str) else f"therapist #{index + 1}"
+        if "access" in item:
+            # Not copied to every office: with two offices, that could send someone who needs
+            # step-free access to the one with stairs. Only the clinic knows which office has it.
+            raise ConfigError(
+                name,
+                "field 'access': access is now said per office: move it to each office that "
+                "has it (offices: - {city: ..., access: [...]}; README, 'Licences, access and "
+                "availability')",
+                entry,
+            )
         missing = [f for f in REQUIRED_SINCE_LICENSURE if f not in item]
         if missing:
-            item_id = item.get("id")
-            entry = (
-                f"therapist {item_id!r}" if isinstance(item_id, str) else f"therapist #{index + 1}"
-            )
             listed = " and ".join(repr(f) for f in missing)
             noun = "fields" if len(missing) > 1 else "field"
             raise ConfigError(
@@ -691,6 +752,11 @@ def _check_offices(record: TherapistRecord, vocabulary: Vocabulary) -> str | Non
         return f"field 'offices': none is in the therapist's city {record.city!r}"
     places = vocabulary.gazetteer
     for number, office in enumerate(offices, start=1):
+        for need in office.access:
+            if need not in vocabulary.access:
+                return f"field 'offices': #{number}: unknown access id {need!r}"
+        if len(set(office.access)) != len(office.access):
+            return f"field 'offices': #{number}: an access id is listed twice"
         centre = _centre(places, office.city, record.country) if places else None
         if centre is None:
             continue
@@ -825,7 +891,14 @@ def _checked_type(vocabulary: Vocabulary) -> type[RosterFile]:
         one_of = Literal[values]  # type: ignore[valid-type]
         if name in ("gender", "licence_type"):
             record_fields.append((name, one_of, msgspec.NODEFAULT))
-        elif name in ("access", "affirming"):
+        elif name == "access":  # each office's
+            office = msgspec.defstruct(
+                "Office",
+                [("access", list[one_of], msgspec.field(default_factory=list))],
+                bases=(Office,),
+            )
+            record_fields.append(("offices", list[office] | None, None))  # type: ignore[valid-type]
+        elif name == "affirming":
             record_fields.append((name, list[one_of], msgspec.field(default_factory=list)))
         elif name == "measures_outcomes":
             record_fields.append((name, list[one_of], msgspec.NODEFAULT))
@@ -942,15 +1015,22 @@ def _plainly_valid(
     # One pass over the records (each read once, not once per field), then field by field.
     names = (
         "modalities", "difficulties", "languages", "formats", "settings", "availability",
-        "measures_outcomes", "access", "affirming", "licence_type", "city", "country", "fee",
+        "measures_outcomes", "affirming", "licence_type", "city", "country", "fee",
         "sliding_scale_min", "currency", "low_fee_places", "payers", "offices", "groups",
         "licences", "accepting", "identity",
     )  # fmt: skip
     fields = dict(zip(names, zip(*map(attrgetter(*names), records), strict=True), strict=True))
-    lists = id_groups(vocabulary, (*REQUIRED_ID_LISTS, "access", "affirming"))
+    lists = id_groups(vocabulary, (*REQUIRED_ID_LISTS, "affirming"))
     for name, allowed in lists.items():
         if not (allowed.keys() >= roster.values[name].keys() and _once(roster, name, fields[name])):
             return False
+    every_office = list(chain.from_iterable(office or () for office in fields["offices"]))
+    if not (
+        vocabulary.access.keys() >= roster.office_access_values.keys()
+        and int(np.count_nonzero(roster.office_access))
+        == sum(len(office.access) for office in every_office)
+    ):
+        return False  # an office's unknown access id, or one listed twice
     if not _once(roster, "languages", fields["languages"]) or not all(
         map(vocabulary.is_language, roster.values["languages"])
     ):
@@ -1101,7 +1181,6 @@ _SHARED_LISTS = (
     "settings",
     "availability",
     "measures_outcomes",
-    "access",
     "affirming",
 )
 
@@ -1116,6 +1195,9 @@ def _share_strings(records: list[TherapistRecord], lists: bool = True) -> None:
     for name in _SHARED_LISTS if lists else ():  # (ids decoded as Literals are shared already)
         for values in map(attrgetter(name), records):
             values[:] = map(share, values, values)
+    if lists:
+        for office in chain.from_iterable(record.offices or () for record in records):
+            office.access[:] = map(share, office.access, office.access)
     force = msgspec.structs.force_setattr
     for name in ("country", "city", "currency") + (("gender", "licence_type") if lists else ()):
         for record in records:

@@ -283,6 +283,8 @@ class HardConstraint:
     only_when_format: str | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
     max_days: int | None = None
+    # When it leaves nobody, no_match also offers a person's review (matching.yaml staff_review).
+    staff_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -690,7 +692,6 @@ THERAPIST_FIELDS = {
     "accepting_new_clients",
     "licences",
     "accepting",
-    "access",
     "affirming",
     "works_with_interpreters",
     "gender",

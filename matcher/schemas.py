@@ -388,6 +388,8 @@ class HardConstraintSchema(StrictSchema):
         values=fields.String(validate=validate.Length(min=1)),
     )
     max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
+    # true: when it leaves nobody, no_match offers a staff review as well as any alternatives.
+    staff_review = fields.Boolean(truthy={True}, falsy={False})
 
 
 class RelaxationSchema(StrictSchema):

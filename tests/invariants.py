@@ -25,6 +25,16 @@ COMPACTS = {
     )["compacts"]
 }
 NEVER_RELAXED = {"licensure", "confirmed"}
+# The practical gates of issue 15: when one leaves nobody, a person's review is offered too.
+STAFF_REVIEWED = {
+    "payer",
+    "currency",
+    "distance",
+    "reachable",
+    "access",
+    "interpreter",
+    "affirming",
+}
 
 
 def _in_force(entry: dict[str, Any]) -> bool:
@@ -85,6 +95,12 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
+def accessible_offices(intake: dict[str, Any], therapist: dict[str, Any]) -> list[dict[str, Any]]:
+    """The therapist's offices that have every access need the person named (all, for none)."""
+    needs = set((intake.get("preferences") or {}).get("access") or [])
+    return [office for office in therapist["offices"] if needs <= set(office["access"])]
+
+
 def distance_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> list[str]:
     """In person, or either way for someone who works only in person: an office within reach."""
     prefs = intake.get("preferences") or {}
@@ -108,8 +124,12 @@ def distance_violations(intake: dict[str, Any], therapist: dict[str, Any]) -> li
     if fmt == "any" and "online" in therapist["formats"]:
         return []
     limit = prefs.get("max_distance_km", DEFAULT_MAX_KM)
+    # With access needs, only an office that has every one is a way in: distance is to it.
     nearest = min(
-        (_km(place.lat, place.lon, o["lat"], o["lon"]) for o in therapist["offices"]),
+        (
+            _km(place.lat, place.lon, o["lat"], o["lon"])
+            for o in accessible_offices(intake, therapist)
+        ),
         default=math.inf,
     )
     return [] if nearest <= limit + 0.5 else [f"nearest office {nearest:.0f} km away"]
@@ -175,8 +195,8 @@ def hard_constraint_violations(
             problems.append(problem)
     needs = prefs.get("access") or []
     online_will_do = fmt != "in_person" and "online" in therapist["formats"]
-    if needs and not online_will_do and not set(needs) <= set(therapist["access"]):
-        problems.append("office lacks an access need")
+    if needs and not online_will_do and not accessible_offices(intake, therapist):
+        problems.append("no office has every access need")
     interpreter = prefs.get("interpreter")
     if (
         interpreter
@@ -227,7 +247,7 @@ def assert_valid_match_response(intake: dict[str, Any], body: dict[str, Any]) ->
             therapist = match["therapist"]
             assert licensure_violation(judged, therapist) is None, therapist["id"]
             assert freshness_violation(therapist) is None, therapist["id"]
-    if body["no_match"] and body["no_match"]["constraint"] in NEVER_RELAXED:
+    if body["no_match"] and body["no_match"]["constraint"] in NEVER_RELAXED | STAFF_REVIEWED:
         assert body["no_match"]["staff_review"]
     for match in body["matches"]:  # a therapist's identity shows only where they opted in
         identity = match["therapist"].get("identity")

@@ -50,8 +50,22 @@ def test_a_plan_net_bundle_maps_every_field_it_carries_and_reports_the_rest() ->
             "formats": ["online", "in_person"],  # delivery-method virtual and physical
             "city": "Hoboken",
             "country": "US",
-            "offices": [{"city": "Hoboken", "postcode": "07030", "lat": 40.7376, "lon": -74.0301}],
-            "access": ["handiaccess", "pubtrans"],  # Location accessibility extensions
+            "offices": [  # each Location's accessibility extensions are that office's
+                {
+                    "city": "Hoboken",
+                    "postcode": "07030",
+                    "lat": 40.7376,
+                    "lon": -74.0301,
+                    "access": ["handiaccess", "pubtrans"],
+                },
+                {
+                    "city": "Jersey City",
+                    "postcode": "07302",
+                    "lat": 40.7195,
+                    "lon": -74.0435,
+                    "access": [],
+                },
+            ],
             "accepting_new_clients": True,  # newpatients: newpt
             "payers": [],
         }
@@ -84,9 +98,7 @@ def test_a_practitioner_without_the_extensions_reports_each_missing_field() -> N
         "entry": [{"resource": {"resourceType": "Practitioner", "id": "p1", "gender": "unknown"}}],
     }
     imported = import_bundle(bundle, MAPPING, KNOWLEDGE.vocabulary)
-    assert imported.therapists == [
-        {"id": "fhir-p1", "languages": [], "payers": [], "offices": [], "access": []}
-    ]
+    assert imported.therapists == [{"id": "fhir-p1", "languages": [], "payers": [], "offices": []}]
     assert imported.report[:9] == [
         "fhir-p1: name: Practitioner.name is missing",
         "fhir-p1: licences: no Practitioner.qualification with a place where it is valid",

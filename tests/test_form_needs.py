@@ -146,7 +146,7 @@ LONDON_NEEDS = {
 }
 LONDON_SENTENCES = (
     "Signs British Sign Language themselves: no interpreter needed",
-    "Their office has a hearing loop, as you need",
+    "A hearing loop at their London office, about 4 km from central London (city centre, not your address)",
     "Offers neurodiversity-affirming care, as you asked",
     "Takes Bupa (UK private medical insurance): recognised",
 )

@@ -6,12 +6,14 @@ is given, never the calendar; licensure and freshness can never be relaxed.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT
@@ -82,6 +84,24 @@ def test_an_older_roster_without_licences_or_confirmations_is_refused_naming_bot
     )
 
 
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_an_older_roster_with_access_on_the_therapist_is_refused_naming_the_field(
+    tmp_path: Path, suffix: str
+) -> None:
+    # Access is each office's: copied to every office it could send someone who needs step-free
+    # access to the one with stairs, so the clinic moves it by hand.
+    old = tmp_path / f"therapists.{suffix}"
+    data = yaml.safe_load((PROJECT_ROOT / "therapists.yaml").read_text(encoding="utf-8"))
+    data["therapists"][2]["access"] = ["pubtrans"]
+    text = json.dumps(data, default=str) if suffix == "json" else yaml.safe_dump(data)
+    old.write_text(text, encoding="utf-8")
+    assert problem(old) == (
+        f"therapists.{suffix}: therapist 't-003': field 'access': access is now said per office: "
+        "move it to each office that has it (offices: - {city: ..., access: [...]}; README, "
+        "'Licences, access and availability')"
+    )
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
@@ -115,9 +135,14 @@ def test_an_older_roster_without_licences_or_confirmations_is_refused_naming_bot
             "verified_at 2026-11-24",
         ),
         (
-            "access: [handiaccess, accessible_toilet, pubtrans]",
-            "access: [handiaccess, lift]",
-            "therapist 't-001': field 'access': unknown access id 'lift'",
+            "access: [handiaccess, accessible_toilet, pubtrans], name: Chamberí",
+            "access: [handiaccess, lift], name: Chamberí",
+            "therapist 't-001': field 'offices': #1: unknown access id 'lift'",
+        ),
+        (
+            'postcode: "28901", lat: 40.306, lon: -3.731, access: [pubtrans]',
+            'postcode: "28901", lat: 40.306, lon: -3.731, access: [pubtrans, pubtrans]',
+            "therapist 't-001': field 'offices': #2: an access id is listed twice",
         ),
         (
             'affirming: ["faith_integrated:judaism"]',

@@ -198,8 +198,20 @@ CHANGES: list[tuple[str, Change, str]] = [
         },
         "next_available 2026-01-01 is before verified_at 2026-02-01",
     ),
-    ("t-001", lambda r: {"access": ["lift"]}, "unknown access id 'lift'"),
-    ("t-001", lambda r: {"access": ["pubtrans", "pubtrans"]}, "an id is listed twice"),
+    (
+        "t-001",
+        lambda r: {
+            "offices": [r.offices[0], msgspec.structs.replace(r.offices[1], access=["lift"])]
+        },
+        "field 'offices': #2: unknown access id 'lift'",
+    ),
+    (
+        "t-001",
+        lambda r: {
+            "offices": [msgspec.structs.replace(r.offices[0], access=["pubtrans", "pubtrans"])]
+        },
+        "field 'offices': #1: an access id is listed twice",
+    ),
     ("t-001", lambda r: {"affirming": ["kind"]}, "unknown affirming id 'kind'"),
     ("t-001", lambda r: {"affirming": ["lgbtq", "lgbtq"]}, "an id is listed twice"),
     (

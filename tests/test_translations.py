@@ -235,9 +235,7 @@ def test_a_constraints_outcomes_and_the_gazetteers_words_are_translated_and_chec
 ) -> None:
     spanish = rules_copy / "translations" / "es.yaml"
     text = spanish.read_text(encoding="utf-8")
-    online_only = (
-        '    distance: {online_only: "No atiende en persona en {place} (solo trabaja en línea)"}\n'
-    )
+    online_only = 'online_only: "No atiende en persona en {place} (solo trabaja en línea)", '
     district = '    district: "{name} (centro del distrito, no su dirección)"\n'
     assert online_only in text and district in text
     spanish.write_text(text.replace(online_only, "").replace(district, ""), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Developer tools run by dev.py; never imported by the service."""
