@@ -113,3 +113,10 @@ def test_a_form_shows_the_apis_message_in_the_page_language(client: FlaskClient)
     html = answer.get_data(as_text=True)
     assert "Indique una dirección de correo electrónico o un teléfono." in html
     assert "Give an email address or a phone number." not in html
+
+
+def test_a_refused_status_change_names_both_statuses_in_words(app: Flask) -> None:
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        assert translated("a closed referral cannot become contacted") == (
+            "una derivación cerrada no puede pasar a contactada"
+        )

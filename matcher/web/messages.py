@@ -83,6 +83,15 @@ TEMPLATES = (
 
 # Values that are themselves sentences, said in the language too (a questionnaire's problems).
 SENTENCE_VALUES = frozenset({"problems"})
+# A referral's status is an id in the database; pages and messages say it in words.
+STATUS_WORDS = {
+    "new": N_("new"),
+    "contacted": N_("contacted"),
+    "booked": N_("booked"),
+    "closed": N_("closed"),
+}
+# Values that are a referral's status ("a {status} referral cannot become {next}").
+STATUS_VALUES = frozenset({"status", "next"})
 
 
 @functools.cache
@@ -106,6 +115,9 @@ def translated(message: str) -> str:
         values = found.groupdict()
         for name in SENTENCE_VALUES & values.keys():
             values[name] = "; ".join(translated(part) for part in values[name].split("; "))
+        for name in STATUS_VALUES & values.keys():
+            if values[name] in STATUS_WORDS:
+                values[name] = gettext(STATUS_WORDS[values[name]])
         # Babel's gettext would read %(...)s in a value; the template is looked up alone.
         return str(gettext(template)).format(**values)
     return gettext(message)  # a message the catalogs hold as it is (the forms' own), or English

@@ -70,7 +70,7 @@ from matcher.storage.referrals import (
 from matcher.web.csrf import csrf_token, token_ok
 from matcher.web.held import matcher, no_store
 from matcher.web.language import request_language
-from matcher.web.messages import translated, translated_errors
+from matcher.web.messages import STATUS_WORDS, translated, translated_errors
 from matcher.web.pages import (
     answer_fields,
     contact_from_form,
@@ -187,13 +187,7 @@ def long_date(day: date | str) -> str:
 
 
 # A referral's status, a contact's preference and an account's role are ids in the database;
-# the pages say them in words.
-STATUS_WORDS = {
-    "new": N_("new"),
-    "contacted": N_("contacted"),
-    "booked": N_("booked"),
-    "closed": N_("closed"),
-}
+# the pages say them in words (the statuses' words live with the messages that name them).
 PREFERRED_WORDS = {"email": N_("e-mail"), "phone": N_("phone"), None: N_("either")}
 ROLE_WORDS = {"admin": N_("admin"), "staff": N_("staff")}
 
