@@ -122,6 +122,16 @@ def _contact_key(contact: dict[str, Any]) -> str | None:
     return f"{email}|{phone}" if email or phone else None
 
 
+def _note_text(text: str) -> str:
+    """A note's text as kept: trimmed, not empty, at most MAX_NOTE_LENGTH characters."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise ReferralError("write the note first")
+    if len(cleaned) > MAX_NOTE_LENGTH:
+        raise ReferralError(f"a note is at most {MAX_NOTE_LENGTH} characters")
+    return cleaned
+
+
 class Referrals:
     """The referral queue's storage, and its notification outbox's producer."""
 
@@ -532,11 +542,7 @@ class Referrals:
 
     def add_note(self, referral_id: str, actor: str, text: str) -> None:
         """Keep a note on a referral ("rang, no answer") with who wrote it and when."""
-        cleaned = text.strip()
-        if not cleaned:
-            raise ReferralError("write the note first")
-        if len(cleaned) > MAX_NOTE_LENGTH:
-            raise ReferralError(f"a note is at most {MAX_NOTE_LENGTH} characters")
+        cleaned = _note_text(text)
         with Session(self.engine) as session, session.begin():
             if session.get(Referral, referral_id) is None:
                 raise ReferralError(f"there is no referral {referral_id!r}")
@@ -549,11 +555,7 @@ class Referrals:
     def correct_note(self, referral_id: str, note_id: int, actor: str, text: str) -> None:
         """Replace a note's text, by its author only; when it was written stays, when it was
         corrected is kept beside it, and the text before goes to the audit log."""
-        cleaned = text.strip()
-        if not cleaned:
-            raise ReferralError("write the note first")
-        if len(cleaned) > MAX_NOTE_LENGTH:
-            raise ReferralError(f"a note is at most {MAX_NOTE_LENGTH} characters")
+        cleaned = _note_text(text)
         with Session(self.engine) as session, session.begin():
             note = session.get(ReferralNote, note_id)
             if note is None or note.referral_id != referral_id:
