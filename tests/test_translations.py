@@ -21,6 +21,18 @@ from matcher.yamlfile import load_yaml
 from tests.forms import form_token
 
 OTHER_LANGUAGES = [code for code in SHIPPED_LANGUAGES if code != "en"]
+
+
+def run_matcher(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the matcher command in the project root, capturing what it prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "matcher", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+
+
 ROSTER = PROJECT_ROOT / "therapists.yaml"
 EMDR_RATIONALE_ES = (
     '  ptsd.emdr_to_check: "El EMDR reprocesa recuerdos angustiosos sin necesidad de '
@@ -94,12 +106,7 @@ def test_the_api_marks_an_english_fallback_and_keeps_the_rest_in_spanish(
 @pytest.mark.slow
 def test_matcher_check_fails_on_a_missing_translation_and_names_it(rules_copy: Path) -> None:
     without_emdr_rationale(rules_copy)
-    bad = subprocess.run(
-        [sys.executable, "-m", "matcher", "check", "--rules", str(rules_copy)],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
+    bad = run_matcher("check", "--rules", str(rules_copy))
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
         "matcher check: rules/translations/es.yaml: clinical/trauma.yaml: rule 'ptsd.emdr_to_check': rationale: "
@@ -215,12 +222,7 @@ def test_the_service_shows_the_english_for_a_malformed_translation_never_a_500(
 @pytest.mark.slow
 def test_matcher_check_names_a_malformed_translation(rules_copy: Path) -> None:
     with_spanish(rules_copy, LANGUAGE_PASSED_ES, 'passed: "Habla {wanted, como pidió"')
-    bad = subprocess.run(
-        [sys.executable, "-m", "matcher", "check", "--rules", str(rules_copy)],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
+    bad = run_matcher("check", "--rules", str(rules_copy))
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
         "matcher check: rules/translations/es.yaml: matching.yaml: hard_constraints 'language': "
@@ -525,15 +527,6 @@ def test_a_made_from_record_that_is_not_two_fingerprints_is_refused(rules_copy: 
         "rules/translations/made_from/es.yaml: texts: 'clinical/ptsd.emdr': must be two "
         "fingerprints, the English's and the translation's (rewrite the file with "
         "`matcher translations record`)"
-    )
-
-
-def run_matcher(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "matcher", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
     )
 
 
