@@ -28,10 +28,32 @@ RULES_DIR = PROJECT_ROOT / "rules"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Compile the gettext catalogs the pages read (.mo files are built, never committed)."""
+    """Compile the gettext catalogs the pages read, and parse each YAML text once per process."""
     from matcher.i18n import compile_catalogs
 
-    compile_catalogs()
+    compile_catalogs()  # .mo files are built, never committed
+    yamlfile.yamlfile_parser = _parse_once
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give load_yaml its own parser back."""
+    yamlfile.yamlfile_parser = yamlfile.parse_yaml
+
+
+_PARSED: dict[str, bytes] = {}
+
+
+def _parse_once(text: str) -> Any:
+    """The YAML text parsed once per test process; each load gets its own copy.
+
+    Hundreds of tests build an app, and parsing the bundled rules, translations and roster is
+    most of what that costs; so do the modules that read the rules to parametrize their tests
+    while they are collected. A pickled copy is twenty times cheaper than a parse, and as
+    private. Keyed by the text itself, so a test's edited copy of a file is parsed anew.
+    """
+    if text not in _PARSED:
+        _PARSED[text] = pickle.dumps(yamlfile.parse_yaml(text))
+    return pickle.loads(_PARSED[text])  # noqa: S301 - our own bytes, from this process
 
 
 ROSTER = PROJECT_ROOT / "therapists.yaml"
@@ -53,7 +75,7 @@ def migrated_sqlite_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     def migrate_from_copy(url: str, lock_dir: Path) -> None:
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
-            if path.name and path.name != ":memory:" and not path.exists():
+            if path.name and path.name != ":memory:" and not _holds_data(path):
                 database.make_engine(url).dispose()  # creates it empty and private
                 if path.exists():  # if not, the real migration says what is wrong
                     path.write_bytes(migrated)
@@ -64,24 +86,10 @@ def migrated_sqlite_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def yaml_parsed_once_per_text() -> Iterator[None]:
-    """Each distinct YAML text is parsed once per test process, and each load gets a copy.
-
-    Hundreds of tests build an app, and parsing the bundled rules, translations and roster is
-    most of what that costs (pure-Python construction); a pickled copy is twenty times cheaper
-    and as private. Keyed by the text itself, so a test's edited copy of a file is parsed anew.
-    """
-    parsed: dict[str, bytes] = {}
-
-    def parse_once(text: str) -> Any:
-        if text not in parsed:
-            parsed[text] = pickle.dumps(yamlfile.parse_yaml(text))
-        return pickle.loads(parsed[text])  # noqa: S301 - our own bytes, from this process
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(yamlfile, "yamlfile_parser", parse_once)
-        yield
+def _holds_data(path: Path) -> bool:
+    # The app opens its engine (which creates the file, empty) before it migrates: an empty
+    # file is a new database as much as a missing one.
+    return path.exists() and path.stat().st_size > 0
 
 
 @pytest.fixture(scope="session", autouse=True)
