@@ -7,12 +7,11 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-import yaml
-
 from matcher import PROJECT_ROOT
 from matcher.gazetteer import load_gazetteer
 from tests.clock import TODAY
 from tests.contract import response_errors
+from tests.files import read_yaml
 
 # Written out here, not taken from the code under test: the statuses that let someone practise,
 # the freshness limit (rules/matching.yaml) and the compacts' members (rules/jurisdictions.yaml).
@@ -20,9 +19,7 @@ PRACTISING = {"active", "provisional"}
 CONFIRMED_WITHIN_DAYS = 90
 COMPACTS = {
     c["id"]: (set(c["members"]), set(c["formats"]))
-    for c in yaml.safe_load(
-        (PROJECT_ROOT / "rules" / "jurisdictions.yaml").read_text(encoding="utf-8")
-    )["compacts"]
+    for c in read_yaml(PROJECT_ROOT / "rules" / "jurisdictions.yaml")["compacts"]
 }
 NEVER_RELAXED = {"licensure", "confirmed"}
 # The practical gates of issue 15: when one leaves nobody, a person's review is offered too.

@@ -25,7 +25,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
@@ -35,6 +34,7 @@ from matcher.i18n import SHIPPED_LANGUAGES, TRANSLATIONS_DIR
 from matcher.languages import LANGUAGE_CODES
 from matcher.matching import Matcher
 from matcher.web import create_app
+from tests.files import read_yaml
 from tests.forms import form_token
 from tests.test_pages_in_languages import read
 
@@ -247,9 +247,7 @@ def own_words(language: str) -> set[str]:
         catalog = read_po(source, locale=language)
     texts = [m.string for m in catalog if isinstance(m.string, str)]
     texts += [s for m in catalog if isinstance(m.string, tuple) for s in m.string]
-    texts += _strings(
-        yaml.safe_load((PROJECT_ROOT / "rules" / "translations" / f"{language}.yaml").read_text())
-    )
+    texts += _strings(read_yaml(PROJECT_ROOT / "rules" / "translations" / f"{language}.yaml"))
     return {word.casefold() for text in texts for word in WORD.findall(text)}
 
 

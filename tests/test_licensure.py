@@ -23,7 +23,7 @@ from matcher.roster import load_roster
 from matcher.rules import load_knowledge
 from matcher.web import create_app
 from tests.clock import TODAY
-from tests.files import replace_first
+from tests.files import read_yaml, replace_first
 
 KNOWLEDGE = load_knowledge(PROJECT_ROOT / "rules")
 NEW_JERSEY_ONLINE = {
@@ -91,7 +91,7 @@ def test_an_older_roster_with_access_on_the_therapist_is_refused_naming_the_fiel
     # Access is each office's: copied to every office it could send someone who needs step-free
     # access to the one with stairs, so the clinic moves it by hand.
     old = tmp_path / f"therapists.{suffix}"
-    data = yaml.safe_load((PROJECT_ROOT / "therapists.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(PROJECT_ROOT / "therapists.yaml")
     data["therapists"][2]["access"] = ["pubtrans"]
     text = json.dumps(data, default=str) if suffix == "json" else yaml.safe_dump(data)
     old.write_text(text, encoding="utf-8")

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT
 from matcher.rules import load_knowledge
+from tests.files import read_yaml
 from tests.invariants import assert_valid_match_response
 
 SCENARIO_DIR = PROJECT_ROOT / "rules" / "scenarios"
@@ -59,7 +59,7 @@ MODALITY_KEYS = ("top_modalities", "modalities_include", "modalities_exclude")
 
 
 def _names(path: Path, key: str) -> dict[str, str]:
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))[key]
+    entries = read_yaml(path)[key]
     return {entry["id"]: entry["name"] for entry in entries}
 
 
@@ -121,7 +121,7 @@ def resolve_names(expect: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = read_yaml(path)
     # `follows` names the guideline (and recommendation) a clinical scenario checks.
     assert {"name", "intake", "expect"} <= set(data) <= {"name", "follows", "intake", "expect"}, (
         f"{path.name}: keys {sorted(data)}"
