@@ -8,6 +8,7 @@ whatever was stored before that is shown with each such character replaced, neve
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 
@@ -55,11 +56,22 @@ def first_unsafe(text: str) -> str | None:
 SHOWN_AS_IS = frozenset("\t\n\r")
 
 
+# What unsafe_character refuses, as one class: the controls (category Cc) but SHOWN_AS_IS,
+# the line and paragraph separators (Zl, Zp), the bidirectional controls and the surrogates (Cs).
+# Every page's printed values pass through displayable, whole rendered blocks among them, so
+# this runs in C; tests/test_unsafe_text.py checks it against unsafe_character, character by
+# character, over every code point.
+_NOT_DISPLAYABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
+
+
 def displayable(text: str) -> str:
     """`text` with each character a free-text field may not hold (but tab and newline) as U+FFFD."""
     if text.isprintable():  # the common case, checked in C: no control, format or surrogate
         return text
-    return "".join(REPLACEMENT if c not in SHOWN_AS_IS and unsafe_character(c) else c for c in text)
+    return _NOT_DISPLAYABLE.sub(REPLACEMENT, text)
 
 
 def template_fields(text: str) -> set[str]:

@@ -8,6 +8,7 @@ rows written before the check (or straight into the database) still render, repl
 from __future__ import annotations
 
 import json
+import sys
 import re
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from matcher import text
 from matcher.storage.database import Referral, now
 from tests.databases import app_on, close_database
 from tests.forms import form_token, staff_logged_in
@@ -203,3 +205,15 @@ def test_stored_unsafe_text_never_blinds_the_queue(stored_app: Flask) -> None:
     )
     assert erased.status_code == 303
     assert stored_app.extensions["referrals"].get(bad_name) is None
+
+
+def test_a_page_shows_each_refused_character_as_a_replacement_and_every_other_as_it_is() -> None:
+    # Over every code point: what a page shows in place of a stored character is what the
+    # free-text check says of that same character (tab, newline and carriage return are kept).
+    every = "".join(chr(point) for point in range(sys.maxunicode + 1))
+    expected = "".join(
+        text.REPLACEMENT if c not in text.SHOWN_AS_IS and text.unsafe_character(c) else c
+        for c in every
+    )
+    assert text.displayable(every) == expected
+    assert text.displayable("Ana\u202eCalle 1\ttel.\n\u0007") == "Ana\ufffdCalle 1\ttel.\n\ufffd"
