@@ -62,8 +62,7 @@ SHOWN_AS_IS = frozenset("\t\n\r")
 # this runs in C; tests/test_unsafe_text.py checks it against unsafe_character, character by
 # character, over every code point.
 _NOT_DISPLAYABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    "\ud800-\udfff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 
 

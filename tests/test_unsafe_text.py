@@ -8,8 +8,8 @@ rows written before the check (or straight into the database) still render, repl
 from __future__ import annotations
 
 import json
-import sys
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
