@@ -171,8 +171,18 @@ def _apt_install(package: str) -> None:
     )
 
 
+# The inner loop: no servers, browsers, PostgreSQL or exhaustive walks, on every core, and the
+# property tests with a fifth of their random examples (tests/examples.py).
+QUICK = ["-m", "not slow", "-n", "auto", "--hypothesis-profile=quick"]
+
+
 def test(args: list[str]) -> None:
-    """Install the test dependencies (Chromium, PostgreSQL) and run the whole test suite."""
+    """Install the test dependencies (Chromium, PostgreSQL) and run the whole test suite.
+
+    `--quick` runs the inner loop instead (QUICK); other arguments go to pytest.
+    """
+    if "--quick" in args:
+        args = [*QUICK, *(arg for arg in args if arg != "--quick")]
     ensure_installed("test")
     compile_catalogs()
     ensure_chromium()

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
+import tests.examples  # noqa: F401 - registers the quick profile before Hypothesis loads one
 from matcher import PROJECT_ROOT, yamlfile
 from matcher.matching import Matcher
 from matcher.storage import accounts, database

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from matcher import PROJECT_ROOT
 from matcher.fhir import INTAKE_FIELDS, item9_risk
 from matcher.rules import load_knowledge
+from tests.examples import examples
 from tests.invariants import assert_valid_match_response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
@@ -761,7 +762,7 @@ FHIR_LIKE = st.recursive(
     ),
     max_leaves=50,
 )
-RISK_PROPERTY = settings(max_examples=300, deadline=None)
+RISK_PROPERTY = settings(max_examples=examples(300), deadline=None)
 
 
 @RISK_PROPERTY

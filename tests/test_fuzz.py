@@ -9,6 +9,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.examples import examples
+
 JSON_LEAVES = (
     st.none()
     | st.booleans()
@@ -69,7 +71,7 @@ NEAR_MISSES = st.recursive(
 )
 POSTS = ["/api/v1/match", "/api/v1/therapists/t-001/why"]
 FUZZ = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -15,6 +15,7 @@ from matcher import PROJECT_ROOT, responses
 from matcher.matching import Matcher
 from matcher.rules import load_knowledge
 from matcher.web.respond import encode
+from tests.examples import examples
 from tests.invariants import (
     assert_valid_match_response,
     freshness_violation,
@@ -164,7 +165,9 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(intake=intakes())
 def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
@@ -188,7 +191,9 @@ def test_no_valid_intake_breaks_a_hard_constraint_or_the_schema(
 
 
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(100),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(intake=intakes(), therapist=st.integers(1, 51))
 def test_why_agrees_with_match(client: FlaskClient, intake: dict[str, Any], therapist: int) -> None:
