@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import shutil
@@ -16,8 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import tests.examples  # noqa: F401 - registers the quick profile before Hypothesis loads one
-from matcher import PROJECT_ROOT, yamlfile
+from matcher import PROJECT_ROOT, matching, yamlfile
 from matcher.matching import Matcher
+from matcher.rules import Knowledge
 from matcher.storage import accounts, database
 from matcher.web import create_app
 from tests.clock import TODAY
@@ -118,6 +120,35 @@ def _holds_data(path: Path) -> bool:
     # The app opens its engine (which creates the file, empty) before it migrates: an empty
     # file is a new database as much as a missing one.
     return path.exists() and path.stat().st_size > 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rules_validated_once_per_content() -> Iterator[None]:
+    """Every app built on rules of the same name and content shares one validated Knowledge.
+
+    Validating the rules is a third of what building an app costs, and most of the suite's
+    apps are built on the bundled rules or an unchanged copy of them. Knowledge is frozen, and
+    the key is every file's bytes, so an edited copy is validated (and refused) anew.
+    """
+    loaded: dict[tuple[str, str], Knowledge] = {}
+
+    def load_once(rules_dir: Path) -> Knowledge:
+        if not rules_dir.is_dir():
+            return real_load(rules_dir)
+        content = hashlib.sha256()
+        for path in sorted(p for p in rules_dir.rglob("*") if p.is_file()):
+            if path.relative_to(rules_dir).parts[0] != "scenarios":
+                content.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
+                content.update(path.read_bytes() + b"\0")
+        key = (rules_dir.name, content.hexdigest())
+        if key not in loaded:
+            loaded[key] = real_load(rules_dir)
+        return loaded[key]
+
+    real_load = matching.load_knowledge
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching, "load_knowledge", load_once)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
