@@ -404,7 +404,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     matcher, checklist = _load_rules_and_roster(app)
     app.extensions["matcher"] = matcher
     app.extensions["checklist"] = checklist
-    app.extensions["openapi"] = build_spec(matcher, __version__)
+    # Built when first asked for: a fifth of what building the app costs, and most workers
+    # never serve the document.
+    app.extensions["openapi"] = functools.cache(functools.partial(build_spec, matcher, __version__))
     app.extensions["response_cache"] = ResponseCache(app.config["RESPONSE_CACHE_SIZE"])
     language.install(app)
     logs.configure_logging(app.config["LOG_LEVEL"])

@@ -230,7 +230,7 @@ def vocabulary() -> Response:
 @limiter.limit(public_limit)
 def openapi() -> Response:
     """The OpenAPI document generated from the schemas."""
-    return jsonify(current_app.extensions["openapi"])
+    return jsonify(current_app.extensions["openapi"]())
 
 
 @bp.get("/readyz")
