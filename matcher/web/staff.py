@@ -45,6 +45,7 @@ from matcher.matching import Matcher
 from matcher.money import format_money
 from matcher.roster import normalise_city
 from matcher.schemas import (
+    CLOSE_REASON_MAX,
     ReferralRequestSchema,
     build_status_change_schema,
     flatten_errors,
@@ -59,6 +60,7 @@ from matcher.storage.accounts import (
     well_formed_username,
 )
 from matcher.storage.referrals import (
+    MAX_NOTE_LENGTH,
     NEXT,
     STATUSES,
     ReferralConflict,
@@ -876,6 +878,8 @@ def _referral_page(
         rematch=rematch,
         reference=reference(referral_id),
         consent_on_the_phone=CONSENT_ON_THE_PHONE,
+        max_note_length=MAX_NOTE_LENGTH,
+        max_reason_length=CLOSE_REASON_MAX,
         added=i18n.join_words(
             [names.get(t, t) for t in now_offered if t not in offered], request_language()
         ),
