@@ -269,7 +269,7 @@ def messages_of(function_name: str) -> tuple[set[str], set[str]]:
             elif isinstance(value, ast.JoinedStr):
                 found.add(
                     "".join(
-                        re.escape(part.value) if isinstance(part, ast.Constant) else ".*"
+                        re.escape(str(part.value)) if isinstance(part, ast.Constant) else ".*"
                         for part in value.values
                     )
                 )
