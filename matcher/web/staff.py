@@ -621,20 +621,31 @@ def roster() -> BaseResponse:
         ]
         listing = {**listing, "therapists": found, "total": len(found)}
     vocabulary = held.knowledge.vocabulary
+    options = form_options(held)
+    cities = {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
     page = render_template(
         "staff/therapists.html",
         listing=listing,
         query=query,
         search=search,
-        cities=sorted(
-            {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
-        ),
+        city_options=[(city, city) for city in sorted(cities)],
         difficulty_options=[(d.id, d.label) for d in vocabulary.difficulties.values()],
+        # Each language in its own words, and in the page's when they differ: español (Spanish).
+        language_options=[
+            (
+                language["code"],
+                language["own"]
+                if language["here"].lower() == language["own"].lower()
+                else f"{language['own']} ({language['here']})",
+            )
+            for language in options["languages"]
+        ],
+        format_options=[(v, label) for v, label in options["formats"] if v != "any"],
+        setting_options=[(v, label) for v, label in options["settings"] if v != "any"],
         errors=errors,
         labels=labels(held),
         modality_options=[(t.id, t.label) for t in vocabulary.modalities.values()],
         csrf_token=csrf_token(),
-        **form_options(held),
     )
     return make_response(page, 422 if errors else 200)
 
@@ -785,7 +796,7 @@ def referral_queue() -> BaseResponse:
         page_query=lambda number: urlencode({**kept, "page": number}),
         group=group,
         error=error,
-        statuses=STATUSES,
+        status_options=[(value, status_word(value)) for value in STATUSES],
         status=status,
         therapist=therapist,
         review=review,
