@@ -11,7 +11,7 @@ constraint").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,31 @@ def any_of(roster: Roster, name: str, values: Sequence[str], at: Positions) -> M
         if found is not None:
             result |= found
     return result
+
+
+def share_listed(roster: Roster, name: str, values: Sequence[str], at: Positions) -> Shares:
+    """For each position at `at`, the share of `values` it has in the list column `name`."""
+    listed = np.zeros(len(at))
+    for value in values:
+        found = column(roster, name, value, at)
+        if found is not None:
+            listed += found
+    return listed / len(values)
+
+
+def offered_of(wanted: Collection[str], offered: Collection[str]) -> tuple[list[str], list[str]]:
+    """(what of `wanted` is `offered`, all that was wanted): a soft check's details."""
+    return [value for value in wanted if value in offered], list(wanted)
+
+
+def shared_and_missing(
+    wanted: Collection[str], offered: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """(what of `wanted` is `offered`, what of it is not): a soft check's details."""
+    return (
+        [value for value in wanted if value in offered],
+        [value for value in wanted if value not in offered],
+    )
 
 
 # --- hard constraints -------------------------------------------------------------------------
@@ -696,12 +721,7 @@ def _treats_difficulties(
 ) -> Shares | None:
     if not c.difficulties:
         return None  # a risk-only intake: nothing to treat, no points either way
-    treated = np.zeros(len(at))
-    for difficulty in c.difficulties:
-        found = column(r, "difficulties", difficulty, at)
-        if found is not None:
-            treated += found
-    return treated / len(c.difficulties)
+    return share_listed(r, "difficulties", c.difficulties, at)
 
 
 def _offers_advised_setting(
@@ -798,12 +818,7 @@ def _shares_identity(r: Roster, p: Preferences, c: ClinicalPicture, at: Position
     # Only identities a therapist chose to show are in the column; never a reason to exclude.
     if not p.identity:
         return None
-    shared = np.zeros(len(at))
-    for value in p.identity:
-        found = column(r, "identity", value, at)
-        if found is not None:
-            shared += found
-    return shared / len(p.identity)
+    return share_listed(r, "identity", p.identity, at)
 
 
 def _shown_identity(t: Therapist) -> list[str]:
@@ -816,28 +831,19 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
         SoftCheck(
             "practises_recommended",
             share=_practises_recommended,
-            details=lambda t, p, c: (
-                [m for m in c.modality_scores if m in t["modalities"]],
-                list(c.modality_scores),
-            ),
+            details=lambda t, p, c: offered_of(c.modality_scores, t["modalities"]),
             kind="modalities",
         ),
         SoftCheck(
             "treats_difficulties",
             share=_treats_difficulties,
-            details=lambda t, p, c: (
-                [d for d in c.difficulties if d in t["difficulties"]],
-                [d for d in c.difficulties if d not in t["difficulties"]],
-            ),
+            details=lambda t, p, c: shared_and_missing(c.difficulties, t["difficulties"]),
             kind="difficulties",
         ),
         SoftCheck(
             "offers_advised_setting",
             share=_offers_advised_setting,
-            details=lambda t, p, c: (
-                [s for s in c.advised_settings if s in t["settings"]],
-                list(c.advised_settings),
-            ),
+            details=lambda t, p, c: offered_of(c.advised_settings, t["settings"]),
             kind="settings",
         ),
         SoftCheck(
@@ -849,7 +855,7 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
         SoftCheck(
             "available_at",
             share=_available_at,
-            details=lambda t, p, c: ([x for x in p.times if x in t["availability"]], list(p.times)),
+            details=lambda t, p, c: offered_of(p.times, t["availability"]),
             kind="times",
         ),
         SoftCheck(
@@ -886,10 +892,7 @@ SOFT_CHECKS: dict[str, SoftCheck] = {
         SoftCheck(
             "shares_identity",
             share=_shares_identity,
-            details=lambda t, p, c: (
-                [v for v in p.identity if v in _shown_identity(t)],
-                [v for v in p.identity if v not in _shown_identity(t)],
-            ),
+            details=lambda t, p, c: shared_and_missing(p.identity, _shown_identity(t)),
             kind="identities",
         ),
         SoftCheck(

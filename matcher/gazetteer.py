@@ -185,16 +185,6 @@ def km_apart(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(a, 1.0)))
 
 
-def about_km(km: float) -> str:
-    """A distance as people say it: 'about 4 km', 'about 35 km', 'less than 1 km'."""
-    if km < 1:
-        return "less than 1 km"
-    if km < 20:
-        return f"about {round(km)} km"
-    step = 5 if km < 100 else 10 if km < 1000 else 100
-    return f"about {int(round(km / step) * step)} km"
-
-
 def _number(
     raw: Mapping[str, Any], key: str, low: float, high: float, where: str, name: str
 ) -> float:

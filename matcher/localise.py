@@ -228,6 +228,13 @@ class Translator:
         self.missing.append(Missing(file, entry, field, self.language))
         return Untranslated(english)
 
+    def texts(self, file: str, group: str, english: Mapping[str, str]) -> dict[str, str]:
+        """A table of texts by key (`group: key: text` in `file`), each in this language."""
+        return {
+            key: self.text(file, group, (file, group, key), text, key)
+            for key, text in english.items()
+        }
+
     def unrecorded(self) -> list[str]:
         """The keys of usable translations the made_from record does not hold as they are."""
         return sorted(
@@ -284,12 +291,7 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
         groups[group] = terms
     places = vocabulary.gazetteer
     if places is not None:  # where a distance is measured from: "central Madrid (...)"
-        describe = {
-            kind: t.text(
-                GAZETTEER_FILE, "describe", (GAZETTEER_FILE, "describe", kind), words, kind
-            )
-            for kind, words in places.describe.items()
-        }
+        describe = t.texts(GAZETTEER_FILE, "describe", places.describe)
         groups["gazetteer"] = replace(places, describe=describe)
     if vocabulary.payment is not None:
         groups["payment"] = _payment(vocabulary.payment, t)
@@ -298,16 +300,7 @@ def _vocabulary(vocabulary: Vocabulary, t: Translator) -> Vocabulary:
 
 def _payment(payment: PaymentConfig, t: Translator) -> PaymentConfig:
     """Schemes' labels and the network words; payers keep the names they call themselves."""
-    statuses = {
-        status: t.text(
-            PAYMENT_FILE,
-            "network_statuses",
-            (PAYMENT_FILE, "network_statuses", status),
-            words,
-            status,
-        )
-        for status, words in payment.network_statuses.items()
-    }
+    statuses = t.texts(PAYMENT_FILE, "network_statuses", payment.network_statuses)
     schemes = {}
     for scheme in payment.schemes.values():
         path = (PAYMENT_FILE, "schemes", scheme.id)
@@ -529,16 +522,7 @@ def _screening(screening: ScreeningConfig, t: Translator) -> ScreeningConfig:
             if whole
             else screening.difficulty_answers
         ),
-        severity_labels={
-            key: t.text(
-                SCREENING_FILE,
-                "severity_labels",
-                (SCREENING_FILE, "severity_labels", key),
-                label,
-                key,
-            )
-            for key, label in screening.severity_labels.items()
-        },
+        severity_labels=t.texts(SCREENING_FILE, "severity_labels", screening.severity_labels),
     )
 
 
@@ -596,10 +580,7 @@ def checklist_texts(
         )
         for qid, text in questions
     }
-    titled = {
-        key: t.text(CHECKLIST_FILE, "headings", (CHECKLIST_FILE, "headings", key), text, key)
-        for key, text in headings.items()
-    }
+    titled = t.texts(CHECKLIST_FILE, "headings", headings)
     return texts, titled
 
 

@@ -1008,7 +1008,8 @@ def _plainly_valid(
     that a roster of 100,000 loads in seconds (a therapist with compacts, a few, is checked by
     _check_therapist itself). False means only "look closer": each therapist is then checked in
     turn, which names the first problem (tests/test_roster_load.py holds the two to the same
-    answers). A check added to _check_therapist needs its counterpart here.
+    answers). A check added to _check_therapist needs its counterpart here, and a case in that
+    test's CHANGES: a message of _check_therapist's with no case there fails it.
     """
     if not records:
         return True

@@ -116,14 +116,19 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+def _text(required: bool = True) -> fields.String:
+    """A string of at least one character (required unless said otherwise)."""
+    return fields.String(required=required, validate=validate.Length(min=1))
+
+
 # --- rule files -------------------------------------------------------------------------------
 
 
 class VocabularyEntrySchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
-    label = fields.String(required=True, validate=validate.Length(min=1))
-    description = fields.String(validate=validate.Length(min=1))
-    phrase = fields.String(validate=validate.Length(min=1))
+    label = _text()
+    description = _text(required=False)
+    phrase = _text(required=False)
     # Difficulties only: choosing it is a risk signal that starts the safety path.
     risk = StrictBoolean()
 
@@ -148,8 +153,8 @@ class QualifiedEntrySchema(VocabularyEntrySchema):
 
 class ModalityEntrySchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    description = fields.String(required=True, validate=validate.Length(min=1))
+    name = _text()
+    description = _text()
 
 
 def _entries(schema: type[Schema]) -> fields.List:
@@ -176,7 +181,7 @@ class VocabularyFileSchema(StrictSchema):
 class SourceSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$"))
     cite = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    title = fields.String(required=True, validate=validate.Length(min=1))
+    title = _text()
     url = fields.Url(schemes={"https", "http"})
     # public: an information page for the public (a professional body's, a health service's)
     kind = fields.String(
@@ -263,8 +268,8 @@ class ConditionField(fields.Field):
 
 
 class EvidenceSchema(StrictSchema):
-    source = fields.String(required=True, validate=validate.Length(min=1))
-    says = fields.String(required=True, validate=validate.Length(min=1))
+    source = _text()
+    says = _text()
 
 
 class ClinicalRuleSchema(StrictSchema):
@@ -374,18 +379,18 @@ class ClinicalFileSchema(StrictSchema):
 
 class HardConstraintSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
-    requirement = fields.String(required=True, validate=validate.Length(min=1))
+    requirement = _text()
     check = fields.String(required=True, validate=validate.OneOf(HARD_CHECKS.keys()))
     intake_field = fields.String()
     therapist_field = fields.String(required=True)
     only_when_format = fields.String()
-    passed = fields.String(required=True, validate=validate.Length(min=1))
-    failed = fields.String(required=True, validate=validate.Length(min=1))
+    passed = _text()
+    failed = _text()
     # A sentence per outcome the check can explain (licensed, expired...), instead of passed
     # or failed; and the number of days a freshness policy allows.
     outcomes = fields.Dict(
         keys=fields.String(validate=validate.Regexp(ID_PATTERN)),
-        values=fields.String(validate=validate.Length(min=1)),
+        values=_text(required=False),
     )
     max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
     # true: when it leaves nobody, no_match offers a staff review as well as any alternatives.
@@ -396,7 +401,7 @@ class RelaxationSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
     drops = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     only_when_format = fields.String()
-    text = fields.String(required=True, validate=validate.Length(min=1))
+    text = _text()
 
 
 class SoftPreferenceSchema(StrictSchema):
@@ -404,9 +409,9 @@ class SoftPreferenceSchema(StrictSchema):
     check = fields.String(required=True, validate=validate.OneOf(SOFT_CHECKS.keys()))
     intake_field = fields.String()
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
-    label = fields.String(required=True, validate=validate.Length(min=1))
-    met = fields.String(required=True, validate=validate.Length(min=1))
-    missed = fields.String(required=True, validate=validate.Length(min=1))
+    label = _text()
+    met = _text()
+    missed = _text()
     max_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
 
 
@@ -423,12 +428,12 @@ class MatchingFileSchema(StrictSchema):
     relaxations = fields.List(fields.Nested(RelaxationSchema), required=True)
     soft_preferences = fields.List(fields.Nested(SoftPreferenceSchema), required=True)
     # What a person reads when a constraint that is never relaxed left nobody.
-    staff_review = fields.String(required=True, validate=validate.Length(min=1))
+    staff_review = _text()
 
 
 class InstrumentItemSchema(StrictSchema):
     loinc = fields.String(required=True, validate=validate.Regexp(r"^\d{4,5}-\d$"))
-    text = fields.String(required=True, validate=validate.Length(min=1))
+    text = _text()
 
 
 class DifficultyItemSchema(InstrumentItemSchema):
@@ -442,11 +447,11 @@ class BandSchema(StrictSchema):
 
 class InstrumentSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
-    name = fields.String(required=True, validate=validate.Length(min=1))
+    name = _text()
     source = fields.String(required=True)
     loinc_panel = fields.String(required=True, validate=validate.Regexp(r"^\d{4,5}-\d$"))
     loinc_total = fields.String(required=True, validate=validate.Regexp(r"^\d{4,5}-\d$"))
-    stem = fields.String(required=True, validate=validate.Length(min=1))
+    stem = _text()
     items = fields.List(
         fields.Nested(InstrumentItemSchema), required=True, validate=validate.Length(min=1)
     )
@@ -485,7 +490,7 @@ class QuestionnaireLinkIdsSchema(StrictSchema):
             "optionally with a |version suffix).",
         ),
     )
-    name = fields.String(validate=validate.Length(min=1))
+    name = _text(required=False)
     link_ids = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=255)),
         values=fields.String(
@@ -516,50 +521,50 @@ class ScreeningFileSchema(StrictSchema):
 
 
 class CrisisResourceSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1))
+    name = _text()
     kind = fields.String(
         required=True, validate=validate.OneOf(["phone", "text", "chat", "emergency"])
     )
-    contact = fields.String(required=True, validate=validate.Length(min=1))
-    hours = fields.String(validate=validate.Length(min=1))
-    note = fields.String(validate=validate.Length(min=1))
+    contact = _text()
+    hours = _text(required=False)
+    note = _text(required=False)
 
 
 class CrisisLocaleSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    emergency = fields.String(required=True, validate=validate.Length(min=1))
+    name = _text()
+    emergency = _text()
     resources = fields.List(
         fields.Nested(CrisisResourceSchema), required=True, validate=validate.Length(min=1)
     )
 
 
 class CrisisFallbackSchema(StrictSchema):
-    emergency = fields.String(required=True, validate=validate.Length(min=1))
-    text = fields.String(required=True, validate=validate.Length(min=1))
+    emergency = _text()
+    text = _text()
 
 
 class ContactPromiseSchema(StrictSchema):
-    phone = fields.String(required=True, validate=validate.Length(min=1))
-    email = fields.String(required=True, validate=validate.Length(min=1))
-    next_steps = fields.String(required=True, validate=validate.Length(min=1))
-    do_not_wait = fields.String(required=True, validate=validate.Length(min=1))
+    phone = _text()
+    email = _text()
+    next_steps = _text()
+    do_not_wait = _text()
 
 
 class StaffProtocolSchema(StrictSchema):
     steps = fields.List(
-        fields.String(validate=validate.Length(min=1)),
+        _text(required=False),
         required=True,
         validate=validate.Length(min=1),
     )
-    on_call_unset = fields.String(required=True, validate=validate.Length(min=1))
+    on_call_unset = _text()
 
 
 class CrisisFileSchema(StrictSchema):
-    message = fields.String(required=True, validate=validate.Length(min=1))
-    follow_up = fields.String(required=True, validate=validate.Length(min=1))
-    emergency_template = fields.String(required=True, validate=validate.Length(min=1))
-    review_notice = fields.String(required=True, validate=validate.Length(min=1))
-    no_list = fields.String(required=True, validate=validate.Length(min=1))
+    message = _text()
+    follow_up = _text()
+    emergency_template = _text()
+    review_notice = _text()
+    no_list = _text()
     fallback = fields.Nested(CrisisFallbackSchema, required=True)
     urgent_path_settings = fields.List(
         fields.String(), required=True, validate=validate.Length(min=1)
@@ -647,7 +652,7 @@ class CareRouteSchema(StrictSchema):
     offers_alternatives = fields.Boolean(load_default=True)
     local = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
-        values=fields.String(validate=validate.Length(min=1)),
+        values=_text(required=False),
         load_default=dict,
     )
     evidence = fields.List(
@@ -666,7 +671,7 @@ class CareRoutesFileSchema(StrictSchema):
     self_match = fields.Nested(SelfMatchSchema, required=True)
     alternatives_up_to = fields.String(required=True, validate=validate.OneOf(CARE_ROUTE_LEVELS))
     review_caveat = fields.String(required=True, validate=validate.Length(min=10))
-    about_age = fields.String(required=True, validate=validate.Length(min=1))
+    about_age = _text()
     routes = fields.List(fields.Nested(CareRouteSchema), required=True)
 
 
@@ -1141,7 +1146,7 @@ class ChecklistWhenField(fields.Field):
 class ChecklistQuestionSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(RULE_ID_PATTERN))
     text = fields.String(required=True, validate=validate.Length(min=10, max=300))
-    source = fields.String(required=True, validate=validate.Length(min=1))
+    source = _text()
     when = ChecklistWhenField(required=True)
     ask = fields.String(
         load_default="therapist", validate=validate.OneOf(["therapist", "yourself"])
@@ -1149,13 +1154,13 @@ class ChecklistQuestionSchema(StrictSchema):
 
 
 class ChecklistHeadingsSchema(StrictSchema):
-    yourself = fields.String(required=True, validate=validate.Length(min=1))
-    general = fields.String(required=True, validate=validate.Length(min=1))
+    yourself = _text()
+    general = _text()
     modality = fields.String(
         required=True,
         validate=validate.Regexp(r".*\{name\}", error="must contain {{name}}, the modality's name"),
     )
-    preferences = fields.String(required=True, validate=validate.Length(min=1))
+    preferences = _text()
 
 
 class ChecklistFileSchema(StrictSchema):

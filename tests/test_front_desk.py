@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from matcher.storage.referrals import MAX_NOTE_LENGTH
 from matcher.web import create_app
 from tests.forms import form_token, staff_logged_in
 
@@ -348,6 +349,17 @@ def test_a_note_is_corrected_by_its_author_with_the_original_in_the_audit_log(
         referral,
         {"note": note, "before": "Rang, no asnwer"},
     )
+
+
+def test_the_note_boxes_take_as_much_as_a_note_may_hold_and_no_more(clinic: Flask) -> None:
+    referral = referral_for(clinic)
+    client, _ = desk(clinic)
+    note = note_on(clinic, client, referral, "x" * MAX_NOTE_LENGTH)
+    html = client.get(f"/staff/referrals/{referral}").get_data(as_text=True)
+    boxes = re.findall(r'<textarea id="([a-z0-9-]+)" name="note" rows="2" maxlength="(\d+)"', html)
+    assert boxes == [(f"correct-note-{note}", str(MAX_NOTE_LENGTH)), ("note", str(MAX_NOTE_LENGTH))]
+    assert correct(client, referral, note, "y" * (MAX_NOTE_LENGTH + 1)).status_code == 422
+    assert clinic.extensions["referrals"].get(referral)["notes"][0]["text"] == "x" * MAX_NOTE_LENGTH
 
 
 def test_only_the_author_can_correct_a_note(clinic: Flask) -> None:

@@ -8,7 +8,10 @@ first problem. So every problem the per-therapist check can name must make the b
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -19,6 +22,7 @@ import pytest
 
 from benchmarks.generate_roster import roster as synthetic_roster
 from matcher import PROJECT_ROOT
+from matcher import roster as roster_module
 from matcher.errors import ConfigError
 from matcher.roster import (
     GROUP_FITS,
@@ -238,6 +242,54 @@ def test_every_problem_a_therapist_can_have_fails_the_bulk_check(
     problem = _check_therapist(changed, VOCABULARY, PLACES)
     assert problem is not None and named in problem
     assert not plainly_valid(records)
+
+
+def messages_of(function_name: str) -> tuple[set[str], set[str]]:
+    """Every problem `function_name` in matcher.roster (and each _check_* it calls) can return,
+    as a pattern (the message's words; what it fills in, ids and numbers, as wildcards), and
+    the functions read."""
+    found: set[str] = set()
+    queue, read = [function_name], set()
+    while queue:
+        name = queue.pop()
+        if name in read:
+            continue
+        read.add(name)
+        for node in ast.walk(ast.parse(inspect.getsource(getattr(roster_module, name)))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id.startswith("_check_"):
+                    queue.append(node.func.id)
+            if not isinstance(node, ast.Return):
+                continue
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                value = value.func.value  # f"...".replace(...)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.add(re.escape(value.value))
+            elif isinstance(value, ast.JoinedStr):
+                found.add(
+                    "".join(
+                        re.escape(str(part.value)) if isinstance(part, ast.Constant) else ".*"
+                        for part in value.values
+                    )
+                )
+    return found, read
+
+
+def test_every_problem_the_per_therapist_check_names_has_a_case_the_bulk_check_must_catch() -> None:
+    # A check added to _check_therapist and not to _plainly_valid would let a large roster with
+    # that problem load: so each of its messages needs a case in CHANGES above, which proves
+    # that the bulk check says "look closer" for it.
+    messages, read = messages_of("_check_therapist")
+    assert read == {"_check_therapist", "_check_payment", "_check_offices", "_check_licensure"}
+    records = bundled_records()
+    named = set()
+    for therapist_id, change, _ in CHANGES:
+        record = records[by_id(records, therapist_id)]
+        changed = msgspec.structs.replace(record, **change(record))
+        named.add(_check_therapist(changed, VOCABULARY, PLACES) or "")
+    without_a_case = sorted(m for m in messages if not any(re.fullmatch(m, n) for n in named))
+    assert without_a_case == []
 
 
 def test_a_duplicate_id_fails_the_bulk_check() -> None:

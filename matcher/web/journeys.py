@@ -58,6 +58,7 @@ from matcher.web.pages import (
     form_options,
     intake_from_form,
     labels,
+    questionnaire_fields,
     submission_id,
 )
 from matcher.web.risk_gate import (
@@ -89,13 +90,6 @@ class Step:
 
 def steps(held: Matcher) -> list[Step]:
     """The form's steps in order: where and how, what for, the questionnaires, preferences."""
-    questionnaire_fields: list[str] = []
-    for instrument in held.knowledge.screening.instruments.values():
-        questionnaire_fields += [
-            f"{instrument.id}-{n}" for n in range(1, len(instrument.items) + 1)
-        ]
-        if instrument.difficulty_field:
-            questionnaire_fields.append(instrument.difficulty_field)
     return [
         # Where the person will be comes first: licences depend on it, online too (issue 15.1).
         Step(
@@ -115,7 +109,9 @@ def steps(held: Matcher) -> list[Step]:
             ),
         ),
         Step(
-            "questionnaires", N_("Two short questionnaires (optional)"), tuple(questionnaire_fields)
+            "questionnaires",
+            N_("Two short questionnaires (optional)"),
+            tuple(questionnaire_fields(held)),
         ),
         Step(
             "preferences",
@@ -192,9 +188,13 @@ def as_form(answers: Answers) -> MultiDict[str, str]:
     return MultiDict(answers)
 
 
+def step_named(held: Matcher, step_id: str | None) -> Step | None:
+    """The step whose address is `step_id`, or None."""
+    return next((s for s in steps(held) if s.id == step_id), None)
+
+
 def _posted_step(held: Matcher) -> Step | None:
-    wanted = request.view_args.get("step_id") if request.view_args else None
-    return next((s for s in steps(held) if s.id == wanted), None)
+    return step_named(held, request.view_args.get("step_id") if request.view_args else None)
 
 
 # What a step posts, read even when the body is too large to parse (then as text).
@@ -278,7 +278,7 @@ def start() -> BaseResponse:
 def show_step(step_id: str) -> BaseResponse:
     """A step of the form, with what the draft holds; its errors after a failed Continue."""
     held = matcher()
-    step = next((s for s in steps(held) if s.id == step_id), None)
+    step = step_named(held, step_id)
     if step is None:
         return _missing()
     answers = current_answers()
@@ -303,7 +303,7 @@ EXPIRED_DETAILS = N_("The page had expired. Please check your details and send a
 def save_step(step_id: str) -> BaseResponse:
     """Keep a step's answers in the draft, then show its errors or the next step (PRG)."""
     held = matcher()
-    step = next((s for s in steps(held) if s.id == step_id), None)
+    step = step_named(held, step_id)
     if step is None:
         return _missing()
     if not token_ok():

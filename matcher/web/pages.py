@@ -84,34 +84,6 @@ FIELD_OF_PATH = {
     "consent": "consent",
 }
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
-# The intake form's answers (besides each questionnaire's items), carried by later forms.
-ANSWER_FIELDS = (
-    "location",
-    "location_region",
-    "location_city",
-    "difficulties",
-    "main_difficulty",
-    "trauma_since",
-    "trauma_combat_related",
-    "self_harm_thoughts",
-    "languages",
-    "format",
-    "setting",
-    "city",
-    "age",
-    "max_fee",
-    "therapist_gender",
-    "access",
-    "interpreter",
-    "affirming",
-    "identity",
-    "payment_method",
-    "payment_currency",
-    "payment_plan",
-    # Says the language question was shown: from then on an empty answer is the person's own,
-    # and the languages preselected for a fresh form (their browser's, the clinic's) are not.
-    "languages_asked",
-)
 # The order the one-page form asks its questions in (the questionnaires' fields, not named
 # here, come after the self-harm question): the order of its error summary.
 PAGE_ORDER = (
@@ -143,6 +115,11 @@ PAGE_ORDER = (
     "contact_phone",
     "consent",
 )
+# The intake form's answers (besides each questionnaire's items), carried by later forms: what
+# it asks but the way to reach the person and their consent, and `languages_asked`, which says
+# the language question was shown: from then on an empty answer is the person's own, and the
+# languages preselected for a fresh form (their browser's, the clinic's) are not.
+ANSWER_FIELDS = frozenset(PAGE_ORDER) - {"_form", *CONTACT_FIELDS, "consent"} | {"languages_asked"}
 # The form's checkbox groups that map one to one to a list in the intake's preferences.
 LIST_PREFERENCES = ("languages", "access", "affirming", "identity")
 FORM_ERROR = "_form"
@@ -392,16 +369,23 @@ def intake_from_form(form: MultiDict[str, str], held: Matcher) -> dict[str, Any]
     return intake
 
 
+def questionnaire_fields(held: Matcher) -> list[str]:
+    """The questionnaires' form fields in order: each one's items (phq9-1...), then its
+    difficulty question."""
+    names: list[str] = []
+    for instrument in held.knowledge.screening.instruments.values():
+        names += [f"{instrument.id}-{n}" for n in range(1, len(instrument.items) + 1)]
+        if instrument.difficulty_field:
+            names.append(instrument.difficulty_field)
+    return names
+
+
 def answer_fields(form: MultiDict[str, str], held: Matcher) -> list[tuple[str, str]]:
     """The person's answers as (name, value) pairs, to carry in a later form's hidden fields.
 
     Only the intake form's own fields: never the token, the contact fields or anything else.
     """
-    names = {*ANSWER_FIELDS}
-    for instrument in held.knowledge.screening.instruments.values():
-        names.update(f"{instrument.id}-{n}" for n in range(1, len(instrument.items) + 1))
-        if instrument.difficulty_field:
-            names.add(instrument.difficulty_field)
+    names = {*ANSWER_FIELDS, *questionnaire_fields(held)}
     return [(name, value) for name, value in form.items(multi=True) if name in names and value]
 
 

@@ -45,6 +45,7 @@ from matcher.matching import Matcher
 from matcher.money import format_money
 from matcher.roster import normalise_city
 from matcher.schemas import (
+    CLOSE_REASON_MAX,
     ReferralRequestSchema,
     build_status_change_schema,
     flatten_errors,
@@ -59,6 +60,7 @@ from matcher.storage.accounts import (
     well_formed_username,
 )
 from matcher.storage.referrals import (
+    MAX_NOTE_LENGTH,
     NEXT,
     STATUSES,
     ReferralConflict,
@@ -619,20 +621,31 @@ def roster() -> BaseResponse:
         ]
         listing = {**listing, "therapists": found, "total": len(found)}
     vocabulary = held.knowledge.vocabulary
+    options = form_options(held)
+    cities = {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
     page = render_template(
         "staff/therapists.html",
         listing=listing,
         query=query,
         search=search,
-        cities=sorted(
-            {str(t.profile["city"]) for t in held.roster.therapists if t.profile["city"]}
-        ),
+        city_options=[(city, city) for city in sorted(cities)],
         difficulty_options=[(d.id, d.label) for d in vocabulary.difficulties.values()],
+        # Each language in its own words, and in the page's when they differ: español (Spanish).
+        language_options=[
+            (
+                language["code"],
+                language["own"]
+                if language["here"].lower() == language["own"].lower()
+                else f"{language['own']} ({language['here']})",
+            )
+            for language in options["languages"]
+        ],
+        format_options=[(v, label) for v, label in options["formats"] if v != "any"],
+        setting_options=[(v, label) for v, label in options["settings"] if v != "any"],
         errors=errors,
         labels=labels(held),
         modality_options=[(t.id, t.label) for t in vocabulary.modalities.values()],
         csrf_token=csrf_token(),
-        **form_options(held),
     )
     return make_response(page, 422 if errors else 200)
 
@@ -783,7 +796,7 @@ def referral_queue() -> BaseResponse:
         page_query=lambda number: urlencode({**kept, "page": number}),
         group=group,
         error=error,
-        statuses=STATUSES,
+        status_options=[(value, status_word(value)) for value in STATUSES],
         status=status,
         therapist=therapist,
         review=review,
@@ -876,6 +889,8 @@ def _referral_page(
         rematch=rematch,
         reference=reference(referral_id),
         consent_on_the_phone=CONSENT_ON_THE_PHONE,
+        max_note_length=MAX_NOTE_LENGTH,
+        max_reason_length=CLOSE_REASON_MAX,
         added=i18n.join_words(
             [names.get(t, t) for t in now_offered if t not in offered], request_language()
         ),
