@@ -233,7 +233,7 @@ def break_file(rules: Path, old: str, new: str) -> None:
         (
             "source: seed-002\n    when: always",
             "source: seed-099\n    when: always",
-            "rules/checklist.yaml: question 'general.confidentiality': source 'seed-099' is not in sources.yaml (seed-000, seed-001, seed-002, seed-003, seed-004, nice-ng116, nice-cg113, nice-cg159, nice-cg31, nice-ng222, kroenke-2001, spitzer-2006, nice-ng225, nice-cg78, nice-ng69, nice-cg178, nice-cg185, nice-cg115, nice-ng58, nice-ph50, nice-ng76, nice-cg192, nice-ng134, nhs-talking-therapies, trytherapy-counsellor)",
+            "rules/checklist.yaml: question 'general.confidentiality': source 'seed-099' is not in sources.yaml (seed-000, seed-001, seed-002, seed-003, seed-004, nice-ng116, nice-cg113, nice-cg159, nice-cg31, nice-ng222, kroenke-2001, spitzer-2006, nice-ng225, nice-cg78, nice-ng69, nice-cg178, nice-cg185, nice-qs95, nhs-scotland-right-decisions, nice-cg115, nice-ng58, nice-ph50, nice-ng76, nice-cg192, nice-ng134, nhs-talking-therapies, trytherapy-counsellor)",
         ),
         (
             "when: {modality: emdr}",
