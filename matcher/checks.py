@@ -697,23 +697,69 @@ class SoftCheck:
     says_missed: Callable[[Therapist, Preferences], bool] | None = None
 
 
+def difficulty_weights(c: ClinicalPicture) -> dict[str, float]:
+    """How much each difficulty's fit counts, by the precedence the modality list follows."""
+    # Three steps, as in matcher/explain.py: the leading difficulty with its first-line
+    # treatments, the other difficulties with first-line treatments, then the rest. Each step
+    # counts twice as much as all the steps after it together, so a therapist who practises
+    # the treatment made for the leading difficulty is never outranked by one who practises
+    # only what helps with a co-occurring one (other things equal).
+    steps: list[list[str]] = [[], [], []]
+    for difficulty in c.scores_by_difficulty:
+        if not c.first_line.get(difficulty):
+            steps[2].append(difficulty)
+        elif difficulty == c.leading:
+            steps[0].append(difficulty)
+        else:
+            steps[1].append(difficulty)
+    weights: dict[str, float] = {}
+    later = 0.0
+    for members in reversed(steps):
+        if not members:
+            continue
+        total = 2 * later if later else 1.0
+        weights.update((difficulty, total / len(members)) for difficulty in members)
+        later += total
+    return {difficulty: weight / later for difficulty, weight in weights.items()}
+
+
+def modality_fit(points: int, best: int, best_first_line: int | None, first_line: bool) -> float:
+    """How well one practised approach fits one difficulty (0..1), first-line ones above.
+
+    `best` is the most points of any approach recommended for the difficulty, `best_first_line`
+    the most of one of its first-line treatments (None: it has none).
+    """
+    if best_first_line is None:  # no treatment made for this difficulty: points alone
+        return points / best
+    if first_line:  # above every other option, however many points that gathered
+        return 0.5 + 0.5 * points / best_first_line
+    return min(0.5, points / best)
+
+
 def _practises_recommended(
     r: Roster, p: Preferences, c: ClinicalPicture, at: Positions
 ) -> Shares | None:
-    # Fit is judged per difficulty, then averaged: a therapist who practises a strong option for
-    # each of the person's difficulties fits better than one who covers only one of them well.
+    # Fit is judged per difficulty, then weighed by precedence: a therapist who practises a
+    # strong option for each of the person's difficulties fits better than one who covers only
+    # one of them well, and the treatment made for the leading difficulty counts most.
     if not c.scores_by_difficulty:
         return None
     practised = {m: column(r, "modalities", m, at) for m in c.modality_scores}
     total = np.zeros(len(at))
-    for scores in c.scores_by_difficulty.values():
+    for difficulty, weight in difficulty_weights(c).items():
+        scores = c.scores_by_difficulty[difficulty]
+        first_line = c.first_line.get(difficulty, frozenset())
+        best_first_line = max((scores[m] for m in first_line if m in scores), default=None)
         best = np.zeros(len(at))
         for modality, points in scores.items():
             found = practised.get(modality)
             if found is not None:
-                np.maximum(best, found * float(points), out=best)
-        total += best / max(scores.values())
-    return total / len(c.scores_by_difficulty)
+                fit = modality_fit(
+                    points, max(scores.values()), best_first_line, modality in first_line
+                )
+                np.maximum(best, found * fit, out=best)
+        total += weight * best
+    return total
 
 
 def _treats_difficulties(

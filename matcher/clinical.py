@@ -105,6 +105,11 @@ class ClinicalEvaluation:
                     for d, scores in picture.scores_by_difficulty.items()
                     if any(m not in modalities for m in scores)
                 },
+                first_line={
+                    d: remaining
+                    for d, found in picture.first_line.items()
+                    if (remaining := found - set(modalities))
+                },
             )
         required = self._settings_required(clinical.setting_decision, settings)
         if required is not None:
@@ -165,7 +170,7 @@ class ClinicalEvaluation:
         context = Context(difficulties, leading, named, requested, withheld)
         clinical = explain.explain_clinical(firings, self.knowledge, self.renderer, context)
         canonical = tuple(f["value"] for f in facts if f["type"] == "difficulty")
-        return clinical, self._picture(canonical, clinical)
+        return clinical, self._picture(canonical, clinical, leading)
 
     def _without_replaced(self, firings: list[Firing]) -> list[Firing]:
         """Drop the firings a fired rule replaces, and those that chained on what they derived."""
@@ -192,11 +197,14 @@ class ClinicalEvaluation:
             kept = still
 
     def _picture(
-        self, difficulties: tuple[str, ...], clinical: ClinicalExplanation
+        self, difficulties: tuple[str, ...], clinical: ClinicalExplanation, leading: str | None
     ) -> ClinicalPicture:
         advised = [item["setting"] for item in clinical.advice]  # one decision: at most one
         by_difficulty: dict[str, dict[str, int]] = {}
+        first_line: dict[str, set[str]] = {}
         for modality in clinical.modalities:
+            for difficulty in modality["first_line_for"]:
+                first_line.setdefault(difficulty, set()).add(modality["id"])
             for reason in modality["reasons"]:
                 for answer in clinical.answers[reason["rule"]]:
                     if answer.field == "difficulties":
@@ -207,4 +215,6 @@ class ClinicalEvaluation:
             modality_scores={m["id"]: m["score"] for m in clinical.modalities},
             advised_settings=tuple(advised),
             scores_by_difficulty={d: by_difficulty[d] for d in difficulties if d in by_difficulty},
+            leading=leading,
+            first_line={d: frozenset(m) for d, m in first_line.items()},
         )

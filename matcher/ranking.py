@@ -89,6 +89,11 @@ class ClinicalPicture:
     # decision when risk or severity made it, and never a setting a care route
     # rules out (couple and family work beside abuse). None: no such requirement.
     settings_required: tuple[str, ...] | None = None
+    # The precedence the modality list follows (matcher/explain.py): the difficulty whose
+    # first-line treatment leads, and each difficulty's first-line treatments among the
+    # recommended ones. practises_recommended weighs the difficulties by it.
+    leading: str | None = None
+    first_line: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
