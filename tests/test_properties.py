@@ -380,3 +380,78 @@ def test_clinician_notes_are_never_in_the_person_s_texts(matcher: Matcher) -> No
         body = matcher.match({"difficulties": difficulties, **HIGH_SCORES})
         for text in person_texts(body):
             assert not [note for note in notes if note in text], text
+
+
+PAIRS = [c for c in combinations_of_difficulties() if len(c) == 2]
+
+
+def treats_lead_problems(
+    intake: dict[str, Any], body: dict[str, Any], below_any_other: bool = False
+) -> list[str]:
+    """Matches equal on all but the approach where the lead's first-line treatment is below one
+    who practises nothing recommended for the lead (or, `below_any_other`, none of its first-line
+    treatments)."""
+    difficulties = intake["difficulties"]
+    leading = intake.get("main_difficulty") or next(
+        (d for d in MOST_SPECIFIC if d in difficulties), None
+    )
+    ids = {m["id"] for m in body["modalities"]}
+    first_line = FIRST_LINE.get(leading or "", set()) & ids
+    # What the rules recommend for the leading difficulty: any modality one of whose reasons
+    # fired on it (directly, or through a fact derived from it).
+    for_leading = {
+        m["id"]
+        for m in body["modalities"]
+        for r in m["reasons"]
+        if {"field": "difficulties", "operator": "is", "value": leading} in r["conditions"]
+    }
+
+    def rest(match: dict[str, Any]) -> list[tuple[str, float]]:
+        return [
+            (s["id"], s["points"]) for s in match["score_breakdown"] if s["id"] != "modality_fit"
+        ]
+
+    matches = body["matches"]
+    wrong = []
+    for above, match in enumerate(matches):
+        practised = set(match["therapist"]["modalities"])
+        if practised & (first_line if below_any_other else for_leading):
+            continue  # practises something recommended for the leading difficulty
+        for lower in matches[above + 1 :]:
+            if practised_first := set(lower["therapist"]["modalities"]) & first_line:
+                if rest(lower) == rest(match):
+                    wrong.append(
+                        f"{match['therapist']['id']} ({sorted(practised)}) above "
+                        f"{lower['therapist']['id']} ({sorted(practised_first)})"
+                    )
+    return wrong
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    pair=st.sampled_from(PAIRS),
+    main=st.sampled_from([None, 0, 1]),
+    context=st.sampled_from(list(CONTEXTS)),
+)
+def test_a_therapist_who_practises_the_lead_s_first_line_treatment_is_never_below_one_who_practises_nothing_for_it(
+    matcher: Matcher, pair: list[str], main: int | None, context: str
+) -> None:
+    intake: dict[str, Any] = {"difficulties": pair, **CONTEXTS[context], "limit": 50}
+    if main is not None:
+        intake["main_difficulty"] = pair[main]
+    assert treats_lead_problems(intake, matcher.match(intake)) == []
+
+
+@pytest.mark.parametrize(
+    ("difficulties", "main"),
+    [(["ptsd", "ocd"], "ocd"), (["complex_trauma", "emotion_regulation"], None)],
+)
+def test_the_lead_s_first_line_therapists_come_before_those_of_a_co_occurring_difficulty(
+    matcher: Matcher, difficulties: list[str], main: str | None
+) -> None:
+    intake: dict[str, Any] = {"difficulties": difficulties, "limit": 50}
+    if main:
+        intake["main_difficulty"] = main
+    body = matcher.match(intake)
+    assert len(body["matches"]) >= 10
+    assert treats_lead_problems(intake, body, below_any_other=True) == []
