@@ -817,8 +817,13 @@ def decide_setting(
     knowledge: Knowledge,
     renderer: Renderer,
     becauses: Mapping[str, str],
+    becauses_beside_request: Mapping[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The one setting decision: the highest step wins, and the advice says what it overrode."""
+    """The one setting decision: the highest step wins, and the advice says what it overrode.
+
+    `becauses_beside_request` says each rule's "because" without the setting the person asked
+    for: the opening that sets the request aside has already said it.
+    """
     if not advice:
         return [], None
     precedence = knowledge.precedence
@@ -845,9 +850,10 @@ def decide_setting(
     if requested and requested != decider["setting"]:
         request = {"rule": "preferences.setting", "setting": requested, "step": "request"}
         if steps.index(decider["step"]) < steps.index("request"):
+            beside = (becauses_beside_request or {}).get(decider["rule"])
             opening = texts["overrides_request"].format(
                 requested=_setting_label(requested, renderer),
-                because=becauses[decider["rule"]],
+                because=beside or becauses[decider["rule"]],
                 setting=_setting_label(decider["setting"], renderer),
             )
             chosen["text"] = f"{opening} {decider['rationale']}"
@@ -908,10 +914,14 @@ def explain_clinical(
     advice: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     becauses: dict[str, str] = {}
+    becauses_beside_request: dict[str, str] = {}
     for rule_id in answers:  # each rule once, in rule order
         rule = knowledge.rules_by_id[rule_id]
         because = _because(answers[rule_id], renderer)
         becauses[rule_id] = because
+        becauses_beside_request[rule_id] = _because(
+            [a for a in answers[rule_id] if a.field != "preferences.setting"], renderer
+        )
         text = (
             renderer.gettext("Because {because}: {rationale}").format(
                 because=because, rationale=rule.rationale
@@ -1029,7 +1039,9 @@ def explain_clinical(
     modality_rules = {
         str(m["id"]): [str(r["rule"]) for r in reasons_by_id[str(m["id"])]] for m in modalities
     }
-    chosen, decision = decide_setting(advice, context, knowledge, renderer, becauses)
+    chosen, decision = decide_setting(
+        advice, context, knowledge, renderer, becauses, becauses_beside_request
+    )
     return ClinicalExplanation(modalities, modality_rules, chosen, alerts, answers, decision)
 
 
