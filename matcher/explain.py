@@ -783,6 +783,32 @@ def _placement(
     return {"kind": kind, "text": texts[kind]}
 
 
+def _stepped_down(
+    scores: Mapping[str, int], decision: Mapping[str, Any] | None, knowledge: Knowledge
+) -> frozenset[str]:
+    """The approaches done in another setting than the one a binding decision puts first."""
+    # Risk and severity outrank the condition and the request (precedence.setting_steps): when
+    # the decision binds the list (one-to-one sessions first after thoughts of self-harm), an
+    # approach done in couple, family or group sessions by its nature must not lead the list.
+    if decision is None or not decision["list_follows"]:
+        return frozenset()
+    modalities = knowledge.vocabulary.modalities
+    return frozenset(m for m in scores if modalities[m].setting not in ("", decision["setting"]))
+
+
+def _placement_after_setting(
+    modality: str, decision: Mapping[str, Any] | None, knowledge: Knowledge, renderer: Renderer
+) -> dict[str, str]:
+    """Why an approach done in another setting comes after the rest: the one decision."""
+    assert decision is not None  # only a binding decision steps an approach down
+    settings = knowledge.vocabulary.settings
+    text = knowledge.precedence.placement["after_setting"].format(
+        setting=settings[knowledge.vocabulary.modalities[modality].setting].phrase,
+        decided=settings[decision["setting"]].phrase,
+    )
+    return {"kind": "after_setting", "text": text}
+
+
 def leading_difficulty(
     difficulties: Sequence[str], main: str | None, knowledge: Knowledge
 ) -> tuple[str | None, bool]:
@@ -989,9 +1015,14 @@ def explain_clinical(
     def first_line_points(modality: str) -> int:
         return sum(r["points"] for r in reasons[modality] if "first_line_for" in r)
 
+    chosen, decision = decide_setting(
+        advice, context, knowledge, renderer, becauses, becauses_beside_request
+    )
+    stepped_down = _stepped_down(scores, decision, knowledge)
     ranked = sorted(
         scores,
         key=lambda m: (
+            m in stepped_down,
             tier(m),
             specificity(m) if tier(m) == 1 else 0,
             -first_line_points(m),
@@ -1031,7 +1062,9 @@ def explain_clinical(
                     any_first_line,
                     knowledge,
                     renderer,
-                ),
+                )
+                if modality not in stepped_down
+                else _placement_after_setting(modality, decision, knowledge, renderer),
                 "reasons": ordered,
                 **({"fallback": True} if is_fallback(term.label) else {}),
             }
@@ -1039,9 +1072,6 @@ def explain_clinical(
     modality_rules = {
         str(m["id"]): [str(r["rule"]) for r in reasons_by_id[str(m["id"])]] for m in modalities
     }
-    chosen, decision = decide_setting(
-        advice, context, knowledge, renderer, becauses, becauses_beside_request
-    )
     return ClinicalExplanation(modalities, modality_rules, chosen, alerts, answers, decision)
 
 

@@ -28,6 +28,7 @@ PlacementKind = Literal[
     "first_line_after",
     "other",
     "other_after",
+    "after_setting",
 ]
 
 # The public profile in a response: the roster record as builtins (Therapist.profile), so its

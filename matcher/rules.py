@@ -106,6 +106,7 @@ class Term:
     risk: bool = False  # a difficulty whose choice alone starts the safety path
     counts: bool = False  # a licence status under which its holder may practise
     system: str = ""  # an access code's code system: plan-net or local
+    setting: str = ""  # a modality done in this setting by its nature (couples therapy: couple)
 
 
 @dataclass(frozen=True)
@@ -454,6 +455,7 @@ def _terms(entries: Iterable[Mapping[str, Any]], file: str, group: str) -> dict[
             risk=entry.get("risk", False),
             counts=entry.get("counts", False),
             system=entry.get("system", ""),
+            setting=entry.get("setting", ""),
         )
     return terms
 
@@ -462,6 +464,11 @@ def load_vocabulary(path: Path, name: str) -> Vocabulary:
     """Load and validate rules/vocabulary.yaml."""
     data = _validate(VocabularyFileSchema(), load_yaml(path, name), name, None, "entry")
     groups: dict[str, Any] = {group: _terms(data[group], name, group) for group in data}
+    for term in groups["modalities"].values():
+        if term.setting and term.setting not in groups["settings"]:
+            raise ConfigError(
+                name, f"field 'setting': unknown setting {term.setting!r}", f"modality {term.id!r}"
+            )
     return Vocabulary(**groups)
 
 
@@ -585,8 +592,10 @@ def _precedence(name: str, raw: Mapping[str, Any], vocabulary: Vocabulary) -> Pr
     missing = [s for s in vocabulary.settings if s not in raw["setting_order"]]
     if missing:
         raise ConfigError(name, f"setting_order: missing {', '.join(missing)}", entry)
-    placeholders = {"difficulty", "leading"}
     for kind, text in raw["placement"].items():
+        placeholders = (
+            {"setting", "decided"} if kind == "after_setting" else {"difficulty", "leading"}
+        )
         _only_placeholders(text, placeholders, name, f"precedence.placement.{kind}")
     for kind, text in raw["setting_texts"].items():
         _only_placeholders(

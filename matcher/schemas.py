@@ -155,6 +155,9 @@ class ModalityEntrySchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN))
     name = _text()
     description = _text()
+    # The setting the approach is done in by its nature (couples therapy: couple), if any: when
+    # a binding setting decision puts another setting first, the approach steps below the rest.
+    setting = fields.String(validate=validate.Regexp(ID_PATTERN))
 
 
 def _entries(schema: type[Schema]) -> fields.List:
@@ -338,6 +341,8 @@ class PlacementTextsSchema(StrictSchema):
     first_line_after = fields.String(required=True, validate=validate.Length(min=10))
     other = fields.String(required=True, validate=validate.Length(min=10))
     other_after = fields.String(required=True, validate=validate.Length(min=10))
+    # {setting}: the approach's own setting; {decided}: the setting the one decision put first.
+    after_setting = fields.String(required=True, validate=validate.Length(min=10))
 
 
 class SettingTextsSchema(StrictSchema):

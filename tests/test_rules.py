@@ -190,6 +190,14 @@ def test_duplicate_vocabulary_id_is_named(rules_copy: Path) -> None:
     )
 
 
+def test_a_modality_done_in_an_unknown_setting_is_named(rules_copy: Path) -> None:
+    edit(rules_copy, "vocabulary.yaml", "setting: couple}", "setting: couples}")
+    assert problem(rules_copy) == (
+        "rules/vocabulary.yaml: modality 'couples_therapy': field 'setting': unknown setting "
+        "'couples'"
+    )
+
+
 def test_relaxation_dropping_an_unknown_constraint_is_named(rules_copy: Path) -> None:
     edit(rules_copy, "matching.yaml", "drops: [fee]", "drops: [price]")
     assert problem(rules_copy) == (
