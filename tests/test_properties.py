@@ -282,6 +282,21 @@ def precedence_problems(intake: dict[str, Any], body: dict[str, Any]) -> list[st
         wrong.append(f"setting decision {decision} disagrees with the advice {body['advice']}")
     ranked = body["modalities"]
     ids = [m["id"] for m in ranked]
+    # An approach done with others by its nature steps below the rest when the decision binds
+    # the list (one to one first): only then, and below everything else.
+    stepped = [m["id"] for m in ranked if m["placement"]["kind"] == "after_setting"]
+    if stepped and ids[-len(stepped) :] != stepped:
+        wrong.append(f"{stepped} stepped down but not last in {ids}")
+    for modality in stepped:
+        done_in = VOCABULARY.modalities[modality].setting
+        if not (decision and decision["list_follows"] and done_in != decision["setting"]):
+            wrong.append(f"{modality} ({done_in}) stepped down beside {decision}")
+    for modality in ranked:
+        done_in = VOCABULARY.modalities[modality["id"]].setting
+        binding = decision and decision["list_follows"] and decision["setting"]
+        if binding and done_in and done_in != binding and modality["id"] not in stepped:
+            wrong.append(f"{modality['id']} ({done_in}) not stepped down beside {decision}")
+    ranked = [m for m in ranked if m["id"] not in stepped]
     for position, modality in enumerate(ranked):
         for difficulty in modality["first_line_for"]:
             generic = [m["id"] for m in ranked[:position] if not m["first_line_for"]]
