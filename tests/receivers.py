@@ -131,7 +131,8 @@ def webhook_receiver(port: int | None = None) -> Iterator[tuple[int, Hook]]:
             pass  # quiet: the test reads `hook`
 
     server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the serving loop's next look (half a second by default), per test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server.server_address[1], hook
