@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import tests.examples  # noqa: F401 - registers the quick profile before Hypothesis loads one
-from matcher import PROJECT_ROOT, matching, yamlfile
+from matcher import PROJECT_ROOT, matching, rules, yamlfile
 from matcher.matching import Matcher
 from matcher.rules import Knowledge
 from matcher.storage import accounts, database
@@ -38,14 +38,41 @@ def pytest_configure(config: pytest.Config) -> None:
     compile_catalogs()  # .mo files are built, never committed
     yamlfile.yamlfile_parser = _parse_once
     Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _TemplatesCompiledOnce()}
+    # Before the test modules are imported: some read the rules to parametrize their tests.
+    rules.load_knowledge = matching.load_knowledge = _load_rules_once
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Give load_yaml its own parser back, and Flask its own template options."""
+    """Give load_yaml its own parser back, Flask its own template options, the rules their loader."""
     yamlfile.yamlfile_parser = yamlfile.parse_yaml
+    rules.load_knowledge = matching.load_knowledge = _REAL_LOAD_KNOWLEDGE
     Flask.jinja_options = {
         k: v for k, v in Flask.jinja_options.items() if not isinstance(v, _TemplatesCompiledOnce)
     }
+
+
+_REAL_LOAD_KNOWLEDGE = rules.load_knowledge
+_KNOWLEDGE: dict[tuple[str, str], Knowledge] = {}
+
+
+def _load_rules_once(rules_dir: Path) -> Knowledge:
+    """Rules of the same directory name and content are validated once per test process.
+
+    Validating the rules is a third of what building an app costs, and most of the suite's
+    apps are built on the bundled rules or an unchanged copy of them. Knowledge is frozen, and
+    the key is every file's bytes, so an edited copy is validated (and refused) anew.
+    """
+    if not rules_dir.is_dir():
+        return _REAL_LOAD_KNOWLEDGE(rules_dir)
+    content = hashlib.sha256()
+    for path in sorted(p for p in rules_dir.rglob("*") if p.is_file()):
+        if path.relative_to(rules_dir).parts[0] != "scenarios":
+            content.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
+            content.update(path.read_bytes() + b"\0")
+    key = (rules_dir.name, content.hexdigest())
+    if key not in _KNOWLEDGE:
+        _KNOWLEDGE[key] = _REAL_LOAD_KNOWLEDGE(rules_dir)
+    return _KNOWLEDGE[key]
 
 
 class _TemplatesCompiledOnce(jinja2.BytecodeCache):
@@ -120,35 +147,6 @@ def _holds_data(path: Path) -> bool:
     # The app opens its engine (which creates the file, empty) before it migrates: an empty
     # file is a new database as much as a missing one.
     return path.exists() and path.stat().st_size > 0
-
-
-@pytest.fixture(scope="session", autouse=True)
-def rules_validated_once_per_content() -> Iterator[None]:
-    """Every app built on rules of the same name and content shares one validated Knowledge.
-
-    Validating the rules is a third of what building an app costs, and most of the suite's
-    apps are built on the bundled rules or an unchanged copy of them. Knowledge is frozen, and
-    the key is every file's bytes, so an edited copy is validated (and refused) anew.
-    """
-    loaded: dict[tuple[str, str], Knowledge] = {}
-
-    def load_once(rules_dir: Path) -> Knowledge:
-        if not rules_dir.is_dir():
-            return real_load(rules_dir)
-        content = hashlib.sha256()
-        for path in sorted(p for p in rules_dir.rglob("*") if p.is_file()):
-            if path.relative_to(rules_dir).parts[0] != "scenarios":
-                content.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
-                content.update(path.read_bytes() + b"\0")
-        key = (rules_dir.name, content.hexdigest())
-        if key not in loaded:
-            loaded[key] = real_load(rules_dir)
-        return loaded[key]
-
-    real_load = matching.load_knowledge
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching, "load_knowledge", load_once)
-        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
