@@ -290,6 +290,66 @@ def test_under_the_youngest_age_on_the_roster_the_route_is_a_childrens_service(
     assert body["matches"] == [] and body["relaxed"] == []
 
 
+# The adult low-mood rules (NICE NG222) and their PHQ-9 steps, written here independently of the
+# rules: no age under 18 may read one of them (NG134 covers 5 to 18).
+ADULT_LOW_MOOD_RULES = {
+    "depression.cbt",
+    "depression.behavioural_activation",
+    "depression.guided_self_help",
+    "depression.counselling",
+    "depression.counselling_more_severe",
+    "depression.mbct",
+    "depression.ipt",
+    "depression.ipt_more_severe",
+    "depression.psychodynamic",
+    "depression.group_requested",
+    "screening.phq9_more_severe_individual",
+    "screening.phq9_high_individual",
+    "screening.phq9_less_severe_group",
+    "screening.phq9_gp_review",
+    "screening.phq9_high_gp_review",
+}
+LOW_MOOD_ANSWERS: dict[str, dict[str, Any]] = {
+    "no_answers": {},
+    "phq9_17": {"screening": {"phq9": [2, 2, 2, 2, 2, 2, 2, 3, 0]}},
+    "phq9_12": {"screening": {"phq9": [2, 2, 2, 2, 2, 1, 1, 0, 0]}},
+    "phq9_7_asks_for_a_group": {
+        "screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 0, 0]},
+        "preferences": {"setting": "group"},
+    },
+}
+
+
+def rules_read(body: dict[str, Any]) -> set[str]:
+    """Every rule whose words the person reads: reasons, advice and alerts."""
+    return {
+        *(r["rule"] for m in body["modalities"] for r in m["reasons"]),
+        *(a["rule"] for a in body["advice"]),
+        *(a["rule"] for a in body["alerts"]),
+    }
+
+
+@pytest.mark.parametrize("answers", LOW_MOOD_ANSWERS, ids=list(LOW_MOOD_ANSWERS))
+def test_low_mood_at_every_age_under_18_follows_ng134_by_age_band_never_the_adult_rules(
+    client: FlaskClient, answers: str
+) -> None:
+    extra = LOW_MOOD_ANSWERS[answers]
+    for age in range(18):
+        preferences = {**extra.get("preferences", {}), "age": age}
+        body = match(client, {"difficulties": ["depression"], **extra, "preferences": preferences})
+        read = rules_read(body)
+        assert read & ADULT_LOW_MOOD_RULES == set(), (age, read & ADULT_LOW_MOOD_RULES)
+        ids = [m["id"] for m in body["modalities"]]
+        first_lines = [m["id"] for m in body["modalities"] if m["first_line_for"]]
+        if age < 12:  # children: four options to consider, none of them first
+            assert ids == ["ipt", "family_therapy", "cbt", "psychodynamic"], (age, ids)
+            assert first_lines == [], age
+            assert "young_people.child_depression.choose_together" in read, age
+        else:  # young people: individual CBT first
+            assert ids[0] == "cbt" and first_lines == ["cbt"], (age, ids)
+            assert not any(r.startswith("young_people.child") for r in read), (age, read)
+
+
 def test_the_adult_age_is_configuration(tmp_path: Path) -> None:
     app = create_app(
         {"TESTING": True, "RATE_LIMIT": "", "STATE_DIR": str(tmp_path), "ADULT_AGE": 16}

@@ -345,3 +345,16 @@ def test_an_old_checklist_link_is_not_cached_either(client: FlaskClient) -> None
 def test_a_public_address_that_is_not_one_stops_start_up(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError, match="MATCHER_PUBLIC_URL: .* is not a public address like"):
         create_app({"STATE_DIR": str(tmp_path), "PUBLIC_URL": url})
+
+
+def test_a_child_with_low_mood_still_gets_the_parent_or_carer_question(
+    checklist: Checklist, matcher: Matcher
+) -> None:
+    # NG134 involves parents or carers for children; the child's options tailor the checklist.
+    body = matcher.match({"difficulties": ["depression"], "preferences": {"age": 9}})
+    modalities = tuple(m["id"] for m in body["modalities"])
+    assert modalities == ("ipt", "family_therapy", "cbt", "psychodynamic")
+    sections = ids_by_section(checklist.build(Tailoring(modalities=modalities)))
+    assert sections["modality.ipt"] == ["ipt.focus"]
+    assert sections["modality.family_therapy"] == ["family_therapy.who_comes"]
+    assert sections["modality.cbt"] == ["cbt.homework", "cbt.patterns", "cbt.parent_or_carer"]
