@@ -7,7 +7,7 @@ and true of the rules and the roster by construction.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -843,11 +843,11 @@ def decide_setting(
     knowledge: Knowledge,
     renderer: Renderer,
     becauses: Mapping[str, str],
-    becauses_beside_request: Mapping[str, str] | None = None,
+    because_beside_request: Callable[[str], str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The one setting decision: the highest step wins, and the advice says what it overrode.
 
-    `becauses_beside_request` says each rule's "because" without the setting the person asked
+    `because_beside_request(rule)` says a rule's "because" without the setting the person asked
     for: the opening that sets the request aside has already said it.
     """
     if not advice:
@@ -876,7 +876,7 @@ def decide_setting(
     if requested and requested != decider["setting"]:
         request = {"rule": "preferences.setting", "setting": requested, "step": "request"}
         if steps.index(decider["step"]) < steps.index("request"):
-            beside = (becauses_beside_request or {}).get(decider["rule"])
+            beside = because_beside_request(decider["rule"]) if because_beside_request else None
             opening = texts["overrides_request"].format(
                 requested=_setting_label(requested, renderer),
                 because=beside or becauses[decider["rule"]],
@@ -940,14 +940,10 @@ def explain_clinical(
     advice: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     becauses: dict[str, str] = {}
-    becauses_beside_request: dict[str, str] = {}
     for rule_id in answers:  # each rule once, in rule order
         rule = knowledge.rules_by_id[rule_id]
         because = _because(answers[rule_id], renderer)
         becauses[rule_id] = because
-        becauses_beside_request[rule_id] = _because(
-            [a for a in answers[rule_id] if a.field != "preferences.setting"], renderer
-        )
         text = (
             renderer.gettext("Because {because}: {rationale}").format(
                 because=because, rationale=rule.rationale
@@ -1015,8 +1011,12 @@ def explain_clinical(
     def first_line_points(modality: str) -> int:
         return sum(r["points"] for r in reasons[modality] if "first_line_for" in r)
 
+    def because_beside_request(rule_id: str) -> str:
+        # Only the rule that decides, and only when it sets a request aside: not every rule.
+        return _because([a for a in answers[rule_id] if a.field != "preferences.setting"], renderer)
+
     chosen, decision = decide_setting(
-        advice, context, knowledge, renderer, becauses, becauses_beside_request
+        advice, context, knowledge, renderer, becauses, because_beside_request
     )
     stepped_down = _stepped_down(scores, decision, knowledge)
     ranked = sorted(
