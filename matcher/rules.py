@@ -994,6 +994,26 @@ def _only_placeholders(text: str, allowed: set[str], file: str, where: str) -> N
         raise ConfigError(file, f"{where}: unknown placeholder {{{unknown[0]}}} (use {known})")
 
 
+def rule_files(rules_dir: Path) -> list[Path]:
+    """The YAML files of a rules directory, sorted; the scenarios beside them are not rules."""
+    return sorted(
+        p
+        for p in rules_dir.rglob("*")
+        if p.is_file()
+        and p.suffix in {".yaml", ".yml"}
+        and p.relative_to(rules_dir).parts[0] != SCENARIOS_DIR
+    )
+
+
+def rules_digest(rules_dir: Path, files: Iterable[Path]) -> str:
+    """A fingerprint of the rules: each file's path in `rules_dir` and its bytes (rules_version)."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def load_knowledge(rules_dir: Path) -> Knowledge:
     """Load, validate and cross-check every file in `rules_dir`; raise on the first problem."""
     base = rules_dir.name or str(rules_dir)
@@ -1003,13 +1023,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
 
     if not rules_dir.is_dir():
         raise ConfigError(str(rules_dir), "rules directory not found")
-    files = sorted(
-        p
-        for p in rules_dir.rglob("*")
-        if p.is_file()
-        and p.suffix in {".yaml", ".yml"}
-        and p.relative_to(rules_dir).parts[0] != SCENARIOS_DIR
-    )
+    files = rule_files(rules_dir)
     for path in files:
         relative = path.relative_to(rules_dir)
         in_clinical = relative.parts[0] == CLINICAL_DIR and len(relative.parts) == 2
@@ -1024,10 +1038,6 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
                 f"not a known rules file (expected {', '.join(sorted(KNOWN_FILES))} "
                 f"or {CLINICAL_DIR}/*.yaml)",
             )
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
 
     vocabulary = dataclasses.replace(
         load_vocabulary(rules_dir / VOCABULARY_FILE, f"{base}/{VOCABULARY_FILE}"),
@@ -1090,7 +1100,7 @@ def load_knowledge(rules_dir: Path) -> Knowledge:
         crisis=crisis,
         precedence=precedence,
         care_routes=care_routes,
-        digest=digest.hexdigest(),
+        digest=rules_digest(rules_dir, files),
         places=places,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import shutil
@@ -32,7 +31,7 @@ RULES_DIR = PROJECT_ROOT / "rules"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Compile the gettext catalogs the pages read, and parse each YAML text once per process."""
+    """Compile the gettext catalogs; parse, validate and compile what every app reads once."""
     from matcher.i18n import compile_catalogs
 
     compile_catalogs()  # .mo files are built, never committed
@@ -60,16 +59,11 @@ def _load_rules_once(rules_dir: Path) -> Knowledge:
 
     Validating the rules is a third of what building an app costs, and most of the suite's
     apps are built on the bundled rules or an unchanged copy of them. Knowledge is frozen, and
-    the key is every file's bytes, so an edited copy is validated (and refused) anew.
+    the key is its own digest of every file, so an edited copy is validated (and refused) anew.
     """
     if not rules_dir.is_dir():
         return _REAL_LOAD_KNOWLEDGE(rules_dir)
-    content = hashlib.sha256()
-    for path in sorted(p for p in rules_dir.rglob("*") if p.is_file()):
-        if path.relative_to(rules_dir).parts[0] != "scenarios":
-            content.update(path.relative_to(rules_dir).as_posix().encode() + b"\0")
-            content.update(path.read_bytes() + b"\0")
-    key = (rules_dir.name, content.hexdigest())
+    key = (rules_dir.name, rules.rules_digest(rules_dir, rules.rule_files(rules_dir)))
     if key not in _KNOWLEDGE:
         _KNOWLEDGE[key] = _REAL_LOAD_KNOWLEDGE(rules_dir)
     return _KNOWLEDGE[key]
