@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from matcher import PROJECT_ROOT
@@ -71,18 +72,23 @@ def test_a_missing_text_is_the_english_marked_never_empty(rules_copy: Path) -> N
     assert rationale == held.knowledge.rules_by_id["ptsd.emdr_to_check"].rationale
 
 
-def test_the_api_marks_an_english_fallback_and_keeps_the_rest_in_spanish(
-    rules_copy: Path, tmp_path: Path
-) -> None:
-    without_emdr_rationale(rules_copy)
-    app = create_app(
+def app_on_rules(rules_dir: Path, tmp_path: Path) -> Flask:
+    """The app on an edited copy of the rules, its state in `tmp_path`."""
+    return create_app(
         {
             "TESTING": True,
             "RATE_LIMIT": "",
             "STATE_DIR": str(tmp_path / "state"),
-            "RULES_DIR": str(rules_copy),
+            "RULES_DIR": str(rules_dir),
         }
     )
+
+
+def test_the_api_marks_an_english_fallback_and_keeps_the_rest_in_spanish(
+    rules_copy: Path, tmp_path: Path
+) -> None:
+    without_emdr_rationale(rules_copy)
+    app = app_on_rules(rules_copy, tmp_path)
     body = (
         app.test_client()
         .post(
@@ -188,14 +194,7 @@ def test_the_service_shows_the_english_for_a_malformed_translation_never_a_500(
     rules_copy: Path, tmp_path: Path
 ) -> None:
     with_spanish(rules_copy, LANGUAGE_PASSED_ES, 'passed: "Habla {wanted, como pidió"')
-    app = create_app(
-        {
-            "TESTING": True,
-            "RATE_LIMIT": "",
-            "STATE_DIR": str(tmp_path / "state"),
-            "RULES_DIR": str(rules_copy),
-        }
-    )
+    app = app_on_rules(rules_copy, tmp_path)
     client = app.test_client()
     intake = {"difficulties": ["ptsd"], "preferences": {"languages": ["es"]}, "limit": 1}
     answer = client.post("/api/v1/match", json=intake, headers={"Accept-Language": "es"})
@@ -489,14 +488,7 @@ def test_a_translation_whose_english_changed_is_the_new_english_marked(rules_cop
 
 def test_the_api_marks_a_stale_translation_as_english(rules_copy: Path, tmp_path: Path) -> None:
     with_new_emdr_english(rules_copy)
-    app = create_app(
-        {
-            "TESTING": True,
-            "RATE_LIMIT": "",
-            "STATE_DIR": str(tmp_path / "state"),
-            "RULES_DIR": str(rules_copy),
-        }
-    )
+    app = app_on_rules(rules_copy, tmp_path)
     answer = app.test_client().post(
         "/api/v1/match", json={"difficulties": ["ptsd"]}, headers={"Accept-Language": "es"}
     )
